@@ -1,0 +1,140 @@
+package io.github.hangup;
+
+import java.io.EOFException;
+import java.io.IOException;
+import java.net.ConnectException;
+import java.net.NoRouteToHostException;
+import java.net.PortUnreachableException;
+import java.net.SocketException;
+import java.net.SocketTimeoutException;
+import java.net.UnknownHostException;
+import java.net.http.HttpConnectTimeoutException;
+import java.net.http.HttpTimeoutException;
+import java.nio.channels.ClosedChannelException;
+import java.nio.channels.UnresolvedAddressException;
+import java.util.Locale;
+import java.util.concurrent.TimeoutException;
+
+import org.jspecify.annotations.Nullable;
+
+/**
+ * Classifies errors by exception type along the cause chain first and by message text only
+ * as a last resort. Types from optional libraries (Reactor Netty, Netty, Spring WebFlux) are
+ * matched by class name so that none of them is required.
+ *
+ * @since 0.1.0
+ */
+public class DefaultHangupClassifier implements HangupClassifier {
+
+	private static final int MAX_DEPTH = 32;
+
+	private static final String PREMATURE_CLOSE = "reactor.netty.http.client.PrematureCloseException";
+
+	private static final String ABORTED = "reactor.netty.channel.AbortedException";
+
+	private static final String NETTY_TIMEOUT = "io.netty.handler.timeout.TimeoutException";
+
+	private static final String NATIVE_IO = "io.netty.channel.unix.Errors$NativeIoException";
+
+	private static final String POOL_ACQUIRE_TIMEOUT = "reactor.netty.internal.shaded.reactor.pool.PoolAcquireTimeoutException";
+
+	/** Wrappers thrown by WebClient: whatever they wrap happened on an outbound call. */
+	private static final String WEBCLIENT_REQUEST = "org.springframework.web.reactive.function.client.WebClientRequestException";
+
+	private static final String WEBCLIENT_RESPONSE = "org.springframework.web.reactive.function.client.WebClientResponseException";
+
+	@Override
+	public @Nullable HangupKind classify(Throwable error, HangupSide side) {
+		HangupSide current = side;
+		int depth = 0;
+		for (Throwable t = error; t != null && depth < MAX_DEPTH; t = next(t), depth++) {
+			if (isA(t, WEBCLIENT_REQUEST) || isA(t, WEBCLIENT_RESPONSE)) {
+				current = HangupSide.OUTBOUND;
+				continue;
+			}
+			HangupKind kind = byType(t, current);
+			if (kind != null) {
+				return kind;
+			}
+		}
+		current = side;
+		depth = 0;
+		for (Throwable t = error; t != null && depth < MAX_DEPTH; t = next(t), depth++) {
+			if (isA(t, WEBCLIENT_REQUEST) || isA(t, WEBCLIENT_RESPONSE)) {
+				current = HangupSide.OUTBOUND;
+				continue;
+			}
+			HangupKind kind = byMessage(t, current);
+			if (kind != null) {
+				return kind;
+			}
+		}
+		return null;
+	}
+
+	private static @Nullable Throwable next(Throwable t) {
+		Throwable cause = t.getCause();
+		return (cause != t) ? cause : null;
+	}
+
+	private static @Nullable HangupKind byType(Throwable t, HangupSide side) {
+		if (t instanceof UpstreamHangupException upstream) {
+			return upstream.getKind();
+		}
+		// Connect-level failures first: Netty's ConnectTimeoutException is a ConnectException
+		// and the JDK's HttpConnectTimeoutException is an HttpTimeoutException.
+		if (t instanceof ConnectException || t instanceof UnknownHostException
+				|| t instanceof NoRouteToHostException || t instanceof PortUnreachableException
+				|| t instanceof UnresolvedAddressException || t instanceof HttpConnectTimeoutException) {
+			return HangupKind.UPSTREAM_UNREACHABLE;
+		}
+		if (t instanceof TimeoutException || t instanceof SocketTimeoutException
+				|| t instanceof HttpTimeoutException || isA(t, NETTY_TIMEOUT) || isA(t, POOL_ACQUIRE_TIMEOUT)) {
+			return HangupKind.UPSTREAM_TIMEOUT;
+		}
+		if (isA(t, PREMATURE_CLOSE)) {
+			return HangupKind.UPSTREAM_RESET;
+		}
+		if (isA(t, ABORTED) || t instanceof ClosedChannelException || t instanceof EOFException
+				|| isA(t, NATIVE_IO) || isConnectionLoss(t)) {
+			return lostConnection(side);
+		}
+		return null;
+	}
+
+	private static @Nullable HangupKind byMessage(Throwable t, HangupSide side) {
+		String message = t.getMessage();
+		if (!(t instanceof IOException) || message == null) {
+			return null;
+		}
+		String text = message.toLowerCase(Locale.ROOT);
+		if (text.contains("connection reset") || text.contains("broken pipe")
+				|| text.contains("connection prematurely closed") || text.contains("connection closed")) {
+			return lostConnection(side);
+		}
+		return null;
+	}
+
+	/**
+	 * A {@link SocketException} that is not about connecting ("Connection reset", "Broken
+	 * pipe", "Socket closed") means an established connection was lost.
+	 */
+	private static boolean isConnectionLoss(Throwable t) {
+		return t instanceof SocketException && !(t instanceof ConnectException)
+				&& !(t instanceof NoRouteToHostException) && !(t instanceof PortUnreachableException);
+	}
+
+	private static HangupKind lostConnection(HangupSide side) {
+		return (side == HangupSide.INBOUND) ? HangupKind.CLIENT_CANCEL : HangupKind.UPSTREAM_RESET;
+	}
+
+	private static boolean isA(Throwable t, String className) {
+		for (Class<?> type = t.getClass(); type != null && type != Throwable.class; type = type.getSuperclass()) {
+			if (type.getName().equals(className)) {
+				return true;
+			}
+		}
+		return false;
+	}
+
+}

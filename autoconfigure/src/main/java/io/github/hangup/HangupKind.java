@@ -1,0 +1,69 @@
+package io.github.hangup;
+
+/**
+ * What kind of "socket hang up" happened. Modelled on Micrometer's {@code Outcome}: a
+ * small closed set, safe to use as a metric tag value.
+ *
+ * @since 0.1.0
+ */
+public enum HangupKind {
+
+	/**
+	 * The inbound client went away (connection closed or reset, HTTP/2 RST_STREAM, a write
+	 * to a dead socket) before the response completed. Nothing can be sent back. Usually a
+	 * browser refresh, a closed tab or a client-side timeout: watch the rate, not each
+	 * event; a spike often means the service became slower than its clients' patience.
+	 */
+	CLIENT_CANCEL(HangupSide.INBOUND, 0),
+
+	/**
+	 * The upstream did not answer, or stalled mid-body, within the response timeout (or an
+	 * application timeout fired on an outbound call). Answered with 504 Gateway Timeout.
+	 * Check the upstream's latency and load, or raise {@code hangup.client.response-timeout}
+	 * if the work is legitimately slow.
+	 */
+	UPSTREAM_TIMEOUT(HangupSide.OUTBOUND, 504),
+
+	/**
+	 * The upstream closed or reset the connection before or during its response: Node's
+	 * "socket hang up". Answered with 502 Bad Gateway. Typical causes are an upstream crash
+	 * or restart, or a keep-alive connection the upstream closed while it sat idle in the
+	 * pool: keep the client's idle time below the upstream's keep-alive timeout.
+	 */
+	UPSTREAM_RESET(HangupSide.OUTBOUND, 502),
+
+	/**
+	 * No connection could be made: connection refused, connect timeout or unknown host.
+	 * Answered with 502 Bad Gateway. Check that the upstream is running and that its
+	 * address, DNS name and port are right.
+	 */
+	UPSTREAM_UNREACHABLE(HangupSide.OUTBOUND, 502);
+
+	private final HangupSide blamed;
+
+	private final int defaultStatus;
+
+	HangupKind(HangupSide blamed, int defaultStatus) {
+		this.blamed = blamed;
+		this.defaultStatus = defaultStatus;
+	}
+
+	/**
+	 * Return whether this kind is a failure of an upstream (outbound) call rather than of the
+	 * inbound client.
+	 * @return {@code true} for the {@code UPSTREAM_*} kinds
+	 */
+	public boolean isUpstream() {
+		return this.blamed == HangupSide.OUTBOUND;
+	}
+
+	/**
+	 * Return the status answered to the inbound client for this kind unless configured
+	 * otherwise.
+	 * @return the HTTP status, or {@code 0} when nothing can be answered
+	 */
+	public int defaultStatus() {
+		return this.defaultStatus;
+	}
+
+}

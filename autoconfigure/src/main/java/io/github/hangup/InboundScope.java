@@ -1,0 +1,135 @@
+package io.github.hangup;
+
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * The life of one inbound request, shared between the server components that create it and
+ * the outbound calls made while serving it. Outbound calls join the scope; when the inbound
+ * client goes away every call still in it is told, so that a cancel caused by the client
+ * leaving is counted as {@link HangupKind#CLIENT_CANCEL} and nothing else.
+ * <p>
+ * Carried in the Reactor {@code Context} under {@link #CONTEXT_KEY} and in the exchange
+ * attributes under {@link #ATTRIBUTE}.
+ *
+ * @since 0.1.0
+ */
+public final class InboundScope {
+
+	/**
+	 * Reactor {@code Context} key under which the scope of the current request is stored.
+	 */
+	public static final Class<InboundScope> CONTEXT_KEY = InboundScope.class;
+
+	/**
+	 * Exchange attribute under which the scope of the current request is stored.
+	 */
+	public static final String ATTRIBUTE = InboundScope.class.getName();
+
+	private final long startNanos = System.nanoTime();
+
+	private final AtomicBoolean recorded = new AtomicBoolean();
+
+	private final Set<Participant> participants = ConcurrentHashMap.newKeySet();
+
+	private volatile boolean clientGone;
+
+	private volatile boolean closed;
+
+	/**
+	 * Return the {@link System#nanoTime()} at which the inbound request started.
+	 * @return the start time in nanoseconds
+	 */
+	public long startNanos() {
+		return this.startNanos;
+	}
+
+	/**
+	 * Return whether the inbound client has gone away.
+	 * @return {@code true} once {@link #clientGone()} was called
+	 */
+	public boolean isClientGone() {
+		return this.clientGone;
+	}
+
+	/**
+	 * Claim the right to record the inbound hang-up of this request; only the first caller
+	 * gets it, so that a cancel and an error seen by two components count once.
+	 * @return {@code true} for the first caller only
+	 */
+	public boolean claimRecording() {
+		return this.recorded.compareAndSet(false, true);
+	}
+
+	/**
+	 * Join an outbound call to this scope.
+	 * @param participant the call
+	 * @return {@code false} when the client is already gone (the call was not joined and
+	 * should stop), {@code true} otherwise
+	 */
+	public boolean join(Participant participant) {
+		if (this.closed) {
+			return !this.clientGone;
+		}
+		this.participants.add(participant);
+		if (this.clientGone) {
+			// Lost the race with clientGone(): it may not have seen us.
+			this.participants.remove(participant);
+			return false;
+		}
+		return true;
+	}
+
+	/**
+	 * Remove a finished outbound call from this scope.
+	 * @param participant the call
+	 */
+	public void leave(Participant participant) {
+		this.participants.remove(participant);
+	}
+
+	/**
+	 * Mark the inbound client as gone and tell every outbound call still in the scope.
+	 * Idempotent.
+	 */
+	public void clientGone() {
+		this.clientGone = true;
+		for (Participant participant : this.participants) {
+			this.participants.remove(participant);
+			participant.onClientGone();
+		}
+	}
+
+	/**
+	 * The inbound response completed: release the outbound calls still in the scope, which
+	 * are no longer tied to the client.
+	 */
+	public void close() {
+		this.closed = true;
+		this.participants.clear();
+	}
+
+	/**
+	 * Return how many outbound calls are currently joined.
+	 * @return the number of joined calls
+	 */
+	public int participants() {
+		return this.participants.size();
+	}
+
+	/**
+	 * An outbound call taking part in an inbound request's scope.
+	 */
+	@FunctionalInterface
+	public interface Participant {
+
+		/**
+		 * The inbound client went away while this call was in the scope. Called at most
+		 * once per join; must not block.
+		 */
+		void onClientGone();
+
+	}
+
+}

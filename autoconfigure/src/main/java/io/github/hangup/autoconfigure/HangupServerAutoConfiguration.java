@@ -1,0 +1,58 @@
+package io.github.hangup.autoconfigure;
+
+import java.util.EnumMap;
+import java.util.Map;
+
+import io.github.hangup.HangupClassifier;
+import io.github.hangup.HangupKind;
+import io.github.hangup.HangupRecorder;
+import io.github.hangup.server.HangupWebExceptionHandler;
+import io.github.hangup.server.HangupWebFilter;
+import io.github.hangup.server.InboundHangups;
+
+import org.springframework.boot.autoconfigure.AutoConfiguration;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnBooleanProperty;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnWebApplication;
+import org.springframework.context.annotation.Bean;
+import org.springframework.web.reactive.DispatcherHandler;
+
+/**
+ * Installs the inbound components in reactive web applications: the {@link HangupWebFilter}
+ * that detects clients leaving and the {@link HangupWebExceptionHandler} that answers
+ * upstream hang-ups before Boot's default error handler.
+ *
+ * @since 0.1.0
+ */
+@AutoConfiguration(after = HangupAutoConfiguration.class,
+		beforeName = "org.springframework.boot.webflux.autoconfigure.error.ErrorWebFluxAutoConfiguration")
+@ConditionalOnClass(DispatcherHandler.class)
+@ConditionalOnWebApplication(type = ConditionalOnWebApplication.Type.REACTIVE)
+@ConditionalOnBooleanProperty(name = "hangup.enabled", matchIfMissing = true)
+public final class HangupServerAutoConfiguration {
+
+	@Bean
+	@ConditionalOnMissingBean
+	InboundHangups inboundHangups(HangupClassifier classifier, HangupRecorder recorder) {
+		return new InboundHangups(classifier, recorder);
+	}
+
+	@Bean
+	@ConditionalOnMissingBean
+	HangupWebFilter hangupWebFilter(InboundHangups hangups) {
+		return new HangupWebFilter(hangups);
+	}
+
+	@Bean
+	@ConditionalOnMissingBean
+	HangupWebExceptionHandler hangupWebExceptionHandler(InboundHangups hangups, HangupProperties properties) {
+		HangupProperties.Server.Status status = properties.getServer().getStatus();
+		Map<HangupKind, Integer> statuses = new EnumMap<>(HangupKind.class);
+		statuses.put(HangupKind.UPSTREAM_TIMEOUT, status.getUpstreamTimeout());
+		statuses.put(HangupKind.UPSTREAM_RESET, status.getUpstreamReset());
+		statuses.put(HangupKind.UPSTREAM_UNREACHABLE, status.getUpstreamUnreachable());
+		return new HangupWebExceptionHandler(hangups, statuses);
+	}
+
+}

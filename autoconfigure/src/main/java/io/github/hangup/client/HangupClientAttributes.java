@@ -1,0 +1,54 @@
+package io.github.hangup.client;
+
+import java.time.Duration;
+import java.util.Map;
+import java.util.function.Consumer;
+
+import org.springframework.util.Assert;
+
+/**
+ * Request attributes understood by the Hangup WebClient filter, for example
+ * {@code webClient.get().uri(uri).attributes(HangupClientAttributes.responseTimeout(Duration.ofMinutes(5)))}.
+ *
+ * @since 0.1.0
+ */
+public final class HangupClientAttributes {
+
+	/**
+	 * Attribute holding a {@link Duration} that replaces
+	 * {@code hangup.client.response-timeout} for one request; {@link Duration#ZERO} turns the
+	 * timeout off (for long-lived streams).
+	 */
+	public static final String RESPONSE_TIMEOUT = HangupClientAttributes.class.getName() + ".responseTimeout";
+
+	/**
+	 * Attribute holding a {@link String} used as the {@code upstream} tag instead of
+	 * {@code host:port}; use it to give a logical name to an upstream.
+	 */
+	public static final String CLIENT_NAME = HangupClientAttributes.class.getName() + ".clientName";
+
+	private HangupClientAttributes() {
+	}
+
+	/**
+	 * Set the response timeout of one request.
+	 * @param timeout the maximum time to wait for the response and between two chunks of its
+	 * body; {@link Duration#ZERO} for none
+	 * @return an attributes consumer for {@code WebClient.RequestHeadersSpec#attributes}
+	 */
+	public static Consumer<Map<String, Object>> responseTimeout(Duration timeout) {
+		Assert.isTrue(!timeout.isNegative(), "Response timeout must not be negative");
+		return (attributes) -> attributes.put(RESPONSE_TIMEOUT, timeout);
+	}
+
+	/**
+	 * Name the upstream of one request for metrics and logs.
+	 * @param name a name from a small, fixed set (it becomes a tag value)
+	 * @return an attributes consumer for {@code WebClient.RequestHeadersSpec#attributes}
+	 */
+	public static Consumer<Map<String, Object>> clientName(String name) {
+		Assert.hasText(name, "Client name must not be empty");
+		return (attributes) -> attributes.put(CLIENT_NAME, name);
+	}
+
+}

@@ -1,0 +1,46 @@
+package io.github.hangup.metrics;
+
+/**
+ * Names of the meters recorded by Hangup and of their tags, in one place.
+ *
+ * @since 0.1.0
+ */
+public final class HangupMetrics {
+
+	/**
+	 * Timer of inbound hang-ups; its duration is how long the request ran before it hung up.
+	 * Tags: {@link #KIND}, {@link #PHASE}, {@link #METHOD}, {@link #URI}.
+	 */
+	public static final String SERVER_HANGUPS = "http.server.hangups";
+
+	/**
+	 * Timer of outbound hang-ups; its duration is how long the call ran before it hung up.
+	 * Tags: {@link #KIND}, {@link #PHASE}, {@link #METHOD}, {@link #UPSTREAM}.
+	 */
+	public static final String CLIENT_HANGUPS = "http.client.hangups";
+
+	/** Tag: the {@link io.github.hangup.HangupKind}. */
+	public static final String KIND = "kind";
+
+	/** Tag: the {@link io.github.hangup.HangupPhase}. */
+	public static final String PHASE = "phase";
+
+	/** Tag: the HTTP method, or {@code OTHER} for a non-standard one. */
+	public static final String METHOD = "method";
+
+	/** Tag: the matched route pattern of the inbound request, or {@link #UNKNOWN}. */
+	public static final String URI = "uri";
+
+	/** Tag: the upstream {@code host:port} or client name, capped to a bounded set. */
+	public static final String UPSTREAM = "upstream";
+
+	/** Tag value when no route pattern matched. */
+	public static final String UNKNOWN = "UNKNOWN";
+
+	/** Tag value that replaces values beyond a cap. */
+	public static final String OTHER = "OTHER";
+
+	private HangupMetrics() {
+	}
+
+}

@@ -1,0 +1,101 @@
+package io.github.hangup.metrics;
+
+import java.util.EnumMap;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
+import io.github.hangup.HangupEvent;
+import io.github.hangup.HangupKind;
+import io.github.hangup.HangupListener;
+import io.github.hangup.HangupPhase;
+import io.github.hangup.HangupSide;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Tag;
+import io.micrometer.core.instrument.Tags;
+import io.micrometer.core.instrument.Timer;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * Records hang-ups on the {@value HangupMetrics#SERVER_HANGUPS} and
+ * {@value HangupMetrics#CLIENT_HANGUPS} timers. Every tag value comes from a bounded set:
+ * kinds, phases and standard methods are enums, routes are patterns, and upstreams are
+ * capped at a configured number of distinct values beyond which they are tagged
+ * {@value HangupMetrics#OTHER}.
+ *
+ * @since 0.1.0
+ */
+public final class MicrometerHangupListener implements HangupListener {
+
+	private static final Set<String> STANDARD_METHODS = Set.of("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE",
+			"OPTIONS", "TRACE", "CONNECT");
+
+	private static final Map<HangupKind, Tag> KIND_TAGS = new EnumMap<>(HangupKind.class);
+
+	private static final Map<HangupPhase, Tag> PHASE_TAGS = new EnumMap<>(HangupPhase.class);
+
+	static {
+		for (HangupKind kind : HangupKind.values()) {
+			KIND_TAGS.put(kind, Tag.of(HangupMetrics.KIND, kind.name()));
+		}
+		for (HangupPhase phase : HangupPhase.values()) {
+			PHASE_TAGS.put(phase, Tag.of(HangupMetrics.PHASE, phase.name()));
+		}
+	}
+
+	private final MeterRegistry registry;
+
+	private final int maxUpstreamTags;
+
+	private final Set<String> upstreams = ConcurrentHashMap.newKeySet();
+
+	/**
+	 * Create a listener.
+	 * @param registry the registry to record to
+	 * @param maxUpstreamTags how many distinct {@code upstream} values to keep before
+	 * tagging the rest {@value HangupMetrics#OTHER}
+	 */
+	public MicrometerHangupListener(MeterRegistry registry, int maxUpstreamTags) {
+		this.registry = registry;
+		this.maxUpstreamTags = maxUpstreamTags;
+	}
+
+	@Override
+	public void onHangup(HangupEvent event) {
+		Tags tags = Tags.of(KIND_TAGS.get(event.kind()), PHASE_TAGS.get(event.phase()),
+				Tag.of(HangupMetrics.METHOD, method(event.method())));
+		Timer.Builder timer;
+		if (event.side() == HangupSide.INBOUND) {
+			timer = Timer.builder(HangupMetrics.SERVER_HANGUPS)
+				.description("Inbound requests that hung up: the client left, or an upstream failure was answered")
+				.tags(tags.and(HangupMetrics.URI, (event.route() != null) ? event.route() : HangupMetrics.UNKNOWN));
+		}
+		else {
+			timer = Timer.builder(HangupMetrics.CLIENT_HANGUPS)
+				.description("Outbound calls that hung up: upstream timeout, reset or unreachable, or cancelled "
+						+ "because the inbound client left")
+				.tags(tags.and(HangupMetrics.UPSTREAM, upstream(event.upstream())));
+		}
+		timer.register(this.registry).record(event.elapsed());
+	}
+
+	private static String method(String method) {
+		return STANDARD_METHODS.contains(method) ? method : HangupMetrics.OTHER;
+	}
+
+	private String upstream(@Nullable String upstream) {
+		if (upstream == null) {
+			return HangupMetrics.UNKNOWN;
+		}
+		if (this.upstreams.contains(upstream)) {
+			return upstream;
+		}
+		// Racing threads may overshoot the cap by a few values; the set stays bounded.
+		if (this.upstreams.size() < this.maxUpstreamTags) {
+			this.upstreams.add(upstream);
+			return upstream;
+		}
+		return HangupMetrics.OTHER;
+	}
+
+}

@@ -1,0 +1,169 @@
+package io.github.hangup.server;
+
+import java.time.Duration;
+
+import io.github.hangup.HangupClassifier;
+import io.github.hangup.HangupEvent;
+import io.github.hangup.HangupKind;
+import io.github.hangup.HangupPhase;
+import io.github.hangup.HangupRecorder;
+import io.github.hangup.HangupSide;
+import io.github.hangup.InboundScope;
+import io.github.hangup.UpstreamHangupException;
+import org.jspecify.annotations.Nullable;
+
+import org.springframework.http.server.PathContainer;
+import org.springframework.http.server.reactive.ServerHttpResponse;
+import org.springframework.http.server.reactive.ServerHttpResponseDecorator;
+import org.springframework.util.ClassUtils;
+import org.springframework.web.reactive.HandlerMapping;
+import org.springframework.web.reactive.function.server.RouterFunctions;
+import org.springframework.web.server.ServerWebExchange;
+import org.springframework.web.util.pattern.PathPattern;
+
+/**
+ * Inbound-side hang-up bookkeeping shared by {@link HangupWebFilter} and
+ * {@link HangupWebExceptionHandler}: classification, the once-only recording guard, and
+ * access to the native connection.
+ *
+ * @since 0.1.0
+ */
+public final class InboundHangups {
+
+	private static final boolean REACTOR_NETTY_PRESENT = ClassUtils.isPresent("reactor.netty.Connection",
+			InboundHangups.class.getClassLoader());
+
+	private final HangupClassifier classifier;
+
+	private final HangupRecorder recorder;
+
+	/**
+	 * Create the inbound bookkeeping.
+	 * @param classifier decides which errors are hang-ups
+	 * @param recorder receives the hang-ups
+	 */
+	public InboundHangups(HangupClassifier classifier, HangupRecorder recorder) {
+		this.classifier = classifier;
+		this.recorder = recorder;
+	}
+
+	/**
+	 * Classify an error that reached the inbound side.
+	 */
+	@Nullable HangupKind classify(ServerWebExchange exchange, Throwable error) {
+		HangupKind kind = this.classifier.classify(error, HangupSide.INBOUND);
+		if (kind == HangupKind.CLIENT_CANCEL && Boolean.TRUE.equals(isConnectionOpen(exchange.getResponse()))) {
+			// A lost connection while our own client is still connected must be an upstream
+			// one that reached us unwrapped (a WebClient without the Hangup filter).
+			return this.classifier.classify(error, HangupSide.OUTBOUND);
+		}
+		return kind;
+	}
+
+	void clientGone(ServerWebExchange exchange, InboundScope scope, @Nullable Throwable cause) {
+		HangupPhase phase = phase(exchange);
+		scope.clientGone();
+		if (scope.claimRecording()) {
+			record(exchange, scope, HangupKind.CLIENT_CANCEL, phase, null, null, cause);
+		}
+	}
+
+	void record(ServerWebExchange exchange, InboundScope scope, HangupKind kind, HangupPhase phase,
+			@Nullable Integer status, @Nullable String upstream, @Nullable Throwable cause) {
+		Duration elapsed = Duration.ofNanos(System.nanoTime() - scope.startNanos());
+		this.recorder.record(new HangupEvent(HangupSide.INBOUND, kind, phase, exchange.getRequest().getMethod().name(),
+				route(exchange), upstream, elapsed, status, cause));
+	}
+
+	static InboundScope scope(ServerWebExchange exchange) {
+		InboundScope scope = exchange.getAttribute(InboundScope.ATTRIBUTE);
+		if (scope == null) {
+			// The filter was replaced or disabled: time from now on.
+			scope = new InboundScope();
+			exchange.getAttributes().put(InboundScope.ATTRIBUTE, scope);
+		}
+		return scope;
+	}
+
+	static HangupPhase phase(ServerWebExchange exchange) {
+		return exchange.getResponse().isCommitted() ? HangupPhase.DURING_RESPONSE : HangupPhase.BEFORE_RESPONSE;
+	}
+
+	static @Nullable String upstream(Throwable error) {
+		for (Throwable t = error; t != null; t = (t.getCause() != t) ? t.getCause() : null) {
+			if (t instanceof UpstreamHangupException upstream) {
+				return upstream.getUpstream();
+			}
+		}
+		return null;
+	}
+
+	/**
+	 * The matched route pattern, never the raw path: patterns are few, paths are not.
+	 */
+	static @Nullable String route(ServerWebExchange exchange) {
+		Object pattern = exchange.getAttribute(HandlerMapping.BEST_MATCHING_PATTERN_ATTRIBUTE);
+		if (pattern == null) {
+			pattern = exchange.getAttribute(RouterFunctions.MATCHING_PATTERN_ATTRIBUTE);
+		}
+		if (pattern instanceof PathPattern pathPattern) {
+			return pathPattern.getPatternString();
+		}
+		if (pattern instanceof PathContainer || pattern == null) {
+			return null;
+		}
+		return pattern.toString();
+	}
+
+	/**
+	 * Close the inbound connection (or HTTP/2 stream) so that a committed response is seen
+	 * as truncated instead of complete.
+	 * @return whether the connection could be reached and closed
+	 */
+	static boolean abort(ServerHttpResponse response) {
+		Object connection = nativeConnection(response);
+		if (connection == null) {
+			return false;
+		}
+		ReactorNetty.close(connection);
+		return true;
+	}
+
+	static @Nullable Boolean isConnectionOpen(ServerHttpResponse response) {
+		Object connection = nativeConnection(response);
+		return (connection != null) ? ReactorNetty.isOpen(connection) : null;
+	}
+
+	private static @Nullable Object nativeConnection(ServerHttpResponse response) {
+		if (!REACTOR_NETTY_PRESENT) {
+			return null;
+		}
+		try {
+			Object nativeResponse = ServerHttpResponseDecorator.getNativeResponse(response);
+			return ReactorNetty.isConnection(nativeResponse) ? nativeResponse : null;
+		}
+		catch (IllegalArgumentException ex) {
+			return null;
+		}
+	}
+
+	/**
+	 * Isolates the Reactor Netty types so that other servers never load them.
+	 */
+	private static final class ReactorNetty {
+
+		static boolean isConnection(Object nativeResponse) {
+			return nativeResponse instanceof reactor.netty.Connection;
+		}
+
+		static boolean isOpen(Object connection) {
+			return ((reactor.netty.Connection) connection).channel().isActive();
+		}
+
+		static void close(Object connection) {
+			((reactor.netty.Connection) connection).channel().close();
+		}
+
+	}
+
+}
