@@ -42,9 +42,20 @@ public final class HangupWebFilter implements WebFilter, Ordered {
 			// doOnCancel runs before the cancel travels upstream, so outbound calls cancelled
 			// by it already see the client as gone.
 			.doOnCancel(() -> this.hangups.clientGone(exchange, scope, null))
-			.doOnSuccess((done) -> scope.close())
+			.doOnSuccess((done) -> completed(exchange, scope))
 			.doOnError((ex) -> scope.close())
 			.contextWrite((context) -> context.put(InboundScope.CONTEXT_KEY, scope));
+	}
+
+	private void completed(ServerWebExchange exchange, InboundScope scope) {
+		// Reactor Netty completes a streaming write quietly when the client closes the
+		// connection mid-body; the response was not finished, so the client left.
+		if (Boolean.FALSE.equals(InboundHangups.isConnectionOpen(exchange.getResponse()))) {
+			this.hangups.clientGone(exchange, scope, null);
+		}
+		else {
+			scope.close();
+		}
 	}
 
 	@Override

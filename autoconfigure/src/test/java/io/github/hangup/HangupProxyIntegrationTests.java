@@ -1,0 +1,311 @@
+package io.github.hangup;
+
+import java.net.URI;
+import java.time.Duration;
+import java.util.Map;
+
+import io.github.hangup.client.HangupClientAttributes;
+import io.github.hangup.metrics.HangupMetrics;
+import io.github.hangup.support.FaultyUpstream;
+import io.github.hangup.support.HangupMeters;
+import io.github.hangup.support.RawHttpClient;
+import io.github.hangup.support.RawHttpClient.Ending;
+import io.github.hangup.support.RawHttpClient.Head;
+import io.github.hangup.support.RawHttpClient.Rest;
+import io.micrometer.core.instrument.MeterRegistry;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import reactor.core.publisher.Mono;
+
+import org.springframework.boot.SpringBootConfiguration;
+import org.springframework.boot.WebApplicationType;
+import org.springframework.boot.autoconfigure.EnableAutoConfiguration;
+import org.springframework.boot.builder.SpringApplicationBuilder;
+import org.springframework.context.ConfigurableApplicationContext;
+import org.springframework.context.annotation.Import;
+import org.springframework.core.env.Environment;
+import org.springframework.core.io.buffer.DataBuffer;
+import org.springframework.http.server.reactive.ServerHttpRequest;
+import org.springframework.http.server.reactive.ServerHttpResponse;
+import org.springframework.web.bind.annotation.RequestMapping;
+import org.springframework.web.bind.annotation.RestController;
+import org.springframework.web.reactive.function.client.WebClient;
+import org.springframework.web.server.ServerWebExchange;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The hang-up matrix through a real proxy application on Reactor Netty, in front of a
+ * raw-socket upstream that misbehaves on purpose. Each test asserts what the client sees and
+ * the exact counts on both meters.
+ */
+class HangupProxyIntegrationTests {
+
+	private static final Duration READ_TIMEOUT = Duration.ofSeconds(10);
+
+	private static FaultyUpstream upstream;
+
+	private static int refusedPort;
+
+	private static ConfigurableApplicationContext proxy;
+
+	private static MeterRegistry registry;
+
+	private static int port;
+
+	@BeforeAll
+	static void start() throws Exception {
+		upstream = new FaultyUpstream();
+		refusedPort = FaultyUpstream.refusedPort();
+		proxy = new SpringApplicationBuilder(ProxyApplication.class).web(WebApplicationType.REACTIVE)
+			.properties("server.port=0", "test.upstream=" + upstream.baseUrl(), "test.refused-port=" + refusedPort,
+					"hangup.client.response-timeout=20s")
+			.run();
+		registry = proxy.getBean(MeterRegistry.class);
+		port = proxy.getEnvironment().getRequiredProperty("local.server.port", Integer.class);
+	}
+
+	@AfterAll
+	static void stop() throws Exception {
+		proxy.close();
+		upstream.close();
+	}
+
+	@BeforeEach
+	void clearMeters() {
+		registry.clear();
+	}
+
+	@Test
+	void healthyRequestIsProxiedAndRecordsNothing() throws Exception {
+		try (RawHttpClient client = new RawHttpClient(port, READ_TIMEOUT)) {
+			Head head = client.send("GET", "/ok").readHead();
+			assertThat(head.status()).isEqualTo(200);
+			assertThat(new String(client.readBytes(5))).isEqualTo("hello");
+		}
+		assertThat(HangupMeters.counts(registry, HangupMetrics.SERVER_HANGUPS)).isEmpty();
+		assertThat(HangupMeters.counts(registry, HangupMetrics.CLIENT_HANGUPS)).isEmpty();
+	}
+
+	@Test
+	void clientCancelBeforeResponseIsCountedOnceAndCancelsUpstream() throws Exception {
+		int before = upstream.peerClosed("/hang");
+		try (RawHttpClient client = new RawHttpClient(port, READ_TIMEOUT)) {
+			int received = upstream.received("/hang");
+			client.send("GET", "/hang");
+			upstream.awaitReceived("/hang", received + 1);
+		}
+		upstream.awaitPeerClosed("/hang", before + 1);
+		assertInbound("CLIENT_CANCEL", "BEFORE_RESPONSE");
+		assertOutbound("CLIENT_CANCEL", "BEFORE_RESPONSE");
+	}
+
+	@Test
+	void clientCancelMidStreamIsCountedOnceAndCancelsUpstream() throws Exception {
+		Head head = cancelAfterFirstChunk("/stream", "6\r\nchunk\n\r\n");
+		assertThat(head.header("transfer-encoding")).isEqualTo("chunked");
+	}
+
+	@Test
+	void clientCancelDuringServerSentEventsIsCountedOnceAndCancelsUpstream() throws Exception {
+		Head head = cancelAfterFirstChunk("/sse", "c\r\ndata:first\n\n\r\n");
+		assertThat(head.header("content-type")).startsWith("text/event-stream");
+	}
+
+	private Head cancelAfterFirstChunk(String path, String firstChunk) throws Exception {
+		int before = upstream.peerClosed(path);
+		Head head;
+		try (RawHttpClient client = new RawHttpClient(port, READ_TIMEOUT)) {
+			head = client.send("GET", path).readHead();
+			assertThat(head.status()).isEqualTo(200);
+			// The first chunk arrives while the upstream is still streaming: nothing buffers.
+			assertThat(new String(client.readBytes(firstChunk.length()))).isEqualTo(firstChunk);
+		}
+		upstream.awaitPeerClosed(path, before + 1);
+		assertInbound("CLIENT_CANCEL", "DURING_RESPONSE");
+		assertOutbound("CLIENT_CANCEL", "DURING_RESPONSE");
+		return head;
+	}
+
+	@Test
+	void upstreamSlowerThanResponseTimeoutIsAnswered504AndCancelled() throws Exception {
+		int before = upstream.peerClosed("/hang");
+		try (RawHttpClient client = new RawHttpClient(port, READ_TIMEOUT)) {
+			Head head = client.send("GET", "/hang", "X-Response-Timeout: 300").readHead();
+			assertThat(head.status()).isEqualTo(504);
+			assertProblem(client, head, 504, "UPSTREAM_TIMEOUT");
+		}
+		upstream.awaitPeerClosed("/hang", before + 1);
+		assertInbound("UPSTREAM_TIMEOUT", "BEFORE_RESPONSE");
+		assertOutbound("UPSTREAM_TIMEOUT", "BEFORE_RESPONSE");
+	}
+
+	@Test
+	void upstreamStallingMidBodyTruncatesTheResponse() throws Exception {
+		try (RawHttpClient client = new RawHttpClient(port, READ_TIMEOUT)) {
+			Head head = client.send("GET", "/stall-mid-body", "X-Response-Timeout: 300").readHead();
+			assertThat(head.status()).isEqualTo(200);
+			assertThat(head.header("content-length")).isEqualTo(String.valueOf(FaultyUpstream.DECLARED_LENGTH));
+			Rest rest = client.readRest();
+			assertThat(rest.ending()).isNotEqualTo(Ending.STALLED);
+			assertThat(rest.bytes()).hasSizeLessThan(FaultyUpstream.DECLARED_LENGTH);
+		}
+		assertInbound("UPSTREAM_TIMEOUT", "DURING_RESPONSE");
+		assertOutbound("UPSTREAM_TIMEOUT", "DURING_RESPONSE");
+	}
+
+	@Test
+	void upstreamClosingWithoutAnswerIsAnswered502() throws Exception {
+		assertAnswered("/close", 502, "UPSTREAM_RESET");
+		assertInbound("UPSTREAM_RESET", "BEFORE_RESPONSE");
+		assertOutbound("UPSTREAM_RESET", "BEFORE_RESPONSE");
+	}
+
+	@Test
+	void upstreamResettingBeforeAnswerIsAnswered502() throws Exception {
+		assertAnswered("/reset", 502, "UPSTREAM_RESET");
+		assertInbound("UPSTREAM_RESET", "BEFORE_RESPONSE");
+		assertOutbound("UPSTREAM_RESET", "BEFORE_RESPONSE");
+	}
+
+	@Test
+	void upstreamResettingMidContentLengthBodyTruncatesTheResponse() throws Exception {
+		try (RawHttpClient client = new RawHttpClient(port, READ_TIMEOUT)) {
+			Head head = client.send("GET", "/reset-mid-body").readHead();
+			assertThat(head.status()).isEqualTo(200);
+			assertThat(head.header("content-length")).isEqualTo(String.valueOf(FaultyUpstream.DECLARED_LENGTH));
+			Rest rest = client.readRest();
+			assertThat(rest.ending()).isNotEqualTo(Ending.STALLED);
+			assertThat(rest.bytes()).hasSizeLessThan(FaultyUpstream.DECLARED_LENGTH);
+		}
+		assertInbound("UPSTREAM_RESET", "DURING_RESPONSE");
+		assertOutbound("UPSTREAM_RESET", "DURING_RESPONSE");
+	}
+
+	@Test
+	void upstreamResettingMidChunkedBodyTruncatesTheResponse() throws Exception {
+		try (RawHttpClient client = new RawHttpClient(port, READ_TIMEOUT)) {
+			Head head = client.send("GET", "/reset-mid-chunked").readHead();
+			assertThat(head.status()).isEqualTo(200);
+			assertThat(head.header("transfer-encoding")).isEqualTo("chunked");
+			Rest rest = client.readRest();
+			assertThat(rest.ending()).isNotEqualTo(Ending.STALLED);
+			// The last-chunk marker would make the truncated body look complete.
+			assertThat(rest.text()).doesNotContain("0\r\n\r\n");
+		}
+		assertInbound("UPSTREAM_RESET", "DURING_RESPONSE");
+		assertOutbound("UPSTREAM_RESET", "DURING_RESPONSE");
+	}
+
+	@Test
+	void refusedConnectionIsAnswered502() throws Exception {
+		assertAnswered("/refused/anything", 502, "UPSTREAM_UNREACHABLE");
+		assertInbound("UPSTREAM_UNREACHABLE", "BEFORE_RESPONSE");
+		assertOutbound("UPSTREAM_UNREACHABLE", "BEFORE_RESPONSE", "127.0.0.1:" + refusedPort);
+	}
+
+	@Test
+	void unknownHostIsAnswered502() throws Exception {
+		assertAnswered("/unknown/anything", 502, "UPSTREAM_UNREACHABLE");
+		assertInbound("UPSTREAM_UNREACHABLE", "BEFORE_RESPONSE");
+		assertOutbound("UPSTREAM_UNREACHABLE", "BEFORE_RESPONSE", "hangup-test.invalid:80");
+	}
+
+	private void assertAnswered(String path, int status, String kind) throws Exception {
+		try (RawHttpClient client = new RawHttpClient(port, READ_TIMEOUT)) {
+			Head head = client.send("GET", path).readHead();
+			assertThat(head.status()).isEqualTo(status);
+			assertProblem(client, head, status, kind);
+		}
+	}
+
+	private void assertProblem(RawHttpClient client, Head head, int status, String kind) throws Exception {
+		assertThat(head.header("content-type")).isEqualTo("application/problem+json");
+		String body = new String(client.readBytes(Integer.parseInt(head.header("content-length"))));
+		assertThat(body).contains("\"status\":" + status)
+			.contains("\"hangup\":\"" + kind + "\"")
+			.contains("\"title\":")
+			.contains("\"detail\":")
+			.doesNotContain("127.0.0.1")
+			.doesNotContain(String.valueOf(upstream.port()))
+			.doesNotContain(String.valueOf(refusedPort))
+			.doesNotContain("invalid")
+			.doesNotContain("Exception");
+	}
+
+	private void assertInbound(String kind, String phase) {
+		HangupMeters.awaitCounts(registry, HangupMetrics.SERVER_HANGUPS,
+				Map.of("kind=" + kind + ",method=GET,phase=" + phase + ",uri=/**", 1L));
+	}
+
+	private void assertOutbound(String kind, String phase) {
+		assertOutbound(kind, phase, "127.0.0.1:" + upstream.port());
+	}
+
+	private void assertOutbound(String kind, String phase, String upstreamTag) {
+		HangupMeters.awaitCounts(registry, HangupMetrics.CLIENT_HANGUPS,
+				Map.of("kind=" + kind + ",method=GET,phase=" + phase + ",upstream=" + upstreamTag, 1L));
+	}
+
+	@SpringBootConfiguration
+	@EnableAutoConfiguration
+	@Import(ProxyController.class)
+	static class ProxyApplication {
+
+	}
+
+	/**
+	 * A minimal streaming reverse proxy, as an application would write it.
+	 */
+	@RestController
+	static class ProxyController {
+
+		private final WebClient webClient;
+
+		private final String upstream;
+
+		private final int refusedPort;
+
+		ProxyController(WebClient.Builder builder, Environment environment) {
+			this.webClient = builder.build();
+			this.upstream = environment.getRequiredProperty("test.upstream");
+			this.refusedPort = environment.getRequiredProperty("test.refused-port", Integer.class);
+		}
+
+		@RequestMapping("/**")
+		Mono<Void> proxy(ServerWebExchange exchange) {
+			ServerHttpRequest request = exchange.getRequest();
+			ServerHttpResponse response = exchange.getResponse();
+			String path = request.getURI().getRawPath();
+			URI target;
+			if (path.startsWith("/refused/")) {
+				target = URI.create("http://127.0.0.1:" + this.refusedPort + path);
+			}
+			else if (path.startsWith("/unknown/")) {
+				target = URI.create("http://hangup-test.invalid" + path);
+			}
+			else {
+				target = URI.create(this.upstream + path);
+			}
+			String timeout = request.getHeaders().getFirst("X-Response-Timeout");
+			return this.webClient.method(request.getMethod())
+				.uri(target)
+				.attributes((attributes) -> {
+					if (timeout != null) {
+						HangupClientAttributes.responseTimeout(Duration.ofMillis(Long.parseLong(timeout)))
+							.accept(attributes);
+					}
+				})
+				.exchangeToMono((upstreamResponse) -> {
+					response.setStatusCode(upstreamResponse.statusCode());
+					response.getHeaders().addAll(upstreamResponse.headers().asHttpHeaders());
+					return response
+						.writeAndFlushWith(upstreamResponse.bodyToFlux(DataBuffer.class).map(Mono::just));
+				});
+		}
+
+	}
+
+}

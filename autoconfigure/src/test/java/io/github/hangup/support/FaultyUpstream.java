@@ -1,0 +1,259 @@
+package io.github.hangup.support;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.SocketException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import static org.awaitility.Awaitility.await;
+
+/**
+ * A raw-socket HTTP/1.1 upstream that misbehaves on purpose, chosen by request path:
+ * <ul>
+ * <li>{@code /ok}: 200 with a small body;</li>
+ * <li>{@code /hang}: reads the request and never answers;</li>
+ * <li>{@code /close}: closes the socket without answering;</li>
+ * <li>{@code /reset}: resets the connection without answering;</li>
+ * <li>{@code /reset-mid-body}: declares a Content-Length, sends part of it, resets;</li>
+ * <li>{@code /reset-mid-chunked}: sends one chunk of a chunked body, resets;</li>
+ * <li>{@code /stall-mid-body}: declares a Content-Length, sends part of it, stalls;</li>
+ * <li>{@code /stream}: sends one chunk of a chunked body, then stalls;</li>
+ * <li>{@code /sse}: sends one server-sent event, then stalls.</li>
+ * </ul>
+ * It counts, per path, the requests received and the connections the peer closed while the
+ * upstream was still waiting, so that tests can prove the proxy cancelled its call.
+ */
+public final class FaultyUpstream implements AutoCloseable {
+
+	public static final int DECLARED_LENGTH = 1000;
+
+	public static final int SENT_LENGTH = 100;
+
+	private final ServerSocket server;
+
+	private final Set<Socket> sockets = ConcurrentHashMap.newKeySet();
+
+	private final Map<String, AtomicInteger> received = new ConcurrentHashMap<>();
+
+	private final Map<String, AtomicInteger> peerClosed = new ConcurrentHashMap<>();
+
+	private final AtomicInteger connections = new AtomicInteger();
+
+	private volatile boolean running = true;
+
+	public FaultyUpstream() throws IOException {
+		this.server = new ServerSocket(0, 200, InetAddress.getLoopbackAddress());
+		Thread acceptor = new Thread(this::accept, "faulty-upstream-accept");
+		acceptor.setDaemon(true);
+		acceptor.start();
+	}
+
+	public int port() {
+		return this.server.getLocalPort();
+	}
+
+	public String baseUrl() {
+		return "http://127.0.0.1:" + port();
+	}
+
+	/** Number of requests received for a path. */
+	public int received(String path) {
+		return count(this.received, path);
+	}
+
+	/** Number of connections for a path closed by the peer while the upstream waited. */
+	public int peerClosed(String path) {
+		return count(this.peerClosed, path);
+	}
+
+	/** Number of TCP connections accepted so far. */
+	public int connections() {
+		return this.connections.get();
+	}
+
+	public void awaitReceived(String path, int count) {
+		await().atMost(Duration.ofSeconds(10)).until(() -> received(path) >= count);
+	}
+
+	public void awaitPeerClosed(String path, int count) {
+		await().atMost(Duration.ofSeconds(10)).until(() -> peerClosed(path) >= count);
+	}
+
+	private static int count(Map<String, AtomicInteger> counts, String path) {
+		AtomicInteger count = counts.get(path);
+		return (count != null) ? count.get() : 0;
+	}
+
+	private void accept() {
+		while (this.running) {
+			try {
+				Socket socket = this.server.accept();
+				this.connections.incrementAndGet();
+				this.sockets.add(socket);
+				Thread handler = new Thread(() -> serve(socket), "faulty-upstream-conn");
+				handler.setDaemon(true);
+				handler.start();
+			}
+			catch (IOException ex) {
+				// closed
+			}
+		}
+	}
+
+	private void serve(Socket socket) {
+		try (socket) {
+			InputStream in = socket.getInputStream();
+			OutputStream out = socket.getOutputStream();
+			while (this.running) {
+				String path = readRequest(in);
+				if (path == null) {
+					return;
+				}
+				this.received.computeIfAbsent(path, (key) -> new AtomicInteger()).incrementAndGet();
+				if (!respond(path, socket, in, out)) {
+					return;
+				}
+			}
+		}
+		catch (IOException ex) {
+			// peer went away
+		}
+		finally {
+			this.sockets.remove(socket);
+		}
+	}
+
+	/** Answers one request; returns whether the connection can serve another one. */
+	private boolean respond(String path, Socket socket, InputStream in, OutputStream out) throws IOException {
+		switch (path) {
+			case "/ok" -> {
+				byte[] body = "hello".getBytes(StandardCharsets.US_ASCII);
+				out.write(("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: " + body.length
+						+ "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+				out.write(body);
+				out.flush();
+				return true;
+			}
+			case "/hang" -> {
+				waitForPeerClose(path, in);
+				return false;
+			}
+			case "/close" -> {
+				socket.shutdownOutput();
+				return false;
+			}
+			case "/reset" -> {
+				reset(socket);
+				return false;
+			}
+			case "/reset-mid-body", "/stall-mid-body" -> {
+				out.write(("HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: "
+						+ DECLARED_LENGTH + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+				out.write(new byte[SENT_LENGTH]);
+				out.flush();
+				if (path.equals("/reset-mid-body")) {
+					reset(socket);
+				}
+				else {
+					waitForPeerClose(path, in);
+				}
+				return false;
+			}
+			case "/reset-mid-chunked", "/stream" -> {
+				out.write(("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n"
+						+ "6\r\nchunk\n\r\n").getBytes(StandardCharsets.US_ASCII));
+				out.flush();
+				if (path.equals("/reset-mid-chunked")) {
+					reset(socket);
+				}
+				else {
+					waitForPeerClose(path, in);
+				}
+				return false;
+			}
+			case "/sse" -> {
+				out.write(("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
+						+ "c\r\ndata:first\n\n\r\n").getBytes(StandardCharsets.US_ASCII));
+				out.flush();
+				waitForPeerClose(path, in);
+				return false;
+			}
+			default -> {
+				out.write("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+				out.flush();
+				return true;
+			}
+		}
+	}
+
+	private void waitForPeerClose(String path, InputStream in) {
+		try {
+			while (in.read() != -1) {
+				// discard
+			}
+		}
+		catch (IOException ex) {
+			// reset by peer: closed too
+		}
+		if (this.running) {
+			this.peerClosed.computeIfAbsent(path, (key) -> new AtomicInteger()).incrementAndGet();
+		}
+	}
+
+	private static void reset(Socket socket) throws SocketException, IOException {
+		socket.setSoLinger(true, 0);
+		socket.close();
+	}
+
+	/** Reads a request head and any Content-Length body; returns the path or null at EOF. */
+	private static String readRequest(InputStream in) throws IOException {
+		ByteArrayOutputStream head = new ByteArrayOutputStream();
+		int matched = 0;
+		int b;
+		while (matched < 4 && (b = in.read()) != -1) {
+			head.write(b);
+			matched = (b == "\r\n\r\n".charAt(matched)) ? matched + 1 : ((b == '\r') ? 1 : 0);
+		}
+		if (matched < 4) {
+			return null;
+		}
+		String[] lines = head.toString(StandardCharsets.US_ASCII).split("\r\n");
+		long length = 0;
+		for (String line : lines) {
+			if (line.regionMatches(true, 0, "content-length:", 0, 15)) {
+				length = Long.parseLong(line.substring(15).trim());
+			}
+		}
+		in.skipNBytes(length);
+		String target = lines[0].split(" ")[1];
+		int query = target.indexOf('?');
+		return (query >= 0) ? target.substring(0, query) : target;
+	}
+
+	@Override
+	public void close() throws IOException {
+		this.running = false;
+		this.server.close();
+		for (Socket socket : this.sockets) {
+			socket.close();
+		}
+	}
+
+	/** Returns a loopback port on which nothing listens. */
+	public static int refusedPort() throws IOException {
+		try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+			return socket.getLocalPort();
+		}
+	}
+
+}
