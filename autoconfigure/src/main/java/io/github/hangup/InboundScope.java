@@ -4,6 +4,8 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * The life of one inbound request, shared between the server components that create it and
  * the outbound calls made while serving it. Outbound calls join the scope; when the inbound
@@ -27,6 +29,13 @@ public final class InboundScope {
 	 */
 	public static final String ATTRIBUTE = InboundScope.class.getName();
 
+	/**
+	 * The scope of the request whose code runs on this thread. A static, like every
+	 * context-propagation thread local: it is the only way for a call subscribed outside the
+	 * reactive chain to find its request.
+	 */
+	private static final ThreadLocal<InboundScope> CURRENT = new ThreadLocal<>();
+
 	private final long startNanos = System.nanoTime();
 
 	private final AtomicBoolean recorded = new AtomicBoolean();
@@ -36,6 +45,40 @@ public final class InboundScope {
 	private volatile boolean clientGone;
 
 	private volatile boolean closed;
+
+	/**
+	 * Return the scope of the request whose code runs on this thread, if known: set while the
+	 * request's processing is subscribed and, with Reactor's automatic context propagation
+	 * ({@code spring.reactor.context-propagation=auto}), in every callback of its chain.
+	 * @return the current scope or {@code null}
+	 */
+	public static @Nullable InboundScope current() {
+		return CURRENT.get();
+	}
+
+	/**
+	 * Make a scope current on this thread.
+	 * @param scope the scope, or {@code null} to clear
+	 * @return the scope that was current before, to pass to {@link #restore}
+	 */
+	public static @Nullable InboundScope makeCurrent(@Nullable InboundScope scope) {
+		InboundScope previous = CURRENT.get();
+		if (scope != null) {
+			CURRENT.set(scope);
+		}
+		else {
+			CURRENT.remove();
+		}
+		return previous;
+	}
+
+	/**
+	 * Restore the scope that was current before {@link #makeCurrent}.
+	 * @param previous the value {@link #makeCurrent} returned
+	 */
+	public static void restore(@Nullable InboundScope previous) {
+		makeCurrent(previous);
+	}
 
 	/**
 	 * Return the {@link System#nanoTime()} at which the inbound request started.

@@ -27,7 +27,8 @@ public final class HangupClientAutoConfiguration {
 	@ConditionalOnMissingBean
 	HangupExchangeFilterFunction hangupExchangeFilterFunction(HangupClassifier classifier, HangupRecorder recorder,
 			HangupProperties properties) {
-		return new HangupExchangeFilterFunction(classifier, recorder, properties.getClient().getResponseTimeout());
+		return new HangupExchangeFilterFunction(classifier, recorder, properties.getClient().getResponseTimeout(),
+				properties.getPropagation().getMode());
 	}
 
 	@Bean

@@ -1,8 +1,12 @@
 package io.github.hangup.autoconfigure;
 
+import io.github.hangup.client.HangupExchangeFilterFunction;
+import io.github.hangup.metrics.InFlightMetrics;
 import io.github.hangup.metrics.MicrometerHangupListener;
+import io.github.hangup.server.HangupWebFilter;
 import io.micrometer.core.instrument.MeterRegistry;
 
+import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBooleanProperty;
@@ -15,7 +19,8 @@ import org.springframework.context.annotation.Bean;
  *
  * @since 0.1.0
  */
-@AutoConfiguration(after = HangupAutoConfiguration.class,
+@AutoConfiguration(after = { HangupAutoConfiguration.class, HangupClientAutoConfiguration.class,
+		HangupServerAutoConfiguration.class },
 		afterName = { "org.springframework.boot.micrometer.metrics.autoconfigure.CompositeMeterRegistryAutoConfiguration",
 				"org.springframework.boot.micrometer.metrics.autoconfigure.export.simple.SimpleMetricsExportAutoConfiguration",
 				"org.springframework.boot.micrometer.metrics.autoconfigure.export.prometheus.PrometheusMetricsExportAutoConfiguration" })
@@ -28,6 +33,13 @@ public final class HangupMetricsAutoConfiguration {
 	@ConditionalOnMissingBean
 	MicrometerHangupListener micrometerHangupListener(MeterRegistry registry, HangupProperties properties) {
 		return new MicrometerHangupListener(registry, properties.getMetrics().getMaxUpstreamTags());
+	}
+
+	@Bean
+	@ConditionalOnMissingBean
+	InFlightMetrics hangupInFlightMetrics(ObjectProvider<HangupExchangeFilterFunction> client,
+			ObjectProvider<HangupWebFilter> server) {
+		return new InFlightMetrics(client.getIfUnique(), server.getIfUnique());
 	}
 
 }

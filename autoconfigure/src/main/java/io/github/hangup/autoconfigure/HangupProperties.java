@@ -2,6 +2,8 @@ package io.github.hangup.autoconfigure;
 
 import java.time.Duration;
 
+import io.github.hangup.client.PropagationMode;
+
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.validation.Errors;
 import org.springframework.validation.Validator;
@@ -26,6 +28,8 @@ public class HangupProperties implements Validator {
 
 	private final Metrics metrics = new Metrics();
 
+	private final Propagation propagation = new Propagation();
+
 	public boolean isEnabled() {
 		return this.enabled;
 	}
@@ -44,6 +48,10 @@ public class HangupProperties implements Validator {
 
 	public Metrics getMetrics() {
 		return this.metrics;
+	}
+
+	public Propagation getPropagation() {
+		return this.propagation;
 	}
 
 	@Override
@@ -151,6 +159,28 @@ public class HangupProperties implements Validator {
 				this.upstreamUnreachable = upstreamUnreachable;
 			}
 
+		}
+
+	}
+
+	/**
+	 * Cancellation settings: what happens to outbound calls when their inbound client
+	 * leaves.
+	 */
+	public static final class Propagation {
+
+		/**
+		 * How far a client leaving reaches: every call made for the request, only calls in
+		 * the reactive chain, or none.
+		 */
+		private PropagationMode mode = PropagationMode.REQUEST;
+
+		public PropagationMode getMode() {
+			return this.mode;
+		}
+
+		public void setMode(PropagationMode mode) {
+			this.mode = mode;
 		}
 
 	}

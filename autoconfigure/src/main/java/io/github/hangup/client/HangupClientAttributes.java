@@ -27,6 +27,12 @@ public final class HangupClientAttributes {
 	 */
 	public static final String CLIENT_NAME = HangupClientAttributes.class.getName() + ".clientName";
 
+	/**
+	 * Attribute holding {@link Boolean#TRUE} for a call that must survive its inbound client
+	 * leaving, such as an audit write started from a request and not returned in its chain.
+	 */
+	public static final String DETACHED = HangupClientAttributes.class.getName() + ".detached";
+
 	private HangupClientAttributes() {
 	}
 
@@ -39,6 +45,16 @@ public final class HangupClientAttributes {
 	public static Consumer<Map<String, Object>> responseTimeout(Duration timeout) {
 		Assert.isTrue(!timeout.isNegative(), "Response timeout must not be negative");
 		return (attributes) -> attributes.put(RESPONSE_TIMEOUT, timeout);
+	}
+
+	/**
+	 * Let one call run to its end when the inbound client it was made for leaves. Only calls
+	 * outside the reactive chain can survive: a call in the chain is cancelled by Reactor
+	 * itself.
+	 * @return an attributes consumer for {@code WebClient.RequestHeadersSpec#attributes}
+	 */
+	public static Consumer<Map<String, Object>> detached() {
+		return (attributes) -> attributes.put(DETACHED, Boolean.TRUE);
 	}
 
 	/**

@@ -2,10 +2,14 @@ package io.github.hangup.client;
 
 import java.net.URI;
 import java.time.Duration;
+import java.util.concurrent.atomic.AtomicInteger;
 
 import io.github.hangup.HangupClassifier;
+import io.github.hangup.HangupRecorder;
 import io.github.hangup.InboundScope;
+import org.jspecify.annotations.Nullable;
 import reactor.core.publisher.Mono;
+import reactor.util.context.ContextView;
 
 import org.springframework.util.Assert;
 import org.springframework.web.reactive.function.client.ClientRequest;
@@ -13,7 +17,6 @@ import org.springframework.web.reactive.function.client.ClientResponse;
 import org.springframework.web.reactive.function.client.ExchangeFilterFunction;
 import org.springframework.web.reactive.function.client.ExchangeFunction;
 
-import io.github.hangup.HangupRecorder;
 
 /**
  * WebClient filter that makes outbound hang-ups explicit:
@@ -36,32 +39,71 @@ public final class HangupExchangeFilterFunction implements ExchangeFilterFunctio
 
 	private final Duration responseTimeout;
 
+	private final PropagationMode propagation;
+
+	private final AtomicInteger inFlight = new AtomicInteger();
+
 	/**
-	 * Create a filter.
+	 * Create a filter that stops every call of a request when its client leaves.
 	 * @param classifier decides which errors are hang-ups
 	 * @param recorder receives the hang-ups
 	 * @param responseTimeout default response timeout; {@link Duration#ZERO} for none
 	 */
 	public HangupExchangeFilterFunction(HangupClassifier classifier, HangupRecorder recorder,
 			Duration responseTimeout) {
+		this(classifier, recorder, responseTimeout, PropagationMode.REQUEST);
+	}
+
+	/**
+	 * Create a filter.
+	 * @param classifier decides which errors are hang-ups
+	 * @param recorder receives the hang-ups
+	 * @param responseTimeout default response timeout; {@link Duration#ZERO} for none
+	 * @param propagation how far a client leaving reaches into outbound calls
+	 */
+	public HangupExchangeFilterFunction(HangupClassifier classifier, HangupRecorder recorder,
+			Duration responseTimeout, PropagationMode propagation) {
 		Assert.isTrue(!responseTimeout.isNegative(), "Response timeout must not be negative");
 		this.classifier = classifier;
 		this.recorder = recorder;
 		this.responseTimeout = responseTimeout;
+		this.propagation = propagation;
+	}
+
+	/**
+	 * Return the number of outbound calls through this filter that have started and not yet
+	 * ended (completed, failed or been cancelled).
+	 * @return the calls in flight
+	 */
+	public int inFlight() {
+		return this.inFlight.get();
 	}
 
 	@Override
 	public Mono<ClientResponse> filter(ClientRequest request, ExchangeFunction next) {
 		return Mono.deferContextual((context) -> {
-			InboundScope scope = context.getOrDefault(InboundScope.CONTEXT_KEY, null);
+			InboundScope scope = scope(request, context);
 			OutboundCall call = new OutboundCall(this.classifier, this.recorder, request.method().name(),
-					upstream(request), scope);
+					upstream(request), scope, this.propagation == PropagationMode.REQUEST, this.inFlight);
 			Duration timeout = request.attribute(HangupClientAttributes.RESPONSE_TIMEOUT)
 				.filter(Duration.class::isInstance)
 				.map(Duration.class::cast)
 				.orElse(this.responseTimeout);
 			return call.exchange(next.exchange(request), timeout);
 		});
+	}
+
+	private @Nullable InboundScope scope(ClientRequest request, ContextView context) {
+		if (this.propagation == PropagationMode.OFF
+				|| Boolean.TRUE.equals(request.attribute(HangupClientAttributes.DETACHED).orElse(null))) {
+			return null;
+		}
+		InboundScope scope = context.getOrDefault(InboundScope.CONTEXT_KEY, null);
+		if (scope == null && this.propagation == PropagationMode.REQUEST) {
+			// Subscribed outside the chain (toFuture(), subscribe()) from the request's code.
+			scope = InboundScope.current();
+		}
+		return scope;
 	}
 
 	private static String upstream(ClientRequest request) {

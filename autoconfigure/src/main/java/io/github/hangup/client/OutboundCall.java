@@ -1,6 +1,7 @@
 package io.github.hangup.client;
 
 import java.time.Duration;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import io.github.hangup.HangupClassifier;
@@ -12,14 +13,17 @@ import io.github.hangup.HangupSide;
 import io.github.hangup.InboundScope;
 import io.github.hangup.UpstreamHangupException;
 import org.jspecify.annotations.Nullable;
+import org.reactivestreams.Subscription;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
 import org.springframework.core.io.buffer.DataBuffer;
+import org.springframework.core.io.buffer.DataBufferUtils;
 import org.springframework.web.reactive.function.client.ClientResponse;
 
 /**
- * State of one outbound exchange: records its hang-up at most once.
+ * State of one outbound exchange (one subscription): records its hang-up at most once and,
+ * in {@link PropagationMode#REQUEST}, stops it when the inbound client leaves.
  * <p>
  * A cancel is only a hang-up when the inbound client left. A cancel can arrive before the
  * server side knows (a failed write to the dead client cancels the upstream body before the
@@ -46,38 +50,69 @@ final class OutboundCall implements InboundScope.Participant {
 
 	private final @Nullable InboundScope scope;
 
+	private final boolean stopWithClient;
+
+	private final AtomicInteger inFlight;
+
 	private final long startNanos = System.nanoTime();
 
 	private final AtomicInteger state = new AtomicInteger(RUNNING);
 
+	private final AtomicBoolean ended = new AtomicBoolean();
+
+	private volatile @Nullable Subscription headers;
+
+	private volatile @Nullable Subscription body;
+
+	private volatile @Nullable ClientResponse response;
+
+	private volatile boolean stopped;
+
 	OutboundCall(HangupClassifier classifier, HangupRecorder recorder, String method, String upstream,
-			@Nullable InboundScope scope) {
+			@Nullable InboundScope scope, boolean stopWithClient, AtomicInteger inFlight) {
 		this.classifier = classifier;
 		this.recorder = recorder;
 		this.method = method;
 		this.upstream = upstream;
 		this.scope = scope;
+		this.stopWithClient = stopWithClient;
+		this.inFlight = inFlight;
 	}
 
-	Mono<ClientResponse> exchange(Mono<ClientResponse> response, Duration timeout) {
-		if (this.scope != null && !this.scope.join(this)) {
-			// The client left before this call started; the chain is being cancelled anyway.
-			return response;
+	Mono<ClientResponse> exchange(Mono<ClientResponse> source, Duration timeout) {
+		this.inFlight.incrementAndGet();
+		if (this.scope != null && !this.scope.join(this) && this.stopWithClient) {
+			// Subscribed after its client left: do not start it at all.
+			this.state.set(FINISHED);
+			end();
+			record(HangupKind.CLIENT_CANCEL, HangupPhase.BEFORE_RESPONSE, null);
+			return Mono.never();
 		}
-		Mono<ClientResponse> timed = timeout.isZero() ? response : response.timeout(timeout);
+		Mono<ClientResponse> timed = timeout.isZero() ? source : source.timeout(timeout);
 		return timed.onErrorMap((ex) -> failed(ex, HangupPhase.BEFORE_RESPONSE))
 			.doOnCancel(() -> cancelled(HangupPhase.BEFORE_RESPONSE))
-			.map((clientResponse) -> clientResponse.mutate().body((body) -> body(body, timeout)).build());
+			.map((clientResponse) -> {
+				this.response = clientResponse;
+				return clientResponse.mutate().body((flux) -> body(flux, timeout)).build();
+			})
+			.doOnSubscribe((subscription) -> this.headers = subscription);
 	}
 
-	private Flux<DataBuffer> body(Flux<DataBuffer> body, Duration timeout) {
-		Flux<DataBuffer> timed = timeout.isZero() ? body : body.timeout(timeout);
+	private Flux<DataBuffer> body(Flux<DataBuffer> source, Duration timeout) {
+		Flux<DataBuffer> timed = timeout.isZero() ? source : source.timeout(timeout);
 		return timed.onErrorMap((ex) -> failed(ex, HangupPhase.DURING_RESPONSE))
 			.doOnCancel(() -> cancelled(HangupPhase.DURING_RESPONSE))
-			.doOnComplete(this::finished);
+			.doOnComplete(this::finished)
+			.doOnSubscribe((subscription) -> {
+				this.body = subscription;
+				if (this.stopped) {
+					subscription.cancel();
+				}
+			});
 	}
 
 	private Throwable failed(Throwable error, HangupPhase phase) {
+		end();
 		if (!this.state.compareAndSet(RUNNING, FINISHED)) {
 			return error;
 		}
@@ -94,7 +129,10 @@ final class OutboundCall implements InboundScope.Participant {
 		return UpstreamHangupException.of(kind, phase, this.method, this.upstream, error);
 	}
 
-	private void cancelled(HangupPhase phase) {
+	private void cancelled(HangupPhase where) {
+		end();
+		// Operators such as flatMapMany may cancel the headers Mono after it emitted.
+		HangupPhase phase = (this.response != null) ? HangupPhase.DURING_RESPONSE : where;
 		if (this.scope == null) {
 			return;
 		}
@@ -110,6 +148,7 @@ final class OutboundCall implements InboundScope.Participant {
 	}
 
 	private void finished() {
+		end();
 		if (this.state.compareAndSet(RUNNING, FINISHED)) {
 			leaveScope();
 		}
@@ -118,10 +157,46 @@ final class OutboundCall implements InboundScope.Participant {
 	@Override
 	public void onClientGone() {
 		int current = this.state.get();
-		if ((current == CANCELLED_BEFORE_RESPONSE || current == CANCELLED_DURING_RESPONSE)
-				&& this.state.compareAndSet(current, FINISHED)) {
-			record(HangupKind.CLIENT_CANCEL, (current == CANCELLED_BEFORE_RESPONSE) ? HangupPhase.BEFORE_RESPONSE
-					: HangupPhase.DURING_RESPONSE, null);
+		if (current == CANCELLED_BEFORE_RESPONSE || current == CANCELLED_DURING_RESPONSE) {
+			if (this.state.compareAndSet(current, FINISHED)) {
+				record(HangupKind.CLIENT_CANCEL, (current == CANCELLED_BEFORE_RESPONSE)
+						? HangupPhase.BEFORE_RESPONSE : HangupPhase.DURING_RESPONSE, null);
+			}
+		}
+		else if (current == RUNNING && this.stopWithClient && this.state.compareAndSet(RUNNING, FINISHED)) {
+			ClientResponse received = this.response;
+			record(HangupKind.CLIENT_CANCEL,
+					(received != null) ? HangupPhase.DURING_RESPONSE : HangupPhase.BEFORE_RESPONSE, null);
+			stop(received);
+		}
+	}
+
+	/**
+	 * Stops a call that left the reactive chain: cancelling our end of it closes the HTTP/1.1
+	 * connection or resets the HTTP/2 stream. Its own subscriber gets no signal, which is what
+	 * a detached subscriber wants: an error would only be logged as unhandled.
+	 */
+	private void stop(@Nullable ClientResponse received) {
+		this.stopped = true;
+		end();
+		Subscription bodySubscription = this.body;
+		if (bodySubscription != null) {
+			bodySubscription.cancel();
+		}
+		else if (received != null) {
+			// Headers arrived but nobody reads the body yet: abort it rather than drain it.
+			received.bodyToFlux(DataBuffer.class).subscribe(DataBufferUtils::release, (ex) -> {
+			}).dispose();
+		}
+		Subscription headersSubscription = this.headers;
+		if (headersSubscription != null) {
+			headersSubscription.cancel();
+		}
+	}
+
+	private void end() {
+		if (this.ended.compareAndSet(false, true)) {
+			this.inFlight.decrementAndGet();
 		}
 	}
 

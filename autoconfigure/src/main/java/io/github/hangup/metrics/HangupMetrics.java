@@ -19,6 +19,16 @@ public final class HangupMetrics {
 	 */
 	public static final String CLIENT_HANGUPS = "http.client.hangups";
 
+	/**
+	 * Gauge of outbound calls through the Hangup filter that started and have not ended.
+	 */
+	public static final String CLIENT_CALLS_ACTIVE = "hangup.client.calls.active";
+
+	/**
+	 * Gauge of inbound requests currently processed under a cancellation scope.
+	 */
+	public static final String SERVER_SCOPES_ACTIVE = "hangup.server.scopes.active";
+
 	/** Tag: the {@link io.github.hangup.HangupKind}. */
 	public static final String KIND = "kind";
 

@@ -1,8 +1,12 @@
 package io.github.hangup.server;
 
+import java.util.concurrent.atomic.AtomicInteger;
+
 import io.github.hangup.HangupKind;
 import io.github.hangup.InboundScope;
+import reactor.core.CoreSubscriber;
 import reactor.core.publisher.Mono;
+import reactor.core.publisher.MonoOperator;
 
 import org.springframework.core.Ordered;
 import org.springframework.web.server.ServerWebExchange;
@@ -13,7 +17,11 @@ import org.springframework.web.server.WebFilterChain;
  * Opens an {@link InboundScope} for every inbound request and detects the inbound client
  * leaving: the server cancels the request's processing when the connection (or HTTP/2
  * stream) closes before the response completed. Records that once as
- * {@link HangupKind#CLIENT_CANCEL}.
+ * {@link HangupKind#CLIENT_CANCEL} and tells the request's outbound calls.
+ * <p>
+ * The scope travels in the Reactor {@code Context}, and is also made current on the thread
+ * while the request's processing is subscribed, so that handler code that subscribes an
+ * outbound call outside the chain ({@code toFuture()}, {@code subscribe()}) finds it.
  *
  * @since 0.1.0
  */
@@ -26,6 +34,8 @@ public final class HangupWebFilter implements WebFilter, Ordered {
 
 	private final InboundHangups hangups;
 
+	private final AtomicInteger openScopes = new AtomicInteger();
+
 	/**
 	 * Create a filter.
 	 * @param hangups records inbound hang-ups
@@ -34,16 +44,27 @@ public final class HangupWebFilter implements WebFilter, Ordered {
 		this.hangups = hangups;
 	}
 
+	/**
+	 * Return the number of inbound requests currently being processed under a scope.
+	 * @return the open scopes
+	 */
+	public int openScopes() {
+		return this.openScopes.get();
+	}
+
 	@Override
 	public Mono<Void> filter(ServerWebExchange exchange, WebFilterChain chain) {
 		InboundScope scope = new InboundScope();
 		exchange.getAttributes().put(InboundScope.ATTRIBUTE, scope);
-		return chain.filter(exchange)
+		this.openScopes.incrementAndGet();
+		Mono<Void> processing = new CurrentScope(chain.filter(exchange), scope);
+		return processing
 			// doOnCancel runs before the cancel travels upstream, so outbound calls cancelled
 			// by it already see the client as gone.
 			.doOnCancel(() -> this.hangups.clientGone(exchange, scope, null))
 			.doOnSuccess((done) -> completed(exchange, scope))
 			.doOnError((ex) -> scope.close())
+			.doFinally((signal) -> this.openScopes.decrementAndGet())
 			.contextWrite((context) -> context.put(InboundScope.CONTEXT_KEY, scope));
 	}
 
@@ -61,6 +82,32 @@ public final class HangupWebFilter implements WebFilter, Ordered {
 	@Override
 	public int getOrder() {
 		return ORDER;
+	}
+
+	/**
+	 * Makes the scope current on the thread while the processing is subscribed: that is
+	 * when WebFlux invokes handlers whose arguments are ready.
+	 */
+	private static final class CurrentScope extends MonoOperator<Void, Void> {
+
+		private final InboundScope scope;
+
+		CurrentScope(Mono<Void> source, InboundScope scope) {
+			super(source);
+			this.scope = scope;
+		}
+
+		@Override
+		public void subscribe(CoreSubscriber<? super Void> actual) {
+			InboundScope previous = InboundScope.makeCurrent(this.scope);
+			try {
+				this.source.subscribe(actual);
+			}
+			finally {
+				InboundScope.restore(previous);
+			}
+		}
+
 	}
 
 }

@@ -8,11 +8,13 @@ import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.SocketException;
+import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.awaitility.Awaitility.await;
@@ -28,7 +30,8 @@ import static org.awaitility.Awaitility.await;
  * <li>{@code /reset-mid-chunked}: sends one chunk of a chunked body, resets;</li>
  * <li>{@code /stall-mid-body}: declares a Content-Length, sends part of it, stalls;</li>
  * <li>{@code /stream}: sends one chunk of a chunked body, then stalls;</li>
- * <li>{@code /sse}: sends one server-sent event, then stalls.</li>
+ * <li>{@code /sse}: sends one server-sent event, then stalls;</li>
+ * <li>{@code /gate}: answers 200 once the test {@link #openGate() opens the gate}.</li>
  * </ul>
  * It counts, per path, the requests received and the connections the peer closed while the
  * upstream was still waiting, so that tests can prove the proxy cancelled its call.
@@ -48,6 +51,10 @@ public final class FaultyUpstream implements AutoCloseable {
 	private final Map<String, AtomicInteger> peerClosed = new ConcurrentHashMap<>();
 
 	private final AtomicInteger connections = new AtomicInteger();
+
+	private final Map<String, AtomicInteger> answered = new ConcurrentHashMap<>();
+
+	private final CountDownLatch gate = new CountDownLatch(1);
 
 	private volatile boolean running = true;
 
@@ -76,17 +83,31 @@ public final class FaultyUpstream implements AutoCloseable {
 		return count(this.peerClosed, path);
 	}
 
+	/** Number of complete responses written for a path. */
+	public int answered(String path) {
+		return count(this.answered, path);
+	}
+
+	/** Lets every request waiting on {@code /gate} be answered. */
+	public void openGate() {
+		this.gate.countDown();
+	}
+
 	/** Number of TCP connections accepted so far. */
 	public int connections() {
 		return this.connections.get();
 	}
 
 	public void awaitReceived(String path, int count) {
-		await().atMost(Duration.ofSeconds(10)).until(() -> received(path) >= count);
+		await().atMost(Duration.ofSeconds(10))
+			.pollInterval(Duration.ofMillis(1))
+			.until(() -> received(path) >= count);
 	}
 
 	public void awaitPeerClosed(String path, int count) {
-		await().atMost(Duration.ofSeconds(10)).until(() -> peerClosed(path) >= count);
+		await().atMost(Duration.ofSeconds(10))
+			.pollInterval(Duration.ofMillis(1))
+			.until(() -> peerClosed(path) >= count);
 	}
 
 	private static int count(Map<String, AtomicInteger> counts, String path) {
@@ -144,6 +165,9 @@ public final class FaultyUpstream implements AutoCloseable {
 				out.flush();
 				return true;
 			}
+			case "/gate" -> {
+				return answerWhenGateOpens(path, socket, in, out);
+			}
 			case "/hang" -> {
 				waitForPeerClose(path, in);
 				return false;
@@ -194,6 +218,28 @@ public final class FaultyUpstream implements AutoCloseable {
 				return true;
 			}
 		}
+	}
+
+	/** Waits for the gate while watching for the peer closing the connection. */
+	private boolean answerWhenGateOpens(String path, Socket socket, InputStream in, OutputStream out)
+			throws IOException {
+		socket.setSoTimeout(5);
+		while (this.gate.getCount() > 0) {
+			try {
+				if (in.read() == -1) {
+					this.peerClosed.computeIfAbsent(path, (key) -> new AtomicInteger()).incrementAndGet();
+					return false;
+				}
+			}
+			catch (SocketTimeoutException ex) {
+				// still open: look at the gate again
+			}
+		}
+		socket.setSoTimeout(0);
+		out.write("HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\ngate".getBytes(StandardCharsets.US_ASCII));
+		out.flush();
+		this.answered.computeIfAbsent(path, (key) -> new AtomicInteger()).incrementAndGet();
+		return true;
 	}
 
 	private void waitForPeerClose(String path, InputStream in) {

@@ -36,7 +36,7 @@ public final class HangupMeters {
 
 	/** Waits until the meter holds exactly the expected counts. */
 	public static void awaitCounts(MeterRegistry registry, String name, Map<String, Long> expected) {
-		await().atMost(Duration.ofSeconds(10))
+		await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(5))
 			.untilAsserted(() -> assertThat(counts(registry, name)).as(name).isEqualTo(new TreeMap<>(expected)));
 	}
 
