@@ -17,6 +17,8 @@ import io.micrometer.core.instrument.MeterRegistry;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.netty.http.client.HttpClient;
@@ -67,11 +69,12 @@ class RequestScopedCancellationTests {
 		this.upstream.close();
 	}
 
-	@Test
-	void inChainMonoCallIsCancelledWhenClientLeaves() throws Exception {
-		leaveDuring("/mono", "/hang", 1);
+	@ParameterizedTest(name = "call made through {0} is cancelled when the client leaves")
+	@ValueSource(strings = { "/mono", "/future", "/detached", "/cache" })
+	void callIsCancelledWhenClientLeaves(String route) throws Exception {
+		leaveDuring(route, "/hang", 1);
 		this.upstream.awaitPeerClosed("/hang", 1);
-		assertCancels("/mono", "BEFORE_RESPONSE", 1, 1);
+		assertCancels(route, "BEFORE_RESPONSE", 1, 1);
 	}
 
 	@Test
@@ -82,27 +85,6 @@ class RequestScopedCancellationTests {
 		}
 		this.upstream.awaitPeerClosed("/stream", 1);
 		assertCancels("/flux", "DURING_RESPONSE", 1, 1);
-	}
-
-	@Test
-	void futureBridgedCallIsCancelledWhenClientLeaves() throws Exception {
-		leaveDuring("/future", "/hang", 1);
-		this.upstream.awaitPeerClosed("/hang", 1);
-		assertCancels("/future", "BEFORE_RESPONSE", 1, 1);
-	}
-
-	@Test
-	void detachedSubscribeIsCancelledWhenClientLeaves() throws Exception {
-		leaveDuring("/detached", "/hang", 1);
-		this.upstream.awaitPeerClosed("/hang", 1);
-		assertCancels("/detached", "BEFORE_RESPONSE", 1, 1);
-	}
-
-	@Test
-	void cachedCallIsCancelledWhenClientLeaves() throws Exception {
-		leaveDuring("/cache", "/hang", 1);
-		this.upstream.awaitPeerClosed("/hang", 1);
-		assertCancels("/cache", "BEFORE_RESPONSE", 1, 1);
 	}
 
 	@Test
