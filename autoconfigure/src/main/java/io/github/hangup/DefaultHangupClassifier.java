@@ -2,6 +2,7 @@ package io.github.hangup;
 
 import java.io.EOFException;
 import java.io.IOException;
+import java.net.BindException;
 import java.net.ConnectException;
 import java.net.NoRouteToHostException;
 import java.net.PortUnreachableException;
@@ -35,6 +36,11 @@ public class DefaultHangupClassifier implements HangupClassifier {
 	private static final String NETTY_TIMEOUT = "io.netty.handler.timeout.TimeoutException";
 
 	private static final String NATIVE_IO = "io.netty.channel.unix.Errors$NativeIoException";
+
+	/** Netty's wrapper for a failed connect that is not a {@code ConnectException}. */
+	private static final String ANNOTATED_SOCKET = "io.netty.channel.AbstractChannel$AnnotatedSocketException";
+
+	private static final String CHANNEL_BIND = "reactor.netty.ChannelBindException";
 
 	private static final String POOL_ACQUIRE_TIMEOUT = "reactor.netty.internal.shaded.reactor.pool.PoolAcquireTimeoutException";
 
@@ -85,7 +91,9 @@ public class DefaultHangupClassifier implements HangupClassifier {
 		// and the JDK's HttpConnectTimeoutException is an HttpTimeoutException.
 		if (t instanceof ConnectException || t instanceof UnknownHostException
 				|| t instanceof NoRouteToHostException || t instanceof PortUnreachableException
-				|| t instanceof UnresolvedAddressException || t instanceof HttpConnectTimeoutException) {
+				|| t instanceof UnresolvedAddressException || t instanceof HttpConnectTimeoutException
+				|| t instanceof BindException || isA(t, CHANNEL_BIND) || isA(t, ANNOTATED_SOCKET) || isConnectTimeout(t)
+				|| isNativeBindFailure(t)) {
 			return HangupKind.UPSTREAM_UNREACHABLE;
 		}
 		if (t instanceof TimeoutException || t instanceof SocketTimeoutException
@@ -116,11 +124,28 @@ public class DefaultHangupClassifier implements HangupClassifier {
 	}
 
 	/**
+	 * A blocking {@code Socket.connect} times out with a plain {@link SocketTimeoutException}:
+	 * only its message tells it from a read timeout.
+	 */
+	private static boolean isConnectTimeout(Throwable t) {
+		return t instanceof SocketTimeoutException && t.getMessage() != null
+				&& t.getMessage().toLowerCase(Locale.ROOT).startsWith("connect timed out");
+	}
+
+	/**
+	 * The native transport reports a failure to bind the local address of a new connection
+	 * (ports exhausted, address in use) as a plain native I/O error named after the call.
+	 */
+	private static boolean isNativeBindFailure(Throwable t) {
+		return isA(t, NATIVE_IO) && t.getMessage() != null && t.getMessage().startsWith("bind(");
+	}
+
+	/**
 	 * A {@link SocketException} that is not about connecting ("Connection reset", "Broken
 	 * pipe", "Socket closed") means an established connection was lost.
 	 */
 	private static boolean isConnectionLoss(Throwable t) {
-		return t instanceof SocketException && !(t instanceof ConnectException)
+		return t instanceof SocketException && !(t instanceof ConnectException) && !(t instanceof BindException)
 				&& !(t instanceof NoRouteToHostException) && !(t instanceof PortUnreachableException);
 	}
 

@@ -37,7 +37,7 @@ public final class HangupClientAutoConfiguration {
 		return (builder) -> builder.filters((filters) -> {
 			filters.remove(filter);
 			filters.add(filter);
-		});
+		}).defaultRequest(HangupExchangeFilterFunction::captureCurrentScope);
 	}
 
 }

@@ -5,6 +5,7 @@ import java.time.Duration;
 import io.github.hangup.client.PropagationMode;
 
 import org.springframework.boot.context.properties.ConfigurationProperties;
+import org.springframework.boot.context.properties.bind.DataObjectPropertyName;
 import org.springframework.validation.Errors;
 import org.springframework.validation.Validator;
 
@@ -64,7 +65,7 @@ public class HangupProperties implements Validator {
 		HangupProperties properties = (HangupProperties) target;
 		Duration timeout = properties.getClient().getResponseTimeout();
 		if (timeout == null || timeout.isNegative()) {
-			errors.rejectValue("client.responseTimeout", "negative",
+			reject(errors, "client.responseTimeout", "negative",
 					"must be zero (no timeout) or positive, was " + timeout);
 		}
 		Server.Status status = properties.getServer().getStatus();
@@ -72,15 +73,22 @@ public class HangupProperties implements Validator {
 		checkStatus(errors, "server.status.upstreamReset", status.getUpstreamReset());
 		checkStatus(errors, "server.status.upstreamUnreachable", status.getUpstreamUnreachable());
 		if (properties.getMetrics().getMaxUpstreamTags() < 1) {
-			errors.rejectValue("metrics.maxUpstreamTags", "range",
+			reject(errors, "metrics.maxUpstreamTags", "range",
 					"must be at least 1, was " + properties.getMetrics().getMaxUpstreamTags());
 		}
 	}
 
 	private static void checkStatus(Errors errors, String field, int status) {
 		if (status < 100 || status > 599) {
-			errors.rejectValue(field, "range", "must be an HTTP status between 100 and 599, was " + status);
+			reject(errors, field, "range", "must be an HTTP status between 100 and 599, was " + status);
 		}
+	}
+
+	private static void reject(Errors errors, String field, String code, String problem) {
+		// Boot reports a nested field by its Java path (client.responseTimeout) and without
+		// its origin: name the property as users write it.
+		String property = errors.getObjectName() + "." + DataObjectPropertyName.toDashedForm(field);
+		errors.rejectValue(field, code, property + " " + problem);
 	}
 
 	/**

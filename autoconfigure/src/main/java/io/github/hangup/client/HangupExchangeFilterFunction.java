@@ -16,6 +16,7 @@ import org.springframework.web.reactive.function.client.ClientRequest;
 import org.springframework.web.reactive.function.client.ClientResponse;
 import org.springframework.web.reactive.function.client.ExchangeFilterFunction;
 import org.springframework.web.reactive.function.client.ExchangeFunction;
+import org.springframework.web.reactive.function.client.WebClient;
 
 
 /**
@@ -71,6 +72,18 @@ public final class HangupExchangeFilterFunction implements ExchangeFilterFunctio
 	}
 
 	/**
+	 * Remember the inbound request current on the calling thread in a request attribute; a
+	 * {@code WebClient.Builder#defaultRequest} for calls subscribed outside the chain.
+	 * @param spec the request being built
+	 */
+	public static void captureCurrentScope(WebClient.RequestHeadersSpec<?> spec) {
+		InboundScope scope = InboundScope.current();
+		if (scope != null) {
+			spec.attribute(InboundScope.ATTRIBUTE, scope);
+		}
+	}
+
+	/**
 	 * Return the number of outbound calls through this filter that have started and not yet
 	 * ended (completed, failed or been cancelled).
 	 * @return the calls in flight
@@ -100,8 +113,11 @@ public final class HangupExchangeFilterFunction implements ExchangeFilterFunctio
 		}
 		InboundScope scope = context.getOrDefault(InboundScope.CONTEXT_KEY, null);
 		if (scope == null && this.propagation == PropagationMode.REQUEST) {
-			// Subscribed outside the chain (toFuture(), subscribe()) from the request's code.
-			scope = InboundScope.current();
+			// Subscribed outside the chain (toFuture(), subscribe()) from the request's code:
+			// captured when the request was built, since operators between there and here
+			// may already have reset the thread local from their own Context.
+			Object captured = request.attribute(InboundScope.ATTRIBUTE).orElse(null);
+			scope = (captured instanceof InboundScope inbound) ? inbound : InboundScope.current();
 		}
 		return scope;
 	}

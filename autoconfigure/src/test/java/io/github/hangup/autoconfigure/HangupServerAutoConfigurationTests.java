@@ -1,0 +1,154 @@
+package io.github.hangup.autoconfigure;
+
+import java.util.Map;
+
+import io.github.hangup.HangupClassifier;
+import io.github.hangup.HangupRecorder;
+import io.github.hangup.server.HangupWebExceptionHandler;
+import io.github.hangup.server.HangupWebFilter;
+import io.github.hangup.server.InboundHangups;
+import org.junit.jupiter.api.Test;
+
+import org.springframework.boot.autoconfigure.AutoConfigurations;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnWebApplication;
+import org.springframework.boot.test.context.FilteredClassLoader;
+import org.springframework.boot.test.context.runner.ApplicationContextRunner;
+import org.springframework.boot.test.context.runner.ReactiveWebApplicationContextRunner;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+import org.springframework.context.support.SimpleThreadScope;
+import org.springframework.web.reactive.DispatcherHandler;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Tests for {@link HangupServerAutoConfiguration}.
+ */
+class HangupServerAutoConfigurationTests {
+
+	private final ReactiveWebApplicationContextRunner runner = new ReactiveWebApplicationContextRunner()
+		.withConfiguration(AutoConfigurations.of(HangupAutoConfiguration.class, HangupServerAutoConfiguration.class));
+
+	@Test
+	void inboundHangupsWebFilterAndExceptionHandlerArePresentByDefault() {
+		this.runner.run((context) -> assertThat(context).hasSingleBean(InboundHangups.class)
+			.hasSingleBean(HangupWebFilter.class)
+			.hasSingleBean(HangupWebExceptionHandler.class));
+	}
+
+	@Test
+	void userInboundHangupsReplacesTheDefaultOne() {
+		this.runner.withUserConfiguration(UserInboundHangupsConfiguration.class).run((context) -> {
+			assertThat(context).hasSingleBean(InboundHangups.class);
+			assertThat(context.getBean(InboundHangups.class)).isSameAs(context.getBean("userInboundHangups"));
+		});
+	}
+
+	@Test
+	void userWebFilterReplacesTheDefaultOne() {
+		this.runner.withUserConfiguration(UserWebFilterConfiguration.class).run((context) -> {
+			assertThat(context).hasSingleBean(HangupWebFilter.class);
+			assertThat(context.getBean(HangupWebFilter.class)).isSameAs(context.getBean("userWebFilter"));
+		});
+	}
+
+	@Test
+	void userExceptionHandlerReplacesTheDefaultOne() {
+		this.runner.withUserConfiguration(UserExceptionHandlerConfiguration.class).run((context) -> {
+			assertThat(context).hasSingleBean(HangupWebExceptionHandler.class);
+			assertThat(context.getBean(HangupWebExceptionHandler.class))
+				.isSameAs(context.getBean("userExceptionHandler"));
+		});
+	}
+
+	@Test
+	void disabledPropertyTurnsTheServerComponentsOff() {
+		this.runner.withPropertyValues("hangup.enabled=false")
+			.run((context) -> assertThat(context).hasNotFailed()
+				.doesNotHaveBean(InboundHangups.class)
+				.doesNotHaveBean(HangupWebFilter.class)
+				.doesNotHaveBean(HangupWebExceptionHandler.class));
+	}
+
+	@Test
+	void backsOffWithoutWebFlux() {
+		this.runner.withClassLoader(new FilteredClassLoader(DispatcherHandler.class))
+			.run((context) -> assertThat(context).hasNotFailed()
+				.doesNotHaveBean(InboundHangups.class)
+				.doesNotHaveBean(HangupWebFilter.class)
+				.doesNotHaveBean(HangupWebExceptionHandler.class)
+				.hasSingleBean(HangupClassifier.class));
+	}
+
+	@Test
+	void backsOffInANonWebApplication() {
+		new ApplicationContextRunner()
+			.withConfiguration(AutoConfigurations.of(HangupAutoConfiguration.class, HangupServerAutoConfiguration.class))
+			.run((context) -> assertThat(context).hasNotFailed()
+				.doesNotHaveBean(InboundHangups.class)
+				.doesNotHaveBean(HangupWebFilter.class)
+				.doesNotHaveBean(HangupWebExceptionHandler.class)
+				.hasSingleBean(HangupClassifier.class));
+	}
+
+	@Test
+	void backsOffInAServletWebApplication() {
+		// The servlet API is not on the test class path, so a servlet context cannot be
+		// started; a registered "session" scope is what makes Boot's condition see one.
+		new ApplicationContextRunner()
+			.withInitializer((context) -> context.getBeanFactory().registerScope("session", new SimpleThreadScope()))
+			.withConfiguration(AutoConfigurations.of(HangupAutoConfiguration.class, HangupServerAutoConfiguration.class))
+			.withUserConfiguration(ServletProbeConfiguration.class)
+			.run((context) -> assertThat(context).hasNotFailed()
+				.hasBean("servletProbe")
+				.doesNotHaveBean(InboundHangups.class)
+				.doesNotHaveBean(HangupWebFilter.class)
+				.doesNotHaveBean(HangupWebExceptionHandler.class)
+				.hasSingleBean(HangupClassifier.class));
+	}
+
+	@Configuration(proxyBeanMethods = false)
+	static class UserInboundHangupsConfiguration {
+
+		@Bean
+		InboundHangups userInboundHangups(HangupClassifier classifier, HangupRecorder recorder) {
+			return new InboundHangups(classifier, recorder);
+		}
+
+	}
+
+	@Configuration(proxyBeanMethods = false)
+	static class UserWebFilterConfiguration {
+
+		@Bean
+		HangupWebFilter userWebFilter(InboundHangups hangups) {
+			return new HangupWebFilter(hangups);
+		}
+
+	}
+
+	@Configuration(proxyBeanMethods = false)
+	static class UserExceptionHandlerConfiguration {
+
+		@Bean
+		HangupWebExceptionHandler userExceptionHandler(InboundHangups hangups) {
+			return new HangupWebExceptionHandler(hangups, Map.of());
+		}
+
+	}
+
+	/**
+	 * Proves that the context of the servlet scenario is seen as a servlet web application.
+	 */
+	@Configuration(proxyBeanMethods = false)
+	static class ServletProbeConfiguration {
+
+		@Bean
+		@ConditionalOnWebApplication(type = ConditionalOnWebApplication.Type.SERVLET)
+		String servletProbe() {
+			return "servlet";
+		}
+
+	}
+
+}
