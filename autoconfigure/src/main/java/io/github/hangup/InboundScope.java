@@ -1,5 +1,6 @@
 package io.github.hangup;
 
+import java.util.LinkedHashSet;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -43,6 +44,8 @@ public final class InboundScope {
 	private final Set<Participant> participants = ConcurrentHashMap.newKeySet();
 
 	private volatile boolean clientGone;
+
+	private volatile @Nullable HangupKind kind;
 
 	private volatile boolean closed;
 
@@ -106,6 +109,22 @@ public final class InboundScope {
 	}
 
 	/**
+	 * Return the hang-up recorded for this request, if any.
+	 * @return the kind, or {@code null} while the request has not hung up
+	 */
+	public @Nullable HangupKind kind() {
+		return this.kind;
+	}
+
+	/**
+	 * Remember the hang-up recorded for this request, for observations that end later.
+	 * @param kind the kind recorded
+	 */
+	public void recorded(HangupKind kind) {
+		this.kind = kind;
+	}
+
+	/**
 	 * Join an outbound call to this scope.
 	 * @param participant the call
 	 * @return {@code false} when the client is already gone (the call was not joined and
@@ -133,14 +152,33 @@ public final class InboundScope {
 	}
 
 	/**
-	 * Mark the inbound client as gone and tell every outbound call still in the scope.
+	 * Mark the inbound client as gone and tell the outbound calls that were already
+	 * cancelled (they count as client cancels now). Calls still running are left to the
+	 * cancel travelling down the reactive chain, then to {@link #stopRemaining()}.
 	 * Idempotent.
+	 * @return the upstreams of the calls still in the scope, without duplicates
 	 */
-	public void clientGone() {
+	public Set<String> clientGone() {
 		this.clientGone = true;
+		Set<String> upstreams = new LinkedHashSet<>();
 		for (Participant participant : this.participants) {
-			this.participants.remove(participant);
-			participant.onClientGone();
+			upstreams.add(participant.upstream());
+			if (participant.isCancelled() && this.participants.remove(participant)) {
+				participant.onClientGone();
+			}
+		}
+		return upstreams;
+	}
+
+	/**
+	 * Tell every outbound call still in the scope that its client is gone: after the cancel
+	 * went down the chain, these are the calls that left it.
+	 */
+	public void stopRemaining() {
+		for (Participant participant : this.participants) {
+			if (this.participants.remove(participant)) {
+				participant.onClientGone();
+			}
 		}
 	}
 
@@ -154,6 +192,29 @@ public final class InboundScope {
 	}
 
 	/**
+	 * Return whether the request's processing has ended (completed or failed) without the
+	 * client leaving.
+	 * @return {@code true} once {@link #close()} was called
+	 */
+	public boolean isClosed() {
+		return this.closed;
+	}
+
+	/**
+	 * Return whether a joined outbound call was cancelled and awaits the verdict of whether
+	 * its client left.
+	 * @return {@code true} if any joined call was cancelled
+	 */
+	public boolean hasCancelledParticipants() {
+		for (Participant participant : this.participants) {
+			if (participant.isCancelled()) {
+				return true;
+			}
+		}
+		return false;
+	}
+
+	/**
 	 * Return how many outbound calls are currently joined.
 	 * @return the number of joined calls
 	 */
@@ -164,8 +225,19 @@ public final class InboundScope {
 	/**
 	 * An outbound call taking part in an inbound request's scope.
 	 */
-	@FunctionalInterface
 	public interface Participant {
+
+		/**
+		 * Return the upstream of this call, as {@code host:port} or client name.
+		 * @return the upstream
+		 */
+		String upstream();
+
+		/**
+		 * Return whether this call was cancelled before it ended.
+		 * @return {@code true} if cancelled
+		 */
+		boolean isCancelled();
 
 		/**
 		 * The inbound client went away while this call was in the scope. Called at most

@@ -1,13 +1,19 @@
 package io.github.hangup;
 
+import java.util.EnumMap;
+import java.util.Map;
+
 import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
 
+import org.springframework.boot.logging.LogLevel;
+
 /**
- * Logs one line per hang-up. Upstream hang-ups answered to an inbound client are logged at
- * WARN without a stack trace (the stack trace follows at DEBUG); clients that left and
- * outbound-only events are logged at DEBUG, because they are normal traffic and the
- * metrics already count them.
+ * Logs one line per hang-up on the {@code io.github.hangup.Hangups} category. Inbound
+ * hang-ups are logged at the level configured for their kind (by default DEBUG for clients
+ * that left, which are normal traffic, and WARN for upstream failures); outbound-only events
+ * at DEBUG, since the inbound line already tells the story. Stack traces are only ever
+ * logged at DEBUG.
  *
  * @since 0.1.0
  */
@@ -15,30 +21,74 @@ public final class LoggingHangupListener implements HangupListener {
 
 	private final Log logger;
 
+	private final Map<HangupKind, LogLevel> levels;
+
 	/**
-	 * Create a listener logging to the {@code io.github.hangup.Hangups} category.
+	 * Create a listener with the default levels.
 	 */
 	public LoggingHangupListener() {
-		this(LogFactory.getLog("io.github.hangup.Hangups"));
+		this(defaultLevels());
 	}
 
-	LoggingHangupListener(Log logger) {
+	/**
+	 * Create a listener.
+	 * @param levels level of the line logged for an inbound hang-up of each kind; missing
+	 * kinds use the defaults
+	 */
+	public LoggingHangupListener(Map<HangupKind, LogLevel> levels) {
+		this(LogFactory.getLog("io.github.hangup.Hangups"), levels);
+	}
+
+	LoggingHangupListener(Log logger, Map<HangupKind, LogLevel> levels) {
 		this.logger = logger;
+		this.levels = defaultLevels();
+		this.levels.putAll(levels);
+	}
+
+	/**
+	 * Return the default levels: DEBUG for {@code CLIENT_CANCEL}, WARN for upstream kinds.
+	 * @return a new mutable map of the default levels
+	 */
+	public static Map<HangupKind, LogLevel> defaultLevels() {
+		Map<HangupKind, LogLevel> levels = new EnumMap<>(HangupKind.class);
+		for (HangupKind kind : HangupKind.values()) {
+			levels.put(kind, kind.isUpstream() ? LogLevel.WARN : LogLevel.DEBUG);
+		}
+		return levels;
 	}
 
 	@Override
 	public void onHangup(HangupEvent event) {
-		boolean warn = event.side() == HangupSide.INBOUND && event.kind().isUpstream();
-		if (warn && this.logger.isWarnEnabled()) {
-			this.logger.warn(describe(event));
-			if (this.logger.isDebugEnabled() && event.cause() != null) {
-				this.logger.debug("Cause of " + event.kind() + " on " + event.method() + " " + route(event),
-						event.cause());
+		LogLevel level = (event.side() == HangupSide.INBOUND) ? this.levels.get(event.kind()) : LogLevel.DEBUG;
+		if (!isEnabled(level)) {
+			return;
+		}
+		String line = describe(event);
+		Throwable cause = event.cause();
+		switch (level) {
+			case TRACE -> this.logger.trace(line, cause);
+			case DEBUG -> this.logger.debug(line, cause);
+			case INFO -> this.logger.info(line);
+			case WARN -> this.logger.warn(line);
+			case ERROR, FATAL -> this.logger.error(line);
+			case OFF -> {
+				return;
 			}
 		}
-		else if (!warn && this.logger.isDebugEnabled()) {
-			this.logger.debug(describe(event), event.cause());
+		if (level.compareTo(LogLevel.DEBUG) > 0 && cause != null && this.logger.isDebugEnabled()) {
+			this.logger.debug("Cause of " + event.kind() + " on " + event.method() + " " + route(event), cause);
 		}
+	}
+
+	private boolean isEnabled(LogLevel level) {
+		return switch (level) {
+			case TRACE -> this.logger.isTraceEnabled();
+			case DEBUG -> this.logger.isDebugEnabled();
+			case INFO -> this.logger.isInfoEnabled();
+			case WARN -> this.logger.isWarnEnabled();
+			case ERROR, FATAL -> this.logger.isErrorEnabled();
+			case OFF -> false;
+		};
 	}
 
 	static String describe(HangupEvent event) {

@@ -6,6 +6,7 @@ import java.util.Map;
 
 import io.github.hangup.client.HangupClientAttributes;
 import io.github.hangup.metrics.HangupMetrics;
+import io.github.hangup.server.HangupWebFilter;
 import io.github.hangup.support.FaultyUpstream;
 import io.github.hangup.support.HangupMeters;
 import io.github.hangup.support.RawHttpClient;
@@ -35,6 +36,7 @@ import org.springframework.web.reactive.function.client.WebClient;
 import org.springframework.web.server.ServerWebExchange;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 /**
  * The hang-up matrix through a real proxy application on Reactor Netty, in front of a
@@ -85,6 +87,11 @@ class HangupProxyIntegrationTests {
 			assertThat(head.status()).isEqualTo(200);
 			assertThat(new String(client.readBytes(5))).isEqualTo("hello");
 		}
+		// Once the server has finished the request, nothing was recorded for it, even though
+		// the client closed its connection right after the response.
+		await().atMost(Duration.ofSeconds(10))
+			.until(() -> proxy.getBean(HangupWebFilter.class).openScopes() == 0
+					&& registry.find("http.server.requests").timer() != null);
 		assertThat(HangupMeters.counts(registry, HangupMetrics.SERVER_HANGUPS)).isEmpty();
 		assertThat(HangupMeters.counts(registry, HangupMetrics.CLIENT_HANGUPS)).isEmpty();
 	}

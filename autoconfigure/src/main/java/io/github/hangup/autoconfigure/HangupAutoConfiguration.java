@@ -14,6 +14,7 @@ import org.springframework.boot.autoconfigure.condition.ConditionalOnBooleanProp
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
 import org.springframework.context.annotation.Bean;
+import org.springframework.core.env.Environment;
 import org.springframework.util.function.SingletonSupplier;
 
 /**
@@ -44,8 +45,14 @@ public final class HangupAutoConfiguration {
 
 	@Bean
 	@ConditionalOnMissingBean
-	LoggingHangupListener loggingHangupListener() {
-		return new LoggingHangupListener();
+	LoggingHangupListener loggingHangupListener(HangupProperties properties) {
+		return new LoggingHangupListener(properties.getLogging().getLevel().asMap());
+	}
+
+	@Bean
+	@ConditionalOnBooleanProperty(name = "hangup.logging.quiet-reactor-netty", matchIfMissing = true)
+	static QuietReactorNettyLogs hangupQuietReactorNettyLogs(Environment environment) {
+		return new QuietReactorNettyLogs(environment);
 	}
 
 }

@@ -2,10 +2,16 @@ package io.github.hangup.autoconfigure;
 
 import java.time.Duration;
 
+import java.util.EnumMap;
+import java.util.Map;
+
+import io.github.hangup.HangupKind;
 import io.github.hangup.client.PropagationMode;
+import org.jspecify.annotations.Nullable;
 
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.boot.context.properties.bind.DataObjectPropertyName;
+import org.springframework.boot.logging.LogLevel;
 import org.springframework.validation.Errors;
 import org.springframework.validation.Validator;
 
@@ -31,6 +37,12 @@ public class HangupProperties implements Validator {
 
 	private final Propagation propagation = new Propagation();
 
+	private final Events events = new Events();
+
+	private final Observation observation = new Observation();
+
+	private final Logging logging = new Logging();
+
 	public boolean isEnabled() {
 		return this.enabled;
 	}
@@ -55,6 +67,18 @@ public class HangupProperties implements Validator {
 		return this.propagation;
 	}
 
+	public Events getEvents() {
+		return this.events;
+	}
+
+	public Observation getObservation() {
+		return this.observation;
+	}
+
+	public Logging getLogging() {
+		return this.logging;
+	}
+
 	@Override
 	public boolean supports(Class<?> type) {
 		return HangupProperties.class.isAssignableFrom(type);
@@ -72,6 +96,14 @@ public class HangupProperties implements Validator {
 		checkStatus(errors, "server.status.upstreamTimeout", status.getUpstreamTimeout());
 		checkStatus(errors, "server.status.upstreamReset", status.getUpstreamReset());
 		checkStatus(errors, "server.status.upstreamUnreachable", status.getUpstreamUnreachable());
+		if (properties.getEvents().getCapacity() < 0) {
+			reject(errors, "events.capacity", "range",
+					"must be zero (no recent events) or positive, was " + properties.getEvents().getCapacity());
+		}
+		Integer clientClosed = properties.getObservation().getClientClosedStatus();
+		if (clientClosed != null) {
+			checkStatus(errors, "observation.clientClosedStatus", clientClosed);
+		}
 		if (properties.getMetrics().getMaxUpstreamTags() < 1) {
 			reject(errors, "metrics.maxUpstreamTags", "range",
 					"must be at least 1, was " + properties.getMetrics().getMaxUpstreamTags());
@@ -189,6 +221,160 @@ public class HangupProperties implements Validator {
 
 		public void setMode(PropagationMode mode) {
 			this.mode = mode;
+		}
+
+	}
+
+	/**
+	 * Settings of the recent events kept for the {@code hangups} endpoint.
+	 */
+	public static final class Events {
+
+		/**
+		 * Number of recent hang-ups kept for the hangups endpoint; 0 keeps none.
+		 */
+		private int capacity = 100;
+
+		public int getCapacity() {
+			return this.capacity;
+		}
+
+		public void setCapacity(int capacity) {
+			this.capacity = capacity;
+		}
+
+	}
+
+	/**
+	 * Settings of the HTTP server and client observations.
+	 */
+	public static final class Observation {
+
+		/**
+		 * Whether to add a "hangup" key (NONE or the kind) to the http.server.requests and
+		 * http.client.requests observations.
+		 */
+		private boolean enabled = true;
+
+		/**
+		 * Status recorded on http.server.requests for requests whose client left, such as 499,
+		 * instead of UNKNOWN.
+		 */
+		private @Nullable Integer clientClosedStatus;
+
+		public boolean isEnabled() {
+			return this.enabled;
+		}
+
+		public void setEnabled(boolean enabled) {
+			this.enabled = enabled;
+		}
+
+		public @Nullable Integer getClientClosedStatus() {
+			return this.clientClosedStatus;
+		}
+
+		public void setClientClosedStatus(@Nullable Integer clientClosedStatus) {
+			this.clientClosedStatus = clientClosedStatus;
+		}
+
+	}
+
+	/**
+	 * Logging settings.
+	 */
+	public static final class Logging {
+
+		private final Level level = new Level();
+
+		/**
+		 * Whether to quiet Reactor Netty's own WARN line for each upstream connection error,
+		 * which repeats the hang-up line, unless its level is configured explicitly.
+		 */
+		private boolean quietReactorNetty = true;
+
+		public Level getLevel() {
+			return this.level;
+		}
+
+		public boolean isQuietReactorNetty() {
+			return this.quietReactorNetty;
+		}
+
+		public void setQuietReactorNetty(boolean quietReactorNetty) {
+			this.quietReactorNetty = quietReactorNetty;
+		}
+
+		/**
+		 * Level of the line logged for an inbound hang-up of each kind.
+		 */
+		public static final class Level {
+
+			/**
+			 * Level for clients that left.
+			 */
+			private LogLevel clientCancel = LogLevel.DEBUG;
+
+			/**
+			 * Level for upstream timeouts.
+			 */
+			private LogLevel upstreamTimeout = LogLevel.WARN;
+
+			/**
+			 * Level for upstream resets.
+			 */
+			private LogLevel upstreamReset = LogLevel.WARN;
+
+			/**
+			 * Level for unreachable upstreams.
+			 */
+			private LogLevel upstreamUnreachable = LogLevel.WARN;
+
+			public LogLevel getClientCancel() {
+				return this.clientCancel;
+			}
+
+			public void setClientCancel(LogLevel clientCancel) {
+				this.clientCancel = clientCancel;
+			}
+
+			public LogLevel getUpstreamTimeout() {
+				return this.upstreamTimeout;
+			}
+
+			public void setUpstreamTimeout(LogLevel upstreamTimeout) {
+				this.upstreamTimeout = upstreamTimeout;
+			}
+
+			public LogLevel getUpstreamReset() {
+				return this.upstreamReset;
+			}
+
+			public void setUpstreamReset(LogLevel upstreamReset) {
+				this.upstreamReset = upstreamReset;
+			}
+
+			public LogLevel getUpstreamUnreachable() {
+				return this.upstreamUnreachable;
+			}
+
+			public void setUpstreamUnreachable(LogLevel upstreamUnreachable) {
+				this.upstreamUnreachable = upstreamUnreachable;
+			}
+
+			/**
+			 * Return the levels per kind.
+			 * @return a new map of the levels
+			 */
+			public Map<HangupKind, LogLevel> asMap() {
+				Map<HangupKind, LogLevel> levels = new EnumMap<>(HangupKind.class);
+				levels.put(HangupKind.CLIENT_CANCEL, this.clientCancel);
+				levels.put(HangupKind.UPSTREAM_TIMEOUT, this.upstreamTimeout);
+				levels.put(HangupKind.UPSTREAM_RESET, this.upstreamReset);
+				levels.put(HangupKind.UPSTREAM_UNREACHABLE, this.upstreamUnreachable);
+				return levels;
+			}
+
 		}
 
 	}

@@ -7,6 +7,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 import io.github.hangup.HangupClassifier;
 import io.github.hangup.HangupRecorder;
 import io.github.hangup.InboundScope;
+import io.micrometer.observation.Observation;
+import io.micrometer.observation.contextpropagation.ObservationThreadLocalAccessor;
 import org.jspecify.annotations.Nullable;
 import reactor.core.publisher.Mono;
 import reactor.util.context.ContextView;
@@ -98,6 +100,10 @@ public final class HangupExchangeFilterFunction implements ExchangeFilterFunctio
 			InboundScope scope = scope(request, context);
 			OutboundCall call = new OutboundCall(this.classifier, this.recorder, request.method().name(),
 					upstream(request), scope, this.propagation == PropagationMode.REQUEST, this.inFlight);
+			Observation observation = context.getOrDefault(ObservationThreadLocalAccessor.KEY, null);
+			if (observation != null && !observation.isNoop()) {
+				call.observe(observation);
+			}
 			Duration timeout = request.attribute(HangupClientAttributes.RESPONSE_TIMEOUT)
 				.filter(Duration.class::isInstance)
 				.map(Duration.class::cast)

@@ -12,6 +12,7 @@ import io.github.hangup.HangupRecorder;
 import io.github.hangup.HangupSide;
 import io.github.hangup.InboundScope;
 import io.github.hangup.UpstreamHangupException;
+import io.micrometer.observation.Observation;
 import org.jspecify.annotations.Nullable;
 import org.reactivestreams.Subscription;
 import reactor.core.publisher.Flux;
@@ -67,6 +68,10 @@ final class OutboundCall implements InboundScope.Participant {
 	private volatile @Nullable ClientResponse response;
 
 	private volatile boolean stopped;
+
+	private volatile @Nullable HangupKind recorded;
+
+	private volatile @Nullable Observation observation;
 
 	OutboundCall(HangupClassifier classifier, HangupRecorder recorder, String method, String upstream,
 			@Nullable InboundScope scope, boolean stopWithClient, AtomicInteger inFlight) {
@@ -154,6 +159,36 @@ final class OutboundCall implements InboundScope.Participant {
 		}
 	}
 
+	/**
+	 * Keep the call's observation, to stop it when the call is stopped from inside.
+	 */
+	void observe(Observation observation) {
+		this.observation = observation;
+		observation.getContext().put(OutboundCall.class, this);
+	}
+
+	/**
+	 * The kind for the call's observation, which may end before this call learns of a cancel.
+	 */
+	@Nullable HangupKind observedKind(boolean aborted) {
+		HangupKind kind = this.recorded;
+		if (kind == null && aborted && this.scope != null && this.scope.isClientGone()) {
+			kind = HangupKind.CLIENT_CANCEL;
+		}
+		return kind;
+	}
+
+	@Override
+	public boolean isCancelled() {
+		int current = this.state.get();
+		return current == CANCELLED_BEFORE_RESPONSE || current == CANCELLED_DURING_RESPONSE;
+	}
+
+	@Override
+	public String upstream() {
+		return this.upstream;
+	}
+
 	@Override
 	public void onClientGone() {
 		int current = this.state.get();
@@ -192,6 +227,12 @@ final class OutboundCall implements InboundScope.Participant {
 		if (headersSubscription != null) {
 			headersSubscription.cancel();
 		}
+		// The WebClient stops its observation on signals from outside this filter, and the
+		// stopped call sends none: stop it here so that no active observation leaks.
+		Observation current = this.observation;
+		if (current != null) {
+			current.stop();
+		}
 	}
 
 	private void end() {
@@ -207,6 +248,7 @@ final class OutboundCall implements InboundScope.Participant {
 	}
 
 	private void record(HangupKind kind, HangupPhase phase, @Nullable Throwable cause) {
+		this.recorded = kind;
 		Duration elapsed = Duration.ofNanos(System.nanoTime() - this.startNanos);
 		this.recorder.record(new HangupEvent(HangupSide.OUTBOUND, kind, phase, this.method, null, this.upstream,
 				elapsed, null, cause));

@@ -7,6 +7,7 @@ import io.github.hangup.InboundScope;
 import reactor.core.CoreSubscriber;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.MonoOperator;
+import reactor.core.publisher.SignalType;
 
 import org.springframework.core.Ordered;
 import org.springframework.web.server.ServerWebExchange;
@@ -61,17 +62,25 @@ public final class HangupWebFilter implements WebFilter, Ordered {
 		return processing
 			// doOnCancel runs before the cancel travels upstream, so outbound calls cancelled
 			// by it already see the client as gone.
-			.doOnCancel(() -> this.hangups.clientGone(exchange, scope, null))
+			.doOnCancel(() -> this.hangups.clientLeaving(exchange, scope))
 			.doOnSuccess((done) -> completed(exchange, scope))
 			.doOnError((ex) -> scope.close())
-			.doFinally((signal) -> this.openScopes.decrementAndGet())
+			.doFinally((signal) -> {
+				if (signal == SignalType.CANCEL) {
+					// The cancel went down the chain first: what is left had left the chain.
+					scope.stopRemaining();
+				}
+				this.openScopes.decrementAndGet();
+			})
 			.contextWrite((context) -> context.put(InboundScope.CONTEXT_KEY, scope));
 	}
 
 	private void completed(ServerWebExchange exchange, InboundScope scope) {
 		// Reactor Netty completes a streaming write quietly when the client closes the
-		// connection mid-body; the response was not finished, so the client left.
-		if (Boolean.FALSE.equals(InboundHangups.isConnectionOpen(exchange.getResponse()))) {
+		// connection mid-body, cancelling the upstream body it was relaying. A closed
+		// connection alone proves nothing: clients close right after a complete response.
+		if (scope.hasCancelledParticipants()
+				&& Boolean.FALSE.equals(InboundHangups.isConnectionOpen(exchange.getResponse()))) {
 			this.hangups.clientGone(exchange, scope, null);
 		}
 		else {

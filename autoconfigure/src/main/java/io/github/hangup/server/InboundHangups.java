@@ -1,6 +1,7 @@
 package io.github.hangup.server;
 
 import java.time.Duration;
+import java.util.Set;
 
 import io.github.hangup.HangupClassifier;
 import io.github.hangup.HangupEvent;
@@ -60,17 +61,38 @@ public final class InboundHangups {
 		return kind;
 	}
 
+	/**
+	 * The client left while its request's processing is being cancelled: calls in the chain
+	 * stop with the cancel, the others are stopped once it went through.
+	 */
+	void clientLeaving(ServerWebExchange exchange, InboundScope scope) {
+		clientGone(exchange, scope, null, false);
+	}
+
+	/**
+	 * The client left and nothing else will tell the request's outbound calls.
+	 */
 	void clientGone(ServerWebExchange exchange, InboundScope scope, @Nullable Throwable cause) {
+		clientGone(exchange, scope, cause, true);
+	}
+
+	private void clientGone(ServerWebExchange exchange, InboundScope scope, @Nullable Throwable cause,
+			boolean stopCalls) {
 		HangupPhase phase = phase(exchange);
-		scope.clientGone();
+		Set<String> cancelled = scope.clientGone();
 		if (scope.claimRecording()) {
-			record(exchange, scope, HangupKind.CLIENT_CANCEL, phase, null, null, cause);
+			String upstreams = cancelled.isEmpty() ? null : String.join(", ", cancelled);
+			record(exchange, scope, HangupKind.CLIENT_CANCEL, phase, null, upstreams, cause);
+		}
+		if (stopCalls) {
+			scope.stopRemaining();
 		}
 	}
 
 	void record(ServerWebExchange exchange, InboundScope scope, HangupKind kind, HangupPhase phase,
 			@Nullable Integer status, @Nullable String upstream, @Nullable Throwable cause) {
 		Duration elapsed = Duration.ofNanos(System.nanoTime() - scope.startNanos());
+		scope.recorded(kind);
 		this.recorder.record(new HangupEvent(HangupSide.INBOUND, kind, phase, exchange.getRequest().getMethod().name(),
 				route(exchange), upstream, elapsed, status, cause));
 	}

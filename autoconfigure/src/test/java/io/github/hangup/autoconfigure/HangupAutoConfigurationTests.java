@@ -177,7 +177,7 @@ class HangupAutoConfigurationTests {
 	}
 
 	@Test
-	void autoConfigurationImportsListTheFourAutoConfigurations() {
+	void autoConfigurationImportsListEveryAutoConfiguration() {
 		List<String> ours = new ArrayList<>();
 		for (String candidate : ImportCandidates.load(AutoConfiguration.class, getClass().getClassLoader())) {
 			if (candidate.startsWith("io.github.hangup.")) {
@@ -186,7 +186,8 @@ class HangupAutoConfigurationTests {
 		}
 		assertThat(ours).containsExactlyInAnyOrder(HangupAutoConfiguration.class.getName(),
 				HangupClientAutoConfiguration.class.getName(), HangupServerAutoConfiguration.class.getName(),
-				HangupMetricsAutoConfiguration.class.getName());
+				HangupMetricsAutoConfiguration.class.getName(), HangupObservationAutoConfiguration.class.getName(),
+				HangupEndpointAutoConfiguration.class.getName());
 	}
 
 	@Test
@@ -206,7 +207,27 @@ class HangupAutoConfigurationTests {
 		}
 		assertThat(names).contains("hangup.enabled", "hangup.client.response-timeout",
 				"hangup.server.status.upstream-timeout", "hangup.server.status.upstream-reset",
-				"hangup.server.status.upstream-unreachable", "hangup.metrics.max-upstream-tags");
+				"hangup.server.status.upstream-unreachable", "hangup.metrics.max-upstream-tags",
+				"hangup.propagation.mode", "hangup.events.capacity", "hangup.observation.enabled",
+				"hangup.observation.client-closed-status", "hangup.logging.level.client-cancel",
+				"hangup.logging.level.upstream-timeout", "hangup.logging.level.upstream-reset",
+				"hangup.logging.level.upstream-unreachable", "hangup.logging.quiet-reactor-netty");
+	}
+
+	@Test
+	void negativeEventCapacityFailsStartupNamingTheProperty() {
+		assertStartupFailsNaming("hangup.events.capacity=-1", "hangup.events.capacity");
+	}
+
+	@Test
+	void clientClosedStatusOutsideHttpRangeFailsStartupNamingTheProperty() {
+		assertStartupFailsNaming("hangup.observation.client-closed-status=1000",
+				"hangup.observation.client-closed-status");
+	}
+
+	@Test
+	void unknownPropagationModeFailsStartupNamingTheProperty() {
+		assertStartupFailsNaming("hangup.propagation.mode=SOMETIMES", "hangup.propagation.mode");
 	}
 
 	private void assertStartupFailsNaming(String property, String name) {

@@ -1,0 +1,71 @@
+package io.github.hangup;
+
+import io.micrometer.common.KeyValue;
+import io.micrometer.observation.Observation;
+import io.micrometer.tracing.handler.TracingObservationHandler;
+import org.jspecify.annotations.Nullable;
+
+import org.springframework.util.ClassUtils;
+
+/**
+ * The {@code hangup} key added to the {@code http.server.requests} and
+ * {@code http.client.requests} observations, so that dashboards can split an {@code UNKNOWN}
+ * outcome into what really happened, and the span event that marks a hang-up.
+ *
+ * @since 0.1.0
+ */
+public final class HangupObservations {
+
+	/**
+	 * Low-cardinality key holding the {@link HangupKind} or {@link #NONE}.
+	 */
+	public static final String KEY = "hangup";
+
+	/**
+	 * Value of {@link #KEY} when the request did not hang up.
+	 */
+	public static final String NONE = "NONE";
+
+	/**
+	 * Name of the span event added when a request hangs up.
+	 */
+	public static final String EVENT = "hangup";
+
+	private static final boolean TRACING_PRESENT = ClassUtils.isPresent(
+			"io.micrometer.tracing.handler.TracingObservationHandler", HangupObservations.class.getClassLoader());
+
+	private HangupObservations() {
+	}
+
+	/**
+	 * Tag an ending observation with its hang-up kind and, when it is traced, add an event
+	 * to its span.
+	 * @param context the observation context, being stopped
+	 * @param kind the kind, or {@code null} when the request did not hang up
+	 */
+	public static void tag(Observation.Context context, @Nullable HangupKind kind) {
+		context.addLowCardinalityKeyValue(KeyValue.of(KEY, (kind != null) ? kind.name() : NONE));
+		if (kind != null && TRACING_PRESENT) {
+			Tracing.event(context, kind);
+		}
+	}
+
+	/**
+	 * Isolates the tracing types so that applications without tracing never load them.
+	 */
+	private static final class Tracing {
+
+		static void event(Observation.Context context, HangupKind kind) {
+			TracingObservationHandler.TracingContext tracing = context
+				.get(TracingObservationHandler.TracingContext.class);
+			if (tracing != null && tracing.getSpan() != null) {
+				// Filters run when the observation stops, which is the moment of the hang-up
+				// for cancels and right after the answer for upstream failures.
+				tracing.getSpan().event(EVENT + " " + kind.name());
+				tracing.getSpan().tag(KEY, kind.name());
+			}
+		}
+
+	}
+
+}

@@ -1,0 +1,107 @@
+package io.github.hangup.actuate;
+
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.LongAdder;
+
+import io.github.hangup.HangupEvent;
+import io.github.hangup.HangupKind;
+import io.github.hangup.HangupListener;
+import io.github.hangup.HangupPhase;
+import io.github.hangup.HangupSide;
+
+/**
+ * Keeps totals per side, kind and phase since start and the most recent hang-ups in a
+ * bounded ring buffer. Stores only what an event carries: never query strings, headers,
+ * bodies or client addresses.
+ *
+ * @since 0.1.0
+ */
+public final class HangupHistory implements HangupListener {
+
+	private final Map<HangupSide, Map<HangupKind, Map<HangupPhase, LongAdder>>> totals = new EnumMap<>(
+			HangupSide.class);
+
+	private final RecordedHangup[] ring;
+
+	private final Clock clock;
+
+	private int next;
+
+	private int size;
+
+	/**
+	 * Create a history.
+	 * @param capacity how many recent events to keep; 0 keeps none (totals are still kept)
+	 * @param clock the clock that timestamps events
+	 */
+	public HangupHistory(int capacity, Clock clock) {
+		if (capacity < 0) {
+			throw new IllegalArgumentException("Capacity must not be negative");
+		}
+		this.ring = new RecordedHangup[capacity];
+		this.clock = clock;
+		for (HangupSide side : HangupSide.values()) {
+			Map<HangupKind, Map<HangupPhase, LongAdder>> kinds = new EnumMap<>(HangupKind.class);
+			for (HangupKind kind : HangupKind.values()) {
+				Map<HangupPhase, LongAdder> phases = new EnumMap<>(HangupPhase.class);
+				for (HangupPhase phase : HangupPhase.values()) {
+					phases.put(phase, new LongAdder());
+				}
+				kinds.put(kind, phases);
+			}
+			this.totals.put(side, kinds);
+		}
+	}
+
+	@Override
+	public void onHangup(HangupEvent event) {
+		this.totals.get(event.side()).get(event.kind()).get(event.phase()).increment();
+		if (this.ring.length == 0) {
+			return;
+		}
+		RecordedHangup recorded = RecordedHangup.of(event, this.clock.instant());
+		synchronized (this.ring) {
+			this.ring[this.next] = recorded;
+			this.next = (this.next + 1) % this.ring.length;
+			this.size = Math.min(this.size + 1, this.ring.length);
+		}
+	}
+
+	/**
+	 * Return the most recent hang-ups, newest first.
+	 * @return at most {@link #capacity()} events
+	 */
+	public List<RecordedHangup> recent() {
+		synchronized (this.ring) {
+			List<RecordedHangup> recent = new ArrayList<>(this.size);
+			for (int i = 1; i <= this.size; i++) {
+				recent.add(this.ring[Math.floorMod(this.next - i, this.ring.length)]);
+			}
+			return recent;
+		}
+	}
+
+	/**
+	 * Return how many hang-ups were seen since start for one side, kind and phase.
+	 * @param side the side
+	 * @param kind the kind
+	 * @param phase the phase
+	 * @return the count
+	 */
+	public long total(HangupSide side, HangupKind kind, HangupPhase phase) {
+		return this.totals.get(side).get(kind).get(phase).sum();
+	}
+
+	/**
+	 * Return how many recent events are kept.
+	 * @return the capacity
+	 */
+	public int capacity() {
+		return this.ring.length;
+	}
+
+}

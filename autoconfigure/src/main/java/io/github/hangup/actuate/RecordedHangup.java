@@ -1,0 +1,82 @@
+package io.github.hangup.actuate;
+
+import java.time.Instant;
+
+import io.github.hangup.HangupEvent;
+import io.github.hangup.HangupKind;
+import io.github.hangup.HangupPhase;
+import io.github.hangup.HangupSide;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * One hang-up as the {@code hangups} endpoint shows it.
+ *
+ * @param timestamp when it was recorded (ISO-8601)
+ * @param side inbound or outbound
+ * @param kind what happened
+ * @param phase whether the response had started
+ * @param method the HTTP method
+ * @param route the matched route pattern, or {@code null}
+ * @param upstream the upstream ({@code host:port} or client name), or {@code null}
+ * @param elapsedMillis time from the start of the request or call to the hang-up
+ * @param status the status sent to the client because of it, or {@code null}
+ * @param explanation a plain-language sentence saying what happened
+ * @since 0.1.0
+ */
+public record RecordedHangup(String timestamp, HangupSide side, HangupKind kind, HangupPhase phase, String method,
+		@Nullable String route, @Nullable String upstream, long elapsedMillis, @Nullable Integer status,
+		String explanation) {
+
+	static RecordedHangup of(HangupEvent event, Instant now) {
+		long elapsed = event.elapsed().toMillis();
+		return new RecordedHangup(now.toString(), event.side(), event.kind(), event.phase(), event.method(),
+				event.route(), event.upstream(), elapsed, event.status(), explain(event, elapsed));
+	}
+
+	static String explain(HangupEvent event, long elapsed) {
+		String request = event.method() + " " + ((event.route() != null) ? event.route() : "(no matched route)");
+		String upstream = (event.upstream() != null) ? event.upstream() : "the upstream";
+		boolean before = event.phase() == HangupPhase.BEFORE_RESPONSE;
+		if (event.side() == HangupSide.OUTBOUND) {
+			String call = "The call " + event.method() + " to " + upstream;
+			return switch (event.kind()) {
+				case CLIENT_CANCEL -> call + " was cancelled " + elapsed
+						+ " ms in, because the client it was made for went away.";
+				case UPSTREAM_TIMEOUT -> call + (before ? " got no response" : " stalled mid-body")
+						+ " within the response timeout (" + elapsed + " ms).";
+				case UPSTREAM_RESET -> call + " was closed by the upstream " + (before ? "before it answered"
+						: "in the middle of its response") + ", " + elapsed + " ms in: a \"socket hang up\".";
+				case UPSTREAM_UNREACHABLE -> call + " could not connect (refused, connect timeout or unknown host) after "
+						+ elapsed + " ms.";
+			};
+		}
+		return switch (event.kind()) {
+			case CLIENT_CANCEL -> "The client closed the connection " + elapsed + " ms into " + request
+					+ (before ? ", before any response was sent (a browser refresh or a client timeout)"
+							: ", while the response was being sent (a closed tab or a client that stopped reading)")
+					+ ((event.upstream() != null) ? "; the upstream call to " + event.upstream() + " was cancelled."
+							: ".");
+			case UPSTREAM_TIMEOUT -> before
+					? "The upstream " + upstream + " did not answer " + request + " within the response timeout; the client got "
+							+ status(event) + " after " + elapsed + " ms."
+					: "The upstream " + upstream + " stalled in the middle of its response to " + request
+							+ "; the client's connection was closed after " + elapsed
+							+ " ms so that it sees a truncated body.";
+			case UPSTREAM_RESET -> before
+					? "The upstream " + upstream + " closed the connection before answering " + request
+							+ " (a \"socket hang up\": a crash, a restart or a stale keep-alive connection); the client got "
+							+ status(event) + " after " + elapsed + " ms."
+					: "The upstream " + upstream + " closed the connection in the middle of its response to " + request
+							+ "; the client's connection was closed after " + elapsed
+							+ " ms so that it sees a truncated body.";
+			case UPSTREAM_UNREACHABLE -> "The upstream " + upstream + " could not be reached for " + request
+					+ " (refused, connect timeout or unknown host); the client got " + status(event) + " after "
+					+ elapsed + " ms.";
+		};
+	}
+
+	private static String status(HangupEvent event) {
+		return (event.status() != null) ? String.valueOf(event.status()) : "no answer";
+	}
+
+}

@@ -1,0 +1,34 @@
+package io.github.hangup.autoconfigure;
+
+import org.springframework.beans.factory.SmartInitializingSingleton;
+import org.springframework.boot.logging.LogLevel;
+import org.springframework.boot.logging.LoggingSystem;
+import org.springframework.core.env.Environment;
+
+/**
+ * Raises Reactor Netty's {@code HttpClientConnect} logger to ERROR: it logs a WARN line with
+ * a stack trace for every upstream connection error, which repeats the one hang-up line
+ * Hangup logs. Left alone when the application configures that logger itself.
+ */
+final class QuietReactorNettyLogs implements SmartInitializingSingleton {
+
+	static final String LOGGER = "reactor.netty.http.client.HttpClientConnect";
+
+	private final Environment environment;
+
+	QuietReactorNettyLogs(Environment environment) {
+		this.environment = environment;
+	}
+
+	@Override
+	public void afterSingletonsInstantiated() {
+		if (this.environment.containsProperty("logging.level." + LOGGER)
+				|| this.environment.containsProperty("logging.level.reactor.netty.http.client")
+				|| this.environment.containsProperty("logging.level.reactor.netty.http")
+				|| this.environment.containsProperty("logging.level.reactor.netty")) {
+			return;
+		}
+		LoggingSystem.get(getClass().getClassLoader()).setLogLevel(LOGGER, LogLevel.ERROR);
+	}
+
+}
