@@ -18,12 +18,15 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import reactor.core.publisher.Mono;
 
 import org.springframework.boot.SpringBootConfiguration;
 import org.springframework.boot.WebApplicationType;
 import org.springframework.boot.autoconfigure.EnableAutoConfiguration;
 import org.springframework.boot.builder.SpringApplicationBuilder;
+import org.springframework.boot.test.system.CapturedOutput;
+import org.springframework.boot.test.system.OutputCaptureExtension;
 import org.springframework.context.ConfigurableApplicationContext;
 import org.springframework.context.annotation.Import;
 import org.springframework.core.env.Environment;
@@ -43,6 +46,7 @@ import static org.awaitility.Awaitility.await;
  * raw-socket upstream that misbehaves on purpose. Each test asserts what the client sees and
  * the exact counts on both meters.
  */
+@ExtendWith(OutputCaptureExtension.class)
 class HangupProxyIntegrationTests {
 
 	private static final Duration READ_TIMEOUT = Duration.ofSeconds(10);
@@ -204,6 +208,33 @@ class HangupProxyIntegrationTests {
 		}
 		assertInbound("UPSTREAM_RESET", "DURING_RESPONSE");
 		assertOutbound("UPSTREAM_RESET", "DURING_RESPONSE");
+	}
+
+	@Test
+	void upstreamResetIsLoggedOnceAtWarnWithoutStackTrace(CapturedOutput output) throws Exception {
+		int before = output.length();
+		assertAnswered("/reset", 502, "UPSTREAM_RESET");
+		assertInbound("UPSTREAM_RESET", "BEFORE_RESPONSE");
+		String logged = output.toString().substring(before);
+		assertThat(logged.lines().filter((line) -> line.contains(" WARN ") || line.contains(" ERROR ")))
+			.singleElement()
+			.asString()
+			.contains("io.github.hangup.Hangups")
+			.contains("Hang-up UPSTREAM_RESET side=INBOUND phase=BEFORE_RESPONSE method=GET route=/**");
+		assertThat(logged).doesNotContain("HttpClientConnect").doesNotContain("\tat ");
+	}
+
+	@Test
+	void clientCancelIsNotLoggedAboveDebug(CapturedOutput output) throws Exception {
+		int before = output.length();
+		int closed = upstream.peerClosed("/stream");
+		try (RawHttpClient client = new RawHttpClient(port, READ_TIMEOUT)) {
+			client.send("GET", "/stream").readHead();
+		}
+		upstream.awaitPeerClosed("/stream", closed + 1);
+		assertInbound("CLIENT_CANCEL", "DURING_RESPONSE");
+		String logged = output.toString().substring(before);
+		assertThat(logged.lines().filter((line) -> line.contains(" WARN ") || line.contains(" ERROR "))).isEmpty();
 	}
 
 	@Test
