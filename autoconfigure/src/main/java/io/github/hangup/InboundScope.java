@@ -47,6 +47,8 @@ public final class InboundScope {
 
 	private volatile @Nullable HangupKind kind;
 
+	private volatile long written;
+
 	private volatile boolean closed;
 
 	/**
@@ -106,6 +108,23 @@ public final class InboundScope {
 	 */
 	public boolean claimRecording() {
 		return this.recorded.compareAndSet(false, true);
+	}
+
+	/**
+	 * Count bytes of the response body handed to the server. Called by the single thread
+	 * writing the response.
+	 * @param bytes the number of bytes
+	 */
+	public void wrote(long bytes) {
+		this.written += bytes;
+	}
+
+	/**
+	 * Return how many bytes of the response body were handed to the server.
+	 * @return the byte count
+	 */
+	public long written() {
+		return this.written;
 	}
 
 	/**

@@ -163,6 +163,25 @@ class RequestScopedCancellationTests {
 	}
 
 	@Test
+	void offModeLeavesOutboundCancelsUnattributed() throws Exception {
+		try (FaultyUpstream offUpstream = new FaultyUpstream();
+				ConfigurableApplicationContext offProxy = startProxy(offUpstream, "OFF")) {
+			MeterRegistry offRegistry = offProxy.getBean(MeterRegistry.class);
+			try (RawHttpClient client = new RawHttpClient(port(offProxy), Duration.ofSeconds(10))) {
+				client.send("GET", "/mono");
+				offUpstream.awaitReceived("/hang", 1);
+			}
+			// Reactor still cancels the call in the chain; it is just not counted as a hang-up.
+			offUpstream.awaitPeerClosed("/hang", 1);
+			HangupMeters.awaitCounts(offRegistry, HangupMetrics.SERVER_HANGUPS,
+					Map.of("kind=CLIENT_CANCEL,method=GET,phase=BEFORE_RESPONSE,uri=/mono", 1L));
+			await().atMost(Duration.ofSeconds(10))
+				.until(() -> offProxy.getBean(HangupExchangeFilterFunction.class).inFlight() == 0);
+			assertThat(HangupMeters.counts(offRegistry, HangupMetrics.CLIENT_HANGUPS)).isEmpty();
+		}
+	}
+
+	@Test
 	void requestModeStopsTheSameDetachedCall() throws Exception {
 		leaveDuring("/detached-gate", "/gate", 1);
 		this.upstream.awaitPeerClosed("/gate", 1);

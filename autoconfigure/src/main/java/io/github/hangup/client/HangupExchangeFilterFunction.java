@@ -108,7 +108,7 @@ public final class HangupExchangeFilterFunction implements ExchangeFilterFunctio
 				.filter(Duration.class::isInstance)
 				.map(Duration.class::cast)
 				.orElse(this.responseTimeout);
-			return call.exchange(next.exchange(request), timeout);
+			return call.exchange(next.exchange(call.withTimeout(request, timeout)), timeout);
 		});
 	}
 

@@ -17,9 +17,12 @@ import org.jspecify.annotations.Nullable;
 import org.reactivestreams.Subscription;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
+import reactor.core.publisher.Sinks;
+import reactor.netty.http.client.HttpClientRequest;
 
 import org.springframework.core.io.buffer.DataBuffer;
-import org.springframework.core.io.buffer.DataBufferUtils;
+import org.springframework.util.ClassUtils;
+import org.springframework.web.reactive.function.client.ClientRequest;
 import org.springframework.web.reactive.function.client.ClientResponse;
 
 /**
@@ -32,6 +35,9 @@ import org.springframework.web.reactive.function.client.ClientResponse;
  * until the verdict: {@link #onClientGone()} records it, a normal end of the request drops it.
  */
 final class OutboundCall implements InboundScope.Participant {
+
+	private static final boolean REACTOR_NETTY_PRESENT = ClassUtils
+		.isPresent("reactor.netty.http.client.HttpClientRequest", OutboundCall.class.getClassLoader());
 
 	private static final int RUNNING = 0;
 
@@ -69,6 +75,12 @@ final class OutboundCall implements InboundScope.Participant {
 
 	private volatile boolean stopped;
 
+	private volatile boolean bodyCancelled;
+
+	private volatile boolean nativeTimeout;
+
+	private final Sinks.One<Duration> fallbackTimeout = Sinks.one();
+
 	private volatile @Nullable HangupKind recorded;
 
 	private volatile @Nullable Observation observation;
@@ -84,6 +96,25 @@ final class OutboundCall implements InboundScope.Participant {
 		this.inFlight = inFlight;
 	}
 
+	/**
+	 * Arm the response timeout on the request: Reactor Netty's own read timeout when the
+	 * connector is Reactor Netty (no timer per call, nothing to race with late data),
+	 * Reactor timers otherwise.
+	 */
+	ClientRequest withTimeout(ClientRequest request, Duration timeout) {
+		if (timeout.isZero()) {
+			return request;
+		}
+		return ClientRequest.from(request).httpRequest((httpRequest) -> {
+			if (REACTOR_NETTY_PRESENT && ReactorNetty.responseTimeout(httpRequest.getNativeRequest(), timeout)) {
+				this.nativeTimeout = true;
+			}
+			else {
+				this.fallbackTimeout.tryEmitValue(timeout);
+			}
+		}).build();
+	}
+
 	Mono<ClientResponse> exchange(Mono<ClientResponse> source, Duration timeout) {
 		this.inFlight.incrementAndGet();
 		if (this.scope != null && !this.scope.join(this) && this.stopWithClient) {
@@ -93,7 +124,9 @@ final class OutboundCall implements InboundScope.Participant {
 			record(HangupKind.CLIENT_CANCEL, HangupPhase.BEFORE_RESPONSE, null);
 			return Mono.never();
 		}
-		Mono<ClientResponse> timed = timeout.isZero() ? source : source.timeout(timeout);
+		// The request learns its connector only when sent: the fallback timer is armed then.
+		Mono<ClientResponse> timed = timeout.isZero() ? source
+				: source.timeout(this.fallbackTimeout.asMono().flatMap(Mono::delay));
 		return timed.onErrorMap((ex) -> failed(ex, HangupPhase.BEFORE_RESPONSE))
 			.doOnCancel(() -> cancelled(HangupPhase.BEFORE_RESPONSE))
 			.map((clientResponse) -> {
@@ -104,9 +137,12 @@ final class OutboundCall implements InboundScope.Participant {
 	}
 
 	private Flux<DataBuffer> body(Flux<DataBuffer> source, Duration timeout) {
-		Flux<DataBuffer> timed = timeout.isZero() ? source : source.timeout(timeout);
-		return timed.onErrorMap((ex) -> failed(ex, HangupPhase.DURING_RESPONSE))
-			.doOnCancel(() -> cancelled(HangupPhase.DURING_RESPONSE))
+		Flux<DataBuffer> timed = (timeout.isZero() || this.nativeTimeout) ? source : source.timeout(timeout);
+		Flux<DataBuffer> body = timed.onErrorMap((ex) -> failed(ex, HangupPhase.DURING_RESPONSE))
+			.doOnCancel(() -> {
+				this.bodyCancelled = true;
+				cancelled(HangupPhase.DURING_RESPONSE);
+			})
 			.doOnComplete(this::finished)
 			.doOnSubscribe((subscription) -> {
 				this.body = subscription;
@@ -114,6 +150,9 @@ final class OutboundCall implements InboundScope.Participant {
 					subscription.cancel();
 				}
 			});
+		// WebClient releases a body it thinks unread (exchangeToMono) by subscribing again;
+		// once cancelled, the connection rejects a second reader with an ERROR log.
+		return Flux.defer(() -> this.bodyCancelled ? Flux.empty() : body);
 	}
 
 	private Throwable failed(Throwable error, HangupPhase phase) {
@@ -199,29 +238,24 @@ final class OutboundCall implements InboundScope.Participant {
 			}
 		}
 		else if (current == RUNNING && this.stopWithClient && this.state.compareAndSet(RUNNING, FINISHED)) {
-			ClientResponse received = this.response;
 			record(HangupKind.CLIENT_CANCEL,
-					(received != null) ? HangupPhase.DURING_RESPONSE : HangupPhase.BEFORE_RESPONSE, null);
-			stop(received);
+					(this.response != null) ? HangupPhase.DURING_RESPONSE : HangupPhase.BEFORE_RESPONSE, null);
+			stop();
 		}
 	}
 
 	/**
 	 * Stops a call that left the reactive chain: cancelling our end of it closes the HTTP/1.1
 	 * connection or resets the HTTP/2 stream. Its own subscriber gets no signal, which is what
-	 * a detached subscriber wants: an error would only be logged as unhandled.
+	 * a detached subscriber wants: an error would only be logged as unhandled. A body not
+	 * subscribed yet is cancelled as soon as it is.
 	 */
-	private void stop(@Nullable ClientResponse received) {
+	private void stop() {
 		this.stopped = true;
 		end();
 		Subscription bodySubscription = this.body;
 		if (bodySubscription != null) {
 			bodySubscription.cancel();
-		}
-		else if (received != null) {
-			// Headers arrived but nobody reads the body yet: abort it rather than drain it.
-			received.bodyToFlux(DataBuffer.class).subscribe(DataBufferUtils::release, (ex) -> {
-			}).dispose();
 		}
 		Subscription headersSubscription = this.headers;
 		if (headersSubscription != null) {
@@ -245,6 +279,21 @@ final class OutboundCall implements InboundScope.Participant {
 		if (this.scope != null) {
 			this.scope.leave(this);
 		}
+	}
+
+	/**
+	 * Isolates the Reactor Netty types so that other connectors never load them.
+	 */
+	private static final class ReactorNetty {
+
+		static boolean responseTimeout(Object nativeRequest, Duration timeout) {
+			if (nativeRequest instanceof HttpClientRequest request) {
+				request.responseTimeout(timeout);
+				return true;
+			}
+			return false;
+		}
+
 	}
 
 	private void record(HangupKind kind, HangupPhase phase, @Nullable Throwable cause) {

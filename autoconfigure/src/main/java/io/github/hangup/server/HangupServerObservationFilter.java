@@ -40,7 +40,8 @@ public final class HangupServerObservationFilter implements ObservationFilter {
 		InboundScope scope = (InboundScope) server.getAttributes().get(InboundScope.ATTRIBUTE);
 		HangupKind kind = (scope != null) ? scope.kind() : null;
 		if (kind == null && server.isConnectionAborted()) {
-			if (scope != null && scope.isClosed()) {
+			if (scope != null && (scope.isClosed() || InboundHangups.isResponseComplete(server.getCarrier(),
+					server.getResponse(), scope))) {
 				// Reactor Netty may cancel a request whose response it already sent in full;
 				// WebFlux records that as UNKNOWN. Record what the client really got.
 				recordSentStatus(server);

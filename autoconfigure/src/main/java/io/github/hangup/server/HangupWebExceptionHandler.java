@@ -87,7 +87,8 @@ public final class HangupWebExceptionHandler implements WebExceptionHandler, Ord
 				this.hangups.record(exchange, scope, kind, phase, null, InboundHangups.upstream(ex), ex);
 			}
 			// Claimed before closing: the close cancels the request, which must not count again.
-			return InboundHangups.abort(response) ? Mono.empty() : Mono.error(ex);
+			// Completing instead would race the close with a final write of the response.
+			return InboundHangups.abort(response) ? Mono.never() : Mono.error(ex);
 		}
 		int status = this.statuses.get(kind);
 		if (record) {

@@ -57,16 +57,19 @@ public final class HangupWebFilter implements WebFilter, Ordered {
 	public Mono<Void> filter(ServerWebExchange exchange, WebFilterChain chain) {
 		InboundScope scope = new InboundScope();
 		exchange.getAttributes().put(InboundScope.ATTRIBUTE, scope);
+		ServerWebExchange counted = exchange.mutate()
+			.response(CountingResponse.of(exchange.getResponse(), scope))
+			.build();
 		this.openScopes.incrementAndGet();
-		Mono<Void> processing = new CurrentScope(chain.filter(exchange), scope);
+		Mono<Void> processing = new CurrentScope(chain.filter(counted), scope);
 		return processing
 			// doOnCancel runs before the cancel travels upstream, so outbound calls cancelled
 			// by it already see the client as gone.
-			.doOnCancel(() -> this.hangups.clientLeaving(exchange, scope))
-			.doOnSuccess((done) -> completed(exchange, scope))
+			.doOnCancel(() -> cancelled(counted, scope))
+			.doOnSuccess((done) -> completed(counted, scope))
 			.doOnError((ex) -> scope.close())
 			.doFinally((signal) -> {
-				if (signal == SignalType.CANCEL) {
+				if (signal == SignalType.CANCEL && scope.isClientGone()) {
 					// The cancel went down the chain first: what is left had left the chain.
 					scope.stopRemaining();
 				}
@@ -75,11 +78,21 @@ public final class HangupWebFilter implements WebFilter, Ordered {
 			.contextWrite((context) -> context.put(InboundScope.CONTEXT_KEY, scope));
 	}
 
+	private void cancelled(ServerWebExchange exchange, InboundScope scope) {
+		if (InboundHangups.isResponseComplete(exchange.getRequest(), exchange.getResponse(), scope)) {
+			scope.close();
+		}
+		else {
+			this.hangups.clientLeaving(exchange, scope);
+		}
+	}
+
 	private void completed(ServerWebExchange exchange, InboundScope scope) {
 		// Reactor Netty completes a streaming write quietly when the client closes the
 		// connection mid-body, cancelling the upstream body it was relaying. A closed
 		// connection alone proves nothing: clients close right after a complete response.
 		if (scope.hasCancelledParticipants()
+				&& !InboundHangups.isResponseComplete(exchange.getRequest(), exchange.getResponse(), scope)
 				&& Boolean.FALSE.equals(InboundHangups.isConnectionOpen(exchange.getResponse()))) {
 			this.hangups.clientGone(exchange, scope, null);
 		}

@@ -13,7 +13,10 @@ import io.github.hangup.InboundScope;
 import io.github.hangup.UpstreamHangupException;
 import org.jspecify.annotations.Nullable;
 
+import org.springframework.http.HttpMethod;
+import org.springframework.http.HttpStatusCode;
 import org.springframework.http.server.PathContainer;
+import org.springframework.http.server.reactive.ServerHttpRequest;
 import org.springframework.http.server.reactive.ServerHttpResponse;
 import org.springframework.http.server.reactive.ServerHttpResponseDecorator;
 import org.springframework.util.ClassUtils;
@@ -107,6 +110,26 @@ public final class InboundHangups {
 		return scope;
 	}
 
+	/**
+	 * Whether the client already has the whole response: it may close the connection before
+	 * the server's processing has signalled completion (the last bytes of a relayed body are
+	 * on the wire before the upstream's end-of-body reaches this thread), and that is no
+	 * hang-up. Only a declared length tells; a chunked body is incomplete until its final
+	 * chunk, which is written after completion.
+	 */
+	static boolean isResponseComplete(ServerHttpRequest request, ServerHttpResponse response, InboundScope scope) {
+		if (!response.isCommitted()) {
+			return false;
+		}
+		HttpStatusCode status = response.getStatusCode();
+		if (HttpMethod.HEAD.equals(request.getMethod())
+				|| (status != null && (status.value() == 204 || status.value() == 304 || status.is1xxInformational()))) {
+			return true;
+		}
+		long length = response.getHeaders().getContentLength();
+		return length >= 0 && scope.written() >= length;
+	}
+
 	static HangupPhase phase(ServerWebExchange exchange) {
 		return exchange.getResponse().isCommitted() ? HangupPhase.DURING_RESPONSE : HangupPhase.BEFORE_RESPONSE;
 	}
@@ -164,7 +187,8 @@ public final class InboundHangups {
 			Object nativeResponse = ServerHttpResponseDecorator.getNativeResponse(response);
 			return ReactorNetty.isConnection(nativeResponse) ? nativeResponse : null;
 		}
-		catch (IllegalArgumentException ex) {
+		catch (RuntimeException ex) {
+			// Not a server response with a native one (a mock or a custom decorator).
 			return null;
 		}
 	}

@@ -1,0 +1,104 @@
+package io.github.hangup.client;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+
+import io.github.hangup.DefaultHangupClassifier;
+import io.github.hangup.HangupEvent;
+import io.github.hangup.HangupKind;
+import io.github.hangup.HangupPhase;
+import io.github.hangup.HangupRecorder;
+import io.github.hangup.UpstreamTimeoutException;
+import io.github.hangup.support.FaultyUpstream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+import reactor.test.StepVerifier;
+
+import org.springframework.core.io.buffer.DataBuffer;
+import org.springframework.core.io.buffer.DataBufferUtils;
+import org.springframework.http.client.reactive.ClientHttpConnector;
+import org.springframework.http.client.reactive.JdkClientHttpConnector;
+import org.springframework.http.client.reactive.ReactorClientHttpConnector;
+import org.springframework.web.reactive.function.client.WebClient;
+import org.springframework.web.reactive.function.client.WebClientResponseException;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The response timeout works with Reactor Netty (its own read timeout) and with any other
+ * connector (Reactor timers), before the response and between two chunks of its body.
+ */
+class ResponseTimeoutTests {
+
+	private FaultyUpstream upstream;
+
+	private final List<HangupEvent> events = new ArrayList<>();
+
+	@BeforeEach
+	void start() throws Exception {
+		this.upstream = new FaultyUpstream();
+	}
+
+	@AfterEach
+	void stop() throws Exception {
+		this.upstream.close();
+	}
+
+	static Stream<String> connectors() {
+		return Stream.of("reactor-netty", "jdk");
+	}
+
+	@ParameterizedTest(name = "{0}: an upstream that never answers times out before the response")
+	@MethodSource("connectors")
+	void upstreamThatNeverAnswersTimesOutBeforeTheResponse(String connector) {
+		StepVerifier.create(client(connector).get().uri("/hang").retrieve().bodyToMono(String.class))
+			.expectErrorSatisfies((ex) -> assertThat(ex).isInstanceOfSatisfying(UpstreamTimeoutException.class,
+					(timeout) -> assertThat(timeout.getPhase()).isEqualTo(HangupPhase.BEFORE_RESPONSE)))
+			.verify(Duration.ofSeconds(10));
+		assertThat(this.events).singleElement()
+			.satisfies((event) -> assertThat(event.kind()).isEqualTo(HangupKind.UPSTREAM_TIMEOUT));
+		this.upstream.awaitPeerClosed("/hang", 1);
+	}
+
+	@ParameterizedTest(name = "{0}: an upstream that stalls mid-body times out during the response")
+	@MethodSource("connectors")
+	void upstreamThatStallsMidBodyTimesOutDuringTheResponse(String connector) {
+		StepVerifier.create(client(connector).get().uri("/stall-mid-body").retrieve().bodyToFlux(DataBuffer.class)
+				.doOnNext(DataBufferUtils::release)
+				.then())
+			// retrieve() wraps errors of the body in a WebClientResponseException.
+			.expectErrorSatisfies((ex) -> assertThat(ex).isInstanceOf(WebClientResponseException.class)
+				.cause()
+				.isInstanceOfSatisfying(UpstreamTimeoutException.class,
+						(timeout) -> assertThat(timeout.getPhase()).isEqualTo(HangupPhase.DURING_RESPONSE)))
+			.verify(Duration.ofSeconds(10));
+		assertThat(this.events).singleElement()
+			.satisfies((event) -> assertThat(event.phase()).isEqualTo(HangupPhase.DURING_RESPONSE));
+		if (connector.equals("reactor-netty")) {
+			// The JDK client keeps a connection whose body was abandoned; Reactor Netty closes it.
+			this.upstream.awaitPeerClosed("/stall-mid-body", 1);
+		}
+	}
+
+	@ParameterizedTest(name = "{0}: a healthy call is not timed out")
+	@MethodSource("connectors")
+	void healthyCallIsNotTimedOut(String connector) {
+		StepVerifier.create(client(connector).get().uri("/ok").retrieve().bodyToMono(String.class))
+			.expectNext("hello")
+			.verifyComplete();
+		assertThat(this.events).isEmpty();
+	}
+
+	private WebClient client(String connector) {
+		ClientHttpConnector http = connector.equals("jdk") ? new JdkClientHttpConnector()
+				: new ReactorClientHttpConnector();
+		HangupExchangeFilterFunction filter = new HangupExchangeFilterFunction(new DefaultHangupClassifier(),
+				HangupRecorder.of(this.events::add), Duration.ofMillis(300));
+		return WebClient.builder().baseUrl(this.upstream.baseUrl()).clientConnector(http).filter(filter).build();
+	}
+
+}

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Builds the project and the bench classes; prints nothing but errors.
+# Sourced by the other scripts: defines BENCH_CP (class path of the bench classes) and ROOT.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+
+mvn_offline_first() {
+  # Offline when every dependency is cached; online otherwise (JMH on a fresh machine).
+  (cd "$ROOT" && ./mvnw -B -q -o "$@") || (cd "$ROOT" && ./mvnw -B -q "$@")
+}
+
+if [ "${BENCH_SKIP_BUILD:-false}" != "true" ]; then
+  echo "Building the project and bench/ ..." >&2
+  mvn_offline_first install -DskipTests
+  mvn_offline_first -f bench/pom.xml package -DskipTests
+fi
+BENCH_CP="$ROOT/bench/target/classes:$(cat "$ROOT/bench/target/classpath.txt")"
+SAMPLE_JAR="$ROOT/sample-app/target/hangup-sample-app-0.1.0-SNAPSHOT.jar"
+export BENCH_CP SAMPLE_JAR ROOT

@@ -1,0 +1,124 @@
+package io.github.hangup.bench.app;
+
+import java.lang.management.ManagementFactory;
+import java.net.URI;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+
+import reactor.core.publisher.Mono;
+import reactor.netty.http.client.HttpClient;
+import reactor.netty.resources.ConnectionProvider;
+
+import org.springframework.beans.factory.annotation.Value;
+import org.springframework.boot.SpringApplication;
+import org.springframework.boot.autoconfigure.SpringBootApplication;
+import org.springframework.context.annotation.Bean;
+import org.springframework.core.io.buffer.DataBuffer;
+import org.springframework.http.HttpHeaders;
+import org.springframework.http.client.reactive.ReactorClientHttpConnector;
+import org.springframework.http.server.reactive.ServerHttpResponse;
+import org.springframework.web.reactive.function.client.ClientResponse;
+import org.springframework.web.reactive.function.client.WebClient;
+import org.springframework.web.reactive.function.server.RequestPredicate;
+import org.springframework.web.reactive.function.server.RequestPredicates;
+import org.springframework.web.reactive.function.server.RouterFunction;
+import org.springframework.web.reactive.function.server.RouterFunctions;
+import org.springframework.web.reactive.function.server.ServerResponse;
+import org.springframework.web.server.ServerWebExchange;
+
+/**
+ * Application on the starter used by the soak and the detached cancel benchmark: a streaming
+ * proxy like the sample's, a route that calls its upstream outside the request's chain, and
+ * knobs the sample has no reason to carry (pool metrics, a heap probe).
+ * <ul>
+ * <li>{@code /refused/**}: proxied to {@code bench.refused-url};</li>
+ * <li>{@code /detached/**}: starts a call to the upstream with {@code subscribe()} and never
+ * answers, like a fire-and-forget call made from a handler;</li>
+ * <li>{@code GET /bench/heap}: runs a full GC and answers the heap in use, in bytes;</li>
+ * <li>everything else but the actuator: proxied to {@code bench.upstream-url}.</li>
+ * </ul>
+ */
+@SpringBootApplication
+public class BenchApplication {
+
+	private static final Set<String> HOP_BY_HOP = Set.of("connection", "keep-alive", "proxy-authenticate",
+			"proxy-authorization", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade", "host");
+
+	public static void main(String[] args) {
+		SpringApplication.run(BenchApplication.class, args);
+	}
+
+	// Pool metrics (reactor.netty.connection.provider.*) tell whether every acquired
+	// connection went back to the pool.
+	@Bean(destroyMethod = "dispose")
+	ConnectionProvider upstreamConnections() {
+		return ConnectionProvider.builder("bench-upstream").maxConnections(1000).metrics(true).build();
+	}
+
+	@Bean
+	WebClient upstreamClient(WebClient.Builder builder, ConnectionProvider connections) {
+		return builder.clientConnector(new ReactorClientHttpConnector(HttpClient.create(connections).compress(false)))
+			.build();
+	}
+
+	@Bean
+	RouterFunction<ServerResponse> routes(WebClient client, @Value("${bench.upstream-url}") URI upstream,
+			@Value("${bench.refused-url:http://127.0.0.1:9}") URI refused) {
+		RequestPredicate proxied = RequestPredicates.path("/actuator/**")
+			.or(RequestPredicates.path("/bench/**"))
+			.negate();
+		return RouterFunctions.route()
+			.GET("/bench/heap", (request) -> ServerResponse.ok().bodyValue(Long.toString(heapAfterGc())))
+			.route(RequestPredicates.path("/detached/**"), (request) -> {
+				URI target = target(upstream, request.exchange().getRequest().getURI(), "/detached");
+				client.get().uri(target).retrieve().bodyToMono(DataBuffer.class).subscribe((buffer) -> {
+				}, (error) -> {
+				});
+				return Mono.never();
+			})
+			.route(RequestPredicates.path("/refused/**"),
+					(request) -> ServerResponse.ok().build((exchange, context) -> forward(client, refused, exchange)))
+			.route(RequestPredicates.path("/**").and(proxied),
+					(request) -> ServerResponse.ok().build((exchange, context) -> forward(client, upstream, exchange)))
+			.build();
+	}
+
+	private static Mono<Void> forward(WebClient client, URI upstream, ServerWebExchange exchange) {
+		return client.method(exchange.getRequest().getMethod())
+			.uri(target(upstream, exchange.getRequest().getURI(), ""))
+			.headers((headers) -> copyEndToEnd(exchange.getRequest().getHeaders(), headers))
+			.exchangeToMono((answer) -> relay(answer, exchange.getResponse()));
+	}
+
+	private static Mono<Void> relay(ClientResponse answer, ServerHttpResponse response) {
+		response.setStatusCode(answer.statusCode());
+		copyEndToEnd(answer.headers().asHttpHeaders(), response.getHeaders());
+		if (response.getHeaders().getContentLength() < 0) {
+			return response.writeAndFlushWith(answer.bodyToFlux(DataBuffer.class).map(Mono::just));
+		}
+		return response.writeWith(answer.bodyToFlux(DataBuffer.class));
+	}
+
+	private static void copyEndToEnd(HttpHeaders from, HttpHeaders to) {
+		from.forEach((name, values) -> {
+			if (!HOP_BY_HOP.contains(name.toLowerCase(Locale.ROOT))) {
+				to.put(name, List.copyOf(values));
+			}
+		});
+	}
+
+	private static URI target(URI upstream, URI request, String strip) {
+		String path = request.getRawPath().substring(strip.length());
+		String query = (request.getRawQuery() != null) ? "?" + request.getRawQuery() : "";
+		return URI.create(upstream.getScheme() + "://" + upstream.getRawAuthority() + path + query);
+	}
+
+	private static long heapAfterGc() {
+		// Two collections: the first may only queue finalizable and weakly reachable objects.
+		System.gc();
+		System.gc();
+		return ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed();
+	}
+
+}

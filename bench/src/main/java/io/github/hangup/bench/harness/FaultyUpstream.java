@@ -1,0 +1,250 @@
+package io.github.hangup.bench.harness;
+
+import java.io.ByteArrayOutputStream;
+import java.io.Closeable;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * Upstream on raw sockets that misbehaves on request, one thread per connection. Every
+ * request carries an {@code id} query parameter so that the driver can follow it: when the
+ * upstream received it, when its connection was closed by the proxy, and when a held
+ * response may go on.
+ * <ul>
+ * <li>{@code /ok}, {@code /big}: 200 with a {@value #SMALL}-byte or {@value #BIG}-byte body,
+ * keep-alive;</li>
+ * <li>{@code /hold}, {@code /slow}: never answers, waits for the proxy to close;</li>
+ * <li>{@code /partial}: headers and {@value #FIRST_PART} bytes of a {@value #BIG}-byte body,
+ * then waits for the proxy to close;</li>
+ * <li>{@code /close}: closes without answering; {@code /reset}: resets without answering;</li>
+ * <li>{@code /reset-mid}: like {@code /partial}, then resets once the driver releases it.</li>
+ * </ul>
+ */
+public final class FaultyUpstream implements Closeable {
+
+	public static final int SMALL = 64;
+
+	public static final int BIG = 16 * 1024;
+
+	public static final int FIRST_PART = 1024;
+
+	private static final byte[] SMALL_BODY = body(SMALL);
+
+	private static final byte[] BIG_BODY = body(BIG);
+
+	private final ServerSocket server;
+
+	private final ExecutorService threads = Executors.newCachedThreadPool((task) -> {
+		Thread thread = new Thread(task, "faulty-upstream");
+		thread.setDaemon(true);
+		return thread;
+	});
+
+	private final Map<String, Tracked> requests = new ConcurrentHashMap<>();
+
+	private final AtomicInteger openConnections = new AtomicInteger();
+
+	private volatile boolean closed;
+
+	public FaultyUpstream() throws IOException {
+		this.server = new ServerSocket();
+		this.server.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 1024);
+		this.threads.execute(this::accept);
+	}
+
+	public int port() {
+		return this.server.getLocalPort();
+	}
+
+	public String url() {
+		return "http://127.0.0.1:" + port();
+	}
+
+	/** Connections accepted and not yet closed. */
+	public int openConnections() {
+		return this.openConnections.get();
+	}
+
+	/** Follows the request with this id (created on first use by either side). */
+	public Tracked tracked(String id) {
+		return this.requests.computeIfAbsent(id, (key) -> new Tracked());
+	}
+
+	public void forget(String id) {
+		this.requests.remove(id);
+	}
+
+	private void accept() {
+		while (!this.closed) {
+			try {
+				Socket socket = this.server.accept();
+				this.openConnections.incrementAndGet();
+				this.threads.execute(() -> serve(socket));
+			}
+			catch (IOException ex) {
+				if (!this.closed) {
+					ex.printStackTrace();
+				}
+			}
+		}
+	}
+
+	private void serve(Socket socket) {
+		try (socket) {
+			socket.setTcpNoDelay(true);
+			// Nothing is held longer than this; a proxy that never closes is reported by the driver.
+			socket.setSoTimeout(30_000);
+			InputStream in = socket.getInputStream();
+			OutputStream out = socket.getOutputStream();
+			while (true) {
+				String target = readRequestTarget(in);
+				if (target == null) {
+					return;
+				}
+				String path = target.contains("?") ? target.substring(0, target.indexOf('?')) : target;
+				String id = id(target);
+				Tracked tracked = (id != null) ? tracked(id) : new Tracked();
+				tracked.received.complete(System.nanoTime());
+				switch (path) {
+					case "/ok" -> respond(out, SMALL_BODY);
+					case "/big" -> respond(out, BIG_BODY);
+					case "/hold", "/slow" -> {
+						awaitPeerClose(in, tracked);
+						return;
+					}
+					case "/partial" -> {
+						sendFirstPart(out);
+						awaitPeerClose(in, tracked);
+						return;
+					}
+					case "/close" -> {
+						return;
+					}
+					case "/reset" -> {
+						reset(socket);
+						return;
+					}
+					case "/reset-mid" -> {
+						sendFirstPart(out);
+						tracked.release.get(30, java.util.concurrent.TimeUnit.SECONDS);
+						reset(socket);
+						return;
+					}
+					default -> {
+						out.write("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+						out.flush();
+					}
+				}
+			}
+		}
+		catch (Exception ex) {
+			// The proxy went away: nothing to answer.
+		}
+		finally {
+			this.openConnections.decrementAndGet();
+		}
+	}
+
+	private static void respond(OutputStream out, byte[] body) throws IOException {
+		out.write(("HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: " + body.length
+				+ "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+		out.write(body);
+		out.flush();
+	}
+
+	private static void sendFirstPart(OutputStream out) throws IOException {
+		out.write(("HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: " + BIG + "\r\n\r\n")
+			.getBytes(StandardCharsets.US_ASCII));
+		out.write(BIG_BODY, 0, FIRST_PART);
+		out.flush();
+	}
+
+	private static void awaitPeerClose(InputStream in, Tracked tracked) {
+		try {
+			while (in.read() != -1) {
+				// A proxy sends nothing more on a connection with a request in flight.
+			}
+			tracked.peerClosed.complete(System.nanoTime());
+		}
+		catch (SocketTimeoutException ex) {
+			tracked.peerClosed.completeExceptionally(ex);
+		}
+		catch (IOException ex) {
+			// Reset by the proxy: closed as well.
+			tracked.peerClosed.complete(System.nanoTime());
+		}
+	}
+
+	private static void reset(Socket socket) throws IOException {
+		socket.setSoLinger(true, 0);
+		socket.close();
+	}
+
+	private static String id(String target) {
+		int at = target.indexOf("id=");
+		if (at < 0) {
+			return null;
+		}
+		int end = target.indexOf('&', at);
+		return target.substring(at + 3, (end < 0) ? target.length() : end);
+	}
+
+	/** Reads a request head and answers its target, or {@code null} at the end of the stream. */
+	static String readRequestTarget(InputStream in) throws IOException {
+		ByteArrayOutputStream head = new ByteArrayOutputStream(256);
+		int matched = 0;
+		while (matched < 4) {
+			int b = in.read();
+			if (b == -1) {
+				return null;
+			}
+			head.write(b);
+			matched = (b == ((matched % 2 == 0) ? '\r' : '\n')) ? matched + 1 : (b == '\r' ? 1 : 0);
+		}
+		String requestLine = head.toString(StandardCharsets.US_ASCII).lines().findFirst().orElse("");
+		String[] parts = requestLine.split(" ");
+		return (parts.length > 1) ? parts[1] : "/";
+	}
+
+	private static byte[] body(int length) {
+		byte[] body = new byte[length];
+		Arrays.fill(body, (byte) 'x');
+		return body;
+	}
+
+	@Override
+	public void close() throws IOException {
+		this.closed = true;
+		this.server.close();
+		this.threads.shutdownNow();
+	}
+
+	/** What the upstream saw of one request. */
+	public static final class Tracked {
+
+		/** Completes with {@link System#nanoTime()} when the request arrived. */
+		public final CompletableFuture<Long> received = new CompletableFuture<>();
+
+		/** Completes with {@link System#nanoTime()} when the proxy closed the connection. */
+		public final CompletableFuture<Long> peerClosed = new CompletableFuture<>();
+
+		/** Completed by the driver to let a held response go on. */
+		public final CompletableFuture<Void> release = new CompletableFuture<>();
+
+	}
+
+}

@@ -1,0 +1,241 @@
+package io.github.hangup.bench.harness;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+
+import io.github.hangup.bench.harness.FaultyUpstream.Tracked;
+
+/**
+ * Load, cancel-latency and cancel-storm benchmarks against real processes on loopback.
+ * <ul>
+ * <li>{@code ratios}: the sample proxy started twice, with Hangup and with
+ * {@code --hangup.enabled=false}, in front of the same fast upstream; throughput and p50/p99
+ * latency for a small and a 16 KiB body, alternating, as ratios enabled/disabled;</li>
+ * <li>{@code cancel}: time from a client closing its connection to the upstream seeing its
+ * own connection closed, for the sample proxy (an in-chain call) and for the bench app's
+ * {@code /detached} route (a call subscribed outside the chain);</li>
+ * <li>{@code storm}: healthy clients' p99 while 30% of clients abandon their requests,
+ * against the same healthy load alone.</li>
+ * </ul>
+ * Arguments: {@code --sample-jar JAR [--quick] [--only ratios,cancel,storm] [--runs N]
+ * [--duration S] [--storm-duration S] [--clients N] [--cancels N]}.
+ */
+public final class LoadBench {
+
+	private static final String[] APP_JVM = { "-Xms512m", "-Xmx512m" };
+
+	private static final List<String> QUIET = List.of("--logging.level.root=warn",
+			"--logging.level.io.github.hangup.Hangups=error");
+
+	public static void main(String[] args) throws Exception {
+		String sampleJar = null;
+		boolean quick = false;
+		Set<String> only = Set.of("ratios", "cancel", "storm");
+		int runs = -1;
+		int duration = -1;
+		int stormDuration = -1;
+		int clients = 16;
+		int cancels = -1;
+		Path out = Path.of("target", "load");
+		for (int i = 0; i < args.length; i++) {
+			switch (args[i]) {
+				case "--sample-jar" -> sampleJar = args[++i];
+				case "--quick" -> quick = true;
+				case "--only" -> only = Set.of(args[++i].split(","));
+				case "--runs" -> runs = Integer.parseInt(args[++i]);
+				case "--duration" -> duration = Integer.parseInt(args[++i]);
+				case "--storm-duration" -> stormDuration = Integer.parseInt(args[++i]);
+				case "--clients" -> clients = Integer.parseInt(args[++i]);
+				case "--cancels" -> cancels = Integer.parseInt(args[++i]);
+				case "--out" -> out = Path.of(args[++i]);
+				default -> throw new IllegalArgumentException("Unknown argument " + args[i]);
+			}
+		}
+		runs = (runs > 0) ? runs : (quick ? 3 : 5);
+		duration = (duration > 0) ? duration : (quick ? 4 : 10);
+		stormDuration = (stormDuration > 0) ? stormDuration : (quick ? 10 : 30);
+		cancels = (cancels > 0) ? cancels : (quick ? 200 : 500);
+		System.out.printf(Locale.ROOT, "Machine: %d CPUs, JDK %s, %s %s%n", Runtime.getRuntime().availableProcessors(),
+				System.getProperty("java.version"), System.getProperty("os.name"), System.getProperty("os.version"));
+		if (only.contains("ratios")) {
+			ratios(sampleJar, out, runs, duration, clients);
+		}
+		if (only.contains("cancel")) {
+			cancelLatency(sampleJar, out, cancels);
+		}
+		if (only.contains("storm")) {
+			storm(sampleJar, out, stormDuration, clients);
+		}
+	}
+
+	private static void ratios(String sampleJar, Path out, int runs, int duration, int clients) throws Exception {
+		System.out.printf(Locale.ROOT, "%n== Overhead: sample proxy with Hangup vs --hangup.enabled=false "
+				+ "(%d runs x %d s per body and mode, %d keep-alive connections)%n", runs, duration, clients);
+		try (FastUpstream upstream = new FastUpstream();
+				AppProcess enabled = AppProcess.start("enabled", AppProcess.javaJar(sampleJar, APP_JVM),
+						args("--sample.upstream-url=" + upstream.url()), out.resolve("enabled.log"), Duration.ofSeconds(90));
+				AppProcess disabled = AppProcess.start("disabled", AppProcess.javaJar(sampleJar, APP_JVM),
+						args("--sample.upstream-url=" + upstream.url(), "--hangup.enabled=false"),
+						out.resolve("disabled.log"), Duration.ofSeconds(90))) {
+			for (String path : List.of("/small", "/big")) {
+				for (AppProcess app : List.of(enabled, disabled)) {
+					warmUp(app, path, clients);
+				}
+			}
+			Map<String, List<double[]>> ratios = new LinkedHashMap<>();
+			for (int run = 1; run <= runs; run++) {
+				for (String path : List.of("/small", "/big")) {
+					// Alternate which mode goes first, so that neither always gets the warmer machine.
+					List<AppProcess> order = (run % 2 == 1) ? List.of(enabled, disabled) : List.of(disabled, enabled);
+					Map<String, LoadGenerator.Result> results = new LinkedHashMap<>();
+					for (AppProcess app : order) {
+						LoadGenerator.run(app.port(), path, clients, 1000, 0, null);
+						LoadGenerator.Result result = LoadGenerator.run(app.port(), path, clients, duration * 1000L, 0, null);
+						results.put(app.name(), result);
+						System.out.printf(Locale.ROOT, "  run %d %-6s %-8s %8.0f req/s  p50 %6.2f ms  p99 %6.2f ms  errors %d%n",
+								run, path, app.name(), result.throughput(), result.p50Millis(), result.p99Millis(),
+								result.errors());
+					}
+					LoadGenerator.Result on = results.get("enabled");
+					LoadGenerator.Result off = results.get("disabled");
+					ratios.computeIfAbsent(path, (key) -> new ArrayList<>())
+						.add(new double[] { on.throughput() / off.throughput(), on.p50Millis() / off.p50Millis(),
+								on.p99Millis() / off.p99Millis(), on.throughput(), off.throughput(), on.p99Millis(),
+								off.p99Millis() });
+				}
+			}
+			System.out.println();
+			System.out.println("  ratios enabled/disabled, min / median / max over " + runs + " runs:");
+			ratios.forEach((path, list) -> {
+				String body = path.equals("/small") ? "64 B" : "16 KiB";
+				System.out.printf(Locale.ROOT, "  %-7s throughput %s (target >= 0.98)   p50 %s   p99 %s (target <= 1.05)%n",
+						body, Stats.spread(column(list, 0), "%.3f"), Stats.spread(column(list, 1), "%.3f"),
+						Stats.spread(column(list, 2), "%.3f"));
+				System.out.printf(Locale.ROOT, "  %-7s throughput enabled %s req/s, disabled %s req/s; p99 enabled %s ms, disabled %s ms%n",
+						body, Stats.spread(column(list, 3), "%.0f"), Stats.spread(column(list, 4), "%.0f"),
+						Stats.spread(column(list, 5), "%.2f"), Stats.spread(column(list, 6), "%.2f"));
+			});
+		}
+	}
+
+	/** Runs windows of load until two in a row agree within 5% (at most 10 windows). */
+	private static void warmUp(AppProcess app, String path, int clients) throws InterruptedException {
+		double previous = 0;
+		for (int window = 1; window <= 10; window++) {
+			double throughput = LoadGenerator.run(app.port(), path, clients, 2000, 0, null).throughput();
+			if (previous > 0 && Math.abs(throughput - previous) / previous < 0.05) {
+				System.out.printf(Locale.ROOT, "  warm-up %-8s %-6s stable after %d windows at %.0f req/s%n", app.name(),
+						path, window, throughput);
+				return;
+			}
+			previous = throughput;
+		}
+		System.out.printf(Locale.ROOT, "  warm-up %-8s %-6s not stable within 10 windows (last %.0f req/s)%n",
+				app.name(), path, previous);
+	}
+
+	private static void cancelLatency(String sampleJar, Path out, int cancels) throws Exception {
+		System.out.printf(Locale.ROOT, "%n== Cancel propagation: client closes -> upstream sees its connection closed "
+				+ "(%d cancels each, one at a time)%n", cancels);
+		try (FaultyUpstream upstream = new FaultyUpstream()) {
+			try (AppProcess sample = AppProcess.start("sample", AppProcess.javaJar(sampleJar, APP_JVM),
+					args("--sample.upstream-url=" + upstream.url()), out.resolve("cancel-sample.log"),
+					Duration.ofSeconds(90))) {
+				measureCancels("in-chain (sample proxy)", sample, upstream, "/hold", cancels);
+			}
+			List<String> bench = AppProcess.java(System.getProperty("java.class.path"),
+					"io.github.hangup.bench.app.BenchApplication", APP_JVM);
+			try (AppProcess detached = AppProcess.start("bench app", bench,
+					args("--bench.upstream-url=" + upstream.url()), out.resolve("cancel-detached.log"),
+					Duration.ofSeconds(90))) {
+				measureCancels("detached (subscribe(), Mono.never())", detached, upstream, "/detached/hold", cancels);
+			}
+		}
+	}
+
+	private static void measureCancels(String label, AppProcess app, FaultyUpstream upstream, String path, int cancels)
+			throws Exception {
+		// Warm-up, not measured.
+		cancels(app, upstream, path, Math.max(50, cancels / 4), "w");
+		double[] millis = cancels(app, upstream, path, cancels, "m");
+		int missed = (int) java.util.Arrays.stream(millis).filter(Double::isNaN).count();
+		double[] seen = java.util.Arrays.stream(millis).filter((value) -> !Double.isNaN(value)).toArray();
+		System.out.printf(Locale.ROOT, "  %-38s p50 %6.2f ms  p95 %6.2f ms  p99 %6.2f ms  max %6.2f ms  "
+				+ "not propagated within 10 s: %d   (target p99 < 10 ms)%n", label, Stats.percentile(seen, 50),
+				Stats.percentile(seen, 95), Stats.percentile(seen, 99), Stats.max(seen), missed);
+	}
+
+	private static double[] cancels(AppProcess app, FaultyUpstream upstream, String path, int count, String prefix)
+			throws Exception {
+		double[] millis = new double[count];
+		for (int i = 0; i < count; i++) {
+			String id = prefix + i + "-" + path.hashCode();
+			Tracked tracked = upstream.tracked(id);
+			try (RawHttp client = new RawHttp(app.port(), 10_000)) {
+				client.send("GET", path + "?id=" + id, true);
+				tracked.received.get(10, TimeUnit.SECONDS);
+				long closed = System.nanoTime();
+				client.close();
+				millis[i] = (tracked.peerClosed.get(10, TimeUnit.SECONDS) - closed) / 1e6;
+			}
+			catch (java.util.concurrent.TimeoutException ex) {
+				millis[i] = Double.NaN;
+			}
+			finally {
+				upstream.forget(id);
+			}
+		}
+		return millis;
+	}
+
+	private static void storm(String sampleJar, Path out, int seconds, int clients) throws Exception {
+		int abandoners = Math.max(1, Math.round(clients * 0.3f));
+		int healthy = clients - abandoners;
+		System.out.printf(Locale.ROOT, "%n== Cancel storm: %d healthy clients on the 64 B body, with and without %d "
+				+ "clients (30%%) that abandon a 50 ms request after 5-20 ms; %d s each%n", healthy, abandoners, seconds);
+		try (FastUpstream upstream = new FastUpstream();
+				AppProcess app = AppProcess.start("enabled", AppProcess.javaJar(sampleJar, APP_JVM),
+						args("--sample.upstream-url=" + upstream.url()), out.resolve("storm.log"), Duration.ofSeconds(90))) {
+			warmUp(app, "/small", healthy);
+			LoadGenerator.run(app.port(), "/delay?ms=50", abandoners, 2000, 0, null);
+			LoadGenerator.Result calm = LoadGenerator.run(app.port(), "/small", healthy, seconds * 1000L, 0, null);
+			double cancelsBefore = Soak.sum(app.prometheus(), "http_server_hangups_seconds_count",
+					Map.of("kind", "CLIENT_CANCEL"));
+			LoadGenerator.Result storm = LoadGenerator.run(app.port(), "/small", healthy, seconds * 1000L, abandoners,
+					"/delay?ms=50");
+			Map<String, Double> scrape = app.awaitPrometheus(
+					(s) -> Soak.sum(s, "hangup_client_calls_active", Map.of()) == 0
+							&& Soak.sum(s, "hangup_server_scopes_active", Map.of()) == 1, Duration.ofSeconds(20));
+			double cancelsRecorded = Soak.sum(scrape, "http_server_hangups_seconds_count", Map.of("kind", "CLIENT_CANCEL"))
+					- cancelsBefore;
+			System.out.printf(Locale.ROOT, "  without storm: %8.0f req/s  p50 %6.2f ms  p99 %6.2f ms  errors %d%n",
+					calm.throughput(), calm.p50Millis(), calm.p99Millis(), calm.errors());
+			System.out.printf(Locale.ROOT, "  with storm:    %8.0f req/s  p50 %6.2f ms  p99 %6.2f ms  errors %d  "
+					+ "(%d requests abandoned, %.0f CLIENT_CANCEL recorded)%n", storm.throughput(), storm.p50Millis(),
+					storm.p99Millis(), storm.errors(), storm.abandoned(), cancelsRecorded);
+			System.out.printf(Locale.ROOT, "  healthy p99 storm/calm %.2f, throughput storm/calm %.2f; "
+					+ "in flight after the storm: calls %.0f, scopes %.0f (1 = the scrape)%n",
+					storm.p99Millis() / calm.p99Millis(), storm.throughput() / calm.throughput(),
+					Soak.sum(scrape, "hangup_client_calls_active", Map.of()),
+					Soak.sum(scrape, "hangup_server_scopes_active", Map.of()));
+		}
+	}
+
+	private static List<String> args(String... args) {
+		List<String> all = new ArrayList<>(List.of(args));
+		all.addAll(QUIET);
+		return all;
+	}
+
+	private static double[] column(List<double[]> rows, int column) {
+		return rows.stream().mapToDouble((row) -> row[column]).toArray();
+	}
+
+}
