@@ -41,7 +41,8 @@ public final class InboundScope {
 
 	private final AtomicBoolean recorded = new AtomicBoolean();
 
-	private final Set<Participant> participants = ConcurrentHashMap.newKeySet();
+	/** Created on the first join: most requests make no outbound call. */
+	private volatile @Nullable Set<Participant> participants;
 
 	private volatile boolean clientGone;
 
@@ -153,10 +154,11 @@ public final class InboundScope {
 		if (this.closed) {
 			return !this.clientGone;
 		}
-		this.participants.add(participant);
+		Set<Participant> joined = participants(true);
+		joined.add(participant);
 		if (this.clientGone) {
 			// Lost the race with clientGone(): it may not have seen us.
-			this.participants.remove(participant);
+			joined.remove(participant);
 			return false;
 		}
 		return true;
@@ -167,7 +169,10 @@ public final class InboundScope {
 	 * @param participant the call
 	 */
 	public void leave(Participant participant) {
-		this.participants.remove(participant);
+		Set<Participant> joined = this.participants;
+		if (joined != null) {
+			joined.remove(participant);
+		}
 	}
 
 	/**
@@ -180,9 +185,10 @@ public final class InboundScope {
 	public Set<String> clientGone() {
 		this.clientGone = true;
 		Set<String> upstreams = new LinkedHashSet<>();
-		for (Participant participant : this.participants) {
+		Set<Participant> joined = participants(false);
+		for (Participant participant : joined) {
 			upstreams.add(participant.upstream());
-			if (participant.isCancelled() && this.participants.remove(participant)) {
+			if (participant.isCancelled() && joined.remove(participant)) {
 				participant.onClientGone();
 			}
 		}
@@ -194,8 +200,9 @@ public final class InboundScope {
 	 * went down the chain, these are the calls that left it.
 	 */
 	public void stopRemaining() {
-		for (Participant participant : this.participants) {
-			if (this.participants.remove(participant)) {
+		Set<Participant> joined = participants(false);
+		for (Participant participant : joined) {
+			if (joined.remove(participant)) {
 				participant.onClientGone();
 			}
 		}
@@ -207,7 +214,10 @@ public final class InboundScope {
 	 */
 	public void close() {
 		this.closed = true;
-		this.participants.clear();
+		Set<Participant> joined = this.participants;
+		if (joined != null) {
+			joined.clear();
+		}
 	}
 
 	/**
@@ -225,7 +235,7 @@ public final class InboundScope {
 	 * @return {@code true} if any joined call was cancelled
 	 */
 	public boolean hasCancelledParticipants() {
-		for (Participant participant : this.participants) {
+		for (Participant participant : participants(false)) {
 			if (participant.isCancelled()) {
 				return true;
 			}
@@ -238,7 +248,24 @@ public final class InboundScope {
 	 * @return the number of joined calls
 	 */
 	public int participants() {
-		return this.participants.size();
+		return participants(false).size();
+	}
+
+	private Set<Participant> participants(boolean create) {
+		Set<Participant> joined = this.participants;
+		if (joined == null) {
+			if (!create) {
+				return Set.of();
+			}
+			synchronized (this) {
+				joined = this.participants;
+				if (joined == null) {
+					joined = ConcurrentHashMap.newKeySet();
+					this.participants = joined;
+				}
+			}
+		}
+		return joined;
 	}
 
 	/**
