@@ -23,6 +23,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeoutException;
 
 import io.github.hangup.support.FaultyUpstream;
+import io.github.hangup.support.FullBacklog;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelOption;
@@ -454,48 +455,6 @@ class DefaultHangupClassifierTests {
 		Throwable error = call.then(Mono.<Throwable>empty()).onErrorResume(Mono::just).block(DEADLINE);
 		assertThat(error).as("error of the call").isNotNull();
 		return error;
-	}
-
-	/**
-	 * A loopback listener that never accepts and whose accept queue is full, so that the
-	 * kernel drops new SYNs and connection attempts time out.
-	 */
-	static final class FullBacklog implements AutoCloseable {
-
-		private final ServerSocket server;
-
-		private final List<Socket> queued = new ArrayList<>();
-
-		FullBacklog() throws IOException {
-			this.server = new ServerSocket(0, 1, InetAddress.getLoopbackAddress());
-			InetSocketAddress address = new InetSocketAddress(InetAddress.getLoopbackAddress(), port());
-			for (int i = 0; i < 16; i++) {
-				Socket socket = new Socket();
-				try {
-					socket.connect(address, 200);
-					this.queued.add(socket);
-				}
-				catch (SocketTimeoutException ex) {
-					socket.close();
-					return;
-				}
-			}
-			close();
-			throw new IllegalStateException("The accept queue of port " + port() + " never filled up");
-		}
-
-		int port() {
-			return this.server.getLocalPort();
-		}
-
-		@Override
-		public void close() throws IOException {
-			for (Socket socket : this.queued) {
-				socket.close();
-			}
-			this.server.close();
-		}
-
 	}
 
 }

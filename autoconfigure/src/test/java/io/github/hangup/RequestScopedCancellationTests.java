@@ -11,6 +11,7 @@ import io.github.hangup.client.HangupExchangeFilterFunction;
 import io.github.hangup.metrics.HangupMetrics;
 import io.github.hangup.server.HangupWebFilter;
 import io.github.hangup.support.FaultyUpstream;
+import io.github.hangup.support.FullBacklog;
 import io.github.hangup.support.HangupMeters;
 import io.github.hangup.support.RawHttpClient;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -124,6 +125,24 @@ class RequestScopedCancellationTests {
 		this.upstream.awaitPeerClosed("/hang", 1);
 		assertCancels("/pool", "BEFORE_RESPONSE", 2, 2);
 		assertThat(this.upstream.received("/hang")).isEqualTo(1);
+	}
+
+	@Test
+	void callStillConnectingIsCancelledWhenClientLeaves() throws Exception {
+		try (FullBacklog backlog = new FullBacklog()) {
+			ProxyController controller = this.proxy.getBean(ProxyController.class);
+			controller.connectingPort = backlog.port();
+			try (RawHttpClient client = new RawHttpClient(this.port, Duration.ofSeconds(10))) {
+				client.send("GET", "/connecting");
+				// The upstream drops the SYN: the call waits in its connect.
+				await().atMost(Duration.ofSeconds(10)).until(() -> inFlight() == 1);
+			}
+			HangupMeters.awaitCounts(this.registry, HangupMetrics.SERVER_HANGUPS,
+					Map.of("kind=CLIENT_CANCEL,method=GET,phase=BEFORE_RESPONSE,uri=/connecting", 1L));
+			HangupMeters.awaitCounts(this.registry, HangupMetrics.CLIENT_HANGUPS, Map.of(
+					"kind=CLIENT_CANCEL,method=GET,phase=BEFORE_RESPONSE,upstream=127.0.0.1:" + backlog.port(), 1L));
+			awaitNothingInFlight();
+		}
 	}
 
 	@Test
@@ -252,6 +271,8 @@ class RequestScopedCancellationTests {
 
 		final AtomicInteger completed = new AtomicInteger();
 
+		volatile int connectingPort;
+
 		private final WebClient webClient;
 
 		private final WebClient singleConnection;
@@ -308,6 +329,14 @@ class RequestScopedCancellationTests {
 		@GetMapping("/pool")
 		Mono<String> pool() {
 			return this.singleConnection.get().uri("/hang").retrieve().bodyToMono(String.class);
+		}
+
+		@GetMapping("/connecting")
+		Mono<String> connecting() {
+			return this.webClient.get()
+				.uri("http://127.0.0.1:" + this.connectingPort + "/")
+				.retrieve()
+				.bodyToMono(String.class);
 		}
 
 		@GetMapping("/opt-out")

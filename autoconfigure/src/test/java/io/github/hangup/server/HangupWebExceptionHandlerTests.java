@@ -1,0 +1,68 @@
+package io.github.hangup.server;
+
+import java.util.Map;
+
+import io.github.hangup.DefaultHangupClassifier;
+import io.github.hangup.HangupKind;
+import io.github.hangup.HangupPhase;
+import io.github.hangup.HangupRecorder;
+import io.github.hangup.UpstreamHangupException;
+import org.junit.jupiter.api.Test;
+import reactor.test.StepVerifier;
+
+import org.springframework.http.MediaType;
+import org.springframework.mock.http.server.reactive.MockServerHttpRequest;
+import org.springframework.mock.web.server.MockServerWebExchange;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Status mapping of {@link HangupWebExceptionHandler}: a pure unit over a mock exchange.
+ */
+class HangupWebExceptionHandlerTests {
+
+	private final InboundHangups hangups = new InboundHangups(new DefaultHangupClassifier(), HangupRecorder.of());
+
+	@Test
+	void configuredStatusReplacesTheDefaultAndNamesItsReasonPhrase() {
+		HangupWebExceptionHandler handler = new HangupWebExceptionHandler(this.hangups,
+				Map.of(HangupKind.UPSTREAM_RESET, 503));
+		MockServerWebExchange exchange = MockServerWebExchange.from(MockServerHttpRequest.get("/x"));
+		exchange.getResponse().getHeaders().setContentLength(1000);
+		StepVerifier.create(handler.handle(exchange, UpstreamHangupException.of(HangupKind.UPSTREAM_RESET,
+				HangupPhase.BEFORE_RESPONSE, "GET", "10.1.2.3:8080", new IllegalStateException("secret"))))
+			.verifyComplete();
+		assertThat(exchange.getResponse().getStatusCode().value()).isEqualTo(503);
+		assertThat(exchange.getResponse().getHeaders().getContentType()).isEqualTo(MediaType.APPLICATION_PROBLEM_JSON);
+		String body = exchange.getResponse().getBodyAsString().block();
+		assertThat(exchange.getResponse().getHeaders().getContentLength()).isEqualTo(body.length());
+		assertThat(body).isEqualTo("{\"type\":\"about:blank\",\"title\":\"Service Unavailable\",\"status\":503,"
+				+ "\"detail\":\"The upstream service closed the connection before completing its response.\","
+				+ "\"hangup\":\"UPSTREAM_RESET\"}");
+		assertThat(body).doesNotContain("10.1.2.3").doesNotContain("secret");
+	}
+
+	@Test
+	void defaultStatusesAre504ForTimeoutsAnd502Otherwise() {
+		HangupWebExceptionHandler handler = new HangupWebExceptionHandler(this.hangups, Map.of());
+		assertThat(answer(handler, HangupKind.UPSTREAM_TIMEOUT)).isEqualTo(504);
+		assertThat(answer(handler, HangupKind.UPSTREAM_RESET)).isEqualTo(502);
+		assertThat(answer(handler, HangupKind.UPSTREAM_UNREACHABLE)).isEqualTo(502);
+	}
+
+	@Test
+	void otherErrorsPassThrough() {
+		HangupWebExceptionHandler handler = new HangupWebExceptionHandler(this.hangups, Map.of());
+		MockServerWebExchange exchange = MockServerWebExchange.from(MockServerHttpRequest.get("/x"));
+		IllegalStateException error = new IllegalStateException("not a hang-up");
+		StepVerifier.create(handler.handle(exchange, error)).verifyErrorSatisfies((ex) -> assertThat(ex).isSameAs(error));
+	}
+
+	private static int answer(HangupWebExceptionHandler handler, HangupKind kind) {
+		MockServerWebExchange exchange = MockServerWebExchange.from(MockServerHttpRequest.get("/x"));
+		handler.handle(exchange, UpstreamHangupException.of(kind, HangupPhase.BEFORE_RESPONSE, "GET", "u:1", null))
+			.block();
+		return exchange.getResponse().getStatusCode().value();
+	}
+
+}
