@@ -51,6 +51,14 @@ public class DefaultHangupClassifier implements HangupClassifier {
 
 	@Override
 	public @Nullable HangupKind classify(Throwable error, HangupSide side) {
+		HangupKind kind = walk(error, side, DefaultHangupClassifier::byType);
+		return (kind != null) ? kind : walk(error, side, DefaultHangupClassifier::byMessage);
+	}
+
+	/**
+	 * Applies a test to each error of the cause chain, on the side that raised it.
+	 */
+	private static @Nullable HangupKind walk(Throwable error, HangupSide side, Test test) {
 		HangupSide current = side;
 		int depth = 0;
 		for (Throwable t = error; t != null && depth < MAX_DEPTH; t = next(t), depth++) {
@@ -58,19 +66,7 @@ public class DefaultHangupClassifier implements HangupClassifier {
 				current = HangupSide.OUTBOUND;
 				continue;
 			}
-			HangupKind kind = byType(t, current);
-			if (kind != null) {
-				return kind;
-			}
-		}
-		current = side;
-		depth = 0;
-		for (Throwable t = error; t != null && depth < MAX_DEPTH; t = next(t), depth++) {
-			if (isA(t, WEBCLIENT_REQUEST) || isA(t, WEBCLIENT_RESPONSE)) {
-				current = HangupSide.OUTBOUND;
-				continue;
-			}
-			HangupKind kind = byMessage(t, current);
+			HangupKind kind = test.classify(t, current);
 			if (kind != null) {
 				return kind;
 			}
@@ -151,6 +147,13 @@ public class DefaultHangupClassifier implements HangupClassifier {
 
 	private static HangupKind lostConnection(HangupSide side) {
 		return (side == HangupSide.INBOUND) ? HangupKind.CLIENT_CANCEL : HangupKind.UPSTREAM_RESET;
+	}
+
+	@FunctionalInterface
+	private interface Test {
+
+		@Nullable HangupKind classify(Throwable error, HangupSide side);
+
 	}
 
 	private static boolean isA(Throwable t, String className) {

@@ -22,11 +22,11 @@ final class QuietReactorNettyLogs implements SmartInitializingSingleton {
 
 	@Override
 	public void afterSingletonsInstantiated() {
-		if (this.environment.containsProperty("logging.level." + LOGGER)
-				|| this.environment.containsProperty("logging.level.reactor.netty.http.client")
-				|| this.environment.containsProperty("logging.level.reactor.netty.http")
-				|| this.environment.containsProperty("logging.level.reactor.netty")) {
-			return;
+		// The logger or any parent down to "reactor" configured by the application wins.
+		for (String name = LOGGER; name.contains("."); name = name.substring(0, name.lastIndexOf('.'))) {
+			if (this.environment.containsProperty("logging.level." + name)) {
+				return;
+			}
 		}
 		LoggingSystem.get(getClass().getClassLoader()).setLogLevel(LOGGER, LogLevel.ERROR);
 	}

@@ -135,7 +135,9 @@ public final class InboundHangups {
 	}
 
 	static @Nullable String upstream(Throwable error) {
-		for (Throwable t = error; t != null; t = (t.getCause() != t) ? t.getCause() : null) {
+		// Bounded, like the classifier's walk: a cause chain may loop.
+		int depth = 0;
+		for (Throwable t = error; t != null && depth < 32; t = (t.getCause() != t) ? t.getCause() : null, depth++) {
 			if (t instanceof UpstreamHangupException upstream) {
 				return upstream.getUpstream();
 			}
