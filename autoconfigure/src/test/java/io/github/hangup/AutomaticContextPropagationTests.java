@@ -8,18 +8,14 @@ import io.github.hangup.metrics.HangupMetrics;
 import io.github.hangup.support.FaultyUpstream;
 import io.github.hangup.support.HangupMeters;
 import io.github.hangup.support.RawHttpClient;
+import io.github.hangup.support.TestApps;
 import io.micrometer.core.instrument.MeterRegistry;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import reactor.core.publisher.Hooks;
 import reactor.core.publisher.Mono;
 
-import org.springframework.boot.SpringBootConfiguration;
-import org.springframework.boot.WebApplicationType;
-import org.springframework.boot.autoconfigure.EnableAutoConfiguration;
-import org.springframework.boot.builder.SpringApplicationBuilder;
 import org.springframework.context.ConfigurableApplicationContext;
-import org.springframework.context.annotation.Import;
 import org.springframework.core.env.Environment;
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.RestController;
@@ -41,12 +37,9 @@ class AutomaticContextPropagationTests {
 	@Test
 	void callDetachedFromAnAsyncCallbackIsCancelledWhenClientLeaves() throws Exception {
 		try (FaultyUpstream upstream = new FaultyUpstream();
-				ConfigurableApplicationContext proxy = new SpringApplicationBuilder(ProxyApplication.class)
-					.web(WebApplicationType.REACTIVE)
-					.properties("server.port=0", "test.upstream=" + upstream.baseUrl(),
-							"spring.reactor.context-propagation=auto")
-					.run()) {
-			int port = proxy.getEnvironment().getRequiredProperty("local.server.port", Integer.class);
+				ConfigurableApplicationContext proxy = TestApps.start(ProxyController.class, "test.upstream=" + upstream.baseUrl(),
+							"spring.reactor.context-propagation=auto")) {
+			int port = TestApps.port(proxy);
 			try (RawHttpClient client = new RawHttpClient(port, Duration.ofSeconds(10))) {
 				client.send("GET", "/later");
 				upstream.awaitReceived("/hang", 1);
@@ -58,13 +51,6 @@ class AutomaticContextPropagationTests {
 			await().atMost(Duration.ofSeconds(10))
 				.until(() -> proxy.getBean(HangupExchangeFilterFunction.class).inFlight() == 0);
 		}
-	}
-
-	@SpringBootConfiguration
-	@EnableAutoConfiguration
-	@Import(ProxyController.class)
-	static class ProxyApplication {
-
 	}
 
 	@RestController

@@ -2,6 +2,7 @@ package io.github.hangup;
 
 import java.net.URI;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 
 import io.github.hangup.client.HangupClientAttributes;
@@ -10,6 +11,7 @@ import io.github.hangup.server.HangupWebFilter;
 import io.github.hangup.support.FaultyUpstream;
 import io.github.hangup.support.HangupMeters;
 import io.github.hangup.support.RawHttpClient;
+import io.github.hangup.support.TestApps;
 import io.github.hangup.support.RawHttpClient.Ending;
 import io.github.hangup.support.RawHttpClient.Head;
 import io.github.hangup.support.RawHttpClient.Rest;
@@ -21,14 +23,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import reactor.core.publisher.Mono;
 
-import org.springframework.boot.SpringBootConfiguration;
-import org.springframework.boot.WebApplicationType;
-import org.springframework.boot.autoconfigure.EnableAutoConfiguration;
-import org.springframework.boot.builder.SpringApplicationBuilder;
 import org.springframework.boot.test.system.CapturedOutput;
 import org.springframework.boot.test.system.OutputCaptureExtension;
 import org.springframework.context.ConfigurableApplicationContext;
-import org.springframework.context.annotation.Import;
 import org.springframework.core.env.Environment;
 import org.springframework.core.io.buffer.DataBuffer;
 import org.springframework.http.server.reactive.ServerHttpRequest;
@@ -65,12 +62,10 @@ class HangupProxyIntegrationTests {
 	static void start() throws Exception {
 		upstream = new FaultyUpstream();
 		refusedPort = FaultyUpstream.refusedPort();
-		proxy = new SpringApplicationBuilder(ProxyApplication.class).web(WebApplicationType.REACTIVE)
-			.properties("server.port=0", "test.upstream=" + upstream.baseUrl(), "test.refused-port=" + refusedPort,
-					"hangup.client.response-timeout=20s")
-			.run();
+		proxy = TestApps.start(ProxyController.class, "test.upstream=" + upstream.baseUrl(), "test.refused-port=" + refusedPort,
+					"hangup.client.response-timeout=20s");
 		registry = proxy.getBean(MeterRegistry.class);
-		port = proxy.getEnvironment().getRequiredProperty("local.server.port", Integer.class);
+		port = TestApps.port(proxy);
 	}
 
 	@AfterAll
@@ -216,8 +211,7 @@ class HangupProxyIntegrationTests {
 		assertAnswered("/reset", 502, "UPSTREAM_RESET");
 		assertInbound("UPSTREAM_RESET", "BEFORE_RESPONSE");
 		String logged = output.toString().substring(before);
-		assertThat(logged.lines().filter((line) -> line.contains(" WARN ") || line.contains(" ERROR ")))
-			.singleElement()
+		assertThat(warningsAndErrors(logged)).singleElement()
 			.asString()
 			.contains("io.github.hangup.Hangups")
 			.contains("Hang-up UPSTREAM_RESET side=INBOUND phase=BEFORE_RESPONSE method=GET route=/**");
@@ -233,8 +227,7 @@ class HangupProxyIntegrationTests {
 		}
 		upstream.awaitPeerClosed("/stream", closed + 1);
 		assertInbound("CLIENT_CANCEL", "DURING_RESPONSE");
-		String logged = output.toString().substring(before);
-		assertThat(logged.lines().filter((line) -> line.contains(" WARN ") || line.contains(" ERROR "))).isEmpty();
+		assertThat(warningsAndErrors(output.toString().substring(before))).isEmpty();
 	}
 
 	@Test
@@ -249,6 +242,10 @@ class HangupProxyIntegrationTests {
 		assertAnswered("/unknown/anything", 502, "UPSTREAM_UNREACHABLE");
 		assertInbound("UPSTREAM_UNREACHABLE", "BEFORE_RESPONSE");
 		assertOutbound("UPSTREAM_UNREACHABLE", "BEFORE_RESPONSE", "hangup-test.invalid:80");
+	}
+
+	private static List<String> warningsAndErrors(String logged) {
+		return logged.lines().filter((line) -> line.contains(" WARN ") || line.contains(" ERROR ")).toList();
 	}
 
 	private void assertAnswered(String path, int status, String kind) throws Exception {
@@ -285,13 +282,6 @@ class HangupProxyIntegrationTests {
 	private void assertOutbound(String kind, String phase, String upstreamTag) {
 		HangupMeters.awaitCounts(registry, HangupMetrics.CLIENT_HANGUPS,
 				Map.of("kind=" + kind + ",method=GET,phase=" + phase + ",upstream=" + upstreamTag, 1L));
-	}
-
-	@SpringBootConfiguration
-	@EnableAutoConfiguration
-	@Import(ProxyController.class)
-	static class ProxyApplication {
-
 	}
 
 	/**

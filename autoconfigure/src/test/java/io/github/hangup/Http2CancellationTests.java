@@ -7,6 +7,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import io.github.hangup.client.HangupExchangeFilterFunction;
 import io.github.hangup.metrics.HangupMetrics;
 import io.github.hangup.support.HangupMeters;
+import io.github.hangup.support.TestApps;
 import io.micrometer.core.instrument.MeterRegistry;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -19,12 +20,7 @@ import reactor.netty.http.HttpProtocol;
 import reactor.netty.http.client.HttpClient;
 import reactor.netty.http.server.HttpServer;
 
-import org.springframework.boot.SpringBootConfiguration;
-import org.springframework.boot.WebApplicationType;
-import org.springframework.boot.autoconfigure.EnableAutoConfiguration;
-import org.springframework.boot.builder.SpringApplicationBuilder;
 import org.springframework.context.ConfigurableApplicationContext;
-import org.springframework.context.annotation.Import;
 import org.springframework.core.env.Environment;
 import org.springframework.http.client.reactive.ReactorClientHttpConnector;
 import org.springframework.web.bind.annotation.GetMapping;
@@ -52,11 +48,9 @@ class Http2CancellationTests {
 	@BeforeEach
 	void start() {
 		this.upstream = new H2cUpstream();
-		this.proxy = new SpringApplicationBuilder(ProxyApplication.class).web(WebApplicationType.REACTIVE)
-			.properties("server.port=0", "server.http2.enabled=true", "test.upstream=" + this.upstream.baseUrl())
-			.run();
+		this.proxy = TestApps.start(ProxyController.class, "server.http2.enabled=true", "test.upstream=" + this.upstream.baseUrl());
 		this.registry = this.proxy.getBean(MeterRegistry.class);
-		int port = this.proxy.getEnvironment().getRequiredProperty("local.server.port", Integer.class);
+		int port = TestApps.port(this.proxy);
 		this.client = HttpClient.create().protocol(HttpProtocol.H2C).baseUrl("http://127.0.0.1:" + port);
 	}
 
@@ -100,13 +94,6 @@ class Http2CancellationTests {
 		assertThat(this.upstream.connections.get()).isEqualTo(1);
 		HangupMeters.awaitCounts(this.registry, HangupMetrics.CLIENT_HANGUPS,
 				Map.of("kind=CLIENT_CANCEL,method=GET,phase=DURING_RESPONSE,upstream=" + this.upstream.hostPort(), 1L));
-	}
-
-	@SpringBootConfiguration
-	@EnableAutoConfiguration
-	@Import(ProxyController.class)
-	static class ProxyApplication {
-
 	}
 
 	@RestController

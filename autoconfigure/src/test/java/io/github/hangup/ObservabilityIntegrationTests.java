@@ -7,6 +7,7 @@ import java.util.Map;
 import io.github.hangup.support.FaultyUpstream;
 import io.github.hangup.support.HangupMeters;
 import io.github.hangup.support.RawHttpClient;
+import io.github.hangup.support.TestApps;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import org.junit.jupiter.api.AfterAll;
@@ -15,12 +16,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import reactor.core.publisher.Mono;
 
-import org.springframework.boot.SpringBootConfiguration;
-import org.springframework.boot.WebApplicationType;
-import org.springframework.boot.autoconfigure.EnableAutoConfiguration;
-import org.springframework.boot.builder.SpringApplicationBuilder;
 import org.springframework.context.ConfigurableApplicationContext;
-import org.springframework.context.annotation.Import;
 import org.springframework.core.env.Environment;
 import org.springframework.core.ParameterizedTypeReference;
 import org.springframework.test.web.reactive.server.WebTestClient;
@@ -51,13 +47,11 @@ class ObservabilityIntegrationTests {
 	@BeforeAll
 	static void start() throws Exception {
 		upstream = new FaultyUpstream();
-		proxy = new SpringApplicationBuilder(ProxyApplication.class).web(WebApplicationType.REACTIVE)
-			.properties("server.port=0", "test.upstream=" + upstream.baseUrl(), "hangup.events.capacity=3",
+		proxy = TestApps.start(ItemsController.class, "test.upstream=" + upstream.baseUrl(), "hangup.events.capacity=3",
 					"hangup.observation.client-closed-status=499",
-					"management.endpoints.web.exposure.include=hangups")
-			.run();
+					"management.endpoints.web.exposure.include=hangups");
 		registry = proxy.getBean(MeterRegistry.class);
-		port = proxy.getEnvironment().getRequiredProperty("local.server.port", Integer.class);
+		port = TestApps.port(proxy);
 		actuator = WebTestClient.bindToServer().baseUrl("http://127.0.0.1:" + port).build();
 	}
 
@@ -194,13 +188,6 @@ class ObservabilityIntegrationTests {
 					&& phase.equals(total.get("phase")))
 			.mapToLong((total) -> ((Number) total.get("count")).longValue())
 			.sum();
-	}
-
-	@SpringBootConfiguration
-	@EnableAutoConfiguration
-	@Import(ItemsController.class)
-	static class ProxyApplication {
-
 	}
 
 	@RestController

@@ -14,6 +14,7 @@ import io.github.hangup.support.FaultyUpstream;
 import io.github.hangup.support.FullBacklog;
 import io.github.hangup.support.HangupMeters;
 import io.github.hangup.support.RawHttpClient;
+import io.github.hangup.support.TestApps;
 import io.micrometer.core.instrument.MeterRegistry;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -25,12 +26,7 @@ import reactor.core.publisher.Mono;
 import reactor.netty.http.client.HttpClient;
 import reactor.netty.resources.ConnectionProvider;
 
-import org.springframework.boot.SpringBootConfiguration;
-import org.springframework.boot.WebApplicationType;
-import org.springframework.boot.autoconfigure.EnableAutoConfiguration;
-import org.springframework.boot.builder.SpringApplicationBuilder;
 import org.springframework.context.ConfigurableApplicationContext;
-import org.springframework.context.annotation.Import;
 import org.springframework.core.env.Environment;
 import org.springframework.core.io.buffer.DataBuffer;
 import org.springframework.core.io.buffer.DefaultDataBufferFactory;
@@ -61,7 +57,7 @@ class RequestScopedCancellationTests {
 		this.upstream = new FaultyUpstream();
 		this.proxy = startProxy(this.upstream, "REQUEST");
 		this.registry = this.proxy.getBean(MeterRegistry.class);
-		this.port = port(this.proxy);
+		this.port = TestApps.port(this.proxy);
 	}
 
 	@AfterEach
@@ -165,7 +161,7 @@ class RequestScopedCancellationTests {
 				ConfigurableApplicationContext chainProxy = startProxy(chainUpstream, "CHAIN")) {
 			MeterRegistry chainRegistry = chainProxy.getBean(MeterRegistry.class);
 			ProxyController controller = chainProxy.getBean(ProxyController.class);
-			try (RawHttpClient client = new RawHttpClient(port(chainProxy), Duration.ofSeconds(10))) {
+			try (RawHttpClient client = new RawHttpClient(TestApps.port(chainProxy), Duration.ofSeconds(10))) {
 				client.send("GET", "/detached-gate");
 				chainUpstream.awaitReceived("/gate", 1);
 			}
@@ -186,7 +182,7 @@ class RequestScopedCancellationTests {
 		try (FaultyUpstream offUpstream = new FaultyUpstream();
 				ConfigurableApplicationContext offProxy = startProxy(offUpstream, "OFF")) {
 			MeterRegistry offRegistry = offProxy.getBean(MeterRegistry.class);
-			try (RawHttpClient client = new RawHttpClient(port(offProxy), Duration.ofSeconds(10))) {
+			try (RawHttpClient client = new RawHttpClient(TestApps.port(offProxy), Duration.ofSeconds(10))) {
 				client.send("GET", "/mono");
 				offUpstream.awaitReceived("/hang", 1);
 			}
@@ -246,20 +242,7 @@ class RequestScopedCancellationTests {
 	}
 
 	private static ConfigurableApplicationContext startProxy(FaultyUpstream upstream, String mode) {
-		return new SpringApplicationBuilder(ProxyApplication.class).web(WebApplicationType.REACTIVE)
-			.properties("server.port=0", "test.upstream=" + upstream.baseUrl(), "hangup.propagation.mode=" + mode)
-			.run();
-	}
-
-	private static int port(ConfigurableApplicationContext context) {
-		return context.getEnvironment().getRequiredProperty("local.server.port", Integer.class);
-	}
-
-	@SpringBootConfiguration
-	@EnableAutoConfiguration
-	@Import(ProxyController.class)
-	static class ProxyApplication {
-
+		return TestApps.start(ProxyController.class, "test.upstream=" + upstream.baseUrl(), "hangup.propagation.mode=" + mode);
 	}
 
 	/**
