@@ -1,5 +1,7 @@
 package io.github.hangup;
 
+import java.util.Arrays;
+
 import io.micrometer.common.KeyValue;
 import io.micrometer.observation.Observation;
 import io.micrometer.tracing.handler.TracingObservationHandler;
@@ -34,6 +36,12 @@ public final class HangupObservations {
 	private static final boolean TRACING_PRESENT = ClassUtils.isPresent(
 			"io.micrometer.tracing.handler.TracingObservationHandler", HangupObservations.class.getClassLoader());
 
+	private static final KeyValue NO_HANGUP = KeyValue.of(KEY, NONE);
+
+	private static final KeyValue[] HANGUPS = Arrays.stream(HangupKind.values())
+		.map((kind) -> KeyValue.of(KEY, kind.name()))
+		.toArray(KeyValue[]::new);
+
 	private HangupObservations() {
 	}
 
@@ -44,7 +52,7 @@ public final class HangupObservations {
 	 * @param kind the kind, or {@code null} when the request did not hang up
 	 */
 	public static void tag(Observation.Context context, @Nullable HangupKind kind) {
-		context.addLowCardinalityKeyValue(KeyValue.of(KEY, (kind != null) ? kind.name() : NONE));
+		context.addLowCardinalityKeyValue((kind != null) ? HANGUPS[kind.ordinal()] : NO_HANGUP);
 		if (kind != null && TRACING_PRESENT) {
 			Tracing.event(context, kind);
 		}

@@ -1,8 +1,8 @@
 package io.github.hangup;
 
+import java.util.Arrays;
 import java.util.LinkedHashSet;
 import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 import org.jspecify.annotations.Nullable;
@@ -37,12 +37,17 @@ public final class InboundScope {
 	 */
 	private static final ThreadLocal<InboundScope> CURRENT = new ThreadLocal<>();
 
+	private static final Participant[] NO_PARTICIPANTS = {};
+
 	private final long startNanos = System.nanoTime();
 
 	private final AtomicBoolean recorded = new AtomicBoolean();
 
-	/** Created on the first join: most requests make no outbound call. */
-	private volatile @Nullable Set<Participant> participants;
+	/**
+	 * Copied on write under this scope's lock: a request makes few outbound calls, and
+	 * readers iterate without locking while calls leave.
+	 */
+	private volatile Participant[] participants = NO_PARTICIPANTS;
 
 	private volatile boolean clientGone;
 
@@ -69,12 +74,9 @@ public final class InboundScope {
 	 */
 	public static @Nullable InboundScope makeCurrent(@Nullable InboundScope scope) {
 		InboundScope previous = CURRENT.get();
-		if (scope != null) {
-			CURRENT.set(scope);
-		}
-		else {
-			CURRENT.remove();
-		}
+		// set(null) rather than remove(): the entry is reused by the next request on this
+		// thread instead of being removed and created again.
+		CURRENT.set(scope);
 		return previous;
 	}
 
@@ -154,11 +156,15 @@ public final class InboundScope {
 		if (this.closed) {
 			return !this.clientGone;
 		}
-		Set<Participant> joined = participants(true);
-		joined.add(participant);
+		synchronized (this) {
+			Participant[] joined = this.participants;
+			Participant[] grown = Arrays.copyOf(joined, joined.length + 1);
+			grown[joined.length] = participant;
+			this.participants = grown;
+		}
 		if (this.clientGone) {
 			// Lost the race with clientGone(): it may not have seen us.
-			joined.remove(participant);
+			remove(participant);
 			return false;
 		}
 		return true;
@@ -169,10 +175,7 @@ public final class InboundScope {
 	 * @param participant the call
 	 */
 	public void leave(Participant participant) {
-		Set<Participant> joined = this.participants;
-		if (joined != null) {
-			joined.remove(participant);
-		}
+		remove(participant);
 	}
 
 	/**
@@ -185,10 +188,9 @@ public final class InboundScope {
 	public Set<String> clientGone() {
 		this.clientGone = true;
 		Set<String> upstreams = new LinkedHashSet<>();
-		Set<Participant> joined = participants(false);
-		for (Participant participant : joined) {
+		for (Participant participant : this.participants) {
 			upstreams.add(participant.upstream());
-			if (participant.isCancelled() && joined.remove(participant)) {
+			if (participant.isCancelled() && remove(participant)) {
 				participant.onClientGone();
 			}
 		}
@@ -200,9 +202,8 @@ public final class InboundScope {
 	 * went down the chain, these are the calls that left it.
 	 */
 	public void stopRemaining() {
-		Set<Participant> joined = participants(false);
-		for (Participant participant : joined) {
-			if (joined.remove(participant)) {
+		for (Participant participant : this.participants) {
+			if (remove(participant)) {
 				participant.onClientGone();
 			}
 		}
@@ -214,9 +215,10 @@ public final class InboundScope {
 	 */
 	public void close() {
 		this.closed = true;
-		Set<Participant> joined = this.participants;
-		if (joined != null) {
-			joined.clear();
+		if (this.participants.length > 0) {
+			synchronized (this) {
+				this.participants = NO_PARTICIPANTS;
+			}
 		}
 	}
 
@@ -235,7 +237,7 @@ public final class InboundScope {
 	 * @return {@code true} if any joined call was cancelled
 	 */
 	public boolean hasCancelledParticipants() {
-		for (Participant participant : participants(false)) {
+		for (Participant participant : this.participants) {
 			if (participant.isCancelled()) {
 				return true;
 			}
@@ -248,24 +250,27 @@ public final class InboundScope {
 	 * @return the number of joined calls
 	 */
 	public int participants() {
-		return participants(false).size();
+		return this.participants.length;
 	}
 
-	private Set<Participant> participants(boolean create) {
-		Set<Participant> joined = this.participants;
-		if (joined == null) {
-			if (!create) {
-				return Set.of();
-			}
-			synchronized (this) {
-				joined = this.participants;
-				if (joined == null) {
-					joined = ConcurrentHashMap.newKeySet();
-					this.participants = joined;
+	/**
+	 * Remove a participant; {@code true} for the one caller that removed it, so that each
+	 * joined call is told at most once.
+	 */
+	private boolean remove(Participant participant) {
+		synchronized (this) {
+			Participant[] joined = this.participants;
+			for (int i = 0; i < joined.length; i++) {
+				if (joined[i] == participant) {
+					Participant[] shrunk = (joined.length == 1) ? NO_PARTICIPANTS : new Participant[joined.length - 1];
+					System.arraycopy(joined, 0, shrunk, 0, i);
+					System.arraycopy(joined, i + 1, shrunk, i, joined.length - i - 1);
+					this.participants = shrunk;
+					return true;
 				}
 			}
+			return false;
 		}
-		return joined;
 	}
 
 	/**

@@ -10,6 +10,7 @@ import io.github.hangup.InboundScope;
 import io.micrometer.observation.Observation;
 import io.micrometer.observation.contextpropagation.ObservationThreadLocalAccessor;
 import org.jspecify.annotations.Nullable;
+import reactor.core.CoreSubscriber;
 import reactor.core.publisher.Mono;
 import reactor.util.context.ContextView;
 
@@ -96,25 +97,25 @@ public final class HangupExchangeFilterFunction implements ExchangeFilterFunctio
 
 	@Override
 	public Mono<ClientResponse> filter(ClientRequest request, ExchangeFunction next) {
-		return Mono.deferContextual((context) -> {
-			InboundScope scope = scope(request, context);
-			OutboundCall call = new OutboundCall(this.classifier, this.recorder, request.method().name(),
-					upstream(request), scope, this.propagation == PropagationMode.REQUEST, this.inFlight);
-			Observation observation = context.getOrDefault(ObservationThreadLocalAccessor.KEY, null);
-			if (observation != null && !observation.isNoop()) {
-				call.observe(observation);
-			}
-			Duration timeout = request.attribute(HangupClientAttributes.RESPONSE_TIMEOUT)
-				.filter(Duration.class::isInstance)
-				.map(Duration.class::cast)
-				.orElse(this.responseTimeout);
-			return call.exchange(next.exchange(call.withTimeout(request, timeout)), timeout);
-		});
+		return new Exchange(request, next);
+	}
+
+	private void start(ClientRequest request, ExchangeFunction next, CoreSubscriber<? super ClientResponse> actual) {
+		ContextView context = actual.currentContext();
+		InboundScope scope = scope(request, context);
+		OutboundCall call = new OutboundCall(this.classifier, this.recorder, request.method().name(),
+				upstream(request), scope, this.propagation == PropagationMode.REQUEST, this.inFlight);
+		Observation observation = context.getOrDefault(ObservationThreadLocalAccessor.KEY, null);
+		if (observation != null && !observation.isNoop()) {
+			call.observe(observation);
+		}
+		Object timeout = request.attributes().get(HangupClientAttributes.RESPONSE_TIMEOUT);
+		call.start(request, next, (timeout instanceof Duration duration) ? duration : this.responseTimeout, actual);
 	}
 
 	private @Nullable InboundScope scope(ClientRequest request, ContextView context) {
 		if (this.propagation == PropagationMode.OFF
-				|| Boolean.TRUE.equals(request.attribute(HangupClientAttributes.DETACHED).orElse(null))) {
+				|| Boolean.TRUE.equals(request.attributes().get(HangupClientAttributes.DETACHED))) {
 			return null;
 		}
 		InboundScope scope = context.getOrDefault(InboundScope.CONTEXT_KEY, null);
@@ -122,14 +123,14 @@ public final class HangupExchangeFilterFunction implements ExchangeFilterFunctio
 			// Subscribed outside the chain (toFuture(), subscribe()) from the request's code:
 			// captured when the request was built, since operators between there and here
 			// may already have reset the thread local from their own Context.
-			Object captured = request.attribute(InboundScope.ATTRIBUTE).orElse(null);
+			Object captured = request.attributes().get(InboundScope.ATTRIBUTE);
 			scope = (captured instanceof InboundScope inbound) ? inbound : InboundScope.current();
 		}
 		return scope;
 	}
 
 	private static String upstream(ClientRequest request) {
-		Object name = request.attribute(HangupClientAttributes.CLIENT_NAME).orElse(null);
+		Object name = request.attributes().get(HangupClientAttributes.CLIENT_NAME);
 		if (name instanceof String text && !text.isEmpty()) {
 			return text;
 		}
@@ -140,6 +141,27 @@ public final class HangupExchangeFilterFunction implements ExchangeFilterFunctio
 			port = "https".equalsIgnoreCase(url.getScheme()) ? 443 : 80;
 		}
 		return host + ":" + port;
+	}
+
+	/**
+	 * One outbound exchange, started for each subscriber with the subscriber's context.
+	 */
+	private final class Exchange extends Mono<ClientResponse> {
+
+		private final ClientRequest request;
+
+		private final ExchangeFunction next;
+
+		Exchange(ClientRequest request, ExchangeFunction next) {
+			this.request = request;
+			this.next = next;
+		}
+
+		@Override
+		public void subscribe(CoreSubscriber<? super ClientResponse> actual) {
+			start(this.request, this.next, actual);
+		}
+
 	}
 
 }

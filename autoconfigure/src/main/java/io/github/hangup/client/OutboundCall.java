@@ -1,8 +1,14 @@
 package io.github.hangup.client;
 
 import java.time.Duration;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
+import java.util.function.Consumer;
 
 import io.github.hangup.HangupClassifier;
 import io.github.hangup.HangupEvent;
@@ -15,15 +21,26 @@ import io.github.hangup.UpstreamHangupException;
 import io.micrometer.observation.Observation;
 import org.jspecify.annotations.Nullable;
 import org.reactivestreams.Subscription;
+import reactor.core.CoreSubscriber;
+import reactor.core.Disposable;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
-import reactor.core.publisher.Sinks;
+import reactor.core.publisher.Operators;
+import reactor.core.scheduler.Schedulers;
 import reactor.netty.http.client.HttpClientRequest;
+import reactor.util.context.Context;
 
 import org.springframework.core.io.buffer.DataBuffer;
+import org.springframework.http.HttpHeaders;
+import org.springframework.http.HttpMethod;
+import org.springframework.http.client.reactive.ClientHttpRequest;
 import org.springframework.util.ClassUtils;
+import org.springframework.util.MultiValueMap;
+import org.springframework.web.reactive.function.BodyInserter;
 import org.springframework.web.reactive.function.client.ClientRequest;
 import org.springframework.web.reactive.function.client.ClientResponse;
+import org.springframework.web.reactive.function.client.ExchangeFunction;
+import org.springframework.web.reactive.function.client.ExchangeStrategies;
 
 /**
  * State of one outbound exchange (one subscription): records its hang-up at most once and,
@@ -34,7 +51,7 @@ import org.springframework.web.reactive.function.client.ClientResponse;
  * error reaches the server components), so such a cancel stays pending in the inbound scope
  * until the verdict: {@link #onClientGone()} records it, a normal end of the request drops it.
  */
-final class OutboundCall implements InboundScope.Participant {
+final class OutboundCall implements InboundScope.Participant, CoreSubscriber<ClientResponse>, Subscription {
 
 	private static final boolean REACTOR_NETTY_PRESENT = ClassUtils
 		.isPresent("reactor.netty.http.client.HttpClientRequest", OutboundCall.class.getClassLoader());
@@ -46,6 +63,12 @@ final class OutboundCall implements InboundScope.Participant {
 	private static final int CANCELLED_DURING_RESPONSE = 2;
 
 	private static final int FINISHED = 3;
+
+	/** {@link #signalled}: the downstream was cancelled before any signal. */
+	private static final int CANCELLED = 2;
+
+	private static final AtomicIntegerFieldUpdater<OutboundCall> SIGNALLED = AtomicIntegerFieldUpdater
+		.newUpdater(OutboundCall.class, "signalled");
 
 	private final HangupClassifier classifier;
 
@@ -79,7 +102,14 @@ final class OutboundCall implements InboundScope.Participant {
 
 	private volatile boolean nativeTimeout;
 
-	private final Sinks.One<Duration> fallbackTimeout = Sinks.one();
+	/** Whether the response Mono's downstream got its signal: 0 no, 1 yes, {@link #CANCELLED}. */
+	private volatile int signalled;
+
+	private @Nullable CoreSubscriber<? super ClientResponse> actual;
+
+	private Duration timeout = Duration.ZERO;
+
+	private volatile @Nullable Disposable timer;
 
 	private volatile @Nullable HangupKind recorded;
 
@@ -97,62 +127,133 @@ final class OutboundCall implements InboundScope.Participant {
 	}
 
 	/**
-	 * Arm the response timeout on the request: Reactor Netty's own read timeout when the
-	 * connector is Reactor Netty (no timer per call, nothing to race with late data),
-	 * Reactor timers otherwise.
+	 * Start the exchange for {@code actual}: the call is the subscriber of the response
+	 * {@code Mono} and the subscription its downstream sees, so that a healthy call costs one
+	 * object rather than a chain of operators.
 	 */
-	ClientRequest withTimeout(ClientRequest request, Duration timeout) {
-		if (timeout.isZero()) {
-			return request;
-		}
-		return ClientRequest.from(request).httpRequest((httpRequest) -> {
-			if (REACTOR_NETTY_PRESENT && ReactorNetty.responseTimeout(httpRequest.getNativeRequest(), timeout)) {
-				this.nativeTimeout = true;
-			}
-			else {
-				this.fallbackTimeout.tryEmitValue(timeout);
-			}
-		}).build();
-	}
-
-	Mono<ClientResponse> exchange(Mono<ClientResponse> source, Duration timeout) {
+	void start(ClientRequest request, ExchangeFunction next, Duration timeout,
+			CoreSubscriber<? super ClientResponse> actual) {
+		this.actual = actual;
+		this.timeout = timeout;
 		this.inFlight.incrementAndGet();
 		if (this.scope != null && !this.scope.join(this) && this.stopWithClient) {
 			// Subscribed after its client left: do not start it at all.
 			this.state.set(FINISHED);
+			this.signalled = 1;
 			end();
 			record(HangupKind.CLIENT_CANCEL, HangupPhase.BEFORE_RESPONSE, null);
-			return Mono.never();
+			actual.onSubscribe(Operators.emptySubscription());
+			return;
 		}
-		// The request learns its connector only when sent: the fallback timer is armed then.
-		Mono<ClientResponse> timed = timeout.isZero() ? source
-				: source.timeout(this.fallbackTimeout.asMono().flatMap(Mono::delay));
-		return timed.onErrorMap((ex) -> failed(ex, HangupPhase.BEFORE_RESPONSE))
-			.doOnCancel(() -> cancelled(HangupPhase.BEFORE_RESPONSE))
-			.map((clientResponse) -> {
-				this.response = clientResponse;
-				return clientResponse.mutate().body((flux) -> body(flux, timeout)).build();
-			})
-			.doOnSubscribe((subscription) -> this.headers = subscription);
+		Mono<ClientResponse> response;
+		try {
+			response = next.exchange(timeout.isZero() ? request : new TimedRequest(request, this::armTimeout));
+		}
+		catch (Throwable ex) {
+			end();
+			Operators.error(actual, Operators.onOperatorError(ex, actual.currentContext()));
+			return;
+		}
+		response.subscribe(this);
 	}
 
-	private Flux<DataBuffer> body(Flux<DataBuffer> source, Duration timeout) {
-		Flux<DataBuffer> timed = (timeout.isZero() || this.nativeTimeout) ? source : source.timeout(timeout);
-		Flux<DataBuffer> body = timed.onErrorMap((ex) -> failed(ex, HangupPhase.DURING_RESPONSE))
-			.doOnCancel(() -> {
-				this.bodyCancelled = true;
-				cancelled(HangupPhase.DURING_RESPONSE);
-			})
-			.doOnComplete(this::finished)
-			.doOnSubscribe((subscription) -> {
-				this.body = subscription;
-				if (this.stopped) {
-					subscription.cancel();
-				}
-			});
-		// WebClient releases a body it thinks unread (exchangeToMono) by subscribing again;
-		// once cancelled, the connection rejects a second reader with an ERROR log.
-		return Flux.defer(() -> this.bodyCancelled ? Flux.empty() : body);
+	/**
+	 * Arm the response timeout once the request is sent, which is when it learns its
+	 * connector: Reactor Netty's own read timeout (no timer per call, nothing to race with
+	 * late data), a Reactor timer otherwise.
+	 */
+	private void armTimeout(ClientHttpRequest httpRequest) {
+		Duration duration = this.timeout;
+		if (REACTOR_NETTY_PRESENT && ReactorNetty.responseTimeout(httpRequest.getNativeRequest(), duration)) {
+			this.nativeTimeout = true;
+		}
+		else if (this.signalled == 0) {
+			this.timer = Schedulers.parallel().schedule(this::timedOut, duration.toNanos(), TimeUnit.NANOSECONDS);
+		}
+	}
+
+	private void timedOut() {
+		if (SIGNALLED.compareAndSet(this, 0, 1)) {
+			Subscription subscription = this.headers;
+			if (subscription != null) {
+				subscription.cancel();
+			}
+			this.actual.onError(failed(new TimeoutException("No response within " + this.timeout.toMillis() + " ms"),
+					HangupPhase.BEFORE_RESPONSE));
+		}
+	}
+
+	@Override
+	public Context currentContext() {
+		return this.actual.currentContext();
+	}
+
+	@Override
+	public void onSubscribe(Subscription subscription) {
+		if (Operators.validate(this.headers, subscription)) {
+			this.headers = subscription;
+			this.actual.onSubscribe(this);
+			if (this.stopped) {
+				subscription.cancel();
+			}
+		}
+	}
+
+	@Override
+	public void onNext(ClientResponse clientResponse) {
+		if (!SIGNALLED.compareAndSet(this, 0, 1)) {
+			// The timer or a cancel got there first: nobody will read this body.
+			clientResponse.releaseBody().subscribe();
+			return;
+		}
+		disarm();
+		this.response = clientResponse;
+		this.actual.onNext(clientResponse.mutate().body((flux) -> new Body(flux, this)).build());
+	}
+
+	@Override
+	public void onError(Throwable error) {
+		if (SIGNALLED.compareAndSet(this, 0, 1)) {
+			disarm();
+			this.actual.onError(failed(error, HangupPhase.BEFORE_RESPONSE));
+		}
+		// Otherwise the timer or a cancel took the call over and stopped the exchange, whose
+		// late error is expected and of no interest.
+	}
+
+	@Override
+	public void onComplete() {
+		// After onNext, or empty; never after the timer or a cancel took the call over.
+		if (this.response != null || SIGNALLED.compareAndSet(this, 0, 1)) {
+			this.actual.onComplete();
+		}
+	}
+
+	@Override
+	public void request(long n) {
+		Subscription subscription = this.headers;
+		if (subscription != null) {
+			subscription.request(n);
+		}
+	}
+
+	@Override
+	public void cancel() {
+		SIGNALLED.compareAndSet(this, 0, CANCELLED);
+		disarm();
+		// Recorded before the cancel travels upstream, as doOnCancel would.
+		cancelled(HangupPhase.BEFORE_RESPONSE);
+		Subscription subscription = this.headers;
+		if (subscription != null) {
+			subscription.cancel();
+		}
+	}
+
+	private void disarm() {
+		Disposable armed = this.timer;
+		if (armed != null) {
+			armed.dispose();
+		}
 	}
 
 	private Throwable failed(Throwable error, HangupPhase phase) {
@@ -292,6 +393,173 @@ final class OutboundCall implements InboundScope.Participant {
 				return true;
 			}
 			return false;
+		}
+
+	}
+
+	/**
+	 * The response body as the call's downstream reads it: one operator that classifies its
+	 * failures, sees its cancel and its end.
+	 */
+	private static final class Body extends Flux<DataBuffer> {
+
+		private final Flux<DataBuffer> source;
+
+		private final OutboundCall call;
+
+		Body(Flux<DataBuffer> source, OutboundCall call) {
+			this.source = source;
+			this.call = call;
+		}
+
+		@Override
+		public void subscribe(CoreSubscriber<? super DataBuffer> actual) {
+			if (this.call.bodyCancelled) {
+				// WebClient releases a body it thinks unread (exchangeToMono) by subscribing
+				// again; once cancelled, the connection rejects a second reader with an ERROR log.
+				Operators.complete(actual);
+				return;
+			}
+			Duration timeout = this.call.timeout;
+			Flux<DataBuffer> timed = (timeout.isZero() || this.call.nativeTimeout) ? this.source
+					: this.source.timeout(timeout);
+			timed.subscribe(new BodySubscriber(actual, this.call));
+		}
+
+	}
+
+	private static final class BodySubscriber implements CoreSubscriber<DataBuffer>, Subscription {
+
+		private final CoreSubscriber<? super DataBuffer> actual;
+
+		private final OutboundCall call;
+
+		private @Nullable Subscription upstream;
+
+		BodySubscriber(CoreSubscriber<? super DataBuffer> actual, OutboundCall call) {
+			this.actual = actual;
+			this.call = call;
+		}
+
+		@Override
+		public Context currentContext() {
+			return this.actual.currentContext();
+		}
+
+		@Override
+		public void onSubscribe(Subscription subscription) {
+			if (Operators.validate(this.upstream, subscription)) {
+				this.upstream = subscription;
+				this.call.body = subscription;
+				if (this.call.stopped) {
+					subscription.cancel();
+				}
+				this.actual.onSubscribe(this);
+			}
+		}
+
+		@Override
+		public void onNext(DataBuffer buffer) {
+			this.actual.onNext(buffer);
+		}
+
+		@Override
+		public void onError(Throwable error) {
+			this.actual.onError(this.call.failed(error, HangupPhase.DURING_RESPONSE));
+		}
+
+		@Override
+		public void onComplete() {
+			this.call.finished();
+			this.actual.onComplete();
+		}
+
+		@Override
+		public void request(long n) {
+			Subscription subscription = this.upstream;
+			if (subscription != null) {
+				subscription.request(n);
+			}
+		}
+
+		@Override
+		public void cancel() {
+			this.call.bodyCancelled = true;
+			this.call.cancelled(HangupPhase.DURING_RESPONSE);
+			Subscription subscription = this.upstream;
+			if (subscription != null) {
+				subscription.cancel();
+			}
+		}
+
+	}
+
+	/**
+	 * The request as sent, with the response timeout armed when it is written. A view rather
+	 * than {@code ClientRequest.from(request)}, which copies headers, cookies and attributes.
+	 */
+	private static final class TimedRequest implements ClientRequest {
+
+		private final ClientRequest request;
+
+		private final Consumer<ClientHttpRequest> arm;
+
+		TimedRequest(ClientRequest request, Consumer<ClientHttpRequest> arm) {
+			this.request = request;
+			this.arm = arm;
+		}
+
+		@Override
+		public HttpMethod method() {
+			return this.request.method();
+		}
+
+		@Override
+		public java.net.URI url() {
+			return this.request.url();
+		}
+
+		@Override
+		public HttpHeaders headers() {
+			return this.request.headers();
+		}
+
+		@Override
+		public MultiValueMap<String, String> cookies() {
+			return this.request.cookies();
+		}
+
+		@Override
+		public BodyInserter<?, ? super ClientHttpRequest> body() {
+			return this.request.body();
+		}
+
+		@Override
+		public Optional<Object> attribute(String name) {
+			return this.request.attribute(name);
+		}
+
+		@Override
+		public Map<String, Object> attributes() {
+			return this.request.attributes();
+		}
+
+		@Override
+		public Consumer<ClientHttpRequest> httpRequest() {
+			// A filter further down may copy this request with ClientRequest.from().
+			Consumer<ClientHttpRequest> own = this.request.httpRequest();
+			return (own != null) ? this.arm.andThen(own) : this.arm;
+		}
+
+		@Override
+		public String logPrefix() {
+			return this.request.logPrefix();
+		}
+
+		@Override
+		public Mono<Void> writeTo(ClientHttpRequest httpRequest, ExchangeStrategies strategies) {
+			this.arm.accept(httpRequest);
+			return this.request.writeTo(httpRequest, strategies);
 		}
 
 	}

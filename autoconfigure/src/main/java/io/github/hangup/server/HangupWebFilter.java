@@ -1,13 +1,16 @@
 package io.github.hangup.server;
 
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import io.github.hangup.HangupKind;
 import io.github.hangup.InboundScope;
+import org.jspecify.annotations.Nullable;
+import org.reactivestreams.Subscription;
 import reactor.core.CoreSubscriber;
 import reactor.core.publisher.Mono;
-import reactor.core.publisher.MonoOperator;
-import reactor.core.publisher.SignalType;
+import reactor.core.publisher.Operators;
+import reactor.util.context.Context;
 
 import org.springframework.core.Ordered;
 import org.springframework.web.server.ServerWebExchange;
@@ -60,22 +63,7 @@ public final class HangupWebFilter implements WebFilter, Ordered {
 		ServerWebExchange counted = exchange.mutate()
 			.response(CountingResponse.of(exchange.getResponse(), scope))
 			.build();
-		this.openScopes.incrementAndGet();
-		Mono<Void> processing = new CurrentScope(chain.filter(counted), scope);
-		return processing
-			// doOnCancel runs before the cancel travels upstream, so outbound calls cancelled
-			// by it already see the client as gone.
-			.doOnCancel(() -> cancelled(counted, scope))
-			.doOnSuccess((done) -> completed(counted, scope))
-			.doOnError((ex) -> scope.close())
-			.doFinally((signal) -> {
-				if (signal == SignalType.CANCEL && scope.isClientGone()) {
-					// The cancel went down the chain first: what is left had left the chain.
-					scope.stopRemaining();
-				}
-				this.openScopes.decrementAndGet();
-			})
-			.contextWrite((context) -> context.put(InboundScope.CONTEXT_KEY, scope));
+		return new Processing(chain.filter(counted), counted, scope);
 	}
 
 	private void cancelled(ServerWebExchange exchange, InboundScope scope) {
@@ -107,27 +95,127 @@ public final class HangupWebFilter implements WebFilter, Ordered {
 	}
 
 	/**
-	 * Makes the scope current on the thread while the processing is subscribed: that is
-	 * when WebFlux invokes handlers whose arguments are ready.
+	 * The request's processing under its scope: one operator that carries the scope in the
+	 * Reactor {@code Context}, makes it current on the thread while the processing is
+	 * subscribed (that is when WebFlux invokes handlers whose arguments are ready) and sees
+	 * how the processing ends.
 	 */
-	private static final class CurrentScope extends MonoOperator<Void, Void> {
+	private final class Processing extends Mono<Void> {
+
+		private final Mono<Void> source;
+
+		private final ServerWebExchange exchange;
 
 		private final InboundScope scope;
 
-		CurrentScope(Mono<Void> source, InboundScope scope) {
-			super(source);
+		Processing(Mono<Void> source, ServerWebExchange exchange, InboundScope scope) {
+			this.source = source;
+			this.exchange = exchange;
 			this.scope = scope;
 		}
 
 		@Override
 		public void subscribe(CoreSubscriber<? super Void> actual) {
+			HangupWebFilter.this.openScopes.incrementAndGet();
+			ProcessingSubscriber subscriber = new ProcessingSubscriber(actual, this.exchange, this.scope);
 			InboundScope previous = InboundScope.makeCurrent(this.scope);
 			try {
-				this.source.subscribe(actual);
+				this.source.subscribe(subscriber);
 			}
 			finally {
 				InboundScope.restore(previous);
 			}
+		}
+
+	}
+
+	private final class ProcessingSubscriber implements CoreSubscriber<Void>, Subscription {
+
+		private final CoreSubscriber<? super Void> actual;
+
+		private final ServerWebExchange exchange;
+
+		private final InboundScope scope;
+
+		private final Context context;
+
+		private final AtomicBoolean ended = new AtomicBoolean();
+
+		private @Nullable Subscription upstream;
+
+		ProcessingSubscriber(CoreSubscriber<? super Void> actual, ServerWebExchange exchange, InboundScope scope) {
+			this.actual = actual;
+			this.exchange = exchange;
+			this.scope = scope;
+			this.context = actual.currentContext().put(InboundScope.CONTEXT_KEY, scope);
+		}
+
+		@Override
+		public Context currentContext() {
+			return this.context;
+		}
+
+		@Override
+		public void onSubscribe(Subscription subscription) {
+			if (Operators.validate(this.upstream, subscription)) {
+				this.upstream = subscription;
+				this.actual.onSubscribe(this);
+			}
+		}
+
+		@Override
+		public void onNext(Void value) {
+			this.actual.onNext(value);
+		}
+
+		@Override
+		public void onError(Throwable error) {
+			if (end()) {
+				this.scope.close();
+			}
+			this.actual.onError(error);
+		}
+
+		@Override
+		public void onComplete() {
+			if (end()) {
+				completed(this.exchange, this.scope);
+			}
+			this.actual.onComplete();
+		}
+
+		@Override
+		public void request(long n) {
+			Subscription subscription = this.upstream;
+			if (subscription != null) {
+				subscription.request(n);
+			}
+		}
+
+		@Override
+		public void cancel() {
+			boolean first = end();
+			if (first) {
+				// Before the cancel travels down the chain, so that outbound calls cancelled
+				// by it already see the client as gone.
+				cancelled(this.exchange, this.scope);
+			}
+			Subscription subscription = this.upstream;
+			if (subscription != null) {
+				subscription.cancel();
+			}
+			if (first && this.scope.isClientGone()) {
+				// The cancel went down the chain first: what is left had left the chain.
+				this.scope.stopRemaining();
+			}
+		}
+
+		private boolean end() {
+			if (this.ended.compareAndSet(false, true)) {
+				HangupWebFilter.this.openScopes.decrementAndGet();
+				return true;
+			}
+			return false;
 		}
 
 	}

@@ -3,6 +3,7 @@ package io.github.hangup.client;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
 
 import io.github.hangup.DefaultHangupClassifier;
@@ -23,6 +24,7 @@ import org.springframework.core.io.buffer.DataBufferUtils;
 import org.springframework.http.client.reactive.ClientHttpConnector;
 import org.springframework.http.client.reactive.JdkClientHttpConnector;
 import org.springframework.http.client.reactive.ReactorClientHttpConnector;
+import org.springframework.web.reactive.function.client.ClientRequest;
 import org.springframework.web.reactive.function.client.WebClient;
 import org.springframework.web.reactive.function.client.WebClientResponseException;
 
@@ -91,6 +93,25 @@ class ResponseTimeoutTests {
 			.expectNext("hello")
 			.verifyComplete();
 		assertThat(this.events).isEmpty();
+	}
+
+	@ParameterizedTest(name = "{0}: the timeout survives a request copied by a later filter, with the caller's own httpRequest consumer")
+	@MethodSource("connectors")
+	void timeoutSurvivesACopiedRequestAndKeepsTheCallersHttpRequestConsumer(String connector) {
+		AtomicInteger callerConsumer = new AtomicInteger();
+		WebClient copying = client(connector).mutate()
+			.filter((request, next) -> next.exchange(ClientRequest.from(request).header("X-Copied", "yes").build()))
+			.build();
+		StepVerifier.create(copying.get()
+			.uri("/hang")
+			.httpRequest((httpRequest) -> callerConsumer.incrementAndGet())
+			.retrieve()
+			.bodyToMono(String.class))
+			.expectError(UpstreamTimeoutException.class)
+			.verify(Duration.ofSeconds(10));
+		assertThat(callerConsumer).hasValue(1);
+		assertThat(this.events).singleElement()
+			.satisfies((event) -> assertThat(event.kind()).isEqualTo(HangupKind.UPSTREAM_TIMEOUT));
 	}
 
 	private WebClient client(String connector) {

@@ -29,7 +29,8 @@ import io.github.hangup.bench.harness.FaultyUpstream.Tracked;
  */
 public final class LoadBench {
 
-	private static final String[] APP_JVM = { "-Xms512m", "-Xmx512m" };
+	/** JVM options of the applications under test; {@code BENCH_APP_JVM_OPTS} adds more (a profiler, say). */
+	private static final String[] APP_JVM = appJvm();
 
 	private static final List<String> QUIET = List.of("--logging.level.root=warn",
 			"--logging.level.io.github.hangup.Hangups=error");
@@ -73,6 +74,15 @@ public final class LoadBench {
 		if (only.contains("storm")) {
 			storm(sampleJar, out, stormDuration, clients);
 		}
+	}
+
+	private static String[] appJvm() {
+		List<String> options = new ArrayList<>(List.of("-Xms512m", "-Xmx512m"));
+		String extra = System.getenv("BENCH_APP_JVM_OPTS");
+		if (extra != null && !extra.isBlank()) {
+			options.addAll(List.of(extra.trim().split("\\s+")));
+		}
+		return options.toArray(String[]::new);
 	}
 
 	private static void ratios(String sampleJar, Path out, int runs, int duration, int clients) throws Exception {
