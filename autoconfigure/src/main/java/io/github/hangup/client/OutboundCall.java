@@ -5,7 +5,6 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
 import java.util.function.Consumer;
@@ -64,8 +63,20 @@ final class OutboundCall implements InboundScope.Participant, CoreSubscriber<Cli
 
 	private static final int FINISHED = 3;
 
-	/** {@link #signalled}: the downstream was cancelled before any signal. */
-	private static final int CANCELLED = 2;
+	/** {@link #signalled}: the response Mono's downstream got no signal yet. */
+	private static final int NO_SIGNAL = 0;
+
+	/** {@link #signalled}: the downstream got the response or an error. */
+	private static final int SIGNALLED_DOWNSTREAM = 1;
+
+	/** {@link #signalled}: the downstream cancelled before any signal. */
+	private static final int DOWNSTREAM_CANCELLED = 2;
+
+	private static final AtomicIntegerFieldUpdater<OutboundCall> STATE = AtomicIntegerFieldUpdater
+		.newUpdater(OutboundCall.class, "state");
+
+	private static final AtomicIntegerFieldUpdater<OutboundCall> ENDED = AtomicIntegerFieldUpdater
+		.newUpdater(OutboundCall.class, "ended");
 
 	private static final AtomicIntegerFieldUpdater<OutboundCall> SIGNALLED = AtomicIntegerFieldUpdater
 		.newUpdater(OutboundCall.class, "signalled");
@@ -86,9 +97,11 @@ final class OutboundCall implements InboundScope.Participant, CoreSubscriber<Cli
 
 	private final long startNanos = System.nanoTime();
 
-	private final AtomicInteger state = new AtomicInteger(RUNNING);
+	/** RUNNING, CANCELLED_BEFORE_RESPONSE, CANCELLED_DURING_RESPONSE or FINISHED. */
+	private volatile int state = RUNNING;
 
-	private final AtomicBoolean ended = new AtomicBoolean();
+	/** 1 once the call no longer counts as in flight. */
+	private volatile int ended;
 
 	private volatile @Nullable Subscription headers;
 
@@ -102,7 +115,7 @@ final class OutboundCall implements InboundScope.Participant, CoreSubscriber<Cli
 
 	private volatile boolean nativeTimeout;
 
-	/** Whether the response Mono's downstream got its signal: 0 no, 1 yes, {@link #CANCELLED}. */
+	/** NO_SIGNAL, SIGNALLED_DOWNSTREAM or DOWNSTREAM_CANCELLED. */
 	private volatile int signalled;
 
 	private @Nullable CoreSubscriber<? super ClientResponse> actual;
@@ -138,8 +151,8 @@ final class OutboundCall implements InboundScope.Participant, CoreSubscriber<Cli
 		this.inFlight.incrementAndGet();
 		if (this.scope != null && !this.scope.join(this) && this.stopWithClient) {
 			// Subscribed after its client left: do not start it at all.
-			this.state.set(FINISHED);
-			this.signalled = 1;
+			this.state = FINISHED;
+			this.signalled = SIGNALLED_DOWNSTREAM;
 			end();
 			record(HangupKind.CLIENT_CANCEL, HangupPhase.BEFORE_RESPONSE, null);
 			actual.onSubscribe(Operators.emptySubscription());
@@ -167,13 +180,13 @@ final class OutboundCall implements InboundScope.Participant, CoreSubscriber<Cli
 		if (REACTOR_NETTY_PRESENT && ReactorNetty.responseTimeout(httpRequest.getNativeRequest(), duration)) {
 			this.nativeTimeout = true;
 		}
-		else if (this.signalled == 0) {
+		else if (this.signalled == NO_SIGNAL) {
 			this.timer = Schedulers.parallel().schedule(this::timedOut, duration.toNanos(), TimeUnit.NANOSECONDS);
 		}
 	}
 
 	private void timedOut() {
-		if (SIGNALLED.compareAndSet(this, 0, 1)) {
+		if (SIGNALLED.compareAndSet(this, NO_SIGNAL, SIGNALLED_DOWNSTREAM)) {
 			Subscription subscription = this.headers;
 			if (subscription != null) {
 				subscription.cancel();
@@ -201,7 +214,7 @@ final class OutboundCall implements InboundScope.Participant, CoreSubscriber<Cli
 
 	@Override
 	public void onNext(ClientResponse clientResponse) {
-		if (!SIGNALLED.compareAndSet(this, 0, 1)) {
+		if (!SIGNALLED.compareAndSet(this, NO_SIGNAL, SIGNALLED_DOWNSTREAM)) {
 			// The timer or a cancel got there first: nobody will read this body.
 			clientResponse.releaseBody().subscribe();
 			return;
@@ -213,7 +226,7 @@ final class OutboundCall implements InboundScope.Participant, CoreSubscriber<Cli
 
 	@Override
 	public void onError(Throwable error) {
-		if (SIGNALLED.compareAndSet(this, 0, 1)) {
+		if (SIGNALLED.compareAndSet(this, NO_SIGNAL, SIGNALLED_DOWNSTREAM)) {
 			disarm();
 			this.actual.onError(failed(error, HangupPhase.BEFORE_RESPONSE));
 		}
@@ -224,7 +237,7 @@ final class OutboundCall implements InboundScope.Participant, CoreSubscriber<Cli
 	@Override
 	public void onComplete() {
 		// After onNext, or empty; never after the timer or a cancel took the call over.
-		if (this.response != null || SIGNALLED.compareAndSet(this, 0, 1)) {
+		if (this.response != null || SIGNALLED.compareAndSet(this, NO_SIGNAL, SIGNALLED_DOWNSTREAM)) {
 			this.actual.onComplete();
 		}
 	}
@@ -239,7 +252,7 @@ final class OutboundCall implements InboundScope.Participant, CoreSubscriber<Cli
 
 	@Override
 	public void cancel() {
-		SIGNALLED.compareAndSet(this, 0, CANCELLED);
+		SIGNALLED.compareAndSet(this, NO_SIGNAL, DOWNSTREAM_CANCELLED);
 		disarm();
 		// Recorded before the cancel travels upstream, as doOnCancel would.
 		cancelled(HangupPhase.BEFORE_RESPONSE);
@@ -258,7 +271,7 @@ final class OutboundCall implements InboundScope.Participant, CoreSubscriber<Cli
 
 	private Throwable failed(Throwable error, HangupPhase phase) {
 		end();
-		if (!this.state.compareAndSet(RUNNING, FINISHED)) {
+		if (!STATE.compareAndSet(this, RUNNING, FINISHED)) {
 			return error;
 		}
 		leaveScope();
@@ -282,19 +295,19 @@ final class OutboundCall implements InboundScope.Participant, CoreSubscriber<Cli
 			return;
 		}
 		if (this.scope.isClientGone()) {
-			if (this.state.compareAndSet(RUNNING, FINISHED)) {
+			if (STATE.compareAndSet(this, RUNNING, FINISHED)) {
 				leaveScope();
 				record(HangupKind.CLIENT_CANCEL, phase, null);
 			}
 			return;
 		}
-		this.state.compareAndSet(RUNNING,
+		STATE.compareAndSet(this, RUNNING,
 				(phase == HangupPhase.BEFORE_RESPONSE) ? CANCELLED_BEFORE_RESPONSE : CANCELLED_DURING_RESPONSE);
 	}
 
 	private void finished() {
 		end();
-		if (this.state.compareAndSet(RUNNING, FINISHED)) {
+		if (STATE.compareAndSet(this, RUNNING, FINISHED)) {
 			leaveScope();
 		}
 	}
@@ -320,7 +333,7 @@ final class OutboundCall implements InboundScope.Participant, CoreSubscriber<Cli
 
 	@Override
 	public boolean isCancelled() {
-		int current = this.state.get();
+		int current = this.state;
 		return current == CANCELLED_BEFORE_RESPONSE || current == CANCELLED_DURING_RESPONSE;
 	}
 
@@ -331,14 +344,14 @@ final class OutboundCall implements InboundScope.Participant, CoreSubscriber<Cli
 
 	@Override
 	public void onClientGone() {
-		int current = this.state.get();
+		int current = this.state;
 		if (current == CANCELLED_BEFORE_RESPONSE || current == CANCELLED_DURING_RESPONSE) {
-			if (this.state.compareAndSet(current, FINISHED)) {
+			if (STATE.compareAndSet(this, current, FINISHED)) {
 				record(HangupKind.CLIENT_CANCEL, (current == CANCELLED_BEFORE_RESPONSE)
 						? HangupPhase.BEFORE_RESPONSE : HangupPhase.DURING_RESPONSE, null);
 			}
 		}
-		else if (current == RUNNING && this.stopWithClient && this.state.compareAndSet(RUNNING, FINISHED)) {
+		else if (current == RUNNING && this.stopWithClient && STATE.compareAndSet(this, RUNNING, FINISHED)) {
 			record(HangupKind.CLIENT_CANCEL,
 					(this.response != null) ? HangupPhase.DURING_RESPONSE : HangupPhase.BEFORE_RESPONSE, null);
 			stop();
@@ -371,7 +384,7 @@ final class OutboundCall implements InboundScope.Participant, CoreSubscriber<Cli
 	}
 
 	private void end() {
-		if (this.ended.compareAndSet(false, true)) {
+		if (ENDED.compareAndSet(this, 0, 1)) {
 			this.inFlight.decrementAndGet();
 		}
 	}

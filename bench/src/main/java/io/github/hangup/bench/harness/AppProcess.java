@@ -25,6 +25,9 @@ public final class AppProcess implements AutoCloseable {
 
 	private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
 
+	/** USER_HZ, the unit of the CPU times in {@code /proc/PID/stat}: 100 on Linux. */
+	private static final int CLOCK_TICKS = 100;
+
 	private final String name;
 
 	private final Process process;
@@ -112,6 +115,22 @@ public final class AppProcess implements AutoCloseable {
 
 	public long pid() {
 		return this.process.pid();
+	}
+
+	/**
+	 * CPU time (user and system) the process has used so far, in seconds, from
+	 * {@code /proc}; {@code NaN} where there is no {@code /proc}.
+	 */
+	public double cpuSeconds() {
+		try {
+			String stat = Files.readString(Path.of("/proc", Long.toString(pid()), "stat"));
+			// Fields after the command name, which may hold spaces: state is field 3, utime 14, stime 15.
+			String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+			return (Long.parseLong(fields[11]) + Long.parseLong(fields[12])) / (double) CLOCK_TICKS;
+		}
+		catch (IOException | RuntimeException ex) {
+			return Double.NaN;
+		}
 	}
 
 	public Path log() {

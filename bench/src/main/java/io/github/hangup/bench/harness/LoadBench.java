@@ -25,12 +25,18 @@ import io.github.hangup.bench.harness.FaultyUpstream.Tracked;
  * against the same healthy load alone.</li>
  * </ul>
  * Arguments: {@code --sample-jar JAR [--quick] [--only ratios,cancel,storm] [--runs N]
- * [--duration S] [--storm-duration S] [--clients N] [--cancels N]}.
+ * [--duration S] [--storm-duration S] [--clients N] [--cancels N] [--warm-up S] [--app-cpus LIST]}.
  */
 public final class LoadBench {
 
 	/** JVM options of the applications under test; {@code BENCH_APP_JVM_OPTS} adds more (a profiler, say). */
 	private static final String[] APP_JVM = appJvm();
+
+	/** Minimum warm-up per application and body, in seconds. */
+	private static int warmUpSeconds;
+
+	/** CPUs (a taskset list) the applications under test run on; {@code null} for any. */
+	private static String appCpus;
 
 	private static final List<String> QUIET = List.of("--logging.level.root=warn",
 			"--logging.level.io.github.hangup.Hangups=error");
@@ -56,15 +62,22 @@ public final class LoadBench {
 				case "--clients" -> clients = Integer.parseInt(args[++i]);
 				case "--cancels" -> cancels = Integer.parseInt(args[++i]);
 				case "--out" -> out = Path.of(args[++i]);
+				case "--app-cpus" -> appCpus = args[++i];
+				case "--warm-up" -> warmUpSeconds = Integer.parseInt(args[++i]);
 				default -> throw new IllegalArgumentException("Unknown argument " + args[i]);
 			}
 		}
-		runs = (runs > 0) ? runs : (quick ? 3 : 5);
-		duration = (duration > 0) ? duration : (quick ? 4 : 10);
+		runs = (runs > 0) ? runs : (quick ? 5 : 10);
+		duration = (duration > 0) ? duration : (quick ? 4 : 8);
+		warmUpSeconds = (warmUpSeconds > 0) ? warmUpSeconds : (quick ? 40 : 60);
 		stormDuration = (stormDuration > 0) ? stormDuration : (quick ? 10 : 30);
 		cancels = (cancels > 0) ? cancels : (quick ? 200 : 500);
-		System.out.printf(Locale.ROOT, "Machine: %d CPUs, JDK %s, %s %s%n", Runtime.getRuntime().availableProcessors(),
-				System.getProperty("java.version"), System.getProperty("os.name"), System.getProperty("os.version"));
+		System.out.printf(Locale.ROOT, "Machine: %s, JDK %s, %s %s%n", cpus(), System.getProperty("java.version"),
+				System.getProperty("os.name"), System.getProperty("os.version"));
+		if (appCpus != null) {
+			System.out.printf(Locale.ROOT, "Applications under test pinned to CPU %s; this generator and the upstream "
+					+ "run on %d other CPU(s)%n", appCpus, Runtime.getRuntime().availableProcessors());
+		}
 		if (only.contains("ratios")) {
 			ratios(sampleJar, out, runs, duration, clients);
 		}
@@ -73,6 +86,15 @@ public final class LoadBench {
 		}
 		if (only.contains("storm")) {
 			storm(sampleJar, out, stormDuration, clients);
+		}
+	}
+
+	private static String cpus() {
+		try {
+			return new String(new ProcessBuilder("nproc", "--all").start().getInputStream().readAllBytes()).trim() + " CPUs";
+		}
+		catch (java.io.IOException ex) {
+			return Runtime.getRuntime().availableProcessors() + " CPUs available";
 		}
 	}
 
@@ -89,15 +111,13 @@ public final class LoadBench {
 		System.out.printf(Locale.ROOT, "%n== Overhead: sample proxy with Hangup vs --hangup.enabled=false "
 				+ "(%d runs x %d s per body and mode, %d keep-alive connections)%n", runs, duration, clients);
 		try (FastUpstream upstream = new FastUpstream();
-				AppProcess enabled = AppProcess.start("enabled", AppProcess.javaJar(sampleJar, APP_JVM),
+				AppProcess enabled = AppProcess.start("enabled", pinned(AppProcess.javaJar(sampleJar, APP_JVM)),
 						args("--sample.upstream-url=" + upstream.url()), out.resolve("enabled.log"), Duration.ofSeconds(90));
-				AppProcess disabled = AppProcess.start("disabled", AppProcess.javaJar(sampleJar, APP_JVM),
+				AppProcess disabled = AppProcess.start("disabled", pinned(AppProcess.javaJar(sampleJar, APP_JVM)),
 						args("--sample.upstream-url=" + upstream.url(), "--hangup.enabled=false"),
 						out.resolve("disabled.log"), Duration.ofSeconds(90))) {
-			for (String path : List.of("/small", "/big")) {
-				for (AppProcess app : List.of(enabled, disabled)) {
-					warmUp(app, path, clients);
-				}
+			for (AppProcess app : List.of(enabled, disabled)) {
+				warmUp(app, List.of("/small", "/big"), clients);
 			}
 			Map<String, List<double[]>> ratios = new LinkedHashMap<>();
 			for (int run = 1; run <= runs; run++) {
@@ -105,20 +125,26 @@ public final class LoadBench {
 					// Alternate which mode goes first, so that neither always gets the warmer machine.
 					List<AppProcess> order = (run % 2 == 1) ? List.of(enabled, disabled) : List.of(disabled, enabled);
 					Map<String, LoadGenerator.Result> results = new LinkedHashMap<>();
+					Map<String, Double> cpu = new LinkedHashMap<>();
 					for (AppProcess app : order) {
 						LoadGenerator.run(app.port(), path, clients, 1000, 0, null);
+						double cpuBefore = app.cpuSeconds();
 						LoadGenerator.Result result = LoadGenerator.run(app.port(), path, clients, duration * 1000L, 0, null);
+						double cpuSeconds = app.cpuSeconds() - cpuBefore;
 						results.put(app.name(), result);
-						System.out.printf(Locale.ROOT, "  run %d %-6s %-8s %8.0f req/s  p50 %6.2f ms  p99 %6.2f ms  errors %d%n",
-								run, path, app.name(), result.throughput(), result.p50Millis(), result.p99Millis(),
-								result.errors());
+						cpu.put(app.name(), cpuSeconds * 1e6 / result.requests());
+						System.out.printf(Locale.ROOT, "  run %d %-6s %-8s %8.0f req/s  p50 %6.2f ms  p99 %6.2f ms  errors %d  "
+								+ "CPU %5.1f us/request (%.2f CPUs busy)%n", run, path, app.name(), result.throughput(),
+								result.p50Millis(), result.p99Millis(), result.errors(), cpu.get(app.name()),
+								cpuSeconds / duration);
 					}
 					LoadGenerator.Result on = results.get("enabled");
 					LoadGenerator.Result off = results.get("disabled");
 					ratios.computeIfAbsent(path, (key) -> new ArrayList<>())
 						.add(new double[] { on.throughput() / off.throughput(), on.p50Millis() / off.p50Millis(),
 								on.p99Millis() / off.p99Millis(), on.throughput(), off.throughput(), on.p99Millis(),
-								off.p99Millis() });
+								off.p99Millis(), cpu.get("enabled") / cpu.get("disabled"), cpu.get("enabled"),
+								cpu.get("disabled") });
 				}
 			}
 			System.out.println();
@@ -131,38 +157,50 @@ public final class LoadBench {
 				System.out.printf(Locale.ROOT, "  %-7s throughput enabled %s req/s, disabled %s req/s; p99 enabled %s ms, disabled %s ms%n",
 						body, Stats.spread(column(list, 3), "%.0f"), Stats.spread(column(list, 4), "%.0f"),
 						Stats.spread(column(list, 5), "%.2f"), Stats.spread(column(list, 6), "%.2f"));
+				System.out.printf(Locale.ROOT, "  %-7s CPU per request %s (enabled %s us, disabled %s us)%n", body,
+						Stats.spread(column(list, 7), "%.3f"), Stats.spread(column(list, 8), "%.1f"),
+						Stats.spread(column(list, 9), "%.1f"));
 			});
 		}
 	}
 
-	/** Runs windows of load until two in a row agree within 5% (at most 10 windows). */
-	private static void warmUp(AppProcess app, String path, int clients) throws InterruptedException {
-		double previous = 0;
-		for (int window = 1; window <= 10; window++) {
-			double throughput = LoadGenerator.run(app.port(), path, clients, 2000, 0, null).throughput();
-			if (previous > 0 && Math.abs(throughput - previous) / previous < 0.05) {
-				System.out.printf(Locale.ROOT, "  warm-up %-8s %-6s stable after %d windows at %.0f req/s%n", app.name(),
-						path, window, throughput);
-				return;
-			}
-			previous = throughput;
+	/**
+	 * Loads the application for {@link #warmUpSeconds}, alternating between the paths in 5 s
+	 * steps: the JIT compiler needs that long on a single CPU, and while it works throughput
+	 * rises slowly enough to look stable. Then, for each path, runs 2 s windows until two in
+	 * a row agree within 3% (at most 10 windows).
+	 */
+	private static void warmUp(AppProcess app, List<String> paths, int clients) throws InterruptedException {
+		for (int elapsed = 0; elapsed < warmUpSeconds; elapsed += 5) {
+			LoadGenerator.run(app.port(), paths.get((elapsed / 5) % paths.size()), clients, 5000, 0, null);
 		}
-		System.out.printf(Locale.ROOT, "  warm-up %-8s %-6s not stable within 10 windows (last %.0f req/s)%n",
-				app.name(), path, previous);
+		for (String path : paths) {
+			double previous = 0;
+			int window = 1;
+			for (; window <= 10; window++) {
+				double throughput = LoadGenerator.run(app.port(), path, clients, 2000, 0, null).throughput();
+				if (previous > 0 && Math.abs(throughput - previous) / previous < 0.03) {
+					break;
+				}
+				previous = throughput;
+			}
+			System.out.printf(Locale.ROOT, "  warm-up %-8s %-6s %d s, then %s%n", app.name(), path, warmUpSeconds,
+					(window <= 10) ? "stable after " + window + " windows" : "not stable within 10 windows");
+		}
 	}
 
 	private static void cancelLatency(String sampleJar, Path out, int cancels) throws Exception {
 		System.out.printf(Locale.ROOT, "%n== Cancel propagation: client closes -> upstream sees its connection closed "
 				+ "(%d cancels each, one at a time)%n", cancels);
 		try (FaultyUpstream upstream = new FaultyUpstream()) {
-			try (AppProcess sample = AppProcess.start("sample", AppProcess.javaJar(sampleJar, APP_JVM),
+			try (AppProcess sample = AppProcess.start("sample", pinned(AppProcess.javaJar(sampleJar, APP_JVM)),
 					args("--sample.upstream-url=" + upstream.url()), out.resolve("cancel-sample.log"),
 					Duration.ofSeconds(90))) {
 				measureCancels("in-chain (sample proxy)", sample, upstream, "/hold", cancels);
 			}
 			List<String> bench = AppProcess.java(System.getProperty("java.class.path"),
 					"io.github.hangup.bench.app.BenchApplication", APP_JVM);
-			try (AppProcess detached = AppProcess.start("bench app", bench,
+			try (AppProcess detached = AppProcess.start("bench app", pinned(bench),
 					args("--bench.upstream-url=" + upstream.url()), out.resolve("cancel-detached.log"),
 					Duration.ofSeconds(90))) {
 				measureCancels("detached (subscribe(), Mono.never())", detached, upstream, "/detached/hold", cancels);
@@ -209,33 +247,62 @@ public final class LoadBench {
 		int abandoners = Math.max(1, Math.round(clients * 0.3f));
 		int healthy = clients - abandoners;
 		System.out.printf(Locale.ROOT, "%n== Cancel storm: %d healthy clients on the 64 B body, with and without %d "
-				+ "clients (30%%) that abandon a 50 ms request after 5-20 ms; %d s each%n", healthy, abandoners, seconds);
+				+ "clients (30%%) that abandon a 50 ms request after 5-20 ms; %d s each, Hangup enabled and "
+				+ "disabled%n", healthy, abandoners, seconds);
 		try (FastUpstream upstream = new FastUpstream();
-				AppProcess app = AppProcess.start("enabled", AppProcess.javaJar(sampleJar, APP_JVM),
-						args("--sample.upstream-url=" + upstream.url()), out.resolve("storm.log"), Duration.ofSeconds(90))) {
-			warmUp(app, "/small", healthy);
-			LoadGenerator.run(app.port(), "/delay?ms=50", abandoners, 2000, 0, null);
-			LoadGenerator.Result calm = LoadGenerator.run(app.port(), "/small", healthy, seconds * 1000L, 0, null);
-			double cancelsBefore = Soak.sum(app.prometheus(), "http_server_hangups_seconds_count",
-					Map.of("kind", "CLIENT_CANCEL"));
-			LoadGenerator.Result storm = LoadGenerator.run(app.port(), "/small", healthy, seconds * 1000L, abandoners,
-					"/delay?ms=50");
-			Map<String, Double> scrape = app.awaitPrometheus(
-					(s) -> Soak.sum(s, "hangup_client_calls_active", Map.of()) == 0
-							&& Soak.sum(s, "hangup_server_scopes_active", Map.of()) == 1, Duration.ofSeconds(20));
-			double cancelsRecorded = Soak.sum(scrape, "http_server_hangups_seconds_count", Map.of("kind", "CLIENT_CANCEL"))
-					- cancelsBefore;
-			System.out.printf(Locale.ROOT, "  without storm: %8.0f req/s  p50 %6.2f ms  p99 %6.2f ms  errors %d%n",
-					calm.throughput(), calm.p50Millis(), calm.p99Millis(), calm.errors());
-			System.out.printf(Locale.ROOT, "  with storm:    %8.0f req/s  p50 %6.2f ms  p99 %6.2f ms  errors %d  "
-					+ "(%d requests abandoned, %.0f CLIENT_CANCEL recorded)%n", storm.throughput(), storm.p50Millis(),
-					storm.p99Millis(), storm.errors(), storm.abandoned(), cancelsRecorded);
-			System.out.printf(Locale.ROOT, "  healthy p99 storm/calm %.2f, throughput storm/calm %.2f; "
-					+ "in flight after the storm: calls %.0f, scopes %.0f (1 = the scrape)%n",
-					storm.p99Millis() / calm.p99Millis(), storm.throughput() / calm.throughput(),
-					Soak.sum(scrape, "hangup_client_calls_active", Map.of()),
-					Soak.sum(scrape, "hangup_server_scopes_active", Map.of()));
+				AppProcess enabled = AppProcess.start("enabled", pinned(AppProcess.javaJar(sampleJar, APP_JVM)),
+						args("--sample.upstream-url=" + upstream.url()), out.resolve("storm.log"), Duration.ofSeconds(90));
+				AppProcess disabled = AppProcess.start("disabled", pinned(AppProcess.javaJar(sampleJar, APP_JVM)),
+						args("--sample.upstream-url=" + upstream.url(), "--hangup.enabled=false"),
+						out.resolve("storm-disabled.log"), Duration.ofSeconds(90))) {
+			Map<String, LoadGenerator.Result[]> results = new LinkedHashMap<>();
+			for (AppProcess app : List.of(enabled, disabled)) {
+				warmUp(app, List.of("/small"), healthy);
+				LoadGenerator.run(app.port(), "/delay?ms=50", abandoners, 2000, 0, null);
+				LoadGenerator.Result calm = LoadGenerator.run(app.port(), "/small", healthy, seconds * 1000L, 0, null);
+				double cancelsBefore = cancelsRecorded(app);
+				LoadGenerator.Result storm = LoadGenerator.run(app.port(), "/small", healthy, seconds * 1000L,
+						abandoners, "/delay?ms=50");
+				results.put(app.name(), new LoadGenerator.Result[] { calm, storm });
+				System.out.printf(Locale.ROOT, "  %-8s without storm: %8.0f req/s  p50 %6.2f ms  p99 %6.2f ms  errors %d%n",
+						app.name(), calm.throughput(), calm.p50Millis(), calm.p99Millis(), calm.errors());
+				System.out.printf(Locale.ROOT, "  %-8s with storm:    %8.0f req/s  p50 %6.2f ms  p99 %6.2f ms  errors %d  "
+						+ "(%d requests abandoned)%n", app.name(), storm.throughput(), storm.p50Millis(),
+						storm.p99Millis(), storm.errors(), storm.abandoned());
+				System.out.printf(Locale.ROOT, "  %-8s healthy p99 storm/calm %.2f, throughput storm/calm %.2f%n",
+						app.name(), storm.p99Millis() / calm.p99Millis(), storm.throughput() / calm.throughput());
+				if (app == enabled) {
+					Map<String, Double> scrape = app.awaitPrometheus(
+							(scraped) -> Soak.sum(scraped, "hangup_client_calls_active", Map.of()) == 0
+									&& Soak.sum(scraped, "hangup_server_scopes_active", Map.of()) == 1,
+							Duration.ofSeconds(20));
+					System.out.printf(Locale.ROOT, "  %-8s %.0f CLIENT_CANCEL recorded for %d abandoned requests; in flight "
+							+ "after the storm: calls %.0f, scopes %.0f (1 = the scrape)%n", app.name(),
+							cancelsRecorded(app) - cancelsBefore, storm.abandoned(),
+							Soak.sum(scrape, "hangup_client_calls_active", Map.of()),
+							Soak.sum(scrape, "hangup_server_scopes_active", Map.of()));
+				}
+			}
+			LoadGenerator.Result[] on = results.get("enabled");
+			LoadGenerator.Result[] off = results.get("disabled");
+			System.out.printf(Locale.ROOT, "  enabled/disabled under the storm: healthy throughput %.3f, p99 %.3f "
+					+ "(calm: %.3f, %.3f)%n", on[1].throughput() / off[1].throughput(), on[1].p99Millis() / off[1].p99Millis(),
+					on[0].throughput() / off[0].throughput(), on[0].p99Millis() / off[0].p99Millis());
 		}
+	}
+
+	private static double cancelsRecorded(AppProcess app) throws Exception {
+		return Soak.sum(app.prometheus(), "http_server_hangups_seconds_count", Map.of("kind", "CLIENT_CANCEL"));
+	}
+
+	/** Prefixes a command with {@code taskset} when {@code --app-cpus} is given. */
+	private static List<String> pinned(List<String> command) {
+		if (appCpus == null) {
+			return command;
+		}
+		List<String> pinned = new ArrayList<>(List.of("taskset", "-c", appCpus));
+		pinned.addAll(command);
+		return pinned;
 	}
 
 	private static List<String> args(String... args) {
