@@ -1,6 +1,7 @@
 package io.github.hangup.actuate;
 
 import java.time.Clock;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.List;
@@ -25,7 +26,7 @@ public final class HangupHistory implements HangupListener {
 	private final Map<HangupSide, Map<HangupKind, Map<HangupPhase, LongAdder>>> totals = new EnumMap<>(
 			HangupSide.class);
 
-	private final RecordedHangup[] ring;
+	private final Entry[] ring;
 
 	private final Clock clock;
 
@@ -42,7 +43,7 @@ public final class HangupHistory implements HangupListener {
 		if (capacity < 0) {
 			throw new IllegalArgumentException("Capacity must not be negative");
 		}
-		this.ring = new RecordedHangup[capacity];
+		this.ring = new Entry[capacity];
 		this.clock = clock;
 		for (HangupSide side : HangupSide.values()) {
 			Map<HangupKind, Map<HangupPhase, LongAdder>> kinds = new EnumMap<>(HangupKind.class);
@@ -63,9 +64,14 @@ public final class HangupHistory implements HangupListener {
 		if (this.ring.length == 0) {
 			return;
 		}
-		RecordedHangup recorded = RecordedHangup.of(event, this.clock.instant());
+		// Formatted when the endpoint is read, not on every hang-up: a cancel storm records
+		// thousands a second. The cause is dropped, so that the ring holds no exception
+		// (nor the request it may reference).
+		HangupEvent kept = (event.cause() != null) ? new HangupEvent(event.side(), event.kind(), event.phase(),
+				event.method(), event.route(), event.upstream(), event.elapsed(), event.status(), null) : event;
+		Entry entry = new Entry(this.clock.instant(), kept);
 		synchronized (this.ring) {
-			this.ring[this.next] = recorded;
+			this.ring[this.next] = entry;
 			this.next = (this.next + 1) % this.ring.length;
 			this.size = Math.min(this.size + 1, this.ring.length);
 		}
@@ -76,13 +82,14 @@ public final class HangupHistory implements HangupListener {
 	 * @return at most {@link #capacity()} events
 	 */
 	public List<RecordedHangup> recent() {
+		List<Entry> entries;
 		synchronized (this.ring) {
-			List<RecordedHangup> recent = new ArrayList<>(this.size);
+			entries = new ArrayList<>(this.size);
 			for (int i = 1; i <= this.size; i++) {
-				recent.add(this.ring[Math.floorMod(this.next - i, this.ring.length)]);
+				entries.add(this.ring[Math.floorMod(this.next - i, this.ring.length)]);
 			}
-			return recent;
 		}
+		return entries.stream().map((entry) -> RecordedHangup.of(entry.event(), entry.at())).toList();
 	}
 
 	/**
@@ -102,6 +109,9 @@ public final class HangupHistory implements HangupListener {
 	 */
 	public int capacity() {
 		return this.ring.length;
+	}
+
+	private record Entry(Instant at, HangupEvent event) {
 	}
 
 }
