@@ -47,6 +47,8 @@ public final class HangupExchangeFilterFunction implements ExchangeFilterFunctio
 
 	private final AtomicInteger inFlight = new AtomicInteger();
 
+	private volatile @Nullable Upstream lastUpstream;
+
 	/**
 	 * Create a filter that stops every call of a request when its client leaves.
 	 * @param classifier decides which errors are hang-ups
@@ -129,7 +131,7 @@ public final class HangupExchangeFilterFunction implements ExchangeFilterFunctio
 		return scope;
 	}
 
-	private static String upstream(ClientRequest request) {
+	private String upstream(ClientRequest request) {
 		Object name = request.attributes().get(HangupClientAttributes.CLIENT_NAME);
 		if (name instanceof String text && !text.isEmpty()) {
 			return text;
@@ -140,7 +142,18 @@ public final class HangupExchangeFilterFunction implements ExchangeFilterFunctio
 		if (port == -1) {
 			port = "https".equalsIgnoreCase(url.getScheme()) ? 443 : 80;
 		}
-		return host + ":" + port;
+		// A proxy calls the same upstream over and over: reuse its name instead of building
+		// the same string for every call.
+		Upstream last = this.lastUpstream;
+		if (last != null && last.port() == port && last.host().equals(host)) {
+			return last.name();
+		}
+		Upstream upstream = new Upstream(host, port, host + ":" + port);
+		this.lastUpstream = upstream;
+		return upstream.name();
+	}
+
+	private record Upstream(String host, int port, String name) {
 	}
 
 	/**
