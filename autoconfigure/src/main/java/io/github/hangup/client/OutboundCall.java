@@ -1,5 +1,6 @@
 package io.github.hangup.client;
 
+import java.net.URI;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Optional;
@@ -49,6 +50,10 @@ import org.springframework.web.reactive.function.client.ExchangeStrategies;
  * server side knows (a failed write to the dead client cancels the upstream body before the
  * error reaches the server components), so such a cancel stays pending in the inbound scope
  * until the verdict: {@link #onClientGone()} records it, a normal end of the request drops it.
+ * <p>
+ * The call is itself the subscriber of the response {@code Mono} and the subscription its
+ * downstream sees, and its body is one operator: every proxied request pays for these, so
+ * they replace a chain of Reactor operators.
  */
 final class OutboundCall implements InboundScope.Participant, CoreSubscriber<ClientResponse>, Subscription {
 
@@ -528,7 +533,7 @@ final class OutboundCall implements InboundScope.Participant, CoreSubscriber<Cli
 		}
 
 		@Override
-		public java.net.URI url() {
+		public URI url() {
 			return this.request.url();
 		}
 

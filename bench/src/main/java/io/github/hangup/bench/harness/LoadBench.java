@@ -1,5 +1,6 @@
 package io.github.hangup.bench.harness;
 
+import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -93,7 +94,7 @@ public final class LoadBench {
 		try {
 			return new String(new ProcessBuilder("nproc", "--all").start().getInputStream().readAllBytes()).trim() + " CPUs";
 		}
-		catch (java.io.IOException ex) {
+		catch (IOException ex) {
 			return Runtime.getRuntime().availableProcessors() + " CPUs available";
 		}
 	}
