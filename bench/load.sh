@@ -3,17 +3,34 @@
 # Usage: bench/load.sh [--quick] [--only ratios,cancel,storm] [--runs N] [--duration S] [--warm-up S]
 #                      [--storm-duration S] [--clients N] [--cancels N]
 # The load generator is Java (bench/src/main/java/.../LoadGenerator.java): no external tool needed.
-# With 2 or more CPUs and taskset, the applications under test run on the last CPU and the
-# generator and upstream on the others, so that they do not compete for the same CPU;
+# With 2 or more CPUs and taskset, the applications under test run on the last CPU this script
+# may use and the generator and upstream on the others, so that they do not compete for a CPU;
 # BENCH_PIN=false turns that off.
 set -euo pipefail
 source "$(dirname "$0")/build.sh"
 cd "$ROOT/bench"
-CPUS="$(nproc --all)"
+# The CPUs this process may use, from its affinity list ("0-3", "0,2,4-5").
+cpus_allowed() {
+  local list parts part i
+  list="$(taskset -cp $$ | sed 's/.*: *//')"
+  IFS=',' read -ra parts <<< "$list"
+  for part in "${parts[@]}"; do
+    if [[ $part == *-* ]]; then
+      for ((i = ${part%-*}; i <= ${part#*-}; i++)); do echo "$i"; done
+    else
+      echo "$part"
+    fi
+  done
+}
 PIN=()
-if [ "${BENCH_PIN:-true}" = "true" ] && [ "$CPUS" -ge 2 ] && command -v taskset > /dev/null; then
-  PIN=(taskset -c "0-$((CPUS - 2))")
-  set -- --app-cpus "$((CPUS - 1))" "$@"
+if [ "${BENCH_PIN:-true}" = "true" ] && command -v taskset > /dev/null; then
+  mapfile -t CPUS < <(cpus_allowed)
+  if [ "${#CPUS[@]}" -ge 2 ]; then
+    APP_CPU="${CPUS[-1]}"
+    BENCH_CPUS="$(IFS=','; echo "${CPUS[*]:0:${#CPUS[@]}-1}")"
+    PIN=(taskset -c "$BENCH_CPUS")
+    set -- --app-cpus "$APP_CPU" "$@"
+  fi
 fi
 exec "${PIN[@]}" java -Xmx512m -cp "$BENCH_CP" io.github.hangup.bench.harness.LoadBench \
   --sample-jar "$SAMPLE_JAR" --out "$ROOT/bench/target/load" "$@"
