@@ -112,11 +112,9 @@ public final class LoadBench {
 		System.out.printf(Locale.ROOT, "%n== Overhead: sample proxy with Hangup vs --hangup.enabled=false "
 				+ "(%d runs x %d s per body and mode, %d keep-alive connections)%n", runs, duration, clients);
 		try (FastUpstream upstream = new FastUpstream();
-				AppProcess enabled = AppProcess.start("enabled", pinned(AppProcess.javaJar(sampleJar, APP_JVM)),
-						args("--sample.upstream-url=" + upstream.url()), out.resolve("enabled.log"), Duration.ofSeconds(90));
-				AppProcess disabled = AppProcess.start("disabled", pinned(AppProcess.javaJar(sampleJar, APP_JVM)),
-						args("--sample.upstream-url=" + upstream.url(), "--hangup.enabled=false"),
-						out.resolve("disabled.log"), Duration.ofSeconds(90))) {
+				AppProcess enabled = sample("enabled", sampleJar, upstream.url(), out.resolve("enabled.log"));
+				AppProcess disabled = sample("disabled", sampleJar, upstream.url(), out.resolve("disabled.log"),
+						"--hangup.enabled=false")) {
 			for (AppProcess app : List.of(enabled, disabled)) {
 				warmUp(app, List.of("/small", "/big"), clients);
 			}
@@ -194,9 +192,7 @@ public final class LoadBench {
 		System.out.printf(Locale.ROOT, "%n== Cancel propagation: client closes -> upstream sees its connection closed "
 				+ "(%d cancels each, one at a time)%n", cancels);
 		try (FaultyUpstream upstream = new FaultyUpstream()) {
-			try (AppProcess sample = AppProcess.start("sample", pinned(AppProcess.javaJar(sampleJar, APP_JVM)),
-					args("--sample.upstream-url=" + upstream.url()), out.resolve("cancel-sample.log"),
-					Duration.ofSeconds(90))) {
+			try (AppProcess sample = sample("sample", sampleJar, upstream.url(), out.resolve("cancel-sample.log"))) {
 				measureCancels("in-chain (sample proxy)", sample, upstream, "/hold", cancels);
 			}
 			List<String> bench = AppProcess.java(System.getProperty("java.class.path"),
@@ -251,11 +247,9 @@ public final class LoadBench {
 				+ "clients (30%%) that abandon a 50 ms request after 5-20 ms; %d s each, Hangup enabled and "
 				+ "disabled%n", healthy, abandoners, seconds);
 		try (FastUpstream upstream = new FastUpstream();
-				AppProcess enabled = AppProcess.start("enabled", pinned(AppProcess.javaJar(sampleJar, APP_JVM)),
-						args("--sample.upstream-url=" + upstream.url()), out.resolve("storm.log"), Duration.ofSeconds(90));
-				AppProcess disabled = AppProcess.start("disabled", pinned(AppProcess.javaJar(sampleJar, APP_JVM)),
-						args("--sample.upstream-url=" + upstream.url(), "--hangup.enabled=false"),
-						out.resolve("storm-disabled.log"), Duration.ofSeconds(90))) {
+				AppProcess enabled = sample("enabled", sampleJar, upstream.url(), out.resolve("storm.log"));
+				AppProcess disabled = sample("disabled", sampleJar, upstream.url(), out.resolve("storm-disabled.log"),
+						"--hangup.enabled=false")) {
 			Map<String, LoadGenerator.Result[]> results = new LinkedHashMap<>();
 			for (AppProcess app : List.of(enabled, disabled)) {
 				warmUp(app, List.of("/small"), healthy);
@@ -313,6 +307,15 @@ public final class LoadBench {
 		List<String> pinned = new ArrayList<>(List.of("taskset", "-c", appCpus));
 		pinned.addAll(command);
 		return pinned;
+	}
+
+	/** Starts the packaged sample app, pinned and quiet, in front of the given upstream. */
+	private static AppProcess sample(String name, String sampleJar, String upstreamUrl, Path log, String... extraArgs)
+			throws IOException, InterruptedException {
+		List<String> arguments = new ArrayList<>(List.of("--sample.upstream-url=" + upstreamUrl));
+		arguments.addAll(List.of(extraArgs));
+		return AppProcess.start(name, pinned(AppProcess.javaJar(sampleJar, APP_JVM)),
+				args(arguments.toArray(String[]::new)), log, Duration.ofSeconds(90));
 	}
 
 	private static List<String> args(String... args) {
