@@ -12,6 +12,7 @@ import org.junit.jupiter.api.Test;
 import org.springframework.boot.autoconfigure.AutoConfigurations;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnWebApplication;
 import org.springframework.boot.test.context.FilteredClassLoader;
+import org.springframework.boot.test.context.assertj.ApplicationContextAssert;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 import org.springframework.boot.test.context.runner.ReactiveWebApplicationContextRunner;
 import org.springframework.context.annotation.Bean;
@@ -64,19 +65,13 @@ class HangupServerAutoConfigurationTests {
 	@Test
 	void disabledPropertyTurnsTheServerComponentsOff() {
 		this.runner.withPropertyValues("hangup.enabled=false")
-			.run((context) -> assertThat(context).hasNotFailed()
-				.doesNotHaveBean(InboundHangups.class)
-				.doesNotHaveBean(HangupWebFilter.class)
-				.doesNotHaveBean(HangupWebExceptionHandler.class));
+			.run((context) -> assertNoServerComponents(assertThat(context).hasNotFailed()));
 	}
 
 	@Test
 	void backsOffWithoutWebFlux() {
 		this.runner.withClassLoader(new FilteredClassLoader(DispatcherHandler.class))
-			.run((context) -> assertThat(context).hasNotFailed()
-				.doesNotHaveBean(InboundHangups.class)
-				.doesNotHaveBean(HangupWebFilter.class)
-				.doesNotHaveBean(HangupWebExceptionHandler.class)
+			.run((context) -> assertNoServerComponents(assertThat(context).hasNotFailed())
 				.hasSingleBean(HangupClassifier.class));
 	}
 
@@ -84,10 +79,7 @@ class HangupServerAutoConfigurationTests {
 	void backsOffInANonWebApplication() {
 		new ApplicationContextRunner()
 			.withConfiguration(AutoConfigurations.of(HangupAutoConfiguration.class, HangupServerAutoConfiguration.class))
-			.run((context) -> assertThat(context).hasNotFailed()
-				.doesNotHaveBean(InboundHangups.class)
-				.doesNotHaveBean(HangupWebFilter.class)
-				.doesNotHaveBean(HangupWebExceptionHandler.class)
+			.run((context) -> assertNoServerComponents(assertThat(context).hasNotFailed())
 				.hasSingleBean(HangupClassifier.class));
 	}
 
@@ -99,12 +91,15 @@ class HangupServerAutoConfigurationTests {
 			.withInitializer((context) -> context.getBeanFactory().registerScope("session", new SimpleThreadScope()))
 			.withConfiguration(AutoConfigurations.of(HangupAutoConfiguration.class, HangupServerAutoConfiguration.class))
 			.withUserConfiguration(ServletProbeConfiguration.class)
-			.run((context) -> assertThat(context).hasNotFailed()
-				.hasBean("servletProbe")
-				.doesNotHaveBean(InboundHangups.class)
-				.doesNotHaveBean(HangupWebFilter.class)
-				.doesNotHaveBean(HangupWebExceptionHandler.class)
+			.run((context) -> assertNoServerComponents(assertThat(context).hasNotFailed().hasBean("servletProbe"))
 				.hasSingleBean(HangupClassifier.class));
+	}
+
+	private static <A extends ApplicationContextAssert<?>> A assertNoServerComponents(A context) {
+		context.doesNotHaveBean(InboundHangups.class)
+			.doesNotHaveBean(HangupWebFilter.class)
+			.doesNotHaveBean(HangupWebExceptionHandler.class);
+		return context;
 	}
 
 	@Configuration(proxyBeanMethods = false)
