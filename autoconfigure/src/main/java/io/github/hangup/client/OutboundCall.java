@@ -226,7 +226,11 @@ final class OutboundCall implements InboundScope.Participant, CoreSubscriber<Cli
 		}
 		disarm();
 		this.response = clientResponse;
-		this.actual.onNext(clientResponse.mutate().body((flux) -> new Body(flux, this)).build());
+		this.actual.onNext(new TrackedResponse(clientResponse, this::body));
+	}
+
+	private Flux<DataBuffer> body(Flux<DataBuffer> source) {
+		return new Body(source, this);
 	}
 
 	@Override
