@@ -5,7 +5,8 @@
 # The load generator is Java (bench/src/main/java/.../LoadGenerator.java): no external tool needed.
 # With 2 or more CPUs and taskset, the applications under test run on the last CPU this script
 # may use and the generator and upstream on the others, so that they do not compete for a CPU;
-# BENCH_PIN=false turns that off.
+# BENCH_PIN=false turns that off. BENCH_ENABLED_ARGS and BENCH_DISABLED_ARGS add application
+# arguments to one mode, e.g. BENCH_DISABLED_ARGS=--spring.http.clients.read-timeout=30s.
 set -euo pipefail
 source "$(dirname "$0")/build.sh"
 cd "$ROOT/bench"

@@ -314,6 +314,12 @@ public final class LoadBench {
 			throws IOException, InterruptedException {
 		List<String> arguments = new ArrayList<>(List.of("--sample.upstream-url=" + upstreamUrl));
 		arguments.addAll(List.of(extraArgs));
+		// More arguments for one mode, to measure the cost of one feature or compare like with like.
+		String more = System.getenv(arguments.contains("--hangup.enabled=false") ? "BENCH_DISABLED_ARGS"
+				: "BENCH_ENABLED_ARGS");
+		if (more != null && !more.isBlank()) {
+			arguments.addAll(List.of(more.trim().split("\\s+")));
+		}
 		return AppProcess.start(name, pinned(AppProcess.javaJar(sampleJar, APP_JVM)),
 				args(arguments.toArray(String[]::new)), log, Duration.ofSeconds(90));
 	}
