@@ -17,6 +17,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
+import reactor.core.publisher.Mono;
 import reactor.test.StepVerifier;
 
 import org.springframework.core.io.buffer.DataBuffer;
@@ -86,6 +87,34 @@ class ResponseTimeoutTests {
 		}
 	}
 
+	@ParameterizedTest(name = "{0}: a body that keeps arriving is not timed out, however long it takes")
+	@MethodSource("connectors")
+	void bodyThatKeepsArrivingIsNotTimedOut(String connector) {
+		// The timeout is between two reads: the whole body takes twice as long.
+		Duration timeout = Duration.ofMillis(FaultyUpstream.TRICKLE_CHUNKS * FaultyUpstream.TRICKLE_GAP_MILLIS / 2);
+		StepVerifier.create(client(connector, timeout).get().uri("/trickle").retrieve().bodyToMono(String.class))
+			.expectNext("x".repeat(FaultyUpstream.TRICKLE_CHUNKS))
+			.verifyComplete();
+		assertThat(this.events).isEmpty();
+	}
+
+	@ParameterizedTest(name = "{0}: a body read after the timeout expired fails with the timeout")
+	@MethodSource("connectors")
+	void bodyReadAfterTheTimeoutExpiredFailsWithTheTimeout(String connector) {
+		StepVerifier.create(client(connector).get()
+			.uri("/stall-mid-body")
+			.exchangeToMono((response) -> Mono.delay(Duration.ofMillis(900))
+				.then(response.bodyToMono(String.class))))
+			.expectErrorSatisfies((ex) -> assertThat(ex).isInstanceOfSatisfying(UpstreamTimeoutException.class,
+					(timeout) -> assertThat(timeout.getPhase()).isEqualTo(HangupPhase.DURING_RESPONSE)))
+			.verify(Duration.ofSeconds(10));
+		assertThat(this.events).singleElement()
+			.satisfies((event) -> assertThat(event.kind()).isEqualTo(HangupKind.UPSTREAM_TIMEOUT));
+		if (connector.equals("reactor-netty")) {
+			this.upstream.awaitPeerClosed("/stall-mid-body", 1);
+		}
+	}
+
 	@ParameterizedTest(name = "{0}: a healthy call is not timed out")
 	@MethodSource("connectors")
 	void healthyCallIsNotTimedOut(String connector) {
@@ -115,10 +144,14 @@ class ResponseTimeoutTests {
 	}
 
 	private WebClient client(String connector) {
+		return client(connector, Duration.ofMillis(300));
+	}
+
+	private WebClient client(String connector, Duration timeout) {
 		ClientHttpConnector http = connector.equals("jdk") ? new JdkClientHttpConnector()
 				: new ReactorClientHttpConnector();
 		HangupExchangeFilterFunction filter = new HangupExchangeFilterFunction(new DefaultHangupClassifier(),
-				HangupRecorder.of(this.events::add), Duration.ofMillis(300));
+				HangupRecorder.of(this.events::add), timeout);
 		return WebClient.builder().baseUrl(this.upstream.baseUrl()).clientConnector(http).filter(filter).build();
 	}
 

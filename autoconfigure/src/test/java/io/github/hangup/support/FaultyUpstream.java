@@ -31,6 +31,8 @@ import static org.awaitility.Awaitility.await;
  * <li>{@code /stall-mid-body}: declares a Content-Length, sends part of it, stalls;</li>
  * <li>{@code /stream}: sends one chunk of a chunked body, then stalls;</li>
  * <li>{@code /sse}: sends one server-sent event, then stalls;</li>
+ * <li>{@code /trickle}: sends a chunked body of {@value #TRICKLE_CHUNKS} chunks,
+ * {@value #TRICKLE_GAP_MILLIS} ms apart;</li>
  * <li>{@code /gate}: answers 200 once the test {@link #openGate() opens the gate}.</li>
  * </ul>
  * It counts, per path, the requests received and the connections the peer closed while the
@@ -41,6 +43,10 @@ public final class FaultyUpstream implements AutoCloseable {
 	public static final int DECLARED_LENGTH = 1000;
 
 	public static final int SENT_LENGTH = 100;
+
+	public static final int TRICKLE_CHUNKS = 10;
+
+	public static final long TRICKLE_GAP_MILLIS = 100;
 
 	private final ServerSocket server;
 
@@ -212,6 +218,18 @@ public final class FaultyUpstream implements AutoCloseable {
 				waitForPeerClose(path, in);
 				return false;
 			}
+			case "/trickle" -> {
+				out.write("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n"
+					.getBytes(StandardCharsets.US_ASCII));
+				for (int chunk = 0; chunk < TRICKLE_CHUNKS; chunk++) {
+					out.write("1\r\nx\r\n".getBytes(StandardCharsets.US_ASCII));
+					out.flush();
+					pause(TRICKLE_GAP_MILLIS);
+				}
+				out.write("0\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+				out.flush();
+				return true;
+			}
 			default -> {
 				out.write("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
 				out.flush();
@@ -253,6 +271,17 @@ public final class FaultyUpstream implements AutoCloseable {
 		}
 		if (this.running) {
 			this.peerClosed.computeIfAbsent(path, (key) -> new AtomicInteger()).incrementAndGet();
+		}
+	}
+
+	/** Paces the upstream's own output; no test waits on it. */
+	private static void pause(long millis) throws IOException {
+		try {
+			Thread.sleep(millis);
+		}
+		catch (InterruptedException ex) {
+			Thread.currentThread().interrupt();
+			throw new IOException(ex);
 		}
 	}
 
