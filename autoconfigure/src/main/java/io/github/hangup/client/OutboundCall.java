@@ -4,7 +4,6 @@ import java.net.URI;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -28,11 +27,10 @@ import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.Operators;
 import reactor.core.scheduler.Schedulers;
-import reactor.netty.Connection;
+import reactor.netty.http.client.HttpClientRequest;
 import reactor.util.context.Context;
 
 import org.springframework.core.io.buffer.DataBuffer;
-import org.springframework.core.io.buffer.DataBufferUtils;
 import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpMethod;
 import org.springframework.http.client.reactive.ClientHttpRequest;
@@ -120,17 +118,7 @@ final class OutboundCall implements InboundScope.Participant, CoreSubscriber<Cli
 
 	private volatile boolean bodyCancelled;
 
-	/** The timeout runs on the connection's event loop, through the body too. */
-	private volatile boolean idleTimeout;
-
-	/** When the upstream last sent something, for the idle timeout. */
-	private volatile long lastRead;
-
-	/** The body's reader, for the idle timeout to stop. */
-	private volatile @Nullable BodySubscriber reader;
-
-	/** The idle timeout expired before anyone read the body. */
-	private volatile boolean expiredUnread;
+	private volatile boolean nativeTimeout;
 
 	/** NO_SIGNAL, SIGNALLED_DOWNSTREAM or DOWNSTREAM_CANCELLED. */
 	private volatile int signalled;
@@ -189,24 +177,15 @@ final class OutboundCall implements InboundScope.Participant, CoreSubscriber<Cli
 
 	/**
 	 * Arm the response timeout once the request is sent, which is when it learns its
-	 * connector. With Reactor Netty it is an idle timeout on the connection's event loop, as
-	 * Reactor Netty's own {@code responseTimeout} is, without adding and removing a handler
-	 * in the connection's pipeline for every request. Other connectors get a Reactor timer
-	 * until the response and a {@code timeout} operator on the body.
+	 * connector: Reactor Netty's own read timeout (no timer per call, nothing to race with
+	 * late data), a Reactor timer otherwise.
 	 */
 	private void armTimeout(ClientHttpRequest httpRequest) {
 		Duration duration = this.timeout;
-		disarm();
-		if (REACTOR_NETTY_PRESENT) {
-			this.lastRead = System.nanoTime();
-			Disposable idle = ReactorNetty.idleTimer(httpRequest.getNativeRequest(), this, duration.toNanos());
-			if (idle != null) {
-				this.idleTimeout = true;
-				this.timer = idle;
-				return;
-			}
+		if (REACTOR_NETTY_PRESENT && ReactorNetty.responseTimeout(httpRequest.getNativeRequest(), duration)) {
+			this.nativeTimeout = true;
 		}
-		if (this.signalled == NO_SIGNAL) {
+		else if (this.signalled == NO_SIGNAL) {
 			this.timer = Schedulers.parallel().schedule(this::timedOut, duration.toNanos(), TimeUnit.NANOSECONDS);
 		}
 	}
@@ -217,43 +196,9 @@ final class OutboundCall implements InboundScope.Participant, CoreSubscriber<Cli
 			if (subscription != null) {
 				subscription.cancel();
 			}
-			this.actual.onError(failed(timeoutException(), HangupPhase.BEFORE_RESPONSE));
+			this.actual.onError(failed(new TimeoutException("No response within " + this.timeout.toMillis() + " ms"),
+					HangupPhase.BEFORE_RESPONSE));
 		}
-	}
-
-	private TimeoutException timeoutException() {
-		return new TimeoutException("Nothing received from the upstream for " + this.timeout.toMillis() + " ms");
-	}
-
-	/**
-	 * The idle timer's check, on the connection's event loop.
-	 * @return the nanoseconds left before the call times out, or zero once it did
-	 */
-	long idleRemaining() {
-		long remaining = this.timeout.toNanos() - (System.nanoTime() - this.lastRead);
-		return (remaining > 0 && this.ended == 0) ? remaining : 0;
-	}
-
-	/**
-	 * The idle timeout expired, on the connection's event loop: stop the exchange where it is.
-	 * @return whether the exchange was stopped; if not, the timer closes the connection
-	 */
-	boolean idleExpired() {
-		if (this.ended != 0) {
-			return true;
-		}
-		if (this.signalled == NO_SIGNAL) {
-			timedOut();
-			return true;
-		}
-		BodySubscriber current = this.reader;
-		if (current != null) {
-			current.timedOut();
-			return true;
-		}
-		// A response whose body nobody reads yet: a later reader gets the timeout.
-		this.expiredUnread = true;
-		return false;
 	}
 
 	@Override
@@ -279,12 +224,7 @@ final class OutboundCall implements InboundScope.Participant, CoreSubscriber<Cli
 			clientResponse.releaseBody().subscribe();
 			return;
 		}
-		if (!this.idleTimeout) {
-			disarm();
-		}
-		else {
-			this.lastRead = System.nanoTime();
-		}
+		disarm();
 		this.response = clientResponse;
 		this.actual.onNext(new TrackedResponse(clientResponse, this::body));
 	}
@@ -455,7 +395,6 @@ final class OutboundCall implements InboundScope.Participant, CoreSubscriber<Cli
 	private void end() {
 		if (ENDED.compareAndSet(this, 0, 1)) {
 			this.inFlight.decrementAndGet();
-			disarm();
 		}
 	}
 
@@ -470,72 +409,12 @@ final class OutboundCall implements InboundScope.Participant, CoreSubscriber<Cli
 	 */
 	private static final class ReactorNetty {
 
-		static @Nullable Disposable idleTimer(Object nativeRequest, OutboundCall call, long nanos) {
-			if (nativeRequest instanceof Connection connection) {
-				IdleTimer timer = new IdleTimer(connection, call);
-				timer.schedule(nanos);
-				return timer;
+		static boolean responseTimeout(Object nativeRequest, Duration timeout) {
+			if (nativeRequest instanceof HttpClientRequest request) {
+				request.responseTimeout(timeout);
+				return true;
 			}
-			return null;
-		}
-
-	}
-
-	/**
-	 * The response timeout of a Reactor Netty connection: fires when nothing arrived for the
-	 * timeout, before the response or between two chunks of its body. One task on the
-	 * connection's event loop, which reschedules itself while data keeps arriving.
-	 */
-	private static final class IdleTimer implements Disposable, Runnable {
-
-		private final Connection connection;
-
-		private final OutboundCall call;
-
-		private volatile @Nullable Future<?> task;
-
-		private volatile boolean disposed;
-
-		IdleTimer(Connection connection, OutboundCall call) {
-			this.connection = connection;
-			this.call = call;
-		}
-
-		void schedule(long nanos) {
-			Future<?> scheduled = this.connection.channel().eventLoop().schedule(this, nanos, TimeUnit.NANOSECONDS);
-			this.task = scheduled;
-			if (this.disposed) {
-				// Disposed while scheduling: the check in run() would only have found it later.
-				scheduled.cancel(false);
-			}
-		}
-
-		@Override
-		public void run() {
-			if (this.disposed) {
-				return;
-			}
-			long remaining = this.call.idleRemaining();
-			if (remaining > 0) {
-				schedule(remaining);
-			}
-			else if (!this.call.idleExpired()) {
-				this.connection.dispose();
-			}
-		}
-
-		@Override
-		public void dispose() {
-			this.disposed = true;
-			Future<?> scheduled = this.task;
-			if (scheduled != null) {
-				scheduled.cancel(false);
-			}
-		}
-
-		@Override
-		public boolean isDisposed() {
-			return this.disposed;
+			return false;
 		}
 
 	}
@@ -563,12 +442,8 @@ final class OutboundCall implements InboundScope.Participant, CoreSubscriber<Cli
 				Operators.complete(actual);
 				return;
 			}
-			if (this.call.expiredUnread) {
-				Operators.error(actual, this.call.failed(this.call.timeoutException(), HangupPhase.DURING_RESPONSE));
-				return;
-			}
 			Duration timeout = this.call.timeout;
-			Flux<DataBuffer> timed = (timeout.isZero() || this.call.idleTimeout) ? this.source
+			Flux<DataBuffer> timed = (timeout.isZero() || this.call.nativeTimeout) ? this.source
 					: this.source.timeout(timeout);
 			timed.subscribe(new BodySubscriber(actual, this.call));
 		}
@@ -582,9 +457,6 @@ final class OutboundCall implements InboundScope.Participant, CoreSubscriber<Cli
 		private final OutboundCall call;
 
 		private @Nullable Subscription upstream;
-
-		/** Set by the idle timeout, which ended the body for its reader. */
-		private volatile boolean done;
 
 		BodySubscriber(CoreSubscriber<? super DataBuffer> actual, OutboundCall call) {
 			this.actual = actual;
@@ -601,7 +473,6 @@ final class OutboundCall implements InboundScope.Participant, CoreSubscriber<Cli
 			if (Operators.validate(this.upstream, subscription)) {
 				this.upstream = subscription;
 				this.call.body = subscription;
-				this.call.reader = this;
 				if (this.call.stopped) {
 					subscription.cancel();
 				}
@@ -611,44 +482,18 @@ final class OutboundCall implements InboundScope.Participant, CoreSubscriber<Cli
 
 		@Override
 		public void onNext(DataBuffer buffer) {
-			if (this.done) {
-				DataBufferUtils.release(buffer);
-				return;
-			}
-			if (this.call.idleTimeout) {
-				this.call.lastRead = System.nanoTime();
-			}
 			this.actual.onNext(buffer);
 		}
 
 		@Override
 		public void onError(Throwable error) {
-			// After the timeout, the error of the connection it closed is no news.
-			if (!this.done) {
-				this.actual.onError(this.call.failed(error, HangupPhase.DURING_RESPONSE));
-			}
+			this.actual.onError(this.call.failed(error, HangupPhase.DURING_RESPONSE));
 		}
 
 		@Override
 		public void onComplete() {
-			if (!this.done) {
-				this.call.finished();
-				this.actual.onComplete();
-			}
-		}
-
-		void timedOut() {
-			if (this.done) {
-				return;
-			}
-			this.done = true;
-			// Like a cancel, it leaves nothing for WebClient to release.
-			this.call.bodyCancelled = true;
-			Subscription subscription = this.upstream;
-			if (subscription != null) {
-				subscription.cancel();
-			}
-			this.actual.onError(this.call.failed(this.call.timeoutException(), HangupPhase.DURING_RESPONSE));
+			this.call.finished();
+			this.actual.onComplete();
 		}
 
 		@Override
