@@ -9,6 +9,9 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 
 import io.github.hangup.bench.harness.FaultyUpstream.Tracked;
@@ -45,7 +48,7 @@ public final class LoadBench {
 	public static void main(String[] args) throws Exception {
 		String sampleJar = null;
 		boolean quick = false;
-		Set<String> only = Set.of("ratios", "cancel", "storm");
+		Set<String> only = Set.of("ratios", "side-by-side", "cancel", "storm");
 		int runs = -1;
 		int duration = -1;
 		int stormDuration = -1;
@@ -81,6 +84,9 @@ public final class LoadBench {
 		}
 		if (only.contains("ratios")) {
 			ratios(sampleJar, out, runs, duration, clients);
+		}
+		if (only.contains("side-by-side")) {
+			sideBySide(sampleJar, out, runs, duration, clients);
 		}
 		if (only.contains("cancel")) {
 			cancelLatency(sampleJar, out, cancels);
@@ -146,21 +152,79 @@ public final class LoadBench {
 								cpu.get("disabled") });
 				}
 			}
-			System.out.println();
-			System.out.println("  ratios enabled/disabled, min / median / max over " + runs + " runs:");
-			ratios.forEach((path, list) -> {
-				String body = path.equals("/small") ? "64 B" : "16 KiB";
-				System.out.printf(Locale.ROOT, "  %-7s throughput %s (target >= 0.98)   p50 %s   p99 %s (target <= 1.05)%n",
-						body, Stats.spread(column(list, 0), "%.3f"), Stats.spread(column(list, 1), "%.3f"),
-						Stats.spread(column(list, 2), "%.3f"));
-				System.out.printf(Locale.ROOT, "  %-7s throughput enabled %s req/s, disabled %s req/s; p99 enabled %s ms, disabled %s ms%n",
-						body, Stats.spread(column(list, 3), "%.0f"), Stats.spread(column(list, 4), "%.0f"),
-						Stats.spread(column(list, 5), "%.2f"), Stats.spread(column(list, 6), "%.2f"));
-				System.out.printf(Locale.ROOT, "  %-7s CPU per request %s (enabled %s us, disabled %s us)%n", body,
-						Stats.spread(column(list, 7), "%.3f"), Stats.spread(column(list, 8), "%.1f"),
-						Stats.spread(column(list, 9), "%.1f"));
-			});
+			printRatios(ratios, runs);
 		}
+	}
+
+	/**
+	 * Both applications loaded at the same time, on the same CPU, each by its own clients: the
+	 * host's noise (other tenants, a slower moment) then falls on both alike, where loading
+	 * one after the other compares moments as much as modes. With the CPU shared evenly, the
+	 * throughput ratio is the inverse ratio of their CPU cost per request.
+	 */
+	private static void sideBySide(String sampleJar, Path out, int runs, int duration, int clients) throws Exception {
+		System.out.printf(Locale.ROOT, "%n== Overhead side by side: both loaded at once on the same CPU "
+				+ "(%d runs x %d s per body, %d keep-alive connections each)%n", runs, duration, clients);
+		ExecutorService loads = Executors.newFixedThreadPool(2);
+		try (FastUpstream upstream = new FastUpstream();
+				AppProcess enabled = sample("enabled", sampleJar, upstream.url(), out.resolve("side-enabled.log"));
+				AppProcess disabled = sample("disabled", sampleJar, upstream.url(), out.resolve("side-disabled.log"),
+						"--hangup.enabled=false")) {
+			for (AppProcess app : List.of(enabled, disabled)) {
+				warmUp(app, List.of("/small", "/big"), clients);
+			}
+			Map<String, List<double[]>> ratios = new LinkedHashMap<>();
+			for (int run = 1; run <= runs; run++) {
+				for (String path : List.of("/small", "/big")) {
+					together(loads, enabled, disabled, path, clients, 1000);
+					double enabledBefore = enabled.cpuSeconds();
+					double disabledBefore = disabled.cpuSeconds();
+					LoadGenerator.Result[] results = together(loads, enabled, disabled, path, clients, duration * 1000L);
+					double on = (enabled.cpuSeconds() - enabledBefore) * 1e6 / results[0].requests();
+					double off = (disabled.cpuSeconds() - disabledBefore) * 1e6 / results[1].requests();
+					System.out.printf(Locale.ROOT, "  run %d %-6s enabled %6.0f req/s p99 %5.2f ms CPU %5.1f us, "
+							+ "disabled %6.0f req/s p99 %5.2f ms CPU %5.1f us, errors %d%n", run, path,
+							results[0].throughput(), results[0].p99Millis(), on, results[1].throughput(),
+							results[1].p99Millis(), off, results[0].errors() + results[1].errors());
+					ratios.computeIfAbsent(path, (key) -> new ArrayList<>())
+						.add(new double[] { results[0].throughput() / results[1].throughput(),
+								results[0].p50Millis() / results[1].p50Millis(),
+								results[0].p99Millis() / results[1].p99Millis(), results[0].throughput(),
+								results[1].throughput(), results[0].p99Millis(), results[1].p99Millis(), on / off, on,
+								off });
+				}
+			}
+			printRatios(ratios, runs);
+		}
+		finally {
+			loads.shutdownNow();
+		}
+	}
+
+	private static LoadGenerator.Result[] together(ExecutorService loads, AppProcess first, AppProcess second,
+			String path, int clients, long millis) throws Exception {
+		Future<LoadGenerator.Result> one = loads
+			.submit(() -> LoadGenerator.run(first.port(), path, clients, millis, 0, null));
+		Future<LoadGenerator.Result> other = loads
+			.submit(() -> LoadGenerator.run(second.port(), path, clients, millis, 0, null));
+		return new LoadGenerator.Result[] { one.get(), other.get() };
+	}
+
+	private static void printRatios(Map<String, List<double[]>> ratios, int runs) {
+		System.out.println();
+		System.out.println("  ratios enabled/disabled, min / median / max over " + runs + " runs:");
+		ratios.forEach((path, list) -> {
+			String body = path.equals("/small") ? "64 B" : "16 KiB";
+			System.out.printf(Locale.ROOT, "  %-7s throughput %s (target >= 0.98)   p50 %s   p99 %s (target <= 1.05)%n",
+					body, Stats.spread(column(list, 0), "%.3f"), Stats.spread(column(list, 1), "%.3f"),
+					Stats.spread(column(list, 2), "%.3f"));
+			System.out.printf(Locale.ROOT, "  %-7s throughput enabled %s req/s, disabled %s req/s; p99 enabled %s ms, disabled %s ms%n",
+					body, Stats.spread(column(list, 3), "%.0f"), Stats.spread(column(list, 4), "%.0f"),
+					Stats.spread(column(list, 5), "%.2f"), Stats.spread(column(list, 6), "%.2f"));
+			System.out.printf(Locale.ROOT, "  %-7s CPU per request %s (enabled %s us, disabled %s us)%n", body,
+					Stats.spread(column(list, 7), "%.3f"), Stats.spread(column(list, 8), "%.1f"),
+					Stats.spread(column(list, 9), "%.1f"));
+		});
 	}
 
 	/**
