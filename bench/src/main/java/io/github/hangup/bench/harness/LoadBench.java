@@ -146,10 +146,7 @@ public final class LoadBench {
 					LoadGenerator.Result on = results.get("enabled");
 					LoadGenerator.Result off = results.get("disabled");
 					ratios.computeIfAbsent(path, (key) -> new ArrayList<>())
-						.add(new double[] { on.throughput() / off.throughput(), on.p50Millis() / off.p50Millis(),
-								on.p99Millis() / off.p99Millis(), on.throughput(), off.throughput(), on.p99Millis(),
-								off.p99Millis(), cpu.get("enabled") / cpu.get("disabled"), cpu.get("enabled"),
-								cpu.get("disabled") });
+						.add(row(on, off, cpu.get("enabled"), cpu.get("disabled")));
 				}
 			}
 			printRatios(ratios, runs);
@@ -159,8 +156,9 @@ public final class LoadBench {
 	/**
 	 * Both applications loaded at the same time, on the same CPU, each by its own clients: the
 	 * host's noise (other tenants, a slower moment) then falls on both alike, where loading
-	 * one after the other compares moments as much as modes. With the CPU shared evenly, the
-	 * throughput ratio is the inverse ratio of their CPU cost per request.
+	 * one after the other compares moments as much as modes. Their CPU per request is the
+	 * precise figure; their throughput ratio also moves with how the kernel shares the CPU
+	 * between the two processes.
 	 */
 	private static void sideBySide(String sampleJar, Path out, int runs, int duration, int clients) throws Exception {
 		System.out.printf(Locale.ROOT, "%n== Overhead side by side: both loaded at once on the same CPU "
@@ -186,12 +184,7 @@ public final class LoadBench {
 							+ "disabled %6.0f req/s p99 %5.2f ms CPU %5.1f us, errors %d%n", run, path,
 							results[0].throughput(), results[0].p99Millis(), on, results[1].throughput(),
 							results[1].p99Millis(), off, results[0].errors() + results[1].errors());
-					ratios.computeIfAbsent(path, (key) -> new ArrayList<>())
-						.add(new double[] { results[0].throughput() / results[1].throughput(),
-								results[0].p50Millis() / results[1].p50Millis(),
-								results[0].p99Millis() / results[1].p99Millis(), results[0].throughput(),
-								results[1].throughput(), results[0].p99Millis(), results[1].p99Millis(), on / off, on,
-								off });
+					ratios.computeIfAbsent(path, (key) -> new ArrayList<>()).add(row(results[0], results[1], on, off));
 				}
 			}
 			printRatios(ratios, runs);
@@ -199,6 +192,16 @@ public final class LoadBench {
 		finally {
 			loads.shutdownNow();
 		}
+	}
+
+	/**
+	 * One run's figures, in the columns {@link #printRatios} reads: ratios of throughput, p50
+	 * and p99, both throughputs and p99s, then the CPU per request ratio and both values.
+	 */
+	private static double[] row(LoadGenerator.Result on, LoadGenerator.Result off, double cpuOn, double cpuOff) {
+		return new double[] { on.throughput() / off.throughput(), on.p50Millis() / off.p50Millis(),
+				on.p99Millis() / off.p99Millis(), on.throughput(), off.throughput(), on.p99Millis(), off.p99Millis(),
+				cpuOn / cpuOff, cpuOn, cpuOff };
 	}
 
 	private static LoadGenerator.Result[] together(ExecutorService loads, AppProcess first, AppProcess second,
