@@ -3,7 +3,7 @@ package io.github.hangup;
 import java.util.Arrays;
 import java.util.LinkedHashSet;
 import java.util.Set;
-import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
 
 import org.jspecify.annotations.Nullable;
 
@@ -39,9 +39,13 @@ public final class InboundScope {
 
 	private static final Participant[] NO_PARTICIPANTS = {};
 
+	private static final AtomicIntegerFieldUpdater<InboundScope> RECORDED = AtomicIntegerFieldUpdater
+		.newUpdater(InboundScope.class, "recorded");
+
 	private final long startNanos = System.nanoTime();
 
-	private final AtomicBoolean recorded = new AtomicBoolean();
+	/** 1 once a hang-up of the request was claimed for recording. */
+	private volatile int recorded;
 
 	/**
 	 * Copied on write under this scope's lock: a request makes few outbound calls, and
@@ -110,7 +114,7 @@ public final class InboundScope {
 	 * @return {@code true} for the first caller only
 	 */
 	public boolean claimRecording() {
-		return this.recorded.compareAndSet(false, true);
+		return RECORDED.compareAndSet(this, 0, 1);
 	}
 
 	/**

@@ -4,6 +4,7 @@ import java.net.URI;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -27,10 +28,11 @@ import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.Operators;
 import reactor.core.scheduler.Schedulers;
-import reactor.netty.http.client.HttpClientRequest;
+import reactor.netty.Connection;
 import reactor.util.context.Context;
 
 import org.springframework.core.io.buffer.DataBuffer;
+import org.springframework.core.io.buffer.DataBufferUtils;
 import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpMethod;
 import org.springframework.http.client.reactive.ClientHttpRequest;
@@ -118,7 +120,20 @@ final class OutboundCall implements InboundScope.Participant, CoreSubscriber<Cli
 
 	private volatile boolean bodyCancelled;
 
-	private volatile boolean nativeTimeout;
+	/** The timeout runs on the connection's event loop, through the body too. */
+	private volatile boolean idleTimeout;
+
+	/** When the upstream last sent something, or the request was sent, for the idle timeout. */
+	private volatile long lastRead;
+
+	/** The request is sent: the idle timeout counts from then, as Reactor Netty's does. */
+	private volatile boolean sent;
+
+	/** The body's reader, for the idle timeout to stop. */
+	private volatile @Nullable BodySubscriber reader;
+
+	/** The idle timeout expired before anyone read the body. */
+	private volatile boolean expiredUnread;
 
 	/** NO_SIGNAL, SIGNALLED_DOWNSTREAM or DOWNSTREAM_CANCELLED. */
 	private volatile int signalled;
@@ -165,7 +180,7 @@ final class OutboundCall implements InboundScope.Participant, CoreSubscriber<Cli
 		}
 		Mono<ClientResponse> response;
 		try {
-			response = next.exchange(timeout.isZero() ? request : new TimedRequest(request, this::armTimeout));
+			response = next.exchange(timeout.isZero() ? request : new TimedRequest(request, this));
 		}
 		catch (Throwable ex) {
 			end();
@@ -176,17 +191,44 @@ final class OutboundCall implements InboundScope.Participant, CoreSubscriber<Cli
 	}
 
 	/**
-	 * Arm the response timeout once the request is sent, which is when it learns its
-	 * connector: Reactor Netty's own read timeout (no timer per call, nothing to race with
-	 * late data), a Reactor timer otherwise.
+	 * Arm the response timeout when the request is written, which is when it learns its
+	 * connector. With Reactor Netty it is an idle timeout on the connection's event loop, as
+	 * Reactor Netty's own {@code responseTimeout} is, without adding and removing a handler
+	 * in the connection's pipeline and subscribing to the connection's end for every
+	 * request. Like Reactor Netty's, it counts from when the request was sent, so that a
+	 * slow upload does not time out. Other connectors get a Reactor timer until the response
+	 * and a {@code timeout} operator on the body.
+	 * @param sent whether to count from now rather than from {@link #requestSent()}
 	 */
-	private void armTimeout(ClientHttpRequest httpRequest) {
-		Duration duration = this.timeout;
-		if (REACTOR_NETTY_PRESENT && ReactorNetty.responseTimeout(httpRequest.getNativeRequest(), duration)) {
-			this.nativeTimeout = true;
+	private void armTimeout(ClientHttpRequest httpRequest, boolean sent) {
+		disarm();
+		this.lastRead = System.nanoTime();
+		this.sent = sent;
+		if (REACTOR_NETTY_PRESENT) {
+			Disposable idle = ReactorNetty.idleTimer(httpRequest.getNativeRequest(), this, this.timeout.toNanos());
+			if (idle != null) {
+				this.idleTimeout = true;
+				this.timer = idle;
+				return;
+			}
 		}
-		else if (this.signalled == NO_SIGNAL) {
-			this.timer = Schedulers.parallel().schedule(this::timedOut, duration.toNanos(), TimeUnit.NANOSECONDS);
+		if (sent) {
+			startTimer();
+		}
+	}
+
+	private void requestSent() {
+		this.lastRead = System.nanoTime();
+		this.sent = true;
+		if (!this.idleTimeout) {
+			startTimer();
+		}
+	}
+
+	private void startTimer() {
+		if (this.signalled == NO_SIGNAL) {
+			// Should the response win the race with this check, the timer finds it answered.
+			this.timer = Schedulers.parallel().schedule(this::timedOut, this.timeout.toNanos(), TimeUnit.NANOSECONDS);
 		}
 	}
 
@@ -196,9 +238,47 @@ final class OutboundCall implements InboundScope.Participant, CoreSubscriber<Cli
 			if (subscription != null) {
 				subscription.cancel();
 			}
-			this.actual.onError(failed(new TimeoutException("No response within " + this.timeout.toMillis() + " ms"),
-					HangupPhase.BEFORE_RESPONSE));
+			this.actual.onError(failed(timeoutException(), HangupPhase.BEFORE_RESPONSE));
 		}
+	}
+
+	private TimeoutException timeoutException() {
+		return new TimeoutException("Nothing received from the upstream for " + this.timeout.toMillis() + " ms");
+	}
+
+	/**
+	 * The idle timer's check, on the connection's event loop.
+	 * @return the nanoseconds left before the call times out, or zero once it did
+	 */
+	long idleRemaining() {
+		if (!this.sent && this.signalled == NO_SIGNAL && this.ended == 0) {
+			// Still writing the request: waiting for a response has not begun.
+			return this.timeout.toNanos();
+		}
+		long remaining = this.timeout.toNanos() - (System.nanoTime() - this.lastRead);
+		return (remaining > 0 && this.ended == 0) ? remaining : 0;
+	}
+
+	/**
+	 * The idle timeout expired, on the connection's event loop: stop the exchange where it is.
+	 * @return whether the exchange was stopped; if not, the timer closes the connection
+	 */
+	boolean idleExpired() {
+		if (this.ended != 0) {
+			return true;
+		}
+		if (this.signalled == NO_SIGNAL) {
+			timedOut();
+			return true;
+		}
+		BodySubscriber current = this.reader;
+		if (current != null) {
+			current.timedOut();
+			return true;
+		}
+		// A response whose body nobody reads yet: a later reader gets the timeout.
+		this.expiredUnread = true;
+		return false;
 	}
 
 	@Override
@@ -224,7 +304,12 @@ final class OutboundCall implements InboundScope.Participant, CoreSubscriber<Cli
 			clientResponse.releaseBody().subscribe();
 			return;
 		}
-		disarm();
+		if (!this.idleTimeout) {
+			disarm();
+		}
+		else {
+			this.lastRead = System.nanoTime();
+		}
 		this.response = clientResponse;
 		this.actual.onNext(new TrackedResponse(clientResponse, this::body));
 	}
@@ -395,6 +480,7 @@ final class OutboundCall implements InboundScope.Participant, CoreSubscriber<Cli
 	private void end() {
 		if (ENDED.compareAndSet(this, 0, 1)) {
 			this.inFlight.decrementAndGet();
+			disarm();
 		}
 	}
 
@@ -409,12 +495,72 @@ final class OutboundCall implements InboundScope.Participant, CoreSubscriber<Cli
 	 */
 	private static final class ReactorNetty {
 
-		static boolean responseTimeout(Object nativeRequest, Duration timeout) {
-			if (nativeRequest instanceof HttpClientRequest request) {
-				request.responseTimeout(timeout);
-				return true;
+		static @Nullable Disposable idleTimer(Object nativeRequest, OutboundCall call, long nanos) {
+			if (nativeRequest instanceof Connection connection) {
+				IdleTimer timer = new IdleTimer(connection, call);
+				timer.schedule(nanos);
+				return timer;
 			}
-			return false;
+			return null;
+		}
+
+	}
+
+	/**
+	 * The response timeout of a Reactor Netty connection: fires when nothing arrived for the
+	 * timeout, before the response or between two chunks of its body. One task on the
+	 * connection's event loop, which reschedules itself while data keeps arriving.
+	 */
+	private static final class IdleTimer implements Disposable, Runnable {
+
+		private final Connection connection;
+
+		private final OutboundCall call;
+
+		private volatile @Nullable Future<?> task;
+
+		private volatile boolean disposed;
+
+		IdleTimer(Connection connection, OutboundCall call) {
+			this.connection = connection;
+			this.call = call;
+		}
+
+		void schedule(long nanos) {
+			Future<?> scheduled = this.connection.channel().eventLoop().schedule(this, nanos, TimeUnit.NANOSECONDS);
+			this.task = scheduled;
+			if (this.disposed) {
+				// Disposed while scheduling: the check in run() would only have found it later.
+				scheduled.cancel(false);
+			}
+		}
+
+		@Override
+		public void run() {
+			if (this.disposed) {
+				return;
+			}
+			long remaining = this.call.idleRemaining();
+			if (remaining > 0) {
+				schedule(remaining);
+			}
+			else if (!this.call.idleExpired()) {
+				this.connection.dispose();
+			}
+		}
+
+		@Override
+		public void dispose() {
+			this.disposed = true;
+			Future<?> scheduled = this.task;
+			if (scheduled != null) {
+				scheduled.cancel(false);
+			}
+		}
+
+		@Override
+		public boolean isDisposed() {
+			return this.disposed;
 		}
 
 	}
@@ -442,8 +588,12 @@ final class OutboundCall implements InboundScope.Participant, CoreSubscriber<Cli
 				Operators.complete(actual);
 				return;
 			}
+			if (this.call.expiredUnread) {
+				Operators.error(actual, this.call.failed(this.call.timeoutException(), HangupPhase.DURING_RESPONSE));
+				return;
+			}
 			Duration timeout = this.call.timeout;
-			Flux<DataBuffer> timed = (timeout.isZero() || this.call.nativeTimeout) ? this.source
+			Flux<DataBuffer> timed = (timeout.isZero() || this.call.idleTimeout) ? this.source
 					: this.source.timeout(timeout);
 			timed.subscribe(new BodySubscriber(actual, this.call));
 		}
@@ -457,6 +607,9 @@ final class OutboundCall implements InboundScope.Participant, CoreSubscriber<Cli
 		private final OutboundCall call;
 
 		private @Nullable Subscription upstream;
+
+		/** Set by the idle timeout, which ended the body for its reader. */
+		private volatile boolean done;
 
 		BodySubscriber(CoreSubscriber<? super DataBuffer> actual, OutboundCall call) {
 			this.actual = actual;
@@ -473,6 +626,7 @@ final class OutboundCall implements InboundScope.Participant, CoreSubscriber<Cli
 			if (Operators.validate(this.upstream, subscription)) {
 				this.upstream = subscription;
 				this.call.body = subscription;
+				this.call.reader = this;
 				if (this.call.stopped) {
 					subscription.cancel();
 				}
@@ -482,18 +636,44 @@ final class OutboundCall implements InboundScope.Participant, CoreSubscriber<Cli
 
 		@Override
 		public void onNext(DataBuffer buffer) {
+			if (this.done) {
+				DataBufferUtils.release(buffer);
+				return;
+			}
+			if (this.call.idleTimeout) {
+				this.call.lastRead = System.nanoTime();
+			}
 			this.actual.onNext(buffer);
 		}
 
 		@Override
 		public void onError(Throwable error) {
-			this.actual.onError(this.call.failed(error, HangupPhase.DURING_RESPONSE));
+			// After the timeout, the error of the connection it closed is no news.
+			if (!this.done) {
+				this.actual.onError(this.call.failed(error, HangupPhase.DURING_RESPONSE));
+			}
 		}
 
 		@Override
 		public void onComplete() {
-			this.call.finished();
-			this.actual.onComplete();
+			if (!this.done) {
+				this.call.finished();
+				this.actual.onComplete();
+			}
+		}
+
+		void timedOut() {
+			if (this.done) {
+				return;
+			}
+			this.done = true;
+			// Like a cancel, it leaves nothing for WebClient to release.
+			this.call.bodyCancelled = true;
+			Subscription subscription = this.upstream;
+			if (subscription != null) {
+				subscription.cancel();
+			}
+			this.actual.onError(this.call.failed(this.call.timeoutException(), HangupPhase.DURING_RESPONSE));
 		}
 
 		@Override
@@ -517,18 +697,19 @@ final class OutboundCall implements InboundScope.Participant, CoreSubscriber<Cli
 	}
 
 	/**
-	 * The request as sent, with the response timeout armed when it is written. A view rather
-	 * than {@code ClientRequest.from(request)}, which copies headers, cookies and attributes.
+	 * The request as sent, with the response timeout armed when it is written and counting
+	 * once it is sent. A view rather than {@code ClientRequest.from(request)}, which copies
+	 * headers, cookies and attributes.
 	 */
 	private static final class TimedRequest implements ClientRequest {
 
 		private final ClientRequest request;
 
-		private final Consumer<ClientHttpRequest> arm;
+		private final OutboundCall call;
 
-		TimedRequest(ClientRequest request, Consumer<ClientHttpRequest> arm) {
+		TimedRequest(ClientRequest request, OutboundCall call) {
 			this.request = request;
-			this.arm = arm;
+			this.call = call;
 		}
 
 		@Override
@@ -568,9 +749,11 @@ final class OutboundCall implements InboundScope.Participant, CoreSubscriber<Cli
 
 		@Override
 		public Consumer<ClientHttpRequest> httpRequest() {
-			// A filter further down may copy this request with ClientRequest.from().
+			// A filter further down may copy this request with ClientRequest.from(), and the
+			// copy writes itself: the timeout then counts from when the writing starts.
+			Consumer<ClientHttpRequest> arm = (httpRequest) -> this.call.armTimeout(httpRequest, true);
 			Consumer<ClientHttpRequest> own = this.request.httpRequest();
-			return (own != null) ? this.arm.andThen(own) : this.arm;
+			return (own != null) ? arm.andThen(own) : arm;
 		}
 
 		@Override
@@ -580,8 +763,8 @@ final class OutboundCall implements InboundScope.Participant, CoreSubscriber<Cli
 
 		@Override
 		public Mono<Void> writeTo(ClientHttpRequest httpRequest, ExchangeStrategies strategies) {
-			this.arm.accept(httpRequest);
-			return this.request.writeTo(httpRequest, strategies);
+			this.call.armTimeout(httpRequest, false);
+			return this.request.writeTo(httpRequest, strategies).doOnSuccess((ignored) -> this.call.requestSent());
 		}
 
 	}

@@ -1,7 +1,7 @@
 package io.github.hangup.server;
 
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
 
 import io.github.hangup.HangupKind;
 import io.github.hangup.InboundScope;
@@ -35,6 +35,11 @@ public final class HangupWebFilter implements WebFilter, Ordered {
 	 * Order of this filter: early, so that the scope covers the whole request.
 	 */
 	public static final int ORDER = Ordered.HIGHEST_PRECEDENCE + 10;
+
+	private static final String DESCRIPTION = HangupWebFilter.class.getName();
+
+	private static final AtomicIntegerFieldUpdater<ProcessingSubscriber> ENDED = AtomicIntegerFieldUpdater
+		.newUpdater(ProcessingSubscriber.class, "ended");
 
 	private final InboundHangups hangups;
 
@@ -95,6 +100,15 @@ public final class HangupWebFilter implements WebFilter, Ordered {
 	}
 
 	/**
+	 * A constant: WebFlux's filter chain describes every request's checkpoint with it, and
+	 * {@code Object.toString()} would build a new string for each.
+	 */
+	@Override
+	public String toString() {
+		return DESCRIPTION;
+	}
+
+	/**
 	 * The request's processing under its scope: one operator that carries the scope in the
 	 * Reactor {@code Context}, makes it current on the thread while the processing is
 	 * subscribed (that is when WebFlux invokes handlers whose arguments are ready) and sees
@@ -139,7 +153,8 @@ public final class HangupWebFilter implements WebFilter, Ordered {
 
 		private final Context context;
 
-		private final AtomicBoolean ended = new AtomicBoolean();
+		/** 1 once the processing ended, however it did. */
+		private volatile int ended;
 
 		private @Nullable Subscription upstream;
 
@@ -211,7 +226,7 @@ public final class HangupWebFilter implements WebFilter, Ordered {
 		}
 
 		private boolean end() {
-			if (this.ended.compareAndSet(false, true)) {
+			if (ENDED.compareAndSet(this, 0, 1)) {
 				HangupWebFilter.this.openScopes.decrementAndGet();
 				return true;
 			}

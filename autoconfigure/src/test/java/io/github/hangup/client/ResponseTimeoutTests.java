@@ -15,13 +15,16 @@ import io.github.hangup.UpstreamTimeoutException;
 import io.github.hangup.support.FaultyUpstream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
+import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.test.StepVerifier;
 
 import org.springframework.core.io.buffer.DataBuffer;
 import org.springframework.core.io.buffer.DataBufferUtils;
+import org.springframework.http.MediaType;
 import org.springframework.http.client.reactive.ClientHttpConnector;
 import org.springframework.http.client.reactive.JdkClientHttpConnector;
 import org.springframework.http.client.reactive.ReactorClientHttpConnector;
@@ -94,6 +97,26 @@ class ResponseTimeoutTests {
 		Duration timeout = Duration.ofMillis(FaultyUpstream.TRICKLE_CHUNKS * FaultyUpstream.TRICKLE_GAP_MILLIS / 2);
 		StepVerifier.create(client(connector, timeout).get().uri("/trickle").retrieve().bodyToMono(String.class))
 			.expectNext("x".repeat(FaultyUpstream.TRICKLE_CHUNKS))
+			.verifyComplete();
+		assertThat(this.events).isEmpty();
+	}
+
+	@Test
+	void slowUploadIsNotTimedOutSinceTheTimeoutCountsFromWhenTheRequestWasSent() {
+		// The JDK client sends the request after WebClient wrote it, so only Reactor Netty
+		// tells when it was sent.
+		Duration timeout = Duration.ofMillis(FaultyUpstream.TRICKLE_CHUNKS * FaultyUpstream.TRICKLE_GAP_MILLIS / 2);
+		Flux<String> body = Flux.interval(Duration.ofMillis(FaultyUpstream.TRICKLE_GAP_MILLIS))
+			.take(FaultyUpstream.TRICKLE_CHUNKS)
+			.map((tick) -> "x");
+		StepVerifier.create(client("reactor-netty", timeout).post()
+			.uri("/ok")
+			.contentType(MediaType.TEXT_PLAIN)
+			.contentLength(FaultyUpstream.TRICKLE_CHUNKS)
+			.body(body, String.class)
+			.retrieve()
+			.bodyToMono(String.class))
+			.expectNext("hello")
 			.verifyComplete();
 		assertThat(this.events).isEmpty();
 	}
