@@ -18,6 +18,15 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
 
+import javax.management.MBeanServerConnection;
+import javax.management.ObjectName;
+import javax.management.remote.JMXConnector;
+import javax.management.remote.JMXConnectorFactory;
+import javax.management.remote.JMXServiceURL;
+
+import com.sun.tools.attach.VirtualMachine;
+import org.jspecify.annotations.Nullable;
+
 /**
  * An application under test in a JVM of its own, its output in a log file.
  */
@@ -35,6 +44,8 @@ public final class AppProcess implements AutoCloseable {
 	private final int port;
 
 	private final Path log;
+
+	private @Nullable JMXConnector jmx;
 
 	private AppProcess(String name, Process process, int port, Path log) {
 		this.name = name;
@@ -133,6 +144,31 @@ public final class AppProcess implements AutoCloseable {
 		}
 	}
 
+	/**
+	 * Heap bytes the process has allocated so far, over all its threads, read through the
+	 * platform MBean server of the process (attached on first use); {@code -1} where the JVM
+	 * cannot tell.
+	 */
+	public long allocatedBytes() {
+		try {
+			if (this.jmx == null) {
+				VirtualMachine vm = VirtualMachine.attach(Long.toString(pid()));
+				try {
+					this.jmx = JMXConnectorFactory.connect(new JMXServiceURL(vm.startLocalManagementAgent()));
+				}
+				finally {
+					vm.detach();
+				}
+			}
+			MBeanServerConnection server = this.jmx.getMBeanServerConnection();
+			Object bytes = server.getAttribute(new ObjectName("java.lang:type=Threading"), "TotalThreadAllocatedBytes");
+			return ((Number) bytes).longValue();
+		}
+		catch (Exception ex) {
+			return -1;
+		}
+	}
+
 	public Path log() {
 		return this.log;
 	}
@@ -182,6 +218,14 @@ public final class AppProcess implements AutoCloseable {
 
 	@Override
 	public void close() throws InterruptedException {
+		if (this.jmx != null) {
+			try {
+				this.jmx.close();
+			}
+			catch (IOException ex) {
+				// The process is stopped next anyway.
+			}
+		}
 		this.process.destroy();
 		if (!this.process.waitFor(20, TimeUnit.SECONDS)) {
 			this.process.destroyForcibly();

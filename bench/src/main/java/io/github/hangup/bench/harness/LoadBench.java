@@ -131,22 +131,26 @@ public final class LoadBench {
 					List<AppProcess> order = (run % 2 == 1) ? List.of(enabled, disabled) : List.of(disabled, enabled);
 					Map<String, LoadGenerator.Result> results = new LinkedHashMap<>();
 					Map<String, Double> cpu = new LinkedHashMap<>();
+					Map<String, Double> allocated = new LinkedHashMap<>();
 					for (AppProcess app : order) {
 						LoadGenerator.run(app.port(), path, clients, 1000, 0, null);
 						double cpuBefore = app.cpuSeconds();
+						long allocatedBefore = app.allocatedBytes();
 						LoadGenerator.Result result = LoadGenerator.run(app.port(), path, clients, duration * 1000L, 0, null);
 						double cpuSeconds = app.cpuSeconds() - cpuBefore;
 						results.put(app.name(), result);
 						cpu.put(app.name(), cpuSeconds * 1e6 / result.requests());
+						allocated.put(app.name(), perRequest(allocatedBefore, app.allocatedBytes(), result));
 						System.out.printf(Locale.ROOT, "  run %d %-6s %-8s %8.0f req/s  p50 %6.2f ms  p99 %6.2f ms  errors %d  "
-								+ "CPU %5.1f us/request (%.2f CPUs busy)%n", run, path, app.name(), result.throughput(),
-								result.p50Millis(), result.p99Millis(), result.errors(), cpu.get(app.name()),
-								cpuSeconds / duration);
+								+ "CPU %5.1f us/request (%.2f CPUs busy)  heap %6.0f B/request%n", run, path, app.name(),
+								result.throughput(), result.p50Millis(), result.p99Millis(), result.errors(),
+								cpu.get(app.name()), cpuSeconds / duration, allocated.get(app.name()));
 					}
 					LoadGenerator.Result on = results.get("enabled");
 					LoadGenerator.Result off = results.get("disabled");
 					ratios.computeIfAbsent(path, (key) -> new ArrayList<>())
-						.add(row(on, off, cpu.get("enabled"), cpu.get("disabled")));
+						.add(row(on, off, cpu.get("enabled"), cpu.get("disabled"), allocated.get("enabled"),
+								allocated.get("disabled")));
 				}
 			}
 			printRatios(ratios, runs);
@@ -177,14 +181,19 @@ public final class LoadBench {
 					together(loads, enabled, disabled, path, clients, 1000);
 					double enabledBefore = enabled.cpuSeconds();
 					double disabledBefore = disabled.cpuSeconds();
+					long enabledAllocated = enabled.allocatedBytes();
+					long disabledAllocated = disabled.allocatedBytes();
 					LoadGenerator.Result[] results = together(loads, enabled, disabled, path, clients, duration * 1000L);
 					double on = (enabled.cpuSeconds() - enabledBefore) * 1e6 / results[0].requests();
 					double off = (disabled.cpuSeconds() - disabledBefore) * 1e6 / results[1].requests();
-					System.out.printf(Locale.ROOT, "  run %d %-6s enabled %6.0f req/s p99 %5.2f ms CPU %5.1f us, "
-							+ "disabled %6.0f req/s p99 %5.2f ms CPU %5.1f us, errors %d%n", run, path,
-							results[0].throughput(), results[0].p99Millis(), on, results[1].throughput(),
-							results[1].p99Millis(), off, results[0].errors() + results[1].errors());
-					ratios.computeIfAbsent(path, (key) -> new ArrayList<>()).add(row(results[0], results[1], on, off));
+					double heapOn = perRequest(enabledAllocated, enabled.allocatedBytes(), results[0]);
+					double heapOff = perRequest(disabledAllocated, disabled.allocatedBytes(), results[1]);
+					System.out.printf(Locale.ROOT, "  run %d %-6s enabled %6.0f req/s p99 %5.2f ms CPU %5.1f us heap %6.0f B, "
+							+ "disabled %6.0f req/s p99 %5.2f ms CPU %5.1f us heap %6.0f B, errors %d%n", run, path,
+							results[0].throughput(), results[0].p99Millis(), on, heapOn, results[1].throughput(),
+							results[1].p99Millis(), off, heapOff, results[0].errors() + results[1].errors());
+					ratios.computeIfAbsent(path, (key) -> new ArrayList<>())
+						.add(row(results[0], results[1], on, off, heapOn, heapOff));
 				}
 			}
 			printRatios(ratios, runs);
@@ -196,12 +205,19 @@ public final class LoadBench {
 
 	/**
 	 * One run's figures, in the columns {@link #printRatios} reads: ratios of throughput, p50
-	 * and p99, both throughputs and p99s, then the CPU per request ratio and both values.
+	 * and p99, both throughputs and p99s, then the ratio and both values of the CPU per request,
+	 * then of the heap allocated per request.
 	 */
-	private static double[] row(LoadGenerator.Result on, LoadGenerator.Result off, double cpuOn, double cpuOff) {
+	private static double[] row(LoadGenerator.Result on, LoadGenerator.Result off, double cpuOn, double cpuOff,
+			double heapOn, double heapOff) {
 		return new double[] { on.throughput() / off.throughput(), on.p50Millis() / off.p50Millis(),
 				on.p99Millis() / off.p99Millis(), on.throughput(), off.throughput(), on.p99Millis(), off.p99Millis(),
-				cpuOn / cpuOff, cpuOn, cpuOff };
+				cpuOn / cpuOff, cpuOn, cpuOff, heapOn / heapOff, heapOn, heapOff };
+	}
+
+	/** Heap bytes allocated per request of a run; {@code NaN} where the JVM cannot tell. */
+	private static double perRequest(long before, long after, LoadGenerator.Result result) {
+		return (before < 0 || after < 0) ? Double.NaN : (after - before) / (double) result.requests();
 	}
 
 	private static LoadGenerator.Result[] together(ExecutorService loads, AppProcess first, AppProcess second,
@@ -227,6 +243,9 @@ public final class LoadBench {
 			System.out.printf(Locale.ROOT, "  %-7s CPU per request %s (enabled %s us, disabled %s us)%n", body,
 					Stats.spread(column(list, 7), "%.3f"), Stats.spread(column(list, 8), "%.1f"),
 					Stats.spread(column(list, 9), "%.1f"));
+			System.out.printf(Locale.ROOT, "  %-7s heap allocated per request %s (enabled %s B, disabled %s B)%n", body,
+					Stats.spread(column(list, 10), "%.3f"), Stats.spread(column(list, 11), "%.0f"),
+					Stats.spread(column(list, 12), "%.0f"));
 		});
 	}
 
