@@ -129,8 +129,8 @@ public class HangupProperties implements Validator {
 	public static final class Client {
 
 		/**
-		 * Maximum time to wait for an upstream response, and between two chunks of its body.
-		 * Zero turns the timeout off.
+		 * Maximum time to wait for an upstream response once the request has been sent, and
+		 * between two chunks of its body. Zero turns the timeout off.
 		 */
 		private Duration responseTimeout = Duration.ofSeconds(30);
 

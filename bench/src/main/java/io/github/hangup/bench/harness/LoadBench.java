@@ -341,16 +341,21 @@ public final class LoadBench {
 				warmUp(app, List.of("/small"), healthy);
 				LoadGenerator.run(app.port(), "/delay?ms=50", abandoners, 2000, 0, null);
 				double cpuBefore = app.cpuSeconds();
+				long heapBefore = app.allocatedBytes();
 				LoadGenerator.Result calm = LoadGenerator.run(app.port(), "/small", healthy, seconds * 1000L, 0, null);
 				double cpuCalm = app.cpuSeconds() - cpuBefore;
+				double heapCalm = app.allocatedBytes() - heapBefore;
 				double cancelsBefore = cancelsRecorded(app);
 				cpuBefore = app.cpuSeconds();
+				heapBefore = app.allocatedBytes();
 				LoadGenerator.Result storm = LoadGenerator.run(app.port(), "/small", healthy, seconds * 1000L,
 						abandoners, "/delay?ms=50");
 				double cpuStorm = app.cpuSeconds() - cpuBefore;
-				// What the storm's CPU time holds beyond its healthy requests at the calm cost.
+				double heapStorm = app.allocatedBytes() - heapBefore;
+				// What the storm's CPU time and heap hold beyond its healthy requests at the calm cost.
 				double perHealthy = cpuCalm / calm.requests();
 				double perAbandoned = (cpuStorm - storm.requests() * perHealthy) / storm.abandoned();
+				double heapPerAbandoned = (heapStorm - storm.requests() * heapCalm / calm.requests()) / storm.abandoned();
 				results.put(app.name(), new LoadGenerator.Result[] { calm, storm });
 				System.out.printf(Locale.ROOT, "  %-8s without storm: %8.0f req/s  p50 %6.2f ms  p99 %6.2f ms  errors %d%n",
 						app.name(), calm.throughput(), calm.p50Millis(), calm.p99Millis(), calm.errors());
@@ -358,9 +363,10 @@ public final class LoadBench {
 						+ "(%d requests abandoned)%n", app.name(), storm.throughput(), storm.p50Millis(),
 						storm.p99Millis(), storm.errors(), storm.abandoned());
 				System.out.printf(Locale.ROOT, "  %-8s healthy p99 storm/calm %.2f, throughput storm/calm %.2f; CPU %.1f us "
-						+ "per healthy request (calm), about %.0f us per abandoned request (storm)%n", app.name(),
+						+ "per healthy request (calm), about %.0f us per abandoned request (storm); heap %.0f B per "
+						+ "healthy request, about %.0f B per abandoned request%n", app.name(),
 						storm.p99Millis() / calm.p99Millis(), storm.throughput() / calm.throughput(), perHealthy * 1e6,
-						perAbandoned * 1e6);
+						perAbandoned * 1e6, heapCalm / calm.requests(), heapPerAbandoned);
 				if (app == enabled) {
 					Map<String, Double> scrape = app.awaitPrometheus(
 							(scraped) -> Soak.sum(scraped, "hangup_client_calls_active", Map.of()) == 0

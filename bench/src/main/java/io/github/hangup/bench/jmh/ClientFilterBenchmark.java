@@ -34,10 +34,10 @@ import org.springframework.web.reactive.function.client.ExchangeFunction;
  * (outside any inbound request, and inside one as a proxy runs it) and without it. The
  * exchange function is a stub that answers at once, so the difference is the filter's cost.
  * <p>
- * No response timeout: with Reactor Netty it is the connection's own read timeout, which
- * costs the filter one call when the request is written, and the stub writes no request.
- * With a timeout, the stub would measure the fallback for other connectors, a Reactor timer
- * on the body, instead.
+ * No response timeout: with Reactor Netty it is one task on the connection's event loop,
+ * scheduled when the request is written, and the stub writes no request. With a timeout,
+ * the stub would measure the fallback for other connectors, a Reactor timer on the body,
+ * instead. The load benchmark measures the timeout with the rest of a proxied request.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
