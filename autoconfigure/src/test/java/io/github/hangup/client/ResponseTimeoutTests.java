@@ -35,8 +35,9 @@ import org.springframework.web.reactive.function.client.WebClientResponseExcepti
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * The response timeout works with Reactor Netty (its own read timeout) and with any other
- * connector (Reactor timers), before the response and between two chunks of its body.
+ * The response timeout works with Reactor Netty (a task on the connection's event loop) and
+ * with any other connector (Reactor timers), before the response and between two chunks of its
+ * body.
  */
 class ResponseTimeoutTests {
 
