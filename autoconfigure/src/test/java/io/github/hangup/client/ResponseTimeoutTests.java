@@ -41,6 +41,10 @@ import static org.assertj.core.api.Assertions.assertThat;
  */
 class ResponseTimeoutTests {
 
+	/** Half as long as the upstream's trickling body, or an upload trickled the same way, takes. */
+	private static final Duration HALF_A_TRICKLE = Duration
+		.ofMillis(FaultyUpstream.TRICKLE_CHUNKS * FaultyUpstream.TRICKLE_GAP_MILLIS / 2);
+
 	private FaultyUpstream upstream;
 
 	private final List<HangupEvent> events = new ArrayList<>();
@@ -95,8 +99,8 @@ class ResponseTimeoutTests {
 	@MethodSource("connectors")
 	void bodyThatKeepsArrivingIsNotTimedOut(String connector) {
 		// The timeout is between two reads: the whole body takes twice as long.
-		Duration timeout = Duration.ofMillis(FaultyUpstream.TRICKLE_CHUNKS * FaultyUpstream.TRICKLE_GAP_MILLIS / 2);
-		StepVerifier.create(client(connector, timeout).get().uri("/trickle").retrieve().bodyToMono(String.class))
+		StepVerifier
+			.create(client(connector, HALF_A_TRICKLE).get().uri("/trickle").retrieve().bodyToMono(String.class))
 			.expectNext("x".repeat(FaultyUpstream.TRICKLE_CHUNKS))
 			.verifyComplete();
 		assertThat(this.events).isEmpty();
@@ -106,11 +110,10 @@ class ResponseTimeoutTests {
 	void slowUploadIsNotTimedOutSinceTheTimeoutCountsFromWhenTheRequestWasSent() {
 		// The JDK client sends the request after WebClient wrote it, so only Reactor Netty
 		// tells when it was sent.
-		Duration timeout = Duration.ofMillis(FaultyUpstream.TRICKLE_CHUNKS * FaultyUpstream.TRICKLE_GAP_MILLIS / 2);
 		Flux<String> body = Flux.interval(Duration.ofMillis(FaultyUpstream.TRICKLE_GAP_MILLIS))
 			.take(FaultyUpstream.TRICKLE_CHUNKS)
 			.map((tick) -> "x");
-		StepVerifier.create(client("reactor-netty", timeout).post()
+		StepVerifier.create(client("reactor-netty", HALF_A_TRICKLE).post()
 			.uri("/ok")
 			.contentType(MediaType.TEXT_PLAIN)
 			.contentLength(FaultyUpstream.TRICKLE_CHUNKS)

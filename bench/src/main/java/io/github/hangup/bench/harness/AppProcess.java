@@ -169,6 +169,36 @@ public final class AppProcess implements AutoCloseable {
 		}
 	}
 
+	/** What the process has used so far; subtract an earlier reading with {@link Usage#since}. */
+	public Usage usage() {
+		return new Usage(cpuSeconds(), allocatedBytes());
+	}
+
+	/**
+	 * CPU time and heap allocated by the process, so far or between two readings.
+	 * @param cpuSeconds CPU time, {@code NaN} where unknown
+	 * @param allocatedBytes heap allocated, {@code -1} where unknown
+	 */
+	public record Usage(double cpuSeconds, long allocatedBytes) {
+
+		/** The usage between an earlier reading and this one. */
+		public Usage since(Usage before) {
+			boolean known = this.allocatedBytes >= 0 && before.allocatedBytes >= 0;
+			return new Usage(this.cpuSeconds - before.cpuSeconds,
+					known ? this.allocatedBytes - before.allocatedBytes : -1);
+		}
+
+		public double cpuMicrosPer(long requests) {
+			return this.cpuSeconds * 1e6 / requests;
+		}
+
+		/** Heap bytes per request; {@code NaN} where the JVM cannot tell. */
+		public double bytesPer(long requests) {
+			return (this.allocatedBytes < 0) ? Double.NaN : this.allocatedBytes / (double) requests;
+		}
+
+	}
+
 	public Path log() {
 		return this.log;
 	}

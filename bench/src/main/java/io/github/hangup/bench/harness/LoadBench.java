@@ -117,13 +117,10 @@ public final class LoadBench {
 	private static void ratios(String sampleJar, Path out, int runs, int duration, int clients) throws Exception {
 		System.out.printf(Locale.ROOT, "%n== Overhead: sample proxy with Hangup vs --hangup.enabled=false "
 				+ "(%d runs x %d s per body and mode, %d keep-alive connections)%n", runs, duration, clients);
-		try (FastUpstream upstream = new FastUpstream();
-				AppProcess enabled = sample("enabled", sampleJar, upstream.url(), out.resolve("enabled.log"));
-				AppProcess disabled = sample("disabled", sampleJar, upstream.url(), out.resolve("disabled.log"),
-						"--hangup.enabled=false")) {
-			for (AppProcess app : List.of(enabled, disabled)) {
-				warmUp(app, List.of("/small", "/big"), clients);
-			}
+		try (FastUpstream upstream = new FastUpstream(); Modes modes = Modes.start(sampleJar, upstream, out, "")) {
+			AppProcess enabled = modes.enabled();
+			AppProcess disabled = modes.disabled();
+			modes.warmUp(List.of("/small", "/big"), clients);
 			Map<String, List<double[]>> ratios = new LinkedHashMap<>();
 			for (int run = 1; run <= runs; run++) {
 				for (String path : List.of("/small", "/big")) {
@@ -134,17 +131,16 @@ public final class LoadBench {
 					Map<String, Double> allocated = new LinkedHashMap<>();
 					for (AppProcess app : order) {
 						LoadGenerator.run(app.port(), path, clients, 1000, 0, null);
-						double cpuBefore = app.cpuSeconds();
-						long allocatedBefore = app.allocatedBytes();
+						AppProcess.Usage before = app.usage();
 						LoadGenerator.Result result = LoadGenerator.run(app.port(), path, clients, duration * 1000L, 0, null);
-						double cpuSeconds = app.cpuSeconds() - cpuBefore;
+						AppProcess.Usage used = app.usage().since(before);
 						results.put(app.name(), result);
-						cpu.put(app.name(), cpuSeconds * 1e6 / result.requests());
-						allocated.put(app.name(), perRequest(allocatedBefore, app.allocatedBytes(), result));
+						cpu.put(app.name(), used.cpuMicrosPer(result.requests()));
+						allocated.put(app.name(), used.bytesPer(result.requests()));
 						System.out.printf(Locale.ROOT, "  run %d %-6s %-8s %8.0f req/s  p50 %6.2f ms  p99 %6.2f ms  errors %d  "
 								+ "CPU %5.1f us/request (%.2f CPUs busy)  heap %6.0f B/request%n", run, path, app.name(),
 								result.throughput(), result.p50Millis(), result.p99Millis(), result.errors(),
-								cpu.get(app.name()), cpuSeconds / duration, allocated.get(app.name()));
+								cpu.get(app.name()), used.cpuSeconds() / duration, allocated.get(app.name()));
 					}
 					LoadGenerator.Result on = results.get("enabled");
 					LoadGenerator.Result off = results.get("disabled");
@@ -168,26 +164,23 @@ public final class LoadBench {
 		System.out.printf(Locale.ROOT, "%n== Overhead side by side: both loaded at once on the same CPU "
 				+ "(%d runs x %d s per body, %d keep-alive connections each)%n", runs, duration, clients);
 		ExecutorService loads = Executors.newFixedThreadPool(2);
-		try (FastUpstream upstream = new FastUpstream();
-				AppProcess enabled = sample("enabled", sampleJar, upstream.url(), out.resolve("side-enabled.log"));
-				AppProcess disabled = sample("disabled", sampleJar, upstream.url(), out.resolve("side-disabled.log"),
-						"--hangup.enabled=false")) {
-			for (AppProcess app : List.of(enabled, disabled)) {
-				warmUp(app, List.of("/small", "/big"), clients);
-			}
+		try (FastUpstream upstream = new FastUpstream(); Modes modes = Modes.start(sampleJar, upstream, out, "side-")) {
+			AppProcess enabled = modes.enabled();
+			AppProcess disabled = modes.disabled();
+			modes.warmUp(List.of("/small", "/big"), clients);
 			Map<String, List<double[]>> ratios = new LinkedHashMap<>();
 			for (int run = 1; run <= runs; run++) {
 				for (String path : List.of("/small", "/big")) {
 					together(loads, enabled, disabled, path, clients, 1000);
-					double enabledBefore = enabled.cpuSeconds();
-					double disabledBefore = disabled.cpuSeconds();
-					long enabledAllocated = enabled.allocatedBytes();
-					long disabledAllocated = disabled.allocatedBytes();
+					AppProcess.Usage enabledBefore = enabled.usage();
+					AppProcess.Usage disabledBefore = disabled.usage();
 					LoadGenerator.Result[] results = together(loads, enabled, disabled, path, clients, duration * 1000L);
-					double on = (enabled.cpuSeconds() - enabledBefore) * 1e6 / results[0].requests();
-					double off = (disabled.cpuSeconds() - disabledBefore) * 1e6 / results[1].requests();
-					double heapOn = perRequest(enabledAllocated, enabled.allocatedBytes(), results[0]);
-					double heapOff = perRequest(disabledAllocated, disabled.allocatedBytes(), results[1]);
+					AppProcess.Usage enabledUsed = enabled.usage().since(enabledBefore);
+					AppProcess.Usage disabledUsed = disabled.usage().since(disabledBefore);
+					double on = enabledUsed.cpuMicrosPer(results[0].requests());
+					double off = disabledUsed.cpuMicrosPer(results[1].requests());
+					double heapOn = enabledUsed.bytesPer(results[0].requests());
+					double heapOff = disabledUsed.bytesPer(results[1].requests());
 					System.out.printf(Locale.ROOT, "  run %d %-6s enabled %6.0f req/s p99 %5.2f ms CPU %5.1f us heap %6.0f B, "
 							+ "disabled %6.0f req/s p99 %5.2f ms CPU %5.1f us heap %6.0f B, errors %d%n", run, path,
 							results[0].throughput(), results[0].p99Millis(), on, heapOn, results[1].throughput(),
@@ -213,11 +206,6 @@ public final class LoadBench {
 		return new double[] { on.throughput() / off.throughput(), on.p50Millis() / off.p50Millis(),
 				on.p99Millis() / off.p99Millis(), on.throughput(), off.throughput(), on.p99Millis(), off.p99Millis(),
 				cpuOn / cpuOff, cpuOn, cpuOff, heapOn / heapOff, heapOn, heapOff };
-	}
-
-	/** Heap bytes allocated per request of a run; {@code NaN} where the JVM cannot tell. */
-	private static double perRequest(long before, long after, LoadGenerator.Result result) {
-		return (before < 0 || after < 0) ? Double.NaN : (after - before) / (double) result.requests();
 	}
 
 	private static LoadGenerator.Result[] together(ExecutorService loads, AppProcess first, AppProcess second,
@@ -332,30 +320,24 @@ public final class LoadBench {
 		System.out.printf(Locale.ROOT, "%n== Cancel storm: %d healthy clients on the 64 B body, with and without %d "
 				+ "clients (30%%) that abandon a 50 ms request after 5-20 ms; %d s each, Hangup enabled and "
 				+ "disabled%n", healthy, abandoners, seconds);
-		try (FastUpstream upstream = new FastUpstream();
-				AppProcess enabled = sample("enabled", sampleJar, upstream.url(), out.resolve("storm.log"));
-				AppProcess disabled = sample("disabled", sampleJar, upstream.url(), out.resolve("storm-disabled.log"),
-						"--hangup.enabled=false")) {
+		try (FastUpstream upstream = new FastUpstream(); Modes modes = Modes.start(sampleJar, upstream, out, "storm-")) {
 			Map<String, LoadGenerator.Result[]> results = new LinkedHashMap<>();
-			for (AppProcess app : List.of(enabled, disabled)) {
+			for (AppProcess app : List.of(modes.enabled(), modes.disabled())) {
 				warmUp(app, List.of("/small"), healthy);
 				LoadGenerator.run(app.port(), "/delay?ms=50", abandoners, 2000, 0, null);
-				double cpuBefore = app.cpuSeconds();
-				long heapBefore = app.allocatedBytes();
+				AppProcess.Usage before = app.usage();
 				LoadGenerator.Result calm = LoadGenerator.run(app.port(), "/small", healthy, seconds * 1000L, 0, null);
-				double cpuCalm = app.cpuSeconds() - cpuBefore;
-				double heapCalm = app.allocatedBytes() - heapBefore;
+				AppProcess.Usage calmUsed = app.usage().since(before);
 				double cancelsBefore = cancelsRecorded(app);
-				cpuBefore = app.cpuSeconds();
-				heapBefore = app.allocatedBytes();
+				before = app.usage();
 				LoadGenerator.Result storm = LoadGenerator.run(app.port(), "/small", healthy, seconds * 1000L,
 						abandoners, "/delay?ms=50");
-				double cpuStorm = app.cpuSeconds() - cpuBefore;
-				double heapStorm = app.allocatedBytes() - heapBefore;
+				AppProcess.Usage stormUsed = app.usage().since(before);
 				// What the storm's CPU time and heap hold beyond its healthy requests at the calm cost.
-				double perHealthy = cpuCalm / calm.requests();
-				double perAbandoned = (cpuStorm - storm.requests() * perHealthy) / storm.abandoned();
-				double heapPerAbandoned = (heapStorm - storm.requests() * heapCalm / calm.requests()) / storm.abandoned();
+				double perHealthy = calmUsed.cpuMicrosPer(calm.requests());
+				double heapPerHealthy = calmUsed.bytesPer(calm.requests());
+				double perAbandoned = (stormUsed.cpuMicrosPer(1) - storm.requests() * perHealthy) / storm.abandoned();
+				double heapPerAbandoned = (stormUsed.bytesPer(1) - storm.requests() * heapPerHealthy) / storm.abandoned();
 				results.put(app.name(), new LoadGenerator.Result[] { calm, storm });
 				System.out.printf(Locale.ROOT, "  %-8s without storm: %8.0f req/s  p50 %6.2f ms  p99 %6.2f ms  errors %d%n",
 						app.name(), calm.throughput(), calm.p50Millis(), calm.p99Millis(), calm.errors());
@@ -365,9 +347,9 @@ public final class LoadBench {
 				System.out.printf(Locale.ROOT, "  %-8s healthy p99 storm/calm %.2f, throughput storm/calm %.2f; CPU %.1f us "
 						+ "per healthy request (calm), about %.0f us per abandoned request (storm); heap %.0f B per "
 						+ "healthy request, about %.0f B per abandoned request%n", app.name(),
-						storm.p99Millis() / calm.p99Millis(), storm.throughput() / calm.throughput(), perHealthy * 1e6,
-						perAbandoned * 1e6, heapCalm / calm.requests(), heapPerAbandoned);
-				if (app == enabled) {
+						storm.p99Millis() / calm.p99Millis(), storm.throughput() / calm.throughput(), perHealthy,
+						perAbandoned, heapPerHealthy, heapPerAbandoned);
+				if (app == modes.enabled()) {
 					Map<String, Double> scrape = app.awaitPrometheus(
 							(scraped) -> Soak.sum(scraped, "hangup_client_calls_active", Map.of()) == 0
 									&& Soak.sum(scraped, "hangup_server_scopes_active", Map.of()) == 1,
@@ -399,6 +381,41 @@ public final class LoadBench {
 		List<String> pinned = new ArrayList<>(List.of("taskset", "-c", appCpus));
 		pinned.addAll(command);
 		return pinned;
+	}
+
+	/**
+	 * The packaged sample app twice in front of one upstream: with the starter and with
+	 * {@code --hangup.enabled=false}.
+	 */
+	private record Modes(AppProcess enabled, AppProcess disabled) implements AutoCloseable {
+
+		static Modes start(String sampleJar, FastUpstream upstream, Path out, String logPrefix) throws Exception {
+			AppProcess enabled = sample("enabled", sampleJar, upstream.url(), out.resolve(logPrefix + "enabled.log"));
+			try {
+				return new Modes(enabled, sample("disabled", sampleJar, upstream.url(),
+						out.resolve(logPrefix + "disabled.log"), "--hangup.enabled=false"));
+			}
+			catch (Exception ex) {
+				enabled.close();
+				throw ex;
+			}
+		}
+
+		void warmUp(List<String> paths, int clients) throws InterruptedException {
+			LoadBench.warmUp(this.enabled, paths, clients);
+			LoadBench.warmUp(this.disabled, paths, clients);
+		}
+
+		@Override
+		public void close() throws InterruptedException {
+			try {
+				this.disabled.close();
+			}
+			finally {
+				this.enabled.close();
+			}
+		}
+
 	}
 
 	/** Starts the packaged sample app, pinned and quiet, in front of the given upstream. */
