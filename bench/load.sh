@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Load overhead ratios, cancel propagation latency and a cancel storm, on loopback.
-# Usage: bench/load.sh [--quick] [--only ratios,side-by-side,cancel,storm] [--runs N] [--duration S] [--warm-up S]
-#                      [--storm-duration S] [--clients N] [--cancels N]
+# Usage: bench/load.sh [--quick] [--only ratios,side-by-side,cancel,storm] [--launches N] [--runs N] [--duration S]
+#                      [--warm-up S] [--storm-duration S] [--clients N] [--cancels N] [--control]
 # The load generator is Java (bench/src/main/java/.../LoadGenerator.java): no external tool needed.
 # With 2 or more CPUs and taskset, the applications under test run on the last CPU this script
 # may use and the generator and upstream on the others, so that they do not compete for a CPU;

@@ -21,15 +21,21 @@ import io.github.hangup.bench.harness.FaultyUpstream.Tracked;
  * <ul>
  * <li>{@code ratios}: the sample proxy started twice, with Hangup and with
  * {@code --hangup.enabled=false}, in front of the same fast upstream; throughput and p50/p99
- * latency for a small and a 16 KiB body, alternating, as ratios enabled/disabled;</li>
+ * latency for a small and a 16 KiB body, alternating, as ratios enabled/disabled. Repeated over
+ * {@code --launches} fresh pairs of JVMs, as JMH forks: each launch compiles the code its own
+ * way, and that moves a ratio as much as the starter does;</li>
+ * <li>{@code side-by-side}: the same pair loaded at once on the same CPU;</li>
  * <li>{@code cancel}: time from a client closing its connection to the upstream seeing its
  * own connection closed, for the sample proxy (an in-chain call) and for the bench app's
  * {@code /detached} route (a call subscribed outside the chain);</li>
  * <li>{@code storm}: healthy clients' p99 while 30% of clients abandon their requests,
  * against the same healthy load alone.</li>
  * </ul>
- * Arguments: {@code --sample-jar JAR [--quick] [--only ratios,cancel,storm] [--runs N]
- * [--duration S] [--storm-duration S] [--clients N] [--cancels N] [--warm-up S] [--app-cpus LIST]}.
+ * Arguments: {@code --sample-jar JAR [--quick] [--only ratios,side-by-side,cancel,storm]
+ * [--launches N] [--runs N] [--duration S] [--storm-duration S] [--clients N] [--cancels N]
+ * [--warm-up S] [--app-cpus LIST] [--control]}. {@code --control} starts both applications with
+ * {@code --hangup.enabled=false}: the ratios of two identical applications show the noise
+ * floor of the machine.
  */
 public final class LoadBench {
 
@@ -42,6 +48,9 @@ public final class LoadBench {
 	/** CPUs (a taskset list) the applications under test run on; {@code null} for any. */
 	private static String appCpus;
 
+	/** Whether both applications run without the starter, to measure the noise floor. */
+	private static boolean control;
+
 	private static final List<String> QUIET = List.of("--logging.level.root=warn",
 			"--logging.level.io.github.hangup.Hangups=error");
 
@@ -49,6 +58,7 @@ public final class LoadBench {
 		String sampleJar = null;
 		boolean quick = false;
 		Set<String> only = Set.of("ratios", "side-by-side", "cancel", "storm");
+		int launches = -1;
 		int runs = -1;
 		int duration = -1;
 		int stormDuration = -1;
@@ -60,7 +70,9 @@ public final class LoadBench {
 				case "--sample-jar" -> sampleJar = args[++i];
 				case "--quick" -> quick = true;
 				case "--only" -> only = Set.of(args[++i].split(","));
+				case "--launches" -> launches = Integer.parseInt(args[++i]);
 				case "--runs" -> runs = Integer.parseInt(args[++i]);
+				case "--control" -> control = true;
 				case "--duration" -> duration = Integer.parseInt(args[++i]);
 				case "--storm-duration" -> stormDuration = Integer.parseInt(args[++i]);
 				case "--clients" -> clients = Integer.parseInt(args[++i]);
@@ -71,6 +83,7 @@ public final class LoadBench {
 				default -> throw new IllegalArgumentException("Unknown argument " + args[i]);
 			}
 		}
+		launches = (launches > 0) ? launches : (quick ? 1 : 3);
 		runs = (runs > 0) ? runs : (quick ? 5 : 10);
 		duration = (duration > 0) ? duration : (quick ? 4 : 8);
 		warmUpSeconds = (warmUpSeconds > 0) ? warmUpSeconds : (quick ? 40 : 60);
@@ -82,11 +95,17 @@ public final class LoadBench {
 			System.out.printf(Locale.ROOT, "Applications under test pinned to CPU %s; this generator and the upstream "
 					+ "run on %d other CPU(s)%n", appCpus, Runtime.getRuntime().availableProcessors());
 		}
+		if (control) {
+			// The other parts read the starter's own metrics from the enabled application.
+			only = only.stream().filter((part) -> part.equals("ratios") || part.equals("side-by-side"))
+				.collect(java.util.stream.Collectors.toSet());
+			System.out.println("Control: both applications run with --hangup.enabled=false; \"enabled\" names the first");
+		}
 		if (only.contains("ratios")) {
-			ratios(sampleJar, out, runs, duration, clients);
+			ratios(sampleJar, out, launches, runs, duration, clients);
 		}
 		if (only.contains("side-by-side")) {
-			sideBySide(sampleJar, out, runs, duration, clients);
+			sideBySide(sampleJar, out, launches, runs, duration, clients);
 		}
 		if (only.contains("cancel")) {
 			cancelLatency(sampleJar, out, cancels);
@@ -114,9 +133,21 @@ public final class LoadBench {
 		return options.toArray(String[]::new);
 	}
 
-	private static void ratios(String sampleJar, Path out, int runs, int duration, int clients) throws Exception {
+	private static void ratios(String sampleJar, Path out, int launches, int runs, int duration, int clients)
+			throws Exception {
 		System.out.printf(Locale.ROOT, "%n== Overhead: sample proxy with Hangup vs --hangup.enabled=false "
-				+ "(%d runs x %d s per body and mode, %d keep-alive connections)%n", runs, duration, clients);
+				+ "(%d launches x %d runs x %d s per body and mode, %d keep-alive connections)%n", launches, runs,
+				duration, clients);
+		List<Map<String, List<double[]>>> all = new ArrayList<>();
+		for (int launch = 1; launch <= launches; launch++) {
+			System.out.printf(Locale.ROOT, "  launch %d of %d%n", launch, launches);
+			all.add(ratiosOfOneLaunch(sampleJar, out, runs, duration, clients));
+		}
+		printRatios(all);
+	}
+
+	private static Map<String, List<double[]>> ratiosOfOneLaunch(String sampleJar, Path out, int runs, int duration,
+			int clients) throws Exception {
 		try (FastUpstream upstream = new FastUpstream(); Modes modes = Modes.start(sampleJar, upstream, out, "")) {
 			AppProcess enabled = modes.enabled();
 			AppProcess disabled = modes.disabled();
@@ -142,14 +173,13 @@ public final class LoadBench {
 								result.throughput(), result.p50Millis(), result.p99Millis(), result.errors(),
 								cpu.get(app.name()), used.cpuSeconds() / duration, allocated.get(app.name()));
 					}
-					LoadGenerator.Result on = results.get("enabled");
-					LoadGenerator.Result off = results.get("disabled");
 					ratios.computeIfAbsent(path, (key) -> new ArrayList<>())
-						.add(row(on, off, cpu.get("enabled"), cpu.get("disabled"), allocated.get("enabled"),
-								allocated.get("disabled")));
+						.add(row(results.get(enabled.name()), results.get(disabled.name()), cpu.get(enabled.name()),
+								cpu.get(disabled.name()), allocated.get(enabled.name()),
+								allocated.get(disabled.name())));
 				}
 			}
-			printRatios(ratios, runs);
+			return ratios;
 		}
 	}
 
@@ -160,9 +190,21 @@ public final class LoadBench {
 	 * precise figure; their throughput ratio also moves with how the kernel shares the CPU
 	 * between the two processes.
 	 */
-	private static void sideBySide(String sampleJar, Path out, int runs, int duration, int clients) throws Exception {
+	private static void sideBySide(String sampleJar, Path out, int launches, int runs, int duration, int clients)
+			throws Exception {
 		System.out.printf(Locale.ROOT, "%n== Overhead side by side: both loaded at once on the same CPU "
-				+ "(%d runs x %d s per body, %d keep-alive connections each)%n", runs, duration, clients);
+				+ "(%d launches x %d runs x %d s per body, %d keep-alive connections each)%n", launches, runs, duration,
+				clients);
+		List<Map<String, List<double[]>>> all = new ArrayList<>();
+		for (int launch = 1; launch <= launches; launch++) {
+			System.out.printf(Locale.ROOT, "  launch %d of %d%n", launch, launches);
+			all.add(sideBySideOfOneLaunch(sampleJar, out, runs, duration, clients));
+		}
+		printRatios(all);
+	}
+
+	private static Map<String, List<double[]>> sideBySideOfOneLaunch(String sampleJar, Path out, int runs,
+			int duration, int clients) throws Exception {
 		ExecutorService loads = Executors.newFixedThreadPool(2);
 		try (FastUpstream upstream = new FastUpstream(); Modes modes = Modes.start(sampleJar, upstream, out, "side-")) {
 			AppProcess enabled = modes.enabled();
@@ -189,7 +231,7 @@ public final class LoadBench {
 						.add(row(results[0], results[1], on, off, heapOn, heapOff));
 				}
 			}
-			printRatios(ratios, runs);
+			return ratios;
 		}
 		finally {
 			loads.shutdownNow();
@@ -217,10 +259,19 @@ public final class LoadBench {
 		return new LoadGenerator.Result[] { one.get(), other.get() };
 	}
 
-	private static void printRatios(Map<String, List<double[]>> ratios, int runs) {
+	/**
+	 * Prints, per body, the spread of every run of every launch, then each launch's medians of
+	 * the two targets: a launch's JIT compilation moves its runs together, so the pooled figure
+	 * is the one to hold against a target, and the launches show how far one launch can stray.
+	 */
+	private static void printRatios(List<Map<String, List<double[]>>> launches) {
+		int runs = launches.get(0).values().iterator().next().size();
 		System.out.println();
-		System.out.println("  ratios enabled/disabled, min / median / max over " + runs + " runs:");
-		ratios.forEach((path, list) -> {
+		System.out.printf(Locale.ROOT, "  ratios enabled/disabled, min / median / max over %d launches x %d runs:%n",
+				launches.size(), runs);
+		for (String path : launches.get(0).keySet()) {
+			List<double[]> list = new ArrayList<>();
+			launches.forEach((launch) -> list.addAll(launch.get(path)));
 			String body = path.equals("/small") ? "64 B" : "16 KiB";
 			System.out.printf(Locale.ROOT, "  %-7s throughput %s (target >= 0.98)   p50 %s   p99 %s (target <= 1.05)%n",
 					body, Stats.spread(column(list, 0), "%.3f"), Stats.spread(column(list, 1), "%.3f"),
@@ -234,7 +285,14 @@ public final class LoadBench {
 			System.out.printf(Locale.ROOT, "  %-7s heap allocated per request %s (enabled %s B, disabled %s B)%n", body,
 					Stats.spread(column(list, 10), "%.3f"), Stats.spread(column(list, 11), "%.0f"),
 					Stats.spread(column(list, 12), "%.0f"));
-		});
+			StringBuilder perLaunch = new StringBuilder();
+			for (Map<String, List<double[]>> launch : launches) {
+				List<double[]> rows = launch.get(path);
+				perLaunch.append(String.format(Locale.ROOT, "  %.3f / %.3f", Stats.percentile(column(rows, 0), 50),
+						Stats.percentile(column(rows, 2), 50)));
+			}
+			System.out.printf(Locale.ROOT, "  %-7s median of each launch, throughput / p99:%s%n", body, perLaunch);
+		}
 	}
 
 	/**
@@ -385,12 +443,15 @@ public final class LoadBench {
 
 	/**
 	 * The packaged sample app twice in front of one upstream: with the starter and with
-	 * {@code --hangup.enabled=false}.
+	 * {@code --hangup.enabled=false} (with {@code --control}, both without).
 	 */
 	private record Modes(AppProcess enabled, AppProcess disabled) implements AutoCloseable {
 
 		static Modes start(String sampleJar, FastUpstream upstream, Path out, String logPrefix) throws Exception {
-			AppProcess enabled = sample("enabled", sampleJar, upstream.url(), out.resolve(logPrefix + "enabled.log"));
+			AppProcess enabled = control
+					? sample("enabled", sampleJar, upstream.url(), out.resolve(logPrefix + "enabled.log"),
+							"--hangup.enabled=false")
+					: sample("enabled", sampleJar, upstream.url(), out.resolve(logPrefix + "enabled.log"));
 			try {
 				return new Modes(enabled, sample("disabled", sampleJar, upstream.url(),
 						out.resolve(logPrefix + "disabled.log"), "--hangup.enabled=false"));
@@ -424,8 +485,7 @@ public final class LoadBench {
 		List<String> arguments = new ArrayList<>(List.of("--sample.upstream-url=" + upstreamUrl));
 		arguments.addAll(List.of(extraArgs));
 		// More arguments for one mode, to measure the cost of one feature or compare like with like.
-		String more = System.getenv(arguments.contains("--hangup.enabled=false") ? "BENCH_DISABLED_ARGS"
-				: "BENCH_ENABLED_ARGS");
+		String more = System.getenv(name.equals("enabled") ? "BENCH_ENABLED_ARGS" : "BENCH_DISABLED_ARGS");
 		if (more != null && !more.isBlank()) {
 			arguments.addAll(List.of(more.trim().split("\\s+")));
 		}
