@@ -13,6 +13,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
 
 import io.github.hangup.bench.harness.FaultyUpstream.Tracked;
 
@@ -98,7 +99,7 @@ public final class LoadBench {
 		if (control) {
 			// The other parts read the starter's own metrics from the enabled application.
 			only = only.stream().filter((part) -> part.equals("ratios") || part.equals("side-by-side"))
-				.collect(java.util.stream.Collectors.toSet());
+				.collect(Collectors.toSet());
 			System.out.println("Control: both applications run with --hangup.enabled=false; \"enabled\" names the first");
 		}
 		if (only.contains("ratios")) {
@@ -138,12 +139,7 @@ public final class LoadBench {
 		System.out.printf(Locale.ROOT, "%n== Overhead: sample proxy with Hangup vs --hangup.enabled=false "
 				+ "(%d launches x %d runs x %d s per body and mode, %d keep-alive connections)%n", launches, runs,
 				duration, clients);
-		List<Map<String, List<double[]>>> all = new ArrayList<>();
-		for (int launch = 1; launch <= launches; launch++) {
-			System.out.printf(Locale.ROOT, "  launch %d of %d%n", launch, launches);
-			all.add(ratiosOfOneLaunch(sampleJar, out, runs, duration, clients));
-		}
-		printRatios(all);
+		printRatios(launch(launches, () -> ratiosOfOneLaunch(sampleJar, out, runs, duration, clients)));
 	}
 
 	private static Map<String, List<double[]>> ratiosOfOneLaunch(String sampleJar, Path out, int runs, int duration,
@@ -195,12 +191,24 @@ public final class LoadBench {
 		System.out.printf(Locale.ROOT, "%n== Overhead side by side: both loaded at once on the same CPU "
 				+ "(%d launches x %d runs x %d s per body, %d keep-alive connections each)%n", launches, runs, duration,
 				clients);
+		printRatios(launch(launches, () -> sideBySideOfOneLaunch(sampleJar, out, runs, duration, clients)));
+	}
+
+	/** One launch's rows per body path, from a fresh pair of applications. */
+	@FunctionalInterface
+	private interface Launch {
+
+		Map<String, List<double[]>> measure() throws Exception;
+
+	}
+
+	private static List<Map<String, List<double[]>>> launch(int launches, Launch launch) throws Exception {
 		List<Map<String, List<double[]>>> all = new ArrayList<>();
-		for (int launch = 1; launch <= launches; launch++) {
-			System.out.printf(Locale.ROOT, "  launch %d of %d%n", launch, launches);
-			all.add(sideBySideOfOneLaunch(sampleJar, out, runs, duration, clients));
+		for (int i = 1; i <= launches; i++) {
+			System.out.printf(Locale.ROOT, "  launch %d of %d%n", i, launches);
+			all.add(launch.measure());
 		}
-		printRatios(all);
+		return all;
 	}
 
 	private static Map<String, List<double[]>> sideBySideOfOneLaunch(String sampleJar, Path out, int runs,
@@ -448,10 +456,9 @@ public final class LoadBench {
 	private record Modes(AppProcess enabled, AppProcess disabled) implements AutoCloseable {
 
 		static Modes start(String sampleJar, FastUpstream upstream, Path out, String logPrefix) throws Exception {
-			AppProcess enabled = control
-					? sample("enabled", sampleJar, upstream.url(), out.resolve(logPrefix + "enabled.log"),
-							"--hangup.enabled=false")
-					: sample("enabled", sampleJar, upstream.url(), out.resolve(logPrefix + "enabled.log"));
+			String[] first = control ? new String[] { "--hangup.enabled=false" } : new String[0];
+			AppProcess enabled = sample("enabled", sampleJar, upstream.url(), out.resolve(logPrefix + "enabled.log"),
+					first);
 			try {
 				return new Modes(enabled, sample("disabled", sampleJar, upstream.url(),
 						out.resolve(logPrefix + "disabled.log"), "--hangup.enabled=false"));
