@@ -80,8 +80,8 @@ public class DefaultHangupClassifier implements HangupClassifier {
 	}
 
 	private static @Nullable HangupKind byType(Throwable t, HangupSide side) {
-		if (t instanceof UpstreamHangupException upstream) {
-			return upstream.getKind();
+		if (t instanceof HangupException hangup) {
+			return hangup.getKind();
 		}
 		// Connect-level failures first: Netty's ConnectTimeoutException is a ConnectException
 		// and the JDK's HttpConnectTimeoutException is an HttpTimeoutException.

@@ -17,6 +17,17 @@ public enum HangupKind {
 	CLIENT_CANCEL(HangupSide.INBOUND, 0),
 
 	/**
+	 * This application's own server closed the request before its response completed: a
+	 * shutdown that outlasted its graceful period closed the connections still open. Nothing
+	 * can be sent; outbound calls made for the request are stopped. Not the client's doing:
+	 * expect a few around each deploy, and raise {@code spring.lifecycle.timeout-per-shutdown-phase}
+	 * if they matter (long-lived streams are closed by any deploy).
+	 *
+	 * @since 0.2.0
+	 */
+	SERVER_CLOSE(HangupSide.INBOUND, 0),
+
+	/**
 	 * The upstream did not answer, or stalled mid-body, within the response timeout (or an
 	 * application timeout fired on an outbound call). Answered with 504 Gateway Timeout.
 	 * Check the upstream's latency and load, or raise {@code hangup.client.response-timeout}
@@ -49,8 +60,8 @@ public enum HangupKind {
 	}
 
 	/**
-	 * Return whether this kind is a failure of an upstream (outbound) call rather than of the
-	 * inbound client.
+	 * Return whether this kind is a failure of an upstream (outbound) call rather than an end
+	 * of the inbound request (its client left, or this server closed it).
 	 * @return {@code true} for the {@code UPSTREAM_*} kinds
 	 */
 	public boolean isUpstream() {

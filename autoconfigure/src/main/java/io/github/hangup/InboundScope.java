@@ -55,6 +55,9 @@ public final class InboundScope {
 
 	private volatile boolean clientGone;
 
+	/** Why the request ended early; written before {@link #clientGone}, read after it. */
+	private volatile HangupKind goneKind = HangupKind.CLIENT_CANCEL;
+
 	private volatile @Nullable HangupKind kind;
 
 	private volatile long written;
@@ -101,11 +104,21 @@ public final class InboundScope {
 	}
 
 	/**
-	 * Return whether the inbound client has gone away.
+	 * Return whether the inbound client has gone away, or the server closed the request.
 	 * @return {@code true} once {@link #clientGone()} was called
 	 */
 	public boolean isClientGone() {
 		return this.clientGone;
+	}
+
+	/**
+	 * Return how the request ended early, for the outbound calls stopped with it.
+	 * @return {@link HangupKind#CLIENT_CANCEL} (also while the request runs), or
+	 * {@link HangupKind#SERVER_CLOSE} when this application's server closed it
+	 * @since 0.2.0
+	 */
+	public HangupKind goneKind() {
+		return this.goneKind;
 	}
 
 	/**
@@ -175,11 +188,13 @@ public final class InboundScope {
 	}
 
 	/**
-	 * Remove a finished outbound call from this scope.
+	 * Remove an outbound call from this scope.
 	 * @param participant the call
+	 * @return {@code true} for the one caller that removed it: a call cancelled just as its
+	 * client left claims its own {@link Participant#onClientGone()} this way
 	 */
-	public void leave(Participant participant) {
-		remove(participant);
+	public boolean leave(Participant participant) {
+		return remove(participant);
 	}
 
 	/**
@@ -190,6 +205,23 @@ public final class InboundScope {
 	 * @return the upstreams of the calls still in the scope, without duplicates
 	 */
 	public Set<String> clientGone() {
+		return ended(HangupKind.CLIENT_CANCEL);
+	}
+
+	/**
+	 * Mark the request as ended early, by its client leaving or by this server closing it,
+	 * and tell the outbound calls that were already cancelled. Only the first call decides
+	 * the kind.
+	 * @param kind {@link HangupKind#CLIENT_CANCEL} or {@link HangupKind#SERVER_CLOSE}
+	 * @return the upstreams of the calls still in the scope, without duplicates
+	 * @since 0.2.0
+	 */
+	public Set<String> ended(HangupKind kind) {
+		if (!this.clientGone) {
+			this.goneKind = kind;
+		}
+		// After the kind, before looking at the calls: a call cancelled concurrently reads
+		// this flag after its own state change, so one of the two sees the other.
 		this.clientGone = true;
 		Set<String> upstreams = new LinkedHashSet<>();
 		for (Participant participant : this.participants) {

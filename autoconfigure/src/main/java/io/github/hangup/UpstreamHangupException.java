@@ -6,32 +6,17 @@ import org.jspecify.annotations.Nullable;
  * An outbound call hung up: the upstream timed out, reset the connection or could not be
  * reached. Carries the {@link HangupKind kind} and {@link HangupPhase phase} and keeps the
  * original error as its cause. Catch one of the three subclasses to react to a single kind.
- * <p>
- * Like Reactor Netty's {@code PrematureCloseException}, these are expected and frequent, so
- * they skip the stack trace: the cause has the interesting one.
  *
  * @since 0.1.0
  */
-public abstract sealed class UpstreamHangupException extends RuntimeException
+public abstract sealed class UpstreamHangupException extends HangupException
 		permits UpstreamTimeoutException, UpstreamResetException, UpstreamUnreachableException {
 
 	private static final long serialVersionUID = 1L;
 
-	private final HangupKind kind;
-
-	private final HangupPhase phase;
-
-	private final String method;
-
-	private final String upstream;
-
 	UpstreamHangupException(HangupKind kind, HangupPhase phase, String method, String upstream,
 			@Nullable Throwable cause) {
-		super(describe(kind, phase, method, upstream), cause, false, false);
-		this.kind = kind;
-		this.phase = phase;
-		this.method = method;
-		this.upstream = upstream;
+		super(describe(kind, phase, method, upstream), kind, phase, method, upstream, cause);
 	}
 
 	/**
@@ -42,7 +27,7 @@ public abstract sealed class UpstreamHangupException extends RuntimeException
 	 * @param upstream the upstream's {@code host:port} or client name
 	 * @param cause the original error
 	 * @return the typed exception
-	 * @throws IllegalArgumentException for {@link HangupKind#CLIENT_CANCEL}
+	 * @throws IllegalArgumentException for a kind that is not an upstream one
 	 */
 	public static UpstreamHangupException of(HangupKind kind, HangupPhase phase, String method, String upstream,
 			@Nullable Throwable cause) {
@@ -50,7 +35,7 @@ public abstract sealed class UpstreamHangupException extends RuntimeException
 			case UPSTREAM_TIMEOUT -> new UpstreamTimeoutException(phase, method, upstream, cause);
 			case UPSTREAM_RESET -> new UpstreamResetException(phase, method, upstream, cause);
 			case UPSTREAM_UNREACHABLE -> new UpstreamUnreachableException(phase, method, upstream, cause);
-			case CLIENT_CANCEL -> throw new IllegalArgumentException("CLIENT_CANCEL is not an upstream hang-up");
+			case CLIENT_CANCEL, SERVER_CLOSE -> throw new IllegalArgumentException(kind + " is not an upstream hang-up");
 		};
 	}
 
@@ -59,42 +44,9 @@ public abstract sealed class UpstreamHangupException extends RuntimeException
 			case UPSTREAM_TIMEOUT -> "did not respond in time";
 			case UPSTREAM_RESET -> "closed the connection";
 			case UPSTREAM_UNREACHABLE -> "could not be reached";
-			case CLIENT_CANCEL -> "was cancelled";
+			case CLIENT_CANCEL, SERVER_CLOSE -> "was stopped";
 		};
-		String when = (phase == HangupPhase.BEFORE_RESPONSE) ? "before its response" : "during its response";
-		return "Upstream " + upstream + " " + what + " " + when + " (" + method + ")";
-	}
-
-	/**
-	 * Return the kind of hang-up.
-	 * @return the kind
-	 */
-	public HangupKind getKind() {
-		return this.kind;
-	}
-
-	/**
-	 * Return whether the upstream had started its response.
-	 * @return the phase
-	 */
-	public HangupPhase getPhase() {
-		return this.phase;
-	}
-
-	/**
-	 * Return the outbound HTTP method.
-	 * @return the method name
-	 */
-	public String getMethod() {
-		return this.method;
-	}
-
-	/**
-	 * Return the upstream as {@code host:port} or client name.
-	 * @return the upstream
-	 */
-	public String getUpstream() {
-		return this.upstream;
+		return "Upstream " + upstream + " " + what + " " + when(phase) + " (" + method + ")";
 	}
 
 }

@@ -42,6 +42,8 @@ public record RecordedHangup(String timestamp, HangupSide side, HangupKind kind,
 			return switch (event.kind()) {
 				case CLIENT_CANCEL -> call + " was cancelled " + elapsed
 						+ " ms in, because the client it was made for went away.";
+				case SERVER_CLOSE -> call + " was stopped " + elapsed
+						+ " ms in, because this application's server closed the request it was made for (a shutdown).";
 				case UPSTREAM_TIMEOUT -> call + (before ? " got no response" : " stalled mid-body")
 						+ " within the response timeout (" + elapsed + " ms).";
 				case UPSTREAM_RESET -> call + " was closed by the upstream " + (before ? "before it answered"
@@ -51,11 +53,19 @@ public record RecordedHangup(String timestamp, HangupSide side, HangupKind kind,
 			};
 		}
 		return switch (event.kind()) {
-			case CLIENT_CANCEL -> "The client closed the connection " + elapsed + " ms into " + request
-					+ (before ? ", before any response was sent (a browser refresh or a client timeout)"
-							: ", while the response was being sent (a closed tab or a client that stopped reading)")
-					+ ((event.upstream() != null) ? "; the upstream call to " + event.upstream() + " was cancelled."
-							: ".");
+			case CLIENT_CANCEL -> (event.isHttp2()
+					? "The client reset its HTTP/2 stream (RST_STREAM) " + elapsed + " ms into " + request
+							+ (before ? ", before any response was sent (an aborted fetch, a navigation away)"
+									: ", while the response was being sent (an aborted download or stream)")
+							+ "; its connection stays open for its other requests"
+					: "The client closed the connection " + elapsed + " ms into " + request
+							+ (before ? ", before any response was sent (a browser refresh or a client timeout)"
+									: ", while the response was being sent (a closed tab or a client that stopped reading)"))
+					+ cancelledCall(event);
+			case SERVER_CLOSE -> "This application's server closed " + request + " " + elapsed
+					+ " ms in, while shutting down: it was still "
+					+ (before ? "waiting to answer" : "sending its response")
+					+ " when graceful shutdown ended" + cancelledCall(event);
 			case UPSTREAM_TIMEOUT -> before
 					? "The upstream " + upstream + " did not answer " + request + " within the response timeout; the client got "
 							+ status(event) + " after " + elapsed + " ms."
@@ -73,6 +83,10 @@ public record RecordedHangup(String timestamp, HangupSide side, HangupKind kind,
 					+ " (refused, connect timeout or unknown host); the client got " + status(event) + " after "
 					+ elapsed + " ms.";
 		};
+	}
+
+	private static String cancelledCall(HangupEvent event) {
+		return (event.upstream() != null) ? "; the upstream call to " + event.upstream() + " was cancelled." : ".";
 	}
 
 	private static String status(HangupEvent event) {

@@ -316,6 +316,12 @@ public class HangupProperties implements Validator {
 			private LogLevel clientCancel = LogLevel.DEBUG;
 
 			/**
+			 * Level for requests closed by this server's shutdown; a summary line per shutdown
+			 * is logged at INFO.
+			 */
+			private LogLevel serverClose = LogLevel.DEBUG;
+
+			/**
 			 * Level for upstream timeouts.
 			 */
 			private LogLevel upstreamTimeout = LogLevel.WARN;
@@ -336,6 +342,14 @@ public class HangupProperties implements Validator {
 
 			public void setClientCancel(LogLevel clientCancel) {
 				this.clientCancel = clientCancel;
+			}
+
+			public LogLevel getServerClose() {
+				return this.serverClose;
+			}
+
+			public void setServerClose(LogLevel serverClose) {
+				this.serverClose = serverClose;
 			}
 
 			public LogLevel getUpstreamTimeout() {
@@ -369,6 +383,7 @@ public class HangupProperties implements Validator {
 			public Map<HangupKind, LogLevel> asMap() {
 				Map<HangupKind, LogLevel> levels = new EnumMap<>(HangupKind.class);
 				levels.put(HangupKind.CLIENT_CANCEL, this.clientCancel);
+				levels.put(HangupKind.SERVER_CLOSE, this.serverClose);
 				levels.put(HangupKind.UPSTREAM_TIMEOUT, this.upstreamTimeout);
 				levels.put(HangupKind.UPSTREAM_RESET, this.upstreamReset);
 				levels.put(HangupKind.UPSTREAM_UNREACHABLE, this.upstreamUnreachable);

@@ -9,6 +9,7 @@ import io.github.hangup.HangupRecorder;
 import io.github.hangup.server.HangupWebExceptionHandler;
 import io.github.hangup.server.HangupWebFilter;
 import io.github.hangup.server.InboundHangups;
+import io.github.hangup.server.ServerShutdown;
 
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBooleanProperty;
@@ -34,8 +35,14 @@ public final class HangupServerAutoConfiguration {
 
 	@Bean
 	@ConditionalOnMissingBean
-	InboundHangups inboundHangups(HangupClassifier classifier, HangupRecorder recorder) {
-		return new InboundHangups(classifier, recorder);
+	ServerShutdown hangupServerShutdown() {
+		return new ServerShutdown();
+	}
+
+	@Bean
+	@ConditionalOnMissingBean
+	InboundHangups inboundHangups(HangupClassifier classifier, HangupRecorder recorder, ServerShutdown shutdown) {
+		return new InboundHangups(classifier, recorder, shutdown);
 	}
 
 	@Bean

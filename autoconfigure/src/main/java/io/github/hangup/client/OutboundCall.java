@@ -4,23 +4,26 @@ import java.net.URI;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.Executor;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
+import java.util.concurrent.atomic.AtomicLongFieldUpdater;
 import java.util.function.Consumer;
 
 import io.github.hangup.HangupClassifier;
 import io.github.hangup.HangupEvent;
+import io.github.hangup.HangupException;
 import io.github.hangup.HangupKind;
 import io.github.hangup.HangupPhase;
 import io.github.hangup.HangupRecorder;
 import io.github.hangup.HangupSide;
 import io.github.hangup.InboundScope;
-import io.github.hangup.UpstreamHangupException;
 import io.micrometer.observation.Observation;
 import org.jspecify.annotations.Nullable;
+import org.reactivestreams.Publisher;
 import org.reactivestreams.Subscription;
 import reactor.core.CoreSubscriber;
 import reactor.core.Disposable;
@@ -36,9 +39,11 @@ import org.springframework.core.io.buffer.DataBufferUtils;
 import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpMethod;
 import org.springframework.http.client.reactive.ClientHttpRequest;
+import org.springframework.http.client.reactive.ClientHttpRequestDecorator;
 import org.springframework.util.ClassUtils;
 import org.springframework.util.MultiValueMap;
 import org.springframework.web.reactive.function.BodyInserter;
+import org.springframework.web.reactive.function.BodyInserters;
 import org.springframework.web.reactive.function.client.ClientRequest;
 import org.springframework.web.reactive.function.client.ClientResponse;
 import org.springframework.web.reactive.function.client.ExchangeFunction;
@@ -73,11 +78,14 @@ final class OutboundCall implements InboundScope.Participant, CoreSubscriber<Cli
 	/** {@link #signalled}: the response Mono's downstream got no signal yet. */
 	private static final int NO_SIGNAL = 0;
 
-	/** {@link #signalled}: the downstream got the response or an error. */
-	private static final int SIGNALLED_DOWNSTREAM = 1;
+	/** {@link #signalled}: the downstream got the response; what follows is its body. */
+	private static final int SIGNALLED_RESPONSE = 1;
+
+	/** {@link #signalled}: the downstream got an error or an empty completion. */
+	private static final int SIGNALLED_TERMINAL = 2;
 
 	/** {@link #signalled}: the downstream cancelled before any signal. */
-	private static final int DOWNSTREAM_CANCELLED = 2;
+	private static final int DOWNSTREAM_CANCELLED = 3;
 
 	private static final AtomicIntegerFieldUpdater<OutboundCall> STATE = AtomicIntegerFieldUpdater
 		.newUpdater(OutboundCall.class, "state");
@@ -114,9 +122,17 @@ final class OutboundCall implements InboundScope.Participant, CoreSubscriber<Cli
 
 	private volatile @Nullable Subscription body;
 
-	private volatile @Nullable ClientResponse response;
+	/** Set when the call is stopped with its request: what its waiting subscribers get. */
+	private volatile @Nullable HangupException stoppedWith;
 
-	private volatile boolean stopped;
+	/** The response Mono's downstream has its subscription: it may be signalled. */
+	private volatile boolean downstreamSubscribed;
+
+	/** The request body's own source failed, as when the inbound client left mid-upload. */
+	private volatile @Nullable Throwable requestBodyError;
+
+	/** The connection's event loop once known: the body's signals are serialized on it. */
+	private volatile @Nullable Executor eventLoop;
 
 	private volatile boolean bodyCancelled;
 
@@ -132,10 +148,7 @@ final class OutboundCall implements InboundScope.Participant, CoreSubscriber<Cli
 	/** The body's reader, for the idle timeout to stop. */
 	private volatile @Nullable BodySubscriber reader;
 
-	/** The idle timeout expired before anyone read the body. */
-	private volatile boolean expiredUnread;
-
-	/** NO_SIGNAL, SIGNALLED_DOWNSTREAM or DOWNSTREAM_CANCELLED. */
+	/** NO_SIGNAL, SIGNALLED_RESPONSE, SIGNALLED_TERMINAL or DOWNSTREAM_CANCELLED. */
 	private volatile int signalled;
 
 	private @Nullable CoreSubscriber<? super ClientResponse> actual;
@@ -145,8 +158,6 @@ final class OutboundCall implements InboundScope.Participant, CoreSubscriber<Cli
 	private volatile @Nullable Disposable timer;
 
 	private volatile @Nullable HangupKind recorded;
-
-	private volatile @Nullable Observation observation;
 
 	OutboundCall(HangupClassifier classifier, HangupRecorder recorder, String method, String upstream,
 			@Nullable InboundScope scope, boolean stopWithClient, AtomicInteger inFlight) {
@@ -170,17 +181,20 @@ final class OutboundCall implements InboundScope.Participant, CoreSubscriber<Cli
 		this.timeout = timeout;
 		this.inFlight.incrementAndGet();
 		if (this.scope != null && !this.scope.join(this) && this.stopWithClient) {
-			// Subscribed after its client left: do not start it at all.
+			// Subscribed after its client left: do not start it at all, but tell its subscriber.
 			this.state = FINISHED;
-			this.signalled = SIGNALLED_DOWNSTREAM;
+			this.signalled = SIGNALLED_TERMINAL;
 			end();
-			record(HangupKind.CLIENT_CANCEL, HangupPhase.BEFORE_RESPONSE, null);
-			actual.onSubscribe(Operators.emptySubscription());
+			HangupKind kind = this.scope.goneKind();
+			record(kind, HangupPhase.BEFORE_RESPONSE, null);
+			StoppedCalls.quietWhenDropped();
+			Operators.error(actual, HangupException.of(kind, HangupPhase.BEFORE_RESPONSE, this.method, this.upstream, null));
 			return;
 		}
 		Mono<ClientResponse> response;
 		try {
-			response = next.exchange(timeout.isZero() ? request : new TimedRequest(request, this));
+			boolean view = !timeout.isZero() || request.body() != BodyInserters.empty();
+			response = next.exchange(view ? new CallRequest(request, this) : request);
 		}
 		catch (Throwable ex) {
 			end();
@@ -201,6 +215,12 @@ final class OutboundCall implements InboundScope.Participant, CoreSubscriber<Cli
 	 * @param sent whether to count from now rather than from {@link #requestSent()}
 	 */
 	private void armTimeout(ClientHttpRequest httpRequest, boolean sent) {
+		if (REACTOR_NETTY_PRESENT) {
+			this.eventLoop = ReactorNetty.eventLoop(httpRequest.getNativeRequest());
+		}
+		if (this.timeout.isZero()) {
+			return;
+		}
 		disarm();
 		this.lastRead = System.nanoTime();
 		this.sent = sent;
@@ -218,6 +238,9 @@ final class OutboundCall implements InboundScope.Participant, CoreSubscriber<Cli
 	}
 
 	private void requestSent() {
+		if (this.timeout.isZero()) {
+			return;
+		}
 		this.lastRead = System.nanoTime();
 		this.sent = true;
 		if (!this.idleTimeout) {
@@ -233,7 +256,7 @@ final class OutboundCall implements InboundScope.Participant, CoreSubscriber<Cli
 	}
 
 	private void timedOut() {
-		if (SIGNALLED.compareAndSet(this, NO_SIGNAL, SIGNALLED_DOWNSTREAM)) {
+		if (SIGNALLED.compareAndSet(this, NO_SIGNAL, SIGNALLED_TERMINAL)) {
 			Subscription subscription = this.headers;
 			if (subscription != null) {
 				subscription.cancel();
@@ -254,6 +277,15 @@ final class OutboundCall implements InboundScope.Participant, CoreSubscriber<Cli
 		if (!this.sent && this.signalled == NO_SIGNAL && this.ended == 0) {
 			// Still writing the request: waiting for a response has not begun.
 			return this.timeout.toNanos();
+		}
+		if (this.signalled == SIGNALLED_RESPONSE) {
+			BodySubscriber current = this.reader;
+			if (current == null || !current.demands()) {
+				// Nobody asks for the body (yet, or right now: a slow reader holds it back
+				// through backpressure). The upstream is not silent, we are not listening:
+				// the clock restarts when demand does.
+				return this.timeout.toNanos();
+			}
 		}
 		long remaining = this.timeout.toNanos() - (System.nanoTime() - this.lastRead);
 		return (remaining > 0 && this.ended == 0) ? remaining : 0;
@@ -276,8 +308,6 @@ final class OutboundCall implements InboundScope.Participant, CoreSubscriber<Cli
 			current.timedOut();
 			return true;
 		}
-		// A response whose body nobody reads yet: a later reader gets the timeout.
-		this.expiredUnread = true;
 		return false;
 	}
 
@@ -291,16 +321,19 @@ final class OutboundCall implements InboundScope.Participant, CoreSubscriber<Cli
 		if (Operators.validate(this.headers, subscription)) {
 			this.headers = subscription;
 			this.actual.onSubscribe(this);
-			if (this.stopped) {
+			this.downstreamSubscribed = true;
+			HangupException stopped = this.stoppedWith;
+			if (stopped != null) {
 				subscription.cancel();
+				release(stopped);
 			}
 		}
 	}
 
 	@Override
 	public void onNext(ClientResponse clientResponse) {
-		if (!SIGNALLED.compareAndSet(this, NO_SIGNAL, SIGNALLED_DOWNSTREAM)) {
-			// The timer or a cancel got there first: nobody will read this body.
+		if (!SIGNALLED.compareAndSet(this, NO_SIGNAL, SIGNALLED_RESPONSE)) {
+			// The timer, a stop or a cancel got there first: nobody will read this body.
 			clientResponse.releaseBody().subscribe();
 			return;
 		}
@@ -310,7 +343,6 @@ final class OutboundCall implements InboundScope.Participant, CoreSubscriber<Cli
 		else {
 			this.lastRead = System.nanoTime();
 		}
-		this.response = clientResponse;
 		this.actual.onNext(new TrackedResponse(clientResponse, this::body));
 	}
 
@@ -320,7 +352,7 @@ final class OutboundCall implements InboundScope.Participant, CoreSubscriber<Cli
 
 	@Override
 	public void onError(Throwable error) {
-		if (SIGNALLED.compareAndSet(this, NO_SIGNAL, SIGNALLED_DOWNSTREAM)) {
+		if (SIGNALLED.compareAndSet(this, NO_SIGNAL, SIGNALLED_TERMINAL)) {
 			disarm();
 			this.actual.onError(failed(error, HangupPhase.BEFORE_RESPONSE));
 		}
@@ -330,8 +362,8 @@ final class OutboundCall implements InboundScope.Participant, CoreSubscriber<Cli
 
 	@Override
 	public void onComplete() {
-		// After onNext, or empty; never after the timer or a cancel took the call over.
-		if (this.response != null || SIGNALLED.compareAndSet(this, NO_SIGNAL, SIGNALLED_DOWNSTREAM)) {
+		// After onNext, or empty; never after the timer, a stop or a cancel took the call over.
+		if (this.signalled == SIGNALLED_RESPONSE || SIGNALLED.compareAndSet(this, NO_SIGNAL, SIGNALLED_TERMINAL)) {
 			this.actual.onComplete();
 		}
 	}
@@ -346,10 +378,13 @@ final class OutboundCall implements InboundScope.Participant, CoreSubscriber<Cli
 
 	@Override
 	public void cancel() {
-		SIGNALLED.compareAndSet(this, NO_SIGNAL, DOWNSTREAM_CANCELLED);
+		// The phase is decided by this CAS against onNext's: a response delivered first makes
+		// it a cancel during the response (operators may cancel the headers Mono after it emitted).
+		boolean responded = !SIGNALLED.compareAndSet(this, NO_SIGNAL, DOWNSTREAM_CANCELLED)
+				&& this.signalled == SIGNALLED_RESPONSE;
 		disarm();
 		// Recorded before the cancel travels upstream, as doOnCancel would.
-		cancelled(HangupPhase.BEFORE_RESPONSE);
+		cancelled(responded ? HangupPhase.DURING_RESPONSE : HangupPhase.BEFORE_RESPONSE);
 		Subscription subscription = this.headers;
 		if (subscription != null) {
 			subscription.cancel();
@@ -369,34 +404,75 @@ final class OutboundCall implements InboundScope.Participant, CoreSubscriber<Cli
 			return error;
 		}
 		leaveScope();
-		if (error instanceof UpstreamHangupException) {
+		if (error instanceof HangupException) {
 			// Already translated and recorded by a filter closer to the connector.
 			return error;
 		}
-		HangupKind kind = this.classifier.classify(error, HangupSide.OUTBOUND);
-		if (kind == null || !kind.isUpstream()) {
-			return error;
+		HangupKind kind;
+		if (this.requestBodyError != null || (this.scope != null && this.scope.isClientGone())) {
+			// The inbound side ended first: a request body streamed from a client that left
+			// fails the call, whatever error of the connection reaches us.
+			kind = inboundEnded();
+			if (kind == null) {
+				return error;
+			}
+		}
+		else {
+			kind = this.classifier.classify(error, HangupSide.OUTBOUND);
+			if (kind == null || !kind.isUpstream()) {
+				return error;
+			}
 		}
 		record(kind, phase, error);
-		return UpstreamHangupException.of(kind, phase, this.method, this.upstream, error);
+		return HangupException.of(kind, phase, this.method, this.upstream, error);
 	}
 
-	private void cancelled(HangupPhase where) {
+	/**
+	 * The kind of a failure caused by the inbound request ending, or {@code null} when the
+	 * request body failed for another reason (the application's own error).
+	 */
+	private @Nullable HangupKind inboundEnded() {
+		if (this.scope != null && this.scope.isClientGone()) {
+			return this.scope.goneKind();
+		}
+		Throwable bodyError = this.requestBodyError;
+		return (bodyError != null
+				&& this.classifier.classify(bodyError, HangupSide.INBOUND) == HangupKind.CLIENT_CANCEL)
+				? HangupKind.CLIENT_CANCEL : null;
+	}
+
+	private void requestBodyFailed(Throwable error) {
+		this.requestBodyError = error;
+	}
+
+	private void cancelled(HangupPhase phase) {
 		end();
-		// Operators such as flatMapMany may cancel the headers Mono after it emitted.
-		HangupPhase phase = (this.response != null) ? HangupPhase.DURING_RESPONSE : where;
-		if (this.scope == null) {
+		InboundScope inbound = this.scope;
+		if (inbound == null) {
 			return;
 		}
-		if (this.scope.isClientGone()) {
-			if (STATE.compareAndSet(this, RUNNING, FINISHED)) {
-				leaveScope();
-				record(HangupKind.CLIENT_CANCEL, phase, null);
+		for (;;) {
+			if (this.state != RUNNING) {
+				return;
 			}
-			return;
+			if (inbound.isClientGone()) {
+				if (STATE.compareAndSet(this, RUNNING, FINISHED)) {
+					leaveScope();
+					record(inbound.goneKind(), phase, null);
+					return;
+				}
+			}
+			else if (STATE.compareAndSet(this, RUNNING,
+					(phase == HangupPhase.BEFORE_RESPONSE) ? CANCELLED_BEFORE_RESPONSE : CANCELLED_DURING_RESPONSE)) {
+				// The scope sets its flag, then looks for cancelled calls; this call changed its
+				// state, then looks at the flag: one of the two sees the other, and the one
+				// that removes the call from the scope tells it.
+				if (inbound.isClientGone() && inbound.leave(this)) {
+					onClientGone();
+				}
+				return;
+			}
 		}
-		STATE.compareAndSet(this, RUNNING,
-				(phase == HangupPhase.BEFORE_RESPONSE) ? CANCELLED_BEFORE_RESPONSE : CANCELLED_DURING_RESPONSE);
 	}
 
 	private void finished() {
@@ -407,10 +483,9 @@ final class OutboundCall implements InboundScope.Participant, CoreSubscriber<Cli
 	}
 
 	/**
-	 * Keep the call's observation, to stop it when the call is stopped from inside.
+	 * Make the call known to its observation, for the {@code hangup} key.
 	 */
 	void observe(Observation observation) {
-		this.observation = observation;
 		observation.getContext().put(OutboundCall.class, this);
 	}
 
@@ -420,7 +495,7 @@ final class OutboundCall implements InboundScope.Participant, CoreSubscriber<Cli
 	@Nullable HangupKind observedKind(boolean aborted) {
 		HangupKind kind = this.recorded;
 		if (kind == null && aborted && this.scope != null && this.scope.isClientGone()) {
-			kind = HangupKind.CLIENT_CANCEL;
+			kind = this.scope.goneKind();
 		}
 		return kind;
 	}
@@ -438,29 +513,43 @@ final class OutboundCall implements InboundScope.Participant, CoreSubscriber<Cli
 
 	@Override
 	public void onClientGone() {
-		int current = this.state;
-		if (current == CANCELLED_BEFORE_RESPONSE || current == CANCELLED_DURING_RESPONSE) {
-			if (STATE.compareAndSet(this, current, FINISHED)) {
-				record(HangupKind.CLIENT_CANCEL, (current == CANCELLED_BEFORE_RESPONSE)
-						? HangupPhase.BEFORE_RESPONSE : HangupPhase.DURING_RESPONSE, null);
+		HangupKind kind = (this.scope != null) ? this.scope.goneKind() : HangupKind.CLIENT_CANCEL;
+		for (;;) {
+			int current = this.state;
+			if (current == CANCELLED_BEFORE_RESPONSE || current == CANCELLED_DURING_RESPONSE) {
+				if (STATE.compareAndSet(this, current, FINISHED)) {
+					record(kind, (current == CANCELLED_BEFORE_RESPONSE) ? HangupPhase.BEFORE_RESPONSE
+							: HangupPhase.DURING_RESPONSE, null);
+					return;
+				}
 			}
-		}
-		else if (current == RUNNING && this.stopWithClient && STATE.compareAndSet(this, RUNNING, FINISHED)) {
-			record(HangupKind.CLIENT_CANCEL,
-					(this.response != null) ? HangupPhase.DURING_RESPONSE : HangupPhase.BEFORE_RESPONSE, null);
-			stop();
+			else if (current == RUNNING && this.stopWithClient) {
+				if (STATE.compareAndSet(this, RUNNING, FINISHED)) {
+					HangupPhase phase = (this.signalled == SIGNALLED_RESPONSE) ? HangupPhase.DURING_RESPONSE
+							: HangupPhase.BEFORE_RESPONSE;
+					record(kind, phase, null);
+					stop(HangupException.of(kind, phase, this.method, this.upstream, null));
+					return;
+				}
+			}
+			else {
+				// Finished, or running in CHAIN mode: a later cancel sees the client gone.
+				return;
+			}
 		}
 	}
 
 	/**
 	 * Stops a call that left the reactive chain: cancelling our end of it closes the HTTP/1.1
-	 * connection or resets the HTTP/2 stream. Its own subscriber gets no signal, which is what
-	 * a detached subscriber wants: an error would only be logged as unhandled. A body not
-	 * subscribed yet is cancelled as soon as it is.
+	 * connection or resets the HTTP/2 stream. Whoever still waits on it (a {@code block()}, a
+	 * future, a detached subscriber) then gets the stop as an error at once, the response's
+	 * subscriber or the body's reader, whichever is waiting; a body subscribed later gets it
+	 * when it subscribes. WebClient ends the call's observation on that signal.
 	 */
-	private void stop() {
-		this.stopped = true;
+	private void stop(HangupException stopped) {
+		this.stoppedWith = stopped;
 		end();
+		StoppedCalls.quietWhenDropped();
 		Subscription bodySubscription = this.body;
 		if (bodySubscription != null) {
 			bodySubscription.cancel();
@@ -469,11 +558,30 @@ final class OutboundCall implements InboundScope.Participant, CoreSubscriber<Cli
 		if (headersSubscription != null) {
 			headersSubscription.cancel();
 		}
-		// The WebClient stops its observation on signals from outside this filter, and the
-		// stopped call sends none: stop it here so that no active observation leaks.
-		Observation current = this.observation;
+		if (this.downstreamSubscribed) {
+			release(stopped);
+		}
+	}
+
+	/**
+	 * Signal a stop to whoever waits: the response's subscriber before the response, the
+	 * body's reader after it, on the connection's event loop where the body's other signals
+	 * come from.
+	 */
+	private void release(HangupException stopped) {
+		if (SIGNALLED.compareAndSet(this, NO_SIGNAL, SIGNALLED_TERMINAL)) {
+			this.actual.onError(stopped);
+			return;
+		}
+		BodySubscriber current = this.reader;
 		if (current != null) {
-			current.stop();
+			Executor loop = this.eventLoop;
+			if (loop != null) {
+				loop.execute(() -> current.stopped(stopped));
+			}
+			else {
+				current.stopped(stopped);
+			}
 		}
 	}
 
@@ -494,6 +602,10 @@ final class OutboundCall implements InboundScope.Participant, CoreSubscriber<Cli
 	 * Isolates the Reactor Netty types so that other connectors never load them.
 	 */
 	private static final class ReactorNetty {
+
+		static @Nullable Executor eventLoop(Object nativeRequest) {
+			return (nativeRequest instanceof Connection connection) ? connection.channel().eventLoop() : null;
+		}
 
 		static @Nullable Disposable idleTimer(Object nativeRequest, OutboundCall call, long nanos) {
 			if (nativeRequest instanceof Connection connection) {
@@ -567,7 +679,7 @@ final class OutboundCall implements InboundScope.Participant, CoreSubscriber<Cli
 
 	/**
 	 * The response body as the call's downstream reads it: one operator that classifies its
-	 * failures, sees its cancel and its end.
+	 * failures, sees its cancel, its end and its demand.
 	 */
 	private static final class Body extends Flux<DataBuffer> {
 
@@ -588,8 +700,9 @@ final class OutboundCall implements InboundScope.Participant, CoreSubscriber<Cli
 				Operators.complete(actual);
 				return;
 			}
-			if (this.call.expiredUnread) {
-				Operators.error(actual, this.call.failed(this.call.timeoutException(), HangupPhase.DURING_RESPONSE));
+			HangupException stopped = this.call.stoppedWith;
+			if (stopped != null) {
+				Operators.error(actual, stopped);
 				return;
 			}
 			Duration timeout = this.call.timeout;
@@ -602,14 +715,23 @@ final class OutboundCall implements InboundScope.Participant, CoreSubscriber<Cli
 
 	private static final class BodySubscriber implements CoreSubscriber<DataBuffer>, Subscription {
 
+		private static final AtomicIntegerFieldUpdater<BodySubscriber> DONE = AtomicIntegerFieldUpdater
+			.newUpdater(BodySubscriber.class, "done");
+
+		private static final AtomicLongFieldUpdater<BodySubscriber> REQUESTED = AtomicLongFieldUpdater
+			.newUpdater(BodySubscriber.class, "requested");
+
 		private final CoreSubscriber<? super DataBuffer> actual;
 
 		private final OutboundCall call;
 
 		private @Nullable Subscription upstream;
 
-		/** Set by the idle timeout, which ended the body for its reader. */
-		private volatile boolean done;
+		/** 1 once the reader got its terminal signal, from the source, the timeout or a stop. */
+		private volatile int done;
+
+		/** Demand not yet served: the response timeout only counts while there is some. */
+		private volatile long requested;
 
 		BodySubscriber(CoreSubscriber<? super DataBuffer> actual, OutboundCall call) {
 			this.actual = actual;
@@ -627,19 +749,22 @@ final class OutboundCall implements InboundScope.Participant, CoreSubscriber<Cli
 				this.upstream = subscription;
 				this.call.body = subscription;
 				this.call.reader = this;
-				if (this.call.stopped) {
-					subscription.cancel();
-				}
 				this.actual.onSubscribe(this);
+				HangupException stopped = this.call.stoppedWith;
+				if (stopped != null) {
+					subscription.cancel();
+					stopped(stopped);
+				}
 			}
 		}
 
 		@Override
 		public void onNext(DataBuffer buffer) {
-			if (this.done) {
+			if (this.done != 0) {
 				DataBufferUtils.release(buffer);
 				return;
 			}
+			Operators.produced(REQUESTED, this, 1);
 			if (this.call.idleTimeout) {
 				this.call.lastRead = System.nanoTime();
 			}
@@ -648,36 +773,50 @@ final class OutboundCall implements InboundScope.Participant, CoreSubscriber<Cli
 
 		@Override
 		public void onError(Throwable error) {
-			// After the timeout, the error of the connection it closed is no news.
-			if (!this.done) {
+			// After the timeout or a stop, the error of the connection they closed is no news.
+			if (DONE.compareAndSet(this, 0, 1)) {
 				this.actual.onError(this.call.failed(error, HangupPhase.DURING_RESPONSE));
 			}
 		}
 
 		@Override
 		public void onComplete() {
-			if (!this.done) {
+			if (DONE.compareAndSet(this, 0, 1)) {
 				this.call.finished();
 				this.actual.onComplete();
 			}
 		}
 
+		boolean demands() {
+			return this.requested != 0;
+		}
+
 		void timedOut() {
-			if (this.done) {
-				return;
+			if (DONE.compareAndSet(this, 0, 1)) {
+				// Like a cancel, it leaves nothing for WebClient to release.
+				this.call.bodyCancelled = true;
+				Subscription subscription = this.upstream;
+				if (subscription != null) {
+					subscription.cancel();
+				}
+				this.actual.onError(this.call.failed(this.call.timeoutException(), HangupPhase.DURING_RESPONSE));
 			}
-			this.done = true;
-			// Like a cancel, it leaves nothing for WebClient to release.
-			this.call.bodyCancelled = true;
-			Subscription subscription = this.upstream;
-			if (subscription != null) {
-				subscription.cancel();
+		}
+
+		/** The call was stopped with its request; its upstream is already cancelled. */
+		void stopped(HangupException stopped) {
+			if (DONE.compareAndSet(this, 0, 1)) {
+				this.call.bodyCancelled = true;
+				this.actual.onError(stopped);
 			}
-			this.actual.onError(this.call.failed(this.call.timeoutException(), HangupPhase.DURING_RESPONSE));
 		}
 
 		@Override
 		public void request(long n) {
+			if (Operators.validate(n) && Operators.addCap(REQUESTED, this, n) == 0 && this.call.idleTimeout) {
+				// Waiting for the upstream starts again now, not when the reader last paused.
+				this.call.lastRead = System.nanoTime();
+			}
 			Subscription subscription = this.upstream;
 			if (subscription != null) {
 				subscription.request(n);
@@ -697,17 +836,18 @@ final class OutboundCall implements InboundScope.Participant, CoreSubscriber<Cli
 	}
 
 	/**
-	 * The request as sent, with the response timeout armed when it is written and counting
-	 * once it is sent. A view rather than {@code ClientRequest.from(request)}, which copies
-	 * headers, cookies and attributes.
+	 * The request as sent: arms the response timeout when it is written, counting once it is
+	 * sent, and watches its body's own source, whose failure is not the upstream's. A view
+	 * rather than {@code ClientRequest.from(request)}, which copies headers, cookies and
+	 * attributes.
 	 */
-	private static final class TimedRequest implements ClientRequest {
+	private static final class CallRequest implements ClientRequest {
 
 		private final ClientRequest request;
 
 		private final OutboundCall call;
 
-		TimedRequest(ClientRequest request, OutboundCall call) {
+		CallRequest(ClientRequest request, OutboundCall call) {
 			this.request = request;
 			this.call = call;
 		}
@@ -764,7 +904,39 @@ final class OutboundCall implements InboundScope.Participant, CoreSubscriber<Cli
 		@Override
 		public Mono<Void> writeTo(ClientHttpRequest httpRequest, ExchangeStrategies strategies) {
 			this.call.armTimeout(httpRequest, false);
-			return this.request.writeTo(httpRequest, strategies).doOnSuccess((ignored) -> this.call.requestSent());
+			ClientHttpRequest watched = (this.request.body() != BodyInserters.empty())
+					? new BodyWatchingRequest(httpRequest, this.call) : httpRequest;
+			return this.request.writeTo(watched, strategies).doOnSuccess((ignored) -> this.call.requestSent());
+		}
+
+	}
+
+	/**
+	 * Sees the request body's source fail before the connector turns that into a failed
+	 * exchange that looks like the upstream's.
+	 */
+	private static final class BodyWatchingRequest extends ClientHttpRequestDecorator {
+
+		private final OutboundCall call;
+
+		BodyWatchingRequest(ClientHttpRequest delegate, OutboundCall call) {
+			super(delegate);
+			this.call = call;
+		}
+
+		@Override
+		public Mono<Void> writeWith(Publisher<? extends DataBuffer> body) {
+			// A Mono body stays a Mono: the connector sends it with a Content-Length.
+			Publisher<? extends DataBuffer> watched = (body instanceof Mono<? extends DataBuffer> mono)
+					? mono.doOnError(this.call::requestBodyFailed) : Flux.from(body).doOnError(this.call::requestBodyFailed);
+			return super.writeWith(watched);
+		}
+
+		@Override
+		public Mono<Void> writeAndFlushWith(Publisher<? extends Publisher<? extends DataBuffer>> body) {
+			return super.writeAndFlushWith(Flux.from(body)
+				.map((chunk) -> Flux.from(chunk).doOnError(this.call::requestBodyFailed))
+				.doOnError(this.call::requestBodyFailed));
 		}
 
 	}

@@ -75,7 +75,7 @@ public final class HangupWebExceptionHandler implements WebExceptionHandler, Ord
 			return Mono.error(ex);
 		}
 		InboundScope scope = InboundHangups.scope(exchange);
-		if (kind == HangupKind.CLIENT_CANCEL) {
+		if (!kind.isUpstream()) {
 			this.hangups.clientGone(exchange, scope, ex);
 			return Mono.empty();
 		}
@@ -113,7 +113,7 @@ public final class HangupWebExceptionHandler implements WebExceptionHandler, Ord
 			case UPSTREAM_TIMEOUT -> "The upstream service did not respond in time.";
 			case UPSTREAM_RESET -> "The upstream service closed the connection before completing its response.";
 			case UPSTREAM_UNREACHABLE -> "The upstream service could not be reached.";
-			case CLIENT_CANCEL -> throw new IllegalArgumentException("No answer for " + kind);
+			case CLIENT_CANCEL, SERVER_CLOSE -> throw new IllegalArgumentException("No answer for " + kind);
 		};
 		// Every value is a constant of this class or a number: nothing needs escaping.
 		String json = "{\"type\":\"about:blank\",\"title\":\"" + title + "\",\"status\":" + status + ",\"detail\":\""

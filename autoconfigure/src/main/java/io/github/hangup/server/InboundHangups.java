@@ -5,18 +5,19 @@ import java.util.Set;
 
 import io.github.hangup.HangupClassifier;
 import io.github.hangup.HangupEvent;
+import io.github.hangup.HangupException;
 import io.github.hangup.HangupKind;
 import io.github.hangup.HangupPhase;
 import io.github.hangup.HangupRecorder;
 import io.github.hangup.HangupSide;
 import io.github.hangup.InboundScope;
-import io.github.hangup.UpstreamHangupException;
 import org.jspecify.annotations.Nullable;
 
 import org.springframework.http.HttpMethod;
 import org.springframework.http.HttpStatusCode;
 import org.springframework.http.server.PathContainer;
 import org.springframework.http.server.reactive.ServerHttpRequest;
+import org.springframework.http.server.reactive.ServerHttpRequestDecorator;
 import org.springframework.http.server.reactive.ServerHttpResponse;
 import org.springframework.http.server.reactive.ServerHttpResponseDecorator;
 import org.springframework.util.ClassUtils;
@@ -41,14 +42,28 @@ public final class InboundHangups {
 
 	private final HangupRecorder recorder;
 
+	private final @Nullable ServerShutdown shutdown;
+
 	/**
 	 * Create the inbound bookkeeping.
 	 * @param classifier decides which errors are hang-ups
 	 * @param recorder receives the hang-ups
 	 */
 	public InboundHangups(HangupClassifier classifier, HangupRecorder recorder) {
+		this(classifier, recorder, null);
+	}
+
+	/**
+	 * Create the inbound bookkeeping.
+	 * @param classifier decides which errors are hang-ups
+	 * @param recorder receives the hang-ups
+	 * @param shutdown tells requests closed by the server's shutdown from clients that left
+	 * @since 0.2.0
+	 */
+	public InboundHangups(HangupClassifier classifier, HangupRecorder recorder, @Nullable ServerShutdown shutdown) {
 		this.classifier = classifier;
 		this.recorder = recorder;
+		this.shutdown = shutdown;
 	}
 
 	/**
@@ -56,7 +71,8 @@ public final class InboundHangups {
 	 */
 	@Nullable HangupKind classify(ServerWebExchange exchange, Throwable error) {
 		HangupKind kind = this.classifier.classify(error, HangupSide.INBOUND);
-		if (kind == HangupKind.CLIENT_CANCEL && Boolean.TRUE.equals(isConnectionOpen(exchange.getResponse()))) {
+		if (kind == HangupKind.CLIENT_CANCEL && !(error instanceof HangupException)
+				&& Boolean.TRUE.equals(isConnectionOpen(exchange.getResponse()))) {
 			// A lost connection while our own client is still connected must be an upstream
 			// one that reached us unwrapped (a WebClient without the Hangup filter).
 			return this.classifier.classify(error, HangupSide.OUTBOUND);
@@ -82,14 +98,26 @@ public final class InboundHangups {
 	private void clientGone(ServerWebExchange exchange, InboundScope scope, @Nullable Throwable cause,
 			boolean stopCalls) {
 		HangupPhase phase = phase(exchange);
-		Set<String> cancelled = scope.clientGone();
+		HangupKind kind = goneKind();
+		Set<String> cancelled = scope.ended(kind);
 		if (scope.claimRecording()) {
+			if (scope.goneKind() == HangupKind.SERVER_CLOSE && this.shutdown != null) {
+				this.shutdown.closed();
+			}
 			String upstreams = cancelled.isEmpty() ? null : String.join(", ", cancelled);
-			record(exchange, scope, HangupKind.CLIENT_CANCEL, phase, null, upstreams, cause);
+			record(exchange, scope, scope.goneKind(), phase, null, upstreams, cause);
 		}
 		if (stopCalls) {
 			scope.stopRemaining();
 		}
+	}
+
+	/**
+	 * How a request whose connection went away ended: the server closes what is still in
+	 * flight once graceful shutdown is over, otherwise the client left.
+	 */
+	HangupKind goneKind() {
+		return (this.shutdown != null && this.shutdown.isClosing()) ? HangupKind.SERVER_CLOSE : HangupKind.CLIENT_CANCEL;
 	}
 
 	void record(ServerWebExchange exchange, InboundScope scope, HangupKind kind, HangupPhase phase,
@@ -97,7 +125,7 @@ public final class InboundHangups {
 		Duration elapsed = Duration.ofNanos(System.nanoTime() - scope.startNanos());
 		scope.recorded(kind);
 		this.recorder.record(new HangupEvent(HangupSide.INBOUND, kind, phase, exchange.getRequest().getMethod().name(),
-				route(exchange), upstream, elapsed, status, cause));
+				route(exchange), upstream, elapsed, status, cause, protocol(exchange.getRequest())));
 	}
 
 	static InboundScope scope(ServerWebExchange exchange) {
@@ -138,7 +166,7 @@ public final class InboundHangups {
 		// Bounded, like the classifier's walk: a cause chain may loop.
 		int depth = 0;
 		for (Throwable t = error; t != null && depth < 32; t = (t.getCause() != t) ? t.getCause() : null, depth++) {
-			if (t instanceof UpstreamHangupException upstream) {
+			if (t instanceof HangupException upstream) {
 				return upstream.getUpstream();
 			}
 		}
@@ -176,6 +204,19 @@ public final class InboundHangups {
 		return true;
 	}
 
+	static @Nullable String protocol(ServerHttpRequest request) {
+		if (!REACTOR_NETTY_PRESENT) {
+			return null;
+		}
+		try {
+			return ReactorNetty.protocol(ServerHttpRequestDecorator.getNativeRequest(request));
+		}
+		catch (RuntimeException ex) {
+			// Not a server request with a native one (a mock or a custom decorator).
+			return null;
+		}
+	}
+
 	static @Nullable Boolean isConnectionOpen(ServerHttpResponse response) {
 		Object connection = nativeConnection(response);
 		return (connection != null) ? ReactorNetty.isOpen(connection) : null;
@@ -199,6 +240,11 @@ public final class InboundHangups {
 	 * Isolates the Reactor Netty types so that other servers never load them.
 	 */
 	private static final class ReactorNetty {
+
+		static @Nullable String protocol(Object nativeRequest) {
+			return (nativeRequest instanceof reactor.netty.http.server.HttpServerRequest request) ? request.protocol()
+					: null;
+		}
 
 		static boolean isConnection(Object nativeResponse) {
 			return nativeResponse instanceof reactor.netty.Connection;
