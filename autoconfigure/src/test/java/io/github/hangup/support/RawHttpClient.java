@@ -44,6 +44,19 @@ public final class RawHttpClient implements AutoCloseable {
 		return this;
 	}
 
+	/** Writes raw bytes, such as part of a request body. */
+	public RawHttpClient write(byte[] bytes) throws IOException {
+		this.out.write(bytes);
+		this.out.flush();
+		return this;
+	}
+
+	/** Resets the connection (RST) instead of closing it. */
+	public void reset() throws IOException {
+		this.socket.setSoLinger(true, 0);
+		this.socket.close();
+	}
+
 	/** Reads the status line and headers. */
 	public Head readHead() throws IOException {
 		ByteArrayOutputStream head = new ByteArrayOutputStream();

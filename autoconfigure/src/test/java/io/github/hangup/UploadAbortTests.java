@@ -1,0 +1,150 @@
+package io.github.hangup;
+
+import java.time.Duration;
+import java.util.Map;
+
+import io.github.hangup.client.HangupExchangeFilterFunction;
+import io.github.hangup.metrics.HangupMetrics;
+import io.github.hangup.server.HangupWebFilter;
+import io.github.hangup.support.FaultyUpstream;
+import io.github.hangup.support.HangupMeters;
+import io.github.hangup.support.RawHttpClient;
+import io.github.hangup.support.TestApps;
+import io.micrometer.core.instrument.MeterRegistry;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import reactor.core.Disposable;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+import reactor.netty.ByteBufFlux;
+import reactor.netty.http.HttpProtocol;
+import reactor.netty.http.client.HttpClient;
+
+import org.springframework.boot.test.system.CapturedOutput;
+import org.springframework.boot.test.system.OutputCaptureExtension;
+import org.springframework.context.ConfigurableApplicationContext;
+import org.springframework.core.env.Environment;
+import org.springframework.http.server.reactive.ServerHttpRequest;
+import org.springframework.web.bind.annotation.PostMapping;
+import org.springframework.web.bind.annotation.RestController;
+import org.springframework.web.reactive.function.BodyInserters;
+import org.springframework.web.reactive.function.client.WebClient;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * A client that leaves in the middle of its upload, whose body the proxy streams to the
+ * upstream, is a client cancel on both meters and in the log: never the upstream's fault,
+ * whichever error reaches the exchange first.
+ */
+@ExtendWith(OutputCaptureExtension.class)
+class UploadAbortTests {
+
+	private static final int DECLARED = 1024 * 1024;
+
+	private static final int SENT = 20 * 1024;
+
+	private FaultyUpstream upstream;
+
+	private ConfigurableApplicationContext proxy;
+
+	private MeterRegistry registry;
+
+	@BeforeEach
+	void start() throws Exception {
+		this.upstream = new FaultyUpstream();
+		this.proxy = TestApps.start(UploadController.class, "server.http2.enabled=true",
+				"test.upstream=" + this.upstream.baseUrl());
+		this.registry = this.proxy.getBean(MeterRegistry.class);
+	}
+
+	@AfterEach
+	void stop() throws Exception {
+		this.proxy.close();
+		this.upstream.close();
+	}
+
+	@Test
+	void uploadCutByAClosedConnectionIsAClientCancel(CapturedOutput output) throws Exception {
+		try (RawHttpClient client = startUpload()) {
+			// close() sends FIN
+		}
+		assertClientCancel(output);
+	}
+
+	@Test
+	void uploadCutByAResetConnectionIsAClientCancel(CapturedOutput output) throws Exception {
+		startUpload().reset();
+		assertClientCancel(output);
+	}
+
+	@Test
+	void uploadCutByAnHttp2StreamResetIsAClientCancel(CapturedOutput output) {
+		HttpClient h2c = HttpClient.create()
+			.protocol(HttpProtocol.H2C)
+			.baseUrl("http://127.0.0.1:" + TestApps.port(this.proxy));
+		Flux<byte[]> body = Flux.concat(Flux.just(new byte[SENT]), Flux.never());
+		Disposable upload = h2c.headers((headers) -> headers.set("Content-Length", DECLARED))
+			.post()
+			.uri("/upload")
+			.send(ByteBufFlux.fromInbound(body))
+			.responseContent()
+			.subscribe();
+		this.upstream.awaitReceived("/hang", 1);
+		// Disposing an HTTP/2 request resets its stream (RST_STREAM); the connection stays.
+		upload.dispose();
+		assertClientCancel(output);
+	}
+
+	private RawHttpClient startUpload() throws Exception {
+		RawHttpClient client = new RawHttpClient(TestApps.port(this.proxy), Duration.ofSeconds(10));
+		client.send("POST", "/upload", "Content-Type: application/octet-stream", "Content-Length: " + DECLARED);
+		client.write(new byte[SENT]);
+		this.upstream.awaitReceived("/hang", 1);
+		return client;
+	}
+
+	private void assertClientCancel(CapturedOutput output) {
+		this.upstream.awaitPeerClosed("/hang", 1);
+		HangupMeters.awaitCounts(this.registry, HangupMetrics.SERVER_HANGUPS,
+				Map.of("kind=CLIENT_CANCEL,method=POST,phase=BEFORE_RESPONSE,uri=/upload", 1L));
+		HangupMeters.awaitCounts(this.registry, HangupMetrics.CLIENT_HANGUPS,
+				Map.of("kind=CLIENT_CANCEL,method=POST,phase=BEFORE_RESPONSE,upstream=127.0.0.1:" + this.upstream.port(),
+						1L));
+		HangupMeters.awaitCounts(this.registry, "http.server.requests", "hangup", Map.of("hangup=CLIENT_CANCEL", 1L));
+		HangupMeters.awaitCounts(this.registry, "http.client.requests", "hangup", Map.of("hangup=CLIENT_CANCEL", 1L));
+		await().atMost(Duration.ofSeconds(10))
+			.until(() -> this.proxy.getBean(HangupExchangeFilterFunction.class).inFlight() == 0);
+		await().atMost(Duration.ofSeconds(10)).until(() -> this.proxy.getBean(HangupWebFilter.class).openScopes() == 0);
+		assertThat(output.getOut() + output.getErr()).doesNotContain("UPSTREAM_RESET")
+			.doesNotContain(" WARN ")
+			.doesNotContain(" ERROR ");
+	}
+
+	/**
+	 * Streams the request body to the upstream as it arrives, as every WebFlux proxy does.
+	 */
+	@RestController
+	static class UploadController {
+
+		private final WebClient webClient;
+
+		UploadController(WebClient.Builder builder, Environment environment) {
+			this.webClient = builder.clone().baseUrl(environment.getRequiredProperty("test.upstream")).build();
+		}
+
+		@PostMapping("/upload")
+		Mono<String> upload(ServerHttpRequest request) {
+			return this.webClient.post()
+				.uri("/hang")
+				.body(BodyInserters.fromDataBuffers(request.getBody()))
+				.retrieve()
+				.bodyToMono(String.class);
+		}
+
+	}
+
+}
