@@ -16,6 +16,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 
 import static org.awaitility.Awaitility.await;
 
@@ -34,6 +35,9 @@ import static org.awaitility.Awaitility.await;
  * <li>{@code /trickle}: sends a chunked body of {@value #TRICKLE_CHUNKS} chunks,
  * {@value #TRICKLE_GAP_MILLIS} ms apart;</li>
  * <li>{@code /gate}: answers 200 once the test {@link #openGate() opens the gate}.</li>
+ * <li>{@code /big}, {@code /big-chunked}: {@value #BIG_LENGTH} bytes as fast as the
+ * connection takes them, with a Content-Length or chunked; {@link #written(String)} tells
+ * how far it got.</li>
  * </ul>
  * It counts, per path, the requests received and the connections the peer closed while the
  * upstream was still waiting, so that tests can prove the proxy cancelled its call.
@@ -48,6 +52,10 @@ public final class FaultyUpstream implements AutoCloseable {
 
 	public static final long TRICKLE_GAP_MILLIS = 100;
 
+	public static final int BIG_LENGTH = 32 * 1024 * 1024;
+
+	private static final int BIG_CHUNK = 16 * 1024;
+
 	private final ServerSocket server;
 
 	private final Set<Socket> sockets = ConcurrentHashMap.newKeySet();
@@ -59,6 +67,8 @@ public final class FaultyUpstream implements AutoCloseable {
 	private final AtomicInteger connections = new AtomicInteger();
 
 	private final Map<String, AtomicInteger> answered = new ConcurrentHashMap<>();
+
+	private final Map<String, AtomicLong> written = new ConcurrentHashMap<>();
 
 	private final CountDownLatch gate = new CountDownLatch(1);
 
@@ -92,6 +102,12 @@ public final class FaultyUpstream implements AutoCloseable {
 	/** Number of complete responses written for a path. */
 	public int answered(String path) {
 		return count(this.answered, path);
+	}
+
+	/** Number of body bytes written so far for a path. */
+	public long written(String path) {
+		AtomicLong count = this.written.get(path);
+		return (count != null) ? count.get() : 0;
 	}
 
 	/** Lets every request waiting on {@code /gate} be answered. */
@@ -169,6 +185,31 @@ public final class FaultyUpstream implements AutoCloseable {
 						+ "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
 				out.write(body);
 				out.flush();
+				return true;
+			}
+			case "/big", "/big-chunked" -> {
+				boolean chunked = path.equals("/big-chunked");
+				out.write(("HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n"
+						+ (chunked ? "Transfer-Encoding: chunked" : "Content-Length: " + BIG_LENGTH) + "\r\n\r\n")
+					.getBytes(StandardCharsets.US_ASCII));
+				AtomicLong count = this.written.computeIfAbsent(path,
+						(key) -> new AtomicLong());
+				byte[] chunk = new byte[BIG_CHUNK];
+				for (int sent = 0; sent < BIG_LENGTH; sent += BIG_CHUNK) {
+					if (chunked) {
+						out.write((Integer.toHexString(BIG_CHUNK) + "\r\n").getBytes(StandardCharsets.US_ASCII));
+					}
+					out.write(chunk);
+					if (chunked) {
+						out.write("\r\n".getBytes(StandardCharsets.US_ASCII));
+					}
+					count.addAndGet(BIG_CHUNK);
+				}
+				if (chunked) {
+					out.write("0\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+				}
+				out.flush();
+				this.answered.computeIfAbsent(path, (key) -> new AtomicInteger()).incrementAndGet();
 				return true;
 			}
 			case "/gate" -> {

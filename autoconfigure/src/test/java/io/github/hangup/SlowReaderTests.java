@@ -1,0 +1,138 @@
+package io.github.hangup;
+
+import java.time.Duration;
+import java.util.Map;
+
+import io.github.hangup.metrics.HangupMetrics;
+import io.github.hangup.support.FaultyUpstream;
+import io.github.hangup.support.HangupMeters;
+import io.github.hangup.support.RawHttpClient;
+import io.github.hangup.support.TestApps;
+import io.micrometer.core.instrument.MeterRegistry;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import reactor.core.publisher.Flux;
+
+import org.springframework.context.ConfigurableApplicationContext;
+import org.springframework.core.env.Environment;
+import org.springframework.core.io.buffer.DataBuffer;
+import org.springframework.web.bind.annotation.GetMapping;
+import org.springframework.web.bind.annotation.PathVariable;
+import org.springframework.web.bind.annotation.RestController;
+import org.springframework.web.reactive.function.client.WebClient;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * A client that stops reading a download holds the upstream back through backpressure: the
+ * upstream is not silent, we are not listening. The response timeout must not fire then,
+ * however long the pause, and the download completes once the client reads again.
+ */
+class SlowReaderTests {
+
+	private static final Duration RESPONSE_TIMEOUT = Duration.ofMillis(500);
+
+	private FaultyUpstream upstream;
+
+	private ConfigurableApplicationContext proxy;
+
+	private MeterRegistry registry;
+
+	@BeforeEach
+	void start() throws Exception {
+		this.upstream = new FaultyUpstream();
+		this.proxy = TestApps.start(DownloadController.class, "test.upstream=" + this.upstream.baseUrl(),
+				"hangup.client.response-timeout=" + RESPONSE_TIMEOUT.toMillis() + "ms");
+		this.registry = this.proxy.getBean(MeterRegistry.class);
+	}
+
+	@AfterEach
+	void stop() throws Exception {
+		this.proxy.close();
+		this.upstream.close();
+	}
+
+	@ParameterizedTest(name = "{0}")
+	@ValueSource(strings = { "big", "big-chunked" })
+	void pausedReaderLongerThanTheResponseTimeoutGetsTheWholeBody(String path) throws Exception {
+		try (RawHttpClient client = new RawHttpClient(TestApps.port(this.proxy), Duration.ofSeconds(10))) {
+			client.send("GET", "/download/" + path, "Connection: close");
+			RawHttpClient.Head head = client.readHead();
+			assertThat(head.status()).isEqualTo(200);
+			// The proxy relays the body as it comes, chunked.
+			assertThat(head.header("Transfer-Encoding")).isEqualTo("chunked");
+			// The client reads nothing more: wait until every buffer on the way is full and the
+			// upstream has been held back for three response timeouts.
+			long[] last = { -1 };
+			await().atMost(Duration.ofSeconds(20))
+				.pollInterval(Duration.ofMillis(50))
+				.during(RESPONSE_TIMEOUT.multipliedBy(3))
+				.until(() -> {
+					long now = this.upstream.written("/" + path);
+					boolean held = now == last[0] && now < FaultyUpstream.BIG_LENGTH;
+					last[0] = now;
+					return held;
+				});
+			RawHttpClient.Rest rest = client.readRest();
+			assertThat(rest.ending()).isEqualTo(RawHttpClient.Ending.CLOSED);
+			assertThat(payloadOfChunked(rest.bytes())).isEqualTo(FaultyUpstream.BIG_LENGTH);
+		}
+		assertThat(this.upstream.answered("/" + path)).isEqualTo(1);
+		HangupMeters.awaitCounts(this.registry, "http.server.requests", "hangup", Map.of("hangup=NONE", 1L));
+		HangupMeters.awaitCounts(this.registry, "http.client.requests", "hangup", Map.of("hangup=NONE", 1L));
+		assertThat(HangupMeters.counts(this.registry, HangupMetrics.CLIENT_HANGUPS)).isEmpty();
+		assertThat(HangupMeters.counts(this.registry, HangupMetrics.SERVER_HANGUPS)).isEmpty();
+	}
+
+	/**
+	 * Decodes a chunked body to its payload length; fails unless it ends with the final chunk.
+	 */
+	private static long payloadOfChunked(byte[] body) {
+		long payload = 0;
+		int at = 0;
+		while (true) {
+			int lineEnd = indexOfCrlf(body, at);
+			int size = Integer.parseInt(new String(body, at, lineEnd - at, java.nio.charset.StandardCharsets.US_ASCII).trim(), 16);
+			at = lineEnd + 2;
+			if (size == 0) {
+				assertThat(body.length).as("bytes after the final chunk").isEqualTo(at + 2);
+				return payload;
+			}
+			payload += size;
+			at += size + 2;
+			assertThat(at).as("truncated chunk").isLessThan(body.length);
+		}
+	}
+
+	private static int indexOfCrlf(byte[] body, int from) {
+		for (int i = from; i < body.length - 1; i++) {
+			if (body[i] == '\r' && body[i + 1] == '\n') {
+				return i;
+			}
+		}
+		throw new AssertionError("No chunk size line at " + from + " of " + body.length + " bytes");
+	}
+
+	/**
+	 * Relays the upstream's body as it arrives.
+	 */
+	@RestController
+	static class DownloadController {
+
+		private final WebClient webClient;
+
+		DownloadController(WebClient.Builder builder, Environment environment) {
+			this.webClient = builder.clone().baseUrl(environment.getRequiredProperty("test.upstream")).build();
+		}
+
+		@GetMapping("/download/{path}")
+		Flux<DataBuffer> download(@PathVariable String path) {
+			return this.webClient.get().uri("/" + path).retrieve().bodyToFlux(DataBuffer.class);
+		}
+
+	}
+
+}
