@@ -3,10 +3,8 @@ package io.github.hangup.autoconfigure;
 import io.github.hangup.HangupClassifier;
 import io.github.hangup.client.HangupClientObservationFilter;
 import io.github.hangup.server.HangupServerObservationFilter;
-import io.github.hangup.server.ServerShutdown;
 import io.micrometer.observation.ObservationRegistry;
 
-import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBooleanProperty;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
@@ -34,10 +32,8 @@ public final class HangupObservationAutoConfiguration {
 
 		@Bean
 		@ConditionalOnMissingBean
-		HangupServerObservationFilter hangupServerObservationFilter(HangupProperties properties,
-				ObjectProvider<ServerShutdown> shutdown) {
-			return new HangupServerObservationFilter(properties.getObservation().getClientClosedStatus(),
-					shutdown.getIfAvailable());
+		HangupServerObservationFilter hangupServerObservationFilter(HangupProperties properties) {
+			return new HangupServerObservationFilter(properties.getObservation().getClientClosedStatus());
 		}
 
 	}

@@ -35,20 +35,20 @@ public final class HangupServerAutoConfiguration {
 
 	@Bean
 	@ConditionalOnMissingBean
-	ServerShutdown hangupServerShutdown() {
-		return new ServerShutdown();
-	}
-
-	@Bean
-	@ConditionalOnMissingBean
-	InboundHangups inboundHangups(HangupClassifier classifier, HangupRecorder recorder, ServerShutdown shutdown) {
-		return new InboundHangups(classifier, recorder, shutdown);
+	InboundHangups inboundHangups(HangupClassifier classifier, HangupRecorder recorder) {
+		return new InboundHangups(classifier, recorder);
 	}
 
 	@Bean
 	@ConditionalOnMissingBean
 	HangupWebFilter hangupWebFilter(InboundHangups hangups) {
 		return new HangupWebFilter(hangups);
+	}
+
+	@Bean
+	@ConditionalOnMissingBean
+	ServerShutdown hangupServerShutdown(HangupWebFilter filter) {
+		return new ServerShutdown(filter);
 	}
 
 	@Bean

@@ -23,27 +23,13 @@ public final class HangupServerObservationFilter implements ObservationFilter {
 
 	private final @Nullable Integer clientClosedStatus;
 
-	private final @Nullable ServerShutdown shutdown;
-
 	/**
 	 * Create a filter.
 	 * @param clientClosedStatus status recorded for requests whose client left, or
 	 * {@code null} to keep WebFlux's {@code UNKNOWN}
 	 */
 	public HangupServerObservationFilter(@Nullable Integer clientClosedStatus) {
-		this(clientClosedStatus, null);
-	}
-
-	/**
-	 * Create a filter.
-	 * @param clientClosedStatus status recorded for requests whose client left, or
-	 * {@code null} to keep WebFlux's {@code UNKNOWN}
-	 * @param shutdown tells requests closed by the server's shutdown from clients that left
-	 * @since 0.2.0
-	 */
-	public HangupServerObservationFilter(@Nullable Integer clientClosedStatus, @Nullable ServerShutdown shutdown) {
 		this.clientClosedStatus = clientClosedStatus;
-		this.shutdown = shutdown;
 	}
 
 	@Override
@@ -62,10 +48,8 @@ public final class HangupServerObservationFilter implements ObservationFilter {
 			}
 			else {
 				// WebFlux stops the observation on a cancel before the cancel reaches our
-				// filter: the client is leaving, or the server closing the request.
-				kind = (scope != null && scope.isClientGone()) ? scope.goneKind()
-						: (this.shutdown != null && this.shutdown.isClosing()) ? HangupKind.SERVER_CLOSE
-								: HangupKind.CLIENT_CANCEL;
+				// filter: the client is leaving, unless the server closed the request.
+				kind = (scope != null && scope.isClientGone()) ? scope.goneKind() : HangupKind.CLIENT_CANCEL;
 			}
 		}
 		HangupObservations.tag(context, kind);

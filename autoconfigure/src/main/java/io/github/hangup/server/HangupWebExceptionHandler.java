@@ -50,6 +50,8 @@ public final class HangupWebExceptionHandler implements WebExceptionHandler, Ord
 
 	private final Map<HangupKind, byte[]> bodies = new EnumMap<>(HangupKind.class);
 
+	private final byte[] shuttingDown = problem(HangupKind.SERVER_CLOSE, HttpStatus.SERVICE_UNAVAILABLE.value());
+
 	/**
 	 * Create a handler.
 	 * @param hangups records inbound hang-ups
@@ -75,30 +77,43 @@ public final class HangupWebExceptionHandler implements WebExceptionHandler, Ord
 			return Mono.error(ex);
 		}
 		InboundScope scope = InboundHangups.scope(exchange);
-		if (!kind.isUpstream()) {
+		ServerHttpResponse response = exchange.getResponse();
+		HangupPhase phase = InboundHangups.phase(exchange);
+		if (kind == HangupKind.SERVER_CLOSE) {
+			// Already recorded by the shutdown that stopped the request's calls; its client is
+			// still there and must not take what it got for a complete answer.
+			if (phase == HangupPhase.DURING_RESPONSE) {
+				return InboundHangups.abort(response, ex);
+			}
+			return answer(response, HttpStatus.SERVICE_UNAVAILABLE.value(), this.shuttingDown, true);
+		}
+		if (kind == HangupKind.CLIENT_CANCEL) {
 			this.hangups.clientGone(exchange, scope, ex);
 			return Mono.empty();
 		}
-		ServerHttpResponse response = exchange.getResponse();
-		HangupPhase phase = InboundHangups.phase(exchange);
 		boolean record = scope.claimRecording();
 		if (phase == HangupPhase.DURING_RESPONSE) {
 			if (record) {
 				this.hangups.record(exchange, scope, kind, phase, null, InboundHangups.upstream(ex), ex);
 			}
 			// Claimed before closing: the close cancels the request, which must not count again.
-			// Completing instead would race the close with a final write of the response.
-			return InboundHangups.abort(response) ? Mono.never() : Mono.error(ex);
+			return InboundHangups.abort(response, ex);
 		}
 		int status = this.statuses.get(kind);
 		if (record) {
 			this.hangups.record(exchange, scope, kind, phase, status, InboundHangups.upstream(ex), ex);
 		}
-		byte[] body = this.bodies.get(kind);
+		return answer(response, status, this.bodies.get(kind), false);
+	}
+
+	private static Mono<Void> answer(ServerHttpResponse response, int status, byte[] body, boolean close) {
 		// Headers copied from the upstream response before its body failed must not leak
 		// into the error response (a Content-Length of the upstream body, for one).
 		HttpHeaders headers = response.getHeaders();
 		headers.clear();
+		if (close) {
+			headers.set(HttpHeaders.CONNECTION, "close");
+		}
 		response.setStatusCode(HttpStatusCode.valueOf(status));
 		headers.setContentType(PROBLEM_JSON);
 		headers.setContentLength(body.length);
@@ -113,7 +128,8 @@ public final class HangupWebExceptionHandler implements WebExceptionHandler, Ord
 			case UPSTREAM_TIMEOUT -> "The upstream service did not respond in time.";
 			case UPSTREAM_RESET -> "The upstream service closed the connection before completing its response.";
 			case UPSTREAM_UNREACHABLE -> "The upstream service could not be reached.";
-			case CLIENT_CANCEL, SERVER_CLOSE -> throw new IllegalArgumentException("No answer for " + kind);
+			case SERVER_CLOSE -> "The service is shutting down; retry the request.";
+			case CLIENT_CANCEL -> throw new IllegalArgumentException("No answer for " + kind);
 		};
 		// Every value is a constant of this class or a number: nothing needs escaping.
 		String json = "{\"type\":\"about:blank\",\"title\":\"" + title + "\",\"status\":" + status + ",\"detail\":\""

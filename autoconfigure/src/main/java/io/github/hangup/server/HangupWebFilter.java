@@ -1,6 +1,7 @@
 package io.github.hangup.server;
 
-import java.util.concurrent.atomic.AtomicInteger;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
 
 import io.github.hangup.HangupKind;
@@ -43,7 +44,8 @@ public final class HangupWebFilter implements WebFilter, Ordered {
 
 	private final InboundHangups hangups;
 
-	private final AtomicInteger openScopes = new AtomicInteger();
+	/** The requests being processed, for a shutdown to close those still in flight. */
+	private final Set<ProcessingSubscriber> open = ConcurrentHashMap.newKeySet();
 
 	/**
 	 * Create a filter.
@@ -58,7 +60,23 @@ public final class HangupWebFilter implements WebFilter, Ordered {
 	 * @return the open scopes
 	 */
 	public int openScopes() {
-		return this.openScopes.get();
+		return this.open.size();
+	}
+
+	/**
+	 * The server is about to close the requests still being processed: record each as
+	 * closed by the server and stop its outbound calls.
+	 * @return how many requests were closed (not already hung up)
+	 * @since 0.2.0
+	 */
+	public int closeInFlight() {
+		int closed = 0;
+		for (ProcessingSubscriber processing : this.open) {
+			if (this.hangups.serverClosing(processing.exchange, processing.scope)) {
+				closed++;
+			}
+		}
+		return closed;
 	}
 
 	@Override
@@ -130,8 +148,8 @@ public final class HangupWebFilter implements WebFilter, Ordered {
 
 		@Override
 		public void subscribe(CoreSubscriber<? super Void> actual) {
-			HangupWebFilter.this.openScopes.incrementAndGet();
 			ProcessingSubscriber subscriber = new ProcessingSubscriber(actual, this.exchange, this.scope);
+			HangupWebFilter.this.open.add(subscriber);
 			InboundScope previous = InboundScope.makeCurrent(this.scope);
 			try {
 				this.source.subscribe(subscriber);
@@ -227,7 +245,7 @@ public final class HangupWebFilter implements WebFilter, Ordered {
 
 		private boolean end() {
 			if (ENDED.compareAndSet(this, 0, 1)) {
-				HangupWebFilter.this.openScopes.decrementAndGet();
+				HangupWebFilter.this.open.remove(this);
 				return true;
 			}
 			return false;

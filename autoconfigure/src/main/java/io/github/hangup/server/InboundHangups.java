@@ -12,6 +12,7 @@ import io.github.hangup.HangupRecorder;
 import io.github.hangup.HangupSide;
 import io.github.hangup.InboundScope;
 import org.jspecify.annotations.Nullable;
+import reactor.core.publisher.Mono;
 
 import org.springframework.http.HttpMethod;
 import org.springframework.http.HttpStatusCode;
@@ -42,28 +43,14 @@ public final class InboundHangups {
 
 	private final HangupRecorder recorder;
 
-	private final @Nullable ServerShutdown shutdown;
-
 	/**
 	 * Create the inbound bookkeeping.
 	 * @param classifier decides which errors are hang-ups
 	 * @param recorder receives the hang-ups
 	 */
 	public InboundHangups(HangupClassifier classifier, HangupRecorder recorder) {
-		this(classifier, recorder, null);
-	}
-
-	/**
-	 * Create the inbound bookkeeping.
-	 * @param classifier decides which errors are hang-ups
-	 * @param recorder receives the hang-ups
-	 * @param shutdown tells requests closed by the server's shutdown from clients that left
-	 * @since 0.2.0
-	 */
-	public InboundHangups(HangupClassifier classifier, HangupRecorder recorder, @Nullable ServerShutdown shutdown) {
 		this.classifier = classifier;
 		this.recorder = recorder;
-		this.shutdown = shutdown;
 	}
 
 	/**
@@ -98,12 +85,8 @@ public final class InboundHangups {
 	private void clientGone(ServerWebExchange exchange, InboundScope scope, @Nullable Throwable cause,
 			boolean stopCalls) {
 		HangupPhase phase = phase(exchange);
-		HangupKind kind = goneKind();
-		Set<String> cancelled = scope.ended(kind);
+		Set<String> cancelled = scope.clientGone();
 		if (scope.claimRecording()) {
-			if (scope.goneKind() == HangupKind.SERVER_CLOSE && this.shutdown != null) {
-				this.shutdown.closed();
-			}
 			String upstreams = cancelled.isEmpty() ? null : String.join(", ", cancelled);
 			record(exchange, scope, scope.goneKind(), phase, null, upstreams, cause);
 		}
@@ -113,11 +96,20 @@ public final class InboundHangups {
 	}
 
 	/**
-	 * How a request whose connection went away ended: the server closes what is still in
-	 * flight once graceful shutdown is over, otherwise the client left.
+	 * The server is about to close a request still in flight: record it as the server's
+	 * doing and stop its outbound calls, before the connection closes and looks like a
+	 * client that left.
+	 * @return whether this request's hang-up was recorded here (not already recorded)
 	 */
-	HangupKind goneKind() {
-		return (this.shutdown != null && this.shutdown.isClosing()) ? HangupKind.SERVER_CLOSE : HangupKind.CLIENT_CANCEL;
+	boolean serverClosing(ServerWebExchange exchange, InboundScope scope) {
+		Set<String> stopped = scope.ended(HangupKind.SERVER_CLOSE);
+		boolean claimed = scope.claimRecording();
+		if (claimed) {
+			String upstreams = stopped.isEmpty() ? null : String.join(", ", stopped);
+			record(exchange, scope, scope.goneKind(), phase(exchange), null, upstreams, null);
+		}
+		scope.stopRemaining();
+		return claimed;
 	}
 
 	void record(ServerWebExchange exchange, InboundScope scope, HangupKind kind, HangupPhase phase,
@@ -193,15 +185,14 @@ public final class InboundHangups {
 	/**
 	 * Close the inbound connection (or HTTP/2 stream) so that a committed response is seen
 	 * as truncated instead of complete.
-	 * @return whether the connection could be reached and closed
+	 * @return a {@code Mono} that completes once the connection is closed, so that the
+	 * request's processing (and its observation) ends: completing before would race the
+	 * close with a final write of the response, never completing would leave it open; the
+	 * error itself when the connection cannot be reached
 	 */
-	static boolean abort(ServerHttpResponse response) {
+	static Mono<Void> abort(ServerHttpResponse response, Throwable error) {
 		Object connection = nativeConnection(response);
-		if (connection == null) {
-			return false;
-		}
-		ReactorNetty.close(connection);
-		return true;
+		return (connection != null) ? ReactorNetty.close(connection) : Mono.error(error);
 	}
 
 	static @Nullable String protocol(ServerHttpRequest request) {
@@ -254,8 +245,9 @@ public final class InboundHangups {
 			return ((reactor.netty.Connection) connection).channel().isActive();
 		}
 
-		static void close(Object connection) {
-			((reactor.netty.Connection) connection).channel().close();
+		static Mono<Void> close(Object connection) {
+			io.netty.channel.Channel channel = ((reactor.netty.Connection) connection).channel();
+			return Mono.create((sink) -> channel.close().addListener((closed) -> sink.success()));
 		}
 
 	}
