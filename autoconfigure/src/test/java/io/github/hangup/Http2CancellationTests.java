@@ -4,6 +4,7 @@ import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 
+import io.github.hangup.actuate.HangupHistory;
 import io.github.hangup.client.HangupExchangeFilterFunction;
 import io.github.hangup.metrics.HangupMetrics;
 import io.github.hangup.support.HangupMeters;
@@ -48,7 +49,8 @@ class Http2CancellationTests {
 	@BeforeEach
 	void start() {
 		this.upstream = new H2cUpstream();
-		this.proxy = TestApps.start(ProxyController.class, "server.http2.enabled=true", "test.upstream=" + this.upstream.baseUrl());
+		this.proxy = TestApps.start(ProxyController.class, "server.http2.enabled=true",
+				"management.endpoints.web.exposure.include=hangups", "test.upstream=" + this.upstream.baseUrl());
 		this.registry = this.proxy.getBean(MeterRegistry.class);
 		int port = TestApps.port(this.proxy);
 		this.client = HttpClient.create().protocol(HttpProtocol.H2C).baseUrl("http://127.0.0.1:" + port);
@@ -73,6 +75,13 @@ class Http2CancellationTests {
 				Map.of("kind=CLIENT_CANCEL,method=GET,phase=DURING_RESPONSE,upstream=" + this.upstream.hostPort(), 1L));
 		await().atMost(Duration.ofSeconds(10))
 			.until(() -> this.proxy.getBean(HangupExchangeFilterFunction.class).inFlight() == 0);
+		// Said as it happened: a stream reset, on a connection that stays open.
+		assertThat(this.proxy.getBean(HangupHistory.class).recent())
+			.filteredOn((hangup) -> hangup.side() == HangupSide.INBOUND)
+			.singleElement()
+			.satisfies((hangup) -> assertThat(hangup.explanation()).contains("reset its HTTP/2 stream (RST_STREAM)")
+				.contains("connection stays open")
+				.doesNotContain("closed the connection"));
 	}
 
 	@Test

@@ -100,6 +100,7 @@ class RequestScopedCancellationTests {
 		HangupMeters.awaitCounts(this.registry, HangupMetrics.CLIENT_HANGUPS, Map.of(
 				"kind=CLIENT_CANCEL,method=POST,phase=BEFORE_RESPONSE,upstream=127.0.0.1:" + this.upstream.port(),
 				1L));
+		assertBootCounts(1, 1, false);
 		awaitNothingInFlight();
 	}
 
@@ -137,6 +138,7 @@ class RequestScopedCancellationTests {
 					Map.of("kind=CLIENT_CANCEL,method=GET,phase=BEFORE_RESPONSE,uri=/connecting", 1L));
 			HangupMeters.awaitCounts(this.registry, HangupMetrics.CLIENT_HANGUPS, Map.of(
 					"kind=CLIENT_CANCEL,method=GET,phase=BEFORE_RESPONSE,upstream=127.0.0.1:" + backlog.port(), 1L));
+			assertBootCounts(1, 1, false);
 			awaitNothingInFlight();
 		}
 	}
@@ -227,7 +229,20 @@ class RequestScopedCancellationTests {
 		HangupMeters.awaitCounts(this.registry, HangupMetrics.CLIENT_HANGUPS, Map.of(
 				"kind=CLIENT_CANCEL,method=GET,phase=" + phase + ",upstream=127.0.0.1:" + this.upstream.port(),
 				(long) outbound));
+		assertBootCounts(inbound, outbound, phase.equals("DURING_RESPONSE"));
 		awaitNothingInFlight();
+	}
+
+	/**
+	 * One sample per request and per call on Boot's own meters. WebClient ends a call's
+	 * observation when the response headers arrive: a call cut in its body was observed
+	 * without a hang-up.
+	 */
+	private void assertBootCounts(int inbound, int outbound, boolean cutInBody) {
+		HangupMeters.awaitCounts(this.registry, "http.server.requests", "hangup",
+				Map.of("hangup=CLIENT_CANCEL", (long) inbound));
+		HangupMeters.awaitCounts(this.registry, "http.client.requests", "hangup",
+				Map.of(cutInBody ? "hangup=NONE" : "hangup=CLIENT_CANCEL", (long) outbound));
 	}
 
 	private void awaitNothingInFlight() {
