@@ -9,6 +9,7 @@ import java.util.Map;
 import io.github.hangup.metrics.HangupMetrics;
 import io.github.hangup.support.FaultyUpstream;
 import io.github.hangup.support.HangupMeters;
+import io.github.hangup.support.ProxyUnderTest;
 import io.github.hangup.support.RawHttpClient;
 import io.github.hangup.support.TestApps;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -127,7 +128,7 @@ class ServerShutdownTests {
 		private final WebClient webClient;
 
 		StreamingController(WebClient.Builder builder, Environment environment) {
-			this.webClient = builder.clone().baseUrl(environment.getRequiredProperty("test.upstream")).build();
+			this.webClient = ProxyUnderTest.upstreamClient(builder, environment);
 		}
 
 		@GetMapping(path = "/events", produces = "text/event-stream")

@@ -6,16 +6,14 @@ import java.util.Map;
 import io.github.hangup.metrics.HangupMetrics;
 import io.github.hangup.support.FaultyUpstream;
 import io.github.hangup.support.HangupMeters;
+import io.github.hangup.support.ProxyUnderTest;
 import io.github.hangup.support.RawHttpClient;
-import io.github.hangup.support.TestApps;
-import io.micrometer.core.instrument.MeterRegistry;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import reactor.core.publisher.Flux;
 
-import org.springframework.context.ConfigurableApplicationContext;
 import org.springframework.core.env.Environment;
 import org.springframework.core.io.buffer.DataBuffer;
 import org.springframework.web.bind.annotation.GetMapping;
@@ -35,30 +33,23 @@ class SlowReaderTests {
 
 	private static final Duration RESPONSE_TIMEOUT = Duration.ofMillis(500);
 
-	private FaultyUpstream upstream;
-
-	private ConfigurableApplicationContext proxy;
-
-	private MeterRegistry registry;
+	private ProxyUnderTest app;
 
 	@BeforeEach
 	void start() throws Exception {
-		this.upstream = new FaultyUpstream();
-		this.proxy = TestApps.start(DownloadController.class, "test.upstream=" + this.upstream.baseUrl(),
+		this.app = ProxyUnderTest.start(DownloadController.class,
 				"hangup.client.response-timeout=" + RESPONSE_TIMEOUT.toMillis() + "ms");
-		this.registry = this.proxy.getBean(MeterRegistry.class);
 	}
 
 	@AfterEach
 	void stop() throws Exception {
-		this.proxy.close();
-		this.upstream.close();
+		this.app.close();
 	}
 
 	@ParameterizedTest(name = "{0}")
 	@ValueSource(strings = { "big", "big-chunked" })
 	void pausedReaderLongerThanTheResponseTimeoutGetsTheWholeBody(String path) throws Exception {
-		try (RawHttpClient client = new RawHttpClient(TestApps.port(this.proxy), Duration.ofSeconds(10))) {
+		try (RawHttpClient client = new RawHttpClient(this.app.port(), Duration.ofSeconds(10))) {
 			client.send("GET", "/download/" + path, "Connection: close");
 			RawHttpClient.Head head = client.readHead();
 			assertThat(head.status()).isEqualTo(200);
@@ -71,7 +62,7 @@ class SlowReaderTests {
 				.pollInterval(Duration.ofMillis(50))
 				.during(RESPONSE_TIMEOUT.multipliedBy(3))
 				.until(() -> {
-					long now = this.upstream.written("/" + path);
+					long now = this.app.upstream().written("/" + path);
 					boolean held = now == last[0] && now < FaultyUpstream.BIG_LENGTH;
 					last[0] = now;
 					return held;
@@ -80,11 +71,11 @@ class SlowReaderTests {
 			assertThat(rest.ending()).isEqualTo(RawHttpClient.Ending.CLOSED);
 			assertThat(payloadOfChunked(rest.bytes())).isEqualTo(FaultyUpstream.BIG_LENGTH);
 		}
-		assertThat(this.upstream.answered("/" + path)).isEqualTo(1);
-		HangupMeters.awaitCounts(this.registry, "http.server.requests", "hangup", Map.of("hangup=NONE", 1L));
-		HangupMeters.awaitCounts(this.registry, "http.client.requests", "hangup", Map.of("hangup=NONE", 1L));
-		assertThat(HangupMeters.counts(this.registry, HangupMetrics.CLIENT_HANGUPS)).isEmpty();
-		assertThat(HangupMeters.counts(this.registry, HangupMetrics.SERVER_HANGUPS)).isEmpty();
+		assertThat(this.app.upstream().answered("/" + path)).isEqualTo(1);
+		HangupMeters.awaitCounts(this.app.registry(), "http.server.requests", "hangup", Map.of("hangup=NONE", 1L));
+		HangupMeters.awaitCounts(this.app.registry(), "http.client.requests", "hangup", Map.of("hangup=NONE", 1L));
+		assertThat(HangupMeters.counts(this.app.registry(), HangupMetrics.CLIENT_HANGUPS)).isEmpty();
+		assertThat(HangupMeters.counts(this.app.registry(), HangupMetrics.SERVER_HANGUPS)).isEmpty();
 	}
 
 	/**
@@ -125,7 +116,7 @@ class SlowReaderTests {
 		private final WebClient webClient;
 
 		DownloadController(WebClient.Builder builder, Environment environment) {
-			this.webClient = builder.clone().baseUrl(environment.getRequiredProperty("test.upstream")).build();
+			this.webClient = ProxyUnderTest.upstreamClient(builder, environment);
 		}
 
 		@GetMapping("/download/{path}")

@@ -13,11 +13,9 @@ import java.util.concurrent.TimeUnit;
 import io.github.hangup.client.HangupExchangeFilterFunction;
 import io.github.hangup.metrics.HangupMetrics;
 import io.github.hangup.server.HangupWebFilter;
-import io.github.hangup.support.FaultyUpstream;
 import io.github.hangup.support.HangupMeters;
+import io.github.hangup.support.ProxyUnderTest;
 import io.github.hangup.support.RawHttpClient;
-import io.github.hangup.support.TestApps;
-import io.micrometer.core.instrument.MeterRegistry;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -28,7 +26,6 @@ import reactor.netty.resources.ConnectionProvider;
 
 import org.springframework.boot.test.system.CapturedOutput;
 import org.springframework.boot.test.system.OutputCaptureExtension;
-import org.springframework.context.ConfigurableApplicationContext;
 import org.springframework.core.env.Environment;
 import org.springframework.http.client.reactive.ReactorClientHttpConnector;
 import org.springframework.web.bind.annotation.GetMapping;
@@ -48,32 +45,25 @@ class StoppedCallReleaseTests {
 
 	private static final int CALLS = 100;
 
-	private FaultyUpstream upstream;
-
-	private ConfigurableApplicationContext proxy;
-
-	private MeterRegistry registry;
+	private ProxyUnderTest app;
 
 	@BeforeEach
 	void start() throws Exception {
-		this.upstream = new FaultyUpstream();
-		this.proxy = TestApps.start(BlockingController.class, "test.upstream=" + this.upstream.baseUrl());
-		this.registry = this.proxy.getBean(MeterRegistry.class);
+		this.app = ProxyUnderTest.start(BlockingController.class);
 	}
 
 	@AfterEach
 	void stop() throws Exception {
-		this.proxy.getBean(BlockingController.class).executor.shutdownNow();
-		this.proxy.close();
-		this.upstream.close();
+		this.app.proxy().getBean(BlockingController.class).executor.shutdownNow();
+		this.app.close();
 	}
 
 	@Test
 	void blockedThreadsAndFuturesOfStoppedCallsAllEndWithClientCancelException(CapturedOutput output)
 			throws Exception {
-		BlockingController controller = this.proxy.getBean(BlockingController.class);
+		BlockingController controller = this.app.proxy().getBean(BlockingController.class);
 		leaveDuring("/blocking-and-futures", 2 * CALLS);
-		this.upstream.awaitPeerClosed("/hang", 2 * CALLS);
+		this.app.upstream().awaitPeerClosed("/hang", 2 * CALLS);
 		await().atMost(Duration.ofSeconds(5)).until(() -> controller.blockedEnded.size() == CALLS);
 		await().atMost(Duration.ofSeconds(5)).until(() -> controller.futures.stream().allMatch(CompletableFuture::isDone));
 		assertThat(controller.blockedEnded).hasSize(CALLS).allSatisfy((error) -> assertThat(error)
@@ -86,12 +76,12 @@ class StoppedCallReleaseTests {
 		assertThat(controller.executor.shutdownNow()).isEmpty();
 		controller.executor.awaitTermination(5, TimeUnit.SECONDS);
 		assertThat(controller.executor.isTerminated()).isTrue();
-		HangupMeters.awaitCounts(this.registry, HangupMetrics.CLIENT_HANGUPS,
-				Map.of("kind=CLIENT_CANCEL,method=GET,phase=BEFORE_RESPONSE,upstream=127.0.0.1:" + this.upstream.port(),
+		HangupMeters.awaitCounts(this.app.registry(), HangupMetrics.CLIENT_HANGUPS,
+				Map.of("kind=CLIENT_CANCEL,method=GET,phase=BEFORE_RESPONSE,upstream=127.0.0.1:" + this.app.upstream().port(),
 						(long) 2 * CALLS));
-		HangupMeters.awaitCounts(this.registry, HangupMetrics.SERVER_HANGUPS,
+		HangupMeters.awaitCounts(this.app.registry(), HangupMetrics.SERVER_HANGUPS,
 				Map.of("kind=CLIENT_CANCEL,method=GET,phase=BEFORE_RESPONSE,uri=/blocking-and-futures", 1L));
-		HangupMeters.awaitCounts(this.registry, "http.client.requests", "hangup",
+		HangupMeters.awaitCounts(this.app.registry(), "http.client.requests", "hangup",
 				Map.of("hangup=CLIENT_CANCEL", (long) 2 * CALLS));
 		awaitNothingInFlight();
 		assertThat(output.getOut() + output.getErr()).doesNotContain("ERROR").doesNotContain("onErrorDropped");
@@ -100,10 +90,10 @@ class StoppedCallReleaseTests {
 	@Test
 	void bareSubscribeOfAStoppedCallLogsNoError(CapturedOutput output) throws Exception {
 		leaveDuring("/bare-subscribe", 1);
-		this.upstream.awaitPeerClosed("/hang", 1);
-		HangupMeters.awaitCounts(this.registry, HangupMetrics.CLIENT_HANGUPS,
-				Map.of("kind=CLIENT_CANCEL,method=GET,phase=BEFORE_RESPONSE,upstream=127.0.0.1:" + this.upstream.port(), 1L));
-		HangupMeters.awaitCounts(this.registry, "http.client.requests", "hangup", Map.of("hangup=CLIENT_CANCEL", 1L));
+		this.app.upstream().awaitPeerClosed("/hang", 1);
+		HangupMeters.awaitCounts(this.app.registry(), HangupMetrics.CLIENT_HANGUPS,
+				Map.of("kind=CLIENT_CANCEL,method=GET,phase=BEFORE_RESPONSE,upstream=127.0.0.1:" + this.app.upstream().port(), 1L));
+		HangupMeters.awaitCounts(this.app.registry(), "http.client.requests", "hangup", Map.of("hangup=CLIENT_CANCEL", 1L));
 		awaitNothingInFlight();
 		assertThat(output.getOut() + output.getErr()).doesNotContain("ERROR")
 			.doesNotContain("onErrorDropped")
@@ -112,32 +102,32 @@ class StoppedCallReleaseTests {
 
 	@Test
 	void detachedStreamingBodyStoppedMidBodyEndsItsReaderAndIsObservedOnce() throws Exception {
-		BlockingController controller = this.proxy.getBean(BlockingController.class);
+		BlockingController controller = this.app.proxy().getBean(BlockingController.class);
 		leaveDuring("/detached-stream", 1);
-		this.upstream.awaitPeerClosed("/stream", 1);
+		this.app.upstream().awaitPeerClosed("/stream", 1);
 		await().atMost(Duration.ofSeconds(5)).until(() -> controller.streamEnded.size() == 1);
 		// retrieve() wraps errors of the body in a WebClientResponseException.
 		assertThat(controller.streamEnded.peek()).cause()
 			.isInstanceOf(ClientCancelException.class)
 			.satisfies((ex) -> assertThat(((HangupException) ex).getPhase()).isEqualTo(HangupPhase.DURING_RESPONSE));
-		HangupMeters.awaitCounts(this.registry, HangupMetrics.CLIENT_HANGUPS,
-				Map.of("kind=CLIENT_CANCEL,method=GET,phase=DURING_RESPONSE,upstream=127.0.0.1:" + this.upstream.port(), 1L));
+		HangupMeters.awaitCounts(this.app.registry(), HangupMetrics.CLIENT_HANGUPS,
+				Map.of("kind=CLIENT_CANCEL,method=GET,phase=DURING_RESPONSE,upstream=127.0.0.1:" + this.app.upstream().port(), 1L));
 		// WebClient ends its observation with the response headers, before the body was cut.
-		HangupMeters.awaitCounts(this.registry, "http.client.requests", "hangup", Map.of("hangup=NONE", 1L));
+		HangupMeters.awaitCounts(this.app.registry(), "http.client.requests", "hangup", Map.of("hangup=NONE", 1L));
 		awaitNothingInFlight();
 	}
 
 	private void leaveDuring(String path, int upstreamCalls) throws Exception {
-		try (RawHttpClient client = new RawHttpClient(TestApps.port(this.proxy), Duration.ofSeconds(10))) {
+		try (RawHttpClient client = new RawHttpClient(this.app.port(), Duration.ofSeconds(10))) {
 			client.send("GET", path);
-			this.upstream.awaitReceived(path.equals("/detached-stream") ? "/stream" : "/hang", upstreamCalls);
+			this.app.upstream().awaitReceived(path.equals("/detached-stream") ? "/stream" : "/hang", upstreamCalls);
 		}
 	}
 
 	private void awaitNothingInFlight() {
 		await().atMost(Duration.ofSeconds(10))
-			.until(() -> this.proxy.getBean(HangupExchangeFilterFunction.class).inFlight() == 0);
-		await().atMost(Duration.ofSeconds(10)).until(() -> this.proxy.getBean(HangupWebFilter.class).openScopes() == 0);
+			.until(() -> this.app.proxy().getBean(HangupExchangeFilterFunction.class).inFlight() == 0);
+		await().atMost(Duration.ofSeconds(10)).until(() -> this.app.proxy().getBean(HangupWebFilter.class).openScopes() == 0);
 	}
 
 	/**

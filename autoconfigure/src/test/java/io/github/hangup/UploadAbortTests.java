@@ -6,11 +6,9 @@ import java.util.Map;
 import io.github.hangup.client.HangupExchangeFilterFunction;
 import io.github.hangup.metrics.HangupMetrics;
 import io.github.hangup.server.HangupWebFilter;
-import io.github.hangup.support.FaultyUpstream;
 import io.github.hangup.support.HangupMeters;
+import io.github.hangup.support.ProxyUnderTest;
 import io.github.hangup.support.RawHttpClient;
-import io.github.hangup.support.TestApps;
-import io.micrometer.core.instrument.MeterRegistry;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -24,7 +22,6 @@ import reactor.netty.http.client.HttpClient;
 
 import org.springframework.boot.test.system.CapturedOutput;
 import org.springframework.boot.test.system.OutputCaptureExtension;
-import org.springframework.context.ConfigurableApplicationContext;
 import org.springframework.core.env.Environment;
 import org.springframework.http.server.reactive.ServerHttpRequest;
 import org.springframework.web.bind.annotation.PostMapping;
@@ -47,24 +44,16 @@ class UploadAbortTests {
 
 	private static final int SENT = 20 * 1024;
 
-	private FaultyUpstream upstream;
-
-	private ConfigurableApplicationContext proxy;
-
-	private MeterRegistry registry;
+	private ProxyUnderTest app;
 
 	@BeforeEach
 	void start() throws Exception {
-		this.upstream = new FaultyUpstream();
-		this.proxy = TestApps.start(UploadController.class, "server.http2.enabled=true",
-				"test.upstream=" + this.upstream.baseUrl());
-		this.registry = this.proxy.getBean(MeterRegistry.class);
+		this.app = ProxyUnderTest.start(UploadController.class, "server.http2.enabled=true");
 	}
 
 	@AfterEach
 	void stop() throws Exception {
-		this.proxy.close();
-		this.upstream.close();
+		this.app.close();
 	}
 
 	@Test
@@ -85,7 +74,7 @@ class UploadAbortTests {
 	void uploadCutByAnHttp2StreamResetIsAClientCancel(CapturedOutput output) {
 		HttpClient h2c = HttpClient.create()
 			.protocol(HttpProtocol.H2C)
-			.baseUrl("http://127.0.0.1:" + TestApps.port(this.proxy));
+			.baseUrl("http://127.0.0.1:" + this.app.port());
 		Flux<byte[]> body = Flux.concat(Flux.just(new byte[SENT]), Flux.never());
 		Disposable upload = h2c.headers((headers) -> headers.set("Content-Length", DECLARED))
 			.post()
@@ -93,32 +82,32 @@ class UploadAbortTests {
 			.send(ByteBufFlux.fromInbound(body))
 			.responseContent()
 			.subscribe();
-		this.upstream.awaitReceived("/hang", 1);
+		this.app.upstream().awaitReceived("/hang", 1);
 		// Disposing an HTTP/2 request resets its stream (RST_STREAM); the connection stays.
 		upload.dispose();
 		assertClientCancel(output);
 	}
 
 	private RawHttpClient startUpload() throws Exception {
-		RawHttpClient client = new RawHttpClient(TestApps.port(this.proxy), Duration.ofSeconds(10));
+		RawHttpClient client = new RawHttpClient(this.app.port(), Duration.ofSeconds(10));
 		client.send("POST", "/upload", "Content-Type: application/octet-stream", "Content-Length: " + DECLARED);
 		client.write(new byte[SENT]);
-		this.upstream.awaitReceived("/hang", 1);
+		this.app.upstream().awaitReceived("/hang", 1);
 		return client;
 	}
 
 	private void assertClientCancel(CapturedOutput output) {
-		this.upstream.awaitPeerClosed("/hang", 1);
-		HangupMeters.awaitCounts(this.registry, HangupMetrics.SERVER_HANGUPS,
+		this.app.upstream().awaitPeerClosed("/hang", 1);
+		HangupMeters.awaitCounts(this.app.registry(), HangupMetrics.SERVER_HANGUPS,
 				Map.of("kind=CLIENT_CANCEL,method=POST,phase=BEFORE_RESPONSE,uri=/upload", 1L));
-		HangupMeters.awaitCounts(this.registry, HangupMetrics.CLIENT_HANGUPS,
-				Map.of("kind=CLIENT_CANCEL,method=POST,phase=BEFORE_RESPONSE,upstream=127.0.0.1:" + this.upstream.port(),
+		HangupMeters.awaitCounts(this.app.registry(), HangupMetrics.CLIENT_HANGUPS,
+				Map.of("kind=CLIENT_CANCEL,method=POST,phase=BEFORE_RESPONSE,upstream=127.0.0.1:" + this.app.upstream().port(),
 						1L));
-		HangupMeters.awaitCounts(this.registry, "http.server.requests", "hangup", Map.of("hangup=CLIENT_CANCEL", 1L));
-		HangupMeters.awaitCounts(this.registry, "http.client.requests", "hangup", Map.of("hangup=CLIENT_CANCEL", 1L));
+		HangupMeters.awaitCounts(this.app.registry(), "http.server.requests", "hangup", Map.of("hangup=CLIENT_CANCEL", 1L));
+		HangupMeters.awaitCounts(this.app.registry(), "http.client.requests", "hangup", Map.of("hangup=CLIENT_CANCEL", 1L));
 		await().atMost(Duration.ofSeconds(10))
-			.until(() -> this.proxy.getBean(HangupExchangeFilterFunction.class).inFlight() == 0);
-		await().atMost(Duration.ofSeconds(10)).until(() -> this.proxy.getBean(HangupWebFilter.class).openScopes() == 0);
+			.until(() -> this.app.proxy().getBean(HangupExchangeFilterFunction.class).inFlight() == 0);
+		await().atMost(Duration.ofSeconds(10)).until(() -> this.app.proxy().getBean(HangupWebFilter.class).openScopes() == 0);
 		assertThat(output.getOut() + output.getErr()).doesNotContain("UPSTREAM_RESET")
 			.doesNotContain(" WARN ")
 			.doesNotContain(" ERROR ");
@@ -133,7 +122,7 @@ class UploadAbortTests {
 		private final WebClient webClient;
 
 		UploadController(WebClient.Builder builder, Environment environment) {
-			this.webClient = builder.clone().baseUrl(environment.getRequiredProperty("test.upstream")).build();
+			this.webClient = ProxyUnderTest.upstreamClient(builder, environment);
 		}
 
 		@PostMapping("/upload")
