@@ -193,7 +193,10 @@ final class OutboundCall implements InboundScope.Participant, CoreSubscriber<Cli
 		}
 		Mono<ClientResponse> response;
 		try {
-			boolean view = !timeout.isZero() || request.body() != BodyInserters.empty();
+			// The view arms the timeout, watches a request body and learns the connection's
+			// event loop, on which a call stopped mid-body signals its reader.
+			boolean view = !timeout.isZero() || request.body() != BodyInserters.empty()
+					|| (this.stopWithClient && this.scope != null);
 			response = next.exchange(view ? new CallRequest(request, this) : request);
 		}
 		catch (Throwable ex) {
