@@ -1,18 +1,13 @@
 package io.github.hangup.support;
 
-import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.function.Predicate;
-import java.util.function.Supplier;
 
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tag;
 import io.micrometer.core.instrument.Timer;
-
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
 
 /**
  * Reads timers as "tag=value,..." to count maps, so that tests compare the whole set of
@@ -21,13 +16,6 @@ import static org.awaitility.Awaitility.await;
  * names.
  */
 public final class HangupMeters {
-
-	private static final Duration DEADLINE = Duration.ofSeconds(10);
-
-	/** How long counts must stay as expected once reached, so that a late second recording fails. */
-	private static final Duration HOLD = Duration.ofMillis(300);
-
-	private static final Duration POLL = Duration.ofMillis(5);
 
 	private HangupMeters() {
 	}
@@ -49,19 +37,19 @@ public final class HangupMeters {
 
 	/**
 	 * Wait until the timers with the given name hold exactly the expected counts, keyed by
-	 * all their tags, then check that they stay so.
+	 * all their tags, then check that they stay so for 300 ms.
 	 */
 	public static void awaitCounts(MeterRegistry registry, String name, Map<String, Long> expected) {
-		awaitAndHold(name, () -> counts(registry, name), expected);
+		Settled.awaitAndHold(name, () -> counts(registry, name), new TreeMap<>(expected));
 	}
 
 	/**
 	 * Wait until the timers with the given name hold exactly the expected counts, keyed by
-	 * the given tags, then check that they stay so.
+	 * the given tags, then check that they stay so for 300 ms.
 	 */
 	public static void awaitCounts(MeterRegistry registry, String name, Map<String, Long> expected,
 			String... tagKeys) {
-		awaitAndHold(name, () -> counts(registry, name, tagKeys), expected);
+		Settled.awaitAndHold(name, () -> counts(registry, name, tagKeys), new TreeMap<>(expected));
 	}
 
 	private static Map<String, Long> counts(MeterRegistry registry, String name, Predicate<String> tagKeys) {
@@ -78,19 +66,6 @@ public final class HangupMeters {
 			}
 		}
 		return counts;
-	}
-
-	private static void awaitAndHold(String name, Supplier<Map<String, Long>> counts, Map<String, Long> expected) {
-		Map<String, Long> sorted = new TreeMap<>(expected);
-		await().atMost(DEADLINE)
-			.pollInterval(POLL)
-			.untilAsserted(() -> assertThat(counts.get()).as(name).isEqualTo(sorted));
-		// Reached: from now on any change is a recording too many, seen within the hold.
-		await().during(HOLD)
-			.atMost(HOLD.multipliedBy(3))
-			.pollInterval(POLL)
-			.untilAsserted(() -> assertThat(counts.get()).as("%s, %s after they were reached", name, HOLD)
-				.isEqualTo(sorted));
 	}
 
 }
