@@ -48,6 +48,10 @@ class HangupProxyIntegrationTests {
 
 	private static final Duration READ_TIMEOUT = Duration.ofSeconds(10);
 
+	private static final String SERVER_REQUESTS = "http.server.requests";
+
+	private static final String CLIENT_REQUESTS = "http.client.requests";
+
 	private static FaultyUpstream upstream;
 
 	private static int refusedPort;
@@ -88,11 +92,11 @@ class HangupProxyIntegrationTests {
 		}
 		// Once the server has finished the request, nothing was recorded for it, even though
 		// the client closed its connection right after the response.
-		await().atMost(Duration.ofSeconds(10))
-			.until(() -> proxy.getBean(HangupWebFilter.class).openScopes() == 0
-					&& registry.find("http.server.requests").timer() != null);
-		assertThat(HangupMeters.counts(registry, HangupMetrics.SERVER_HANGUPS)).isEmpty();
-		assertThat(HangupMeters.counts(registry, HangupMetrics.CLIENT_HANGUPS)).isEmpty();
+		assertServerRequest(HangupObservations.NONE, "200", "SUCCESS");
+		assertClientRequest(HangupObservations.NONE, "200", "SUCCESS");
+		await().atMost(Duration.ofSeconds(10)).until(() -> proxy.getBean(HangupWebFilter.class).openScopes() == 0);
+		HangupMeters.awaitCounts(registry, HangupMetrics.SERVER_HANGUPS, Map.of());
+		HangupMeters.awaitCounts(registry, HangupMetrics.CLIENT_HANGUPS, Map.of());
 	}
 
 	@Test
@@ -106,6 +110,8 @@ class HangupProxyIntegrationTests {
 		upstream.awaitPeerClosed("/hang", before + 1);
 		assertInbound("CLIENT_CANCEL", "BEFORE_RESPONSE");
 		assertOutbound("CLIENT_CANCEL", "BEFORE_RESPONSE");
+		assertServerRequest("CLIENT_CANCEL", "UNKNOWN", "UNKNOWN");
+		assertClientRequest("CLIENT_CANCEL", "CLIENT_ERROR", "UNKNOWN");
 	}
 
 	@Test
@@ -132,6 +138,10 @@ class HangupProxyIntegrationTests {
 		upstream.awaitPeerClosed(path, before + 1);
 		assertInbound("CLIENT_CANCEL", "DURING_RESPONSE");
 		assertOutbound("CLIENT_CANCEL", "DURING_RESPONSE");
+		// Reactor Netty completes the write quietly when the client leaves mid-body: WebFlux
+		// sees the 200 it sent as a success, only the hangup key tells.
+		assertServerRequest("CLIENT_CANCEL", "200", "SUCCESS");
+		assertClientRequestEndedWithItsHeaders();
 		return head;
 	}
 
@@ -146,6 +156,8 @@ class HangupProxyIntegrationTests {
 		upstream.awaitPeerClosed("/hang", before + 1);
 		assertInbound("UPSTREAM_TIMEOUT", "BEFORE_RESPONSE");
 		assertOutbound("UPSTREAM_TIMEOUT", "BEFORE_RESPONSE");
+		assertServerRequest("UPSTREAM_TIMEOUT", "504", "SERVER_ERROR");
+		assertClientRequest("UPSTREAM_TIMEOUT", "CLIENT_ERROR", "UNKNOWN");
 	}
 
 	@Test
@@ -153,6 +165,8 @@ class HangupProxyIntegrationTests {
 		assertContentLengthBodyTruncated("/stall-mid-body", "X-Response-Timeout: 300");
 		assertInbound("UPSTREAM_TIMEOUT", "DURING_RESPONSE");
 		assertOutbound("UPSTREAM_TIMEOUT", "DURING_RESPONSE");
+		assertServerRequestTruncated("UPSTREAM_TIMEOUT");
+		assertClientRequestEndedWithItsHeaders();
 	}
 
 	@Test
@@ -160,6 +174,8 @@ class HangupProxyIntegrationTests {
 		assertAnswered("/close", 502, "UPSTREAM_RESET");
 		assertInbound("UPSTREAM_RESET", "BEFORE_RESPONSE");
 		assertOutbound("UPSTREAM_RESET", "BEFORE_RESPONSE");
+		assertServerRequest("UPSTREAM_RESET", "502", "SERVER_ERROR");
+		assertClientRequest("UPSTREAM_RESET", "CLIENT_ERROR", "UNKNOWN");
 	}
 
 	@Test
@@ -167,6 +183,8 @@ class HangupProxyIntegrationTests {
 		assertAnswered("/reset", 502, "UPSTREAM_RESET");
 		assertInbound("UPSTREAM_RESET", "BEFORE_RESPONSE");
 		assertOutbound("UPSTREAM_RESET", "BEFORE_RESPONSE");
+		assertServerRequest("UPSTREAM_RESET", "502", "SERVER_ERROR");
+		assertClientRequest("UPSTREAM_RESET", "CLIENT_ERROR", "UNKNOWN");
 	}
 
 	@Test
@@ -174,6 +192,8 @@ class HangupProxyIntegrationTests {
 		assertContentLengthBodyTruncated("/reset-mid-body");
 		assertInbound("UPSTREAM_RESET", "DURING_RESPONSE");
 		assertOutbound("UPSTREAM_RESET", "DURING_RESPONSE");
+		assertServerRequestTruncated("UPSTREAM_RESET");
+		assertClientRequestEndedWithItsHeaders();
 	}
 
 	@Test
@@ -189,6 +209,8 @@ class HangupProxyIntegrationTests {
 		}
 		assertInbound("UPSTREAM_RESET", "DURING_RESPONSE");
 		assertOutbound("UPSTREAM_RESET", "DURING_RESPONSE");
+		assertServerRequestTruncated("UPSTREAM_RESET");
+		assertClientRequestEndedWithItsHeaders();
 	}
 
 	@Test
@@ -196,6 +218,8 @@ class HangupProxyIntegrationTests {
 		int before = output.length();
 		assertAnswered("/reset", 502, "UPSTREAM_RESET");
 		assertInbound("UPSTREAM_RESET", "BEFORE_RESPONSE");
+		assertServerRequest("UPSTREAM_RESET", "502", "SERVER_ERROR");
+		assertClientRequest("UPSTREAM_RESET", "CLIENT_ERROR", "UNKNOWN");
 		String logged = output.toString().substring(before);
 		assertThat(warningsAndErrors(logged)).singleElement()
 			.asString()
@@ -213,6 +237,8 @@ class HangupProxyIntegrationTests {
 		}
 		upstream.awaitPeerClosed("/stream", closed + 1);
 		assertInbound("CLIENT_CANCEL", "DURING_RESPONSE");
+		assertServerRequest("CLIENT_CANCEL", "200", "SUCCESS");
+		assertClientRequestEndedWithItsHeaders();
 		assertThat(warningsAndErrors(output.toString().substring(before))).isEmpty();
 	}
 
@@ -221,6 +247,8 @@ class HangupProxyIntegrationTests {
 		assertAnswered("/refused/anything", 502, "UPSTREAM_UNREACHABLE");
 		assertInbound("UPSTREAM_UNREACHABLE", "BEFORE_RESPONSE");
 		assertOutbound("UPSTREAM_UNREACHABLE", "BEFORE_RESPONSE", "127.0.0.1:" + refusedPort);
+		assertServerRequest("UPSTREAM_UNREACHABLE", "502", "SERVER_ERROR");
+		assertClientRequest("127.0.0.1", "UPSTREAM_UNREACHABLE", "CLIENT_ERROR", "UNKNOWN");
 	}
 
 	@Test
@@ -228,6 +256,26 @@ class HangupProxyIntegrationTests {
 		assertAnswered("/unknown/anything", 502, "UPSTREAM_UNREACHABLE");
 		assertInbound("UPSTREAM_UNREACHABLE", "BEFORE_RESPONSE");
 		assertOutbound("UPSTREAM_UNREACHABLE", "BEFORE_RESPONSE", "hangup-test.invalid:80");
+		assertServerRequest("UPSTREAM_UNREACHABLE", "502", "SERVER_ERROR");
+		assertClientRequest("hangup-test.invalid", "UPSTREAM_UNREACHABLE", "CLIENT_ERROR", "UNKNOWN");
+	}
+
+	@Test
+	void outboundHangupsDuringTheResponseAreCountedByKindOnHangupsMeterAndOnceOnBootsClientTimer() throws Exception {
+		assertContentLengthBodyTruncated("/stall-mid-body", "X-Response-Timeout: 300");
+		assertContentLengthBodyTruncated("/reset-mid-body");
+		int before = upstream.peerClosed("/stream");
+		try (RawHttpClient client = new RawHttpClient(port, READ_TIMEOUT)) {
+			client.send("GET", "/stream").readHead();
+		}
+		upstream.awaitPeerClosed("/stream", before + 1);
+		HangupMeters.awaitCounts(registry, HangupMetrics.CLIENT_HANGUPS,
+				Map.of("kind=UPSTREAM_TIMEOUT,phase=DURING_RESPONSE", 1L, "kind=UPSTREAM_RESET,phase=DURING_RESPONSE", 1L,
+						"kind=CLIENT_CANCEL,phase=DURING_RESPONSE", 1L),
+				HangupMetrics.KIND, HangupMetrics.PHASE);
+		// WebClient ends a call's observation when the response headers arrive, before these
+		// calls hung up: each is one sample there, without a kind (as the README says).
+		HangupMeters.awaitCounts(registry, CLIENT_REQUESTS, Map.of("hangup=NONE", 3L), HangupObservations.KEY);
 	}
 
 	private static List<String> warningsAndErrors(String logged) {
@@ -283,6 +331,49 @@ class HangupProxyIntegrationTests {
 	private void assertOutbound(String kind, String phase, String upstreamTag) {
 		HangupMeters.awaitCounts(registry, HangupMetrics.CLIENT_HANGUPS,
 				Map.of("kind=" + kind + ",method=GET,phase=" + phase + ",upstream=" + upstreamTag, 1L));
+	}
+
+	/**
+	 * Boot's server timer counted the scenario's one request once, with the status and
+	 * outcome WebFlux saw and the hangup key.
+	 */
+	private static void assertServerRequest(String hangup, String status, String outcome) {
+		HangupMeters.awaitCounts(registry, SERVER_REQUESTS,
+				Map.of("hangup=" + hangup + ",method=GET,outcome=" + outcome + ",status=" + status + ",uri=/**", 1L),
+				HangupObservations.KEY, "method", "outcome", "status", "uri");
+	}
+
+	/**
+	 * The upstream failed after the 200 was sent: the aborted connection makes the outcome
+	 * unknown, the hangup key says why.
+	 */
+	private static void assertServerRequestTruncated(String hangup) {
+		assertServerRequest(hangup, "200", "UNKNOWN");
+	}
+
+	private static void assertClientRequest(String hangup, String status, String outcome) {
+		assertClientRequest("127.0.0.1", hangup, status, outcome);
+	}
+
+	/**
+	 * Boot's client timer counted the scenario's one outbound call once.
+	 */
+	private static void assertClientRequest(String clientName, String hangup, String status, String outcome) {
+		HangupMeters.awaitCounts(registry, CLIENT_REQUESTS,
+				Map.of("client.name=" + clientName + ",hangup=" + hangup + ",method=GET,outcome=" + outcome + ",status="
+						+ status, 1L),
+				"client.name", HangupObservations.KEY, "method", "outcome", "status");
+	}
+
+	/**
+	 * WebClient's observation stops when the response headers arrive: a call that hung up
+	 * in its body is counted once, as the 200 it got. Its hangup key is checked by
+	 * {@link #outboundHangupsDuringTheResponseAreTaggedWithTheirKindOnBootsClientTimer}.
+	 */
+	private static void assertClientRequestEndedWithItsHeaders() {
+		HangupMeters.awaitCounts(registry, CLIENT_REQUESTS,
+				Map.of("client.name=127.0.0.1,method=GET,outcome=SUCCESS,status=200", 1L), "client.name", "method",
+				"outcome", "status");
 	}
 
 	/**

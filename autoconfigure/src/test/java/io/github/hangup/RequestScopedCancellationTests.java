@@ -239,10 +239,8 @@ class RequestScopedCancellationTests {
 	 * without a hang-up.
 	 */
 	private void assertBootCounts(int inbound, int outbound, boolean cutInBody) {
-		HangupMeters.awaitCounts(this.registry, "http.server.requests", "hangup",
-				Map.of("hangup=CLIENT_CANCEL", (long) inbound));
-		HangupMeters.awaitCounts(this.registry, "http.client.requests", "hangup",
-				Map.of(cutInBody ? "hangup=NONE" : "hangup=CLIENT_CANCEL", (long) outbound));
+		HangupMeters.awaitCounts(this.registry, "http.server.requests", Map.of("hangup=CLIENT_CANCEL", (long) inbound), "hangup");
+		HangupMeters.awaitCounts(this.registry, "http.client.requests", Map.of(cutInBody ? "hangup=NONE" : "hangup=CLIENT_CANCEL", (long) outbound), "hangup");
 	}
 
 	private void awaitNothingInFlight() {

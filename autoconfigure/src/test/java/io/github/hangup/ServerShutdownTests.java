@@ -86,8 +86,7 @@ class ServerShutdownTests {
 			assertThat(rest.ending()).isNotEqualTo(RawHttpClient.Ending.STALLED);
 			assertThat(rest.text()).doesNotContain("0\r\n\r\n");
 		}
-		HangupMeters.awaitCounts(registry, "http.server.requests", "hangup",
-				Map.of("hangup=SERVER_CLOSE", (long) STREAMS + 1));
+		HangupMeters.awaitCounts(registry, "http.server.requests", Map.of("hangup=SERVER_CLOSE", (long) STREAMS + 1), "hangup");
 		// Its client is still there: it gets an honest answer it can retry elsewhere.
 		RawHttpClient.Head head = slow.readHead();
 		assertThat(head.status()).isEqualTo(503);

@@ -72,8 +72,8 @@ class SlowReaderTests {
 			assertThat(payloadOfChunked(rest.bytes())).isEqualTo(FaultyUpstream.BIG_LENGTH);
 		}
 		assertThat(this.app.upstream().answered("/" + path)).isEqualTo(1);
-		HangupMeters.awaitCounts(this.app.registry(), "http.server.requests", "hangup", Map.of("hangup=NONE", 1L));
-		HangupMeters.awaitCounts(this.app.registry(), "http.client.requests", "hangup", Map.of("hangup=NONE", 1L));
+		HangupMeters.awaitCounts(this.app.registry(), "http.server.requests", Map.of("hangup=NONE", 1L), "hangup");
+		HangupMeters.awaitCounts(this.app.registry(), "http.client.requests", Map.of("hangup=NONE", 1L), "hangup");
 		assertThat(HangupMeters.counts(this.app.registry(), HangupMetrics.CLIENT_HANGUPS)).isEmpty();
 		assertThat(HangupMeters.counts(this.app.registry(), HangupMetrics.SERVER_HANGUPS)).isEmpty();
 	}

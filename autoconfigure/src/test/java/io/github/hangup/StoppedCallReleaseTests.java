@@ -81,8 +81,7 @@ class StoppedCallReleaseTests {
 						(long) 2 * CALLS));
 		HangupMeters.awaitCounts(this.app.registry(), HangupMetrics.SERVER_HANGUPS,
 				Map.of("kind=CLIENT_CANCEL,method=GET,phase=BEFORE_RESPONSE,uri=/blocking-and-futures", 1L));
-		HangupMeters.awaitCounts(this.app.registry(), "http.client.requests", "hangup",
-				Map.of("hangup=CLIENT_CANCEL", (long) 2 * CALLS));
+		HangupMeters.awaitCounts(this.app.registry(), "http.client.requests", Map.of("hangup=CLIENT_CANCEL", (long) 2 * CALLS), "hangup");
 		awaitNothingInFlight();
 		assertThat(output.getOut() + output.getErr()).doesNotContain("ERROR").doesNotContain("onErrorDropped");
 	}
@@ -93,7 +92,7 @@ class StoppedCallReleaseTests {
 		this.app.upstream().awaitPeerClosed("/hang", 1);
 		HangupMeters.awaitCounts(this.app.registry(), HangupMetrics.CLIENT_HANGUPS,
 				Map.of("kind=CLIENT_CANCEL,method=GET,phase=BEFORE_RESPONSE,upstream=127.0.0.1:" + this.app.upstream().port(), 1L));
-		HangupMeters.awaitCounts(this.app.registry(), "http.client.requests", "hangup", Map.of("hangup=CLIENT_CANCEL", 1L));
+		HangupMeters.awaitCounts(this.app.registry(), "http.client.requests", Map.of("hangup=CLIENT_CANCEL", 1L), "hangup");
 		awaitNothingInFlight();
 		assertThat(output.getOut() + output.getErr()).doesNotContain("ERROR")
 			.doesNotContain("onErrorDropped")
@@ -113,7 +112,7 @@ class StoppedCallReleaseTests {
 		HangupMeters.awaitCounts(this.app.registry(), HangupMetrics.CLIENT_HANGUPS,
 				Map.of("kind=CLIENT_CANCEL,method=GET,phase=DURING_RESPONSE,upstream=127.0.0.1:" + this.app.upstream().port(), 1L));
 		// WebClient ends its observation with the response headers, before the body was cut.
-		HangupMeters.awaitCounts(this.app.registry(), "http.client.requests", "hangup", Map.of("hangup=NONE", 1L));
+		HangupMeters.awaitCounts(this.app.registry(), "http.client.requests", Map.of("hangup=NONE", 1L), "hangup");
 		awaitNothingInFlight();
 	}
 

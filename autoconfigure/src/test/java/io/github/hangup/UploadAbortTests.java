@@ -103,8 +103,8 @@ class UploadAbortTests {
 		HangupMeters.awaitCounts(this.app.registry(), HangupMetrics.CLIENT_HANGUPS,
 				Map.of("kind=CLIENT_CANCEL,method=POST,phase=BEFORE_RESPONSE,upstream=127.0.0.1:" + this.app.upstream().port(),
 						1L));
-		HangupMeters.awaitCounts(this.app.registry(), "http.server.requests", "hangup", Map.of("hangup=CLIENT_CANCEL", 1L));
-		HangupMeters.awaitCounts(this.app.registry(), "http.client.requests", "hangup", Map.of("hangup=CLIENT_CANCEL", 1L));
+		HangupMeters.awaitCounts(this.app.registry(), "http.server.requests", Map.of("hangup=CLIENT_CANCEL", 1L), "hangup");
+		HangupMeters.awaitCounts(this.app.registry(), "http.client.requests", Map.of("hangup=CLIENT_CANCEL", 1L), "hangup");
 		await().atMost(Duration.ofSeconds(10))
 			.until(() -> this.app.proxy().getBean(HangupExchangeFilterFunction.class).inFlight() == 0);
 		await().atMost(Duration.ofSeconds(10)).until(() -> this.app.proxy().getBean(HangupWebFilter.class).openScopes() == 0);

@@ -1,6 +1,8 @@
 package io.github.hangup.autoconfigure;
 
 import java.io.InputStream;
+import java.net.ConnectException;
+import java.net.URI;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -15,7 +17,14 @@ import io.github.hangup.HangupPhase;
 import io.github.hangup.HangupRecorder;
 import io.github.hangup.HangupSide;
 import io.github.hangup.LoggingHangupListener;
+import io.github.hangup.UpstreamUnreachableException;
+import io.github.hangup.client.HangupExchangeFilterFunction;
+import io.github.hangup.metrics.HangupMetrics;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.junit.jupiter.api.Test;
+import reactor.core.publisher.Mono;
+import reactor.test.StepVerifier;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 
@@ -27,6 +36,9 @@ import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.core.annotation.Order;
+import org.springframework.http.HttpMethod;
+import org.springframework.web.reactive.function.client.ClientRequest;
+import org.springframework.web.reactive.function.client.ExchangeFunction;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -58,10 +70,24 @@ class HangupAutoConfigurationTests {
 
 	@Test
 	void userRecorderReplacesTheDefaultOne() {
-		this.runner.withUserConfiguration(UserRecorderConfiguration.class).run((context) -> {
-			assertThat(context).hasSingleBean(HangupRecorder.class);
-			assertThat(context.getBean(HangupRecorder.class)).isSameAs(context.getBean("userRecorder"));
-		});
+		this.runner.withConfiguration(
+				AutoConfigurations.of(HangupClientAutoConfiguration.class, HangupMetricsAutoConfiguration.class))
+			.withBean(SimpleMeterRegistry.class)
+			.withUserConfiguration(UserRecorderConfiguration.class)
+			.run((context) -> {
+				assertThat(context).hasSingleBean(HangupRecorder.class);
+				ClientRequest request = ClientRequest.create(HttpMethod.GET, URI.create("http://catalog:8080/items"))
+					.build();
+				ExchangeFunction refused = (sent) -> Mono.error(new ConnectException("Connection refused"));
+				StepVerifier.create(context.getBean(HangupExchangeFilterFunction.class).filter(request, refused))
+					.expectError(UpstreamUnreachableException.class)
+					.verify(Duration.ofSeconds(5));
+				// Only the listener the user's recorder was built with: none of the listener
+				// beans the default recorder would call (the logging one, the user's, the
+				// Micrometer one).
+				assertThat(context.getBean(CallLog.class).names).containsExactly("own");
+				assertThat(context.getBean(MeterRegistry.class).find(HangupMetrics.CLIENT_HANGUPS).timers()).isEmpty();
+			});
 	}
 
 	@Test
@@ -260,12 +286,25 @@ class HangupAutoConfigurationTests {
 
 	}
 
+	/**
+	 * A recorder built with a listener of its own, next to a listener bean.
+	 */
 	@Configuration(proxyBeanMethods = false)
 	static class UserRecorderConfiguration {
 
 		@Bean
-		HangupRecorder userRecorder() {
-			return HangupRecorder.of();
+		CallLog callLog() {
+			return new CallLog();
+		}
+
+		@Bean
+		HangupListener bean(CallLog log) {
+			return (event) -> log.add("bean", event);
+		}
+
+		@Bean
+		HangupRecorder userRecorder(CallLog log) {
+			return HangupRecorder.of((event) -> log.add("own", event));
 		}
 
 	}

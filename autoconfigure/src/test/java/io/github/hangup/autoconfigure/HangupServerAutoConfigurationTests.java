@@ -1,13 +1,22 @@
 package io.github.hangup.autoconfigure;
 
+import java.time.Duration;
+import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
 
 import io.github.hangup.HangupClassifier;
+import io.github.hangup.HangupEvent;
+import io.github.hangup.HangupKind;
+import io.github.hangup.HangupListener;
+import io.github.hangup.HangupPhase;
 import io.github.hangup.HangupRecorder;
+import io.github.hangup.UpstreamHangupException;
 import io.github.hangup.server.HangupWebExceptionHandler;
 import io.github.hangup.server.HangupWebFilter;
 import io.github.hangup.server.InboundHangups;
 import org.junit.jupiter.api.Test;
+import reactor.core.publisher.Mono;
 
 import org.springframework.boot.autoconfigure.AutoConfigurations;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnWebApplication;
@@ -18,6 +27,8 @@ import org.springframework.boot.test.context.runner.ReactiveWebApplicationContex
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.context.support.SimpleThreadScope;
+import org.springframework.mock.http.server.reactive.MockServerHttpRequest;
+import org.springframework.mock.web.server.MockServerWebExchange;
 import org.springframework.web.reactive.DispatcherHandler;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -41,7 +52,17 @@ class HangupServerAutoConfigurationTests {
 	void userInboundHangupsReplacesTheDefaultOne() {
 		this.runner.withUserConfiguration(UserInboundHangupsConfiguration.class).run((context) -> {
 			assertThat(context).hasSingleBean(InboundHangups.class);
-			assertThat(context.getBean(InboundHangups.class)).isSameAs(context.getBean("userInboundHangups"));
+			context.getBean(HangupWebFilter.class).filter(exchange(), (exchange) -> Mono.never()).subscribe().dispose();
+			context.getBean(HangupWebExceptionHandler.class)
+				.handle(exchange(), UpstreamHangupException.of(HangupKind.UPSTREAM_RESET, HangupPhase.BEFORE_RESPONSE,
+						"GET", "catalog:8080", null))
+				.block(Duration.ofSeconds(5));
+			// The web filter and the exception handler record through the user's
+			// InboundHangups: to its own listener only, not to the listener beans.
+			Listened listened = context.getBean(Listened.class);
+			assertThat(listened.own).extracting(HangupEvent::kind)
+				.containsExactly(HangupKind.CLIENT_CANCEL, HangupKind.UPSTREAM_RESET);
+			assertThat(listened.beans).isEmpty();
 		});
 	}
 
@@ -102,12 +123,29 @@ class HangupServerAutoConfigurationTests {
 		return context;
 	}
 
+	private static MockServerWebExchange exchange() {
+		return MockServerWebExchange.from(MockServerHttpRequest.get("/items/1"));
+	}
+
+	/**
+	 * Inbound bookkeeping recording to a listener of its own, next to a listener bean.
+	 */
 	@Configuration(proxyBeanMethods = false)
 	static class UserInboundHangupsConfiguration {
 
 		@Bean
-		InboundHangups userInboundHangups(HangupClassifier classifier, HangupRecorder recorder) {
-			return new InboundHangups(classifier, recorder);
+		Listened listened() {
+			return new Listened();
+		}
+
+		@Bean
+		HangupListener bean(Listened listened) {
+			return listened.beans::add;
+		}
+
+		@Bean
+		InboundHangups userInboundHangups(HangupClassifier classifier, Listened listened) {
+			return new InboundHangups(classifier, HangupRecorder.of(listened.own::add));
 		}
 
 	}
@@ -129,6 +167,14 @@ class HangupServerAutoConfigurationTests {
 		HangupWebExceptionHandler userExceptionHandler(InboundHangups hangups) {
 			return new HangupWebExceptionHandler(hangups, Map.of());
 		}
+
+	}
+
+	static class Listened {
+
+		final List<HangupEvent> own = new CopyOnWriteArrayList<>();
+
+		final List<HangupEvent> beans = new CopyOnWriteArrayList<>();
 
 	}
 

@@ -3,7 +3,6 @@ package io.github.hangup.client;
 import java.net.ConnectException;
 import java.net.URI;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 
 import io.github.hangup.DefaultHangupClassifier;
@@ -11,6 +10,7 @@ import io.github.hangup.HangupEvent;
 import io.github.hangup.HangupKind;
 import io.github.hangup.HangupRecorder;
 import io.github.hangup.UpstreamUnreachableException;
+import io.github.hangup.support.RecordedHangups;
 import org.junit.jupiter.api.Test;
 import reactor.core.publisher.Mono;
 import reactor.test.StepVerifier;
@@ -27,10 +27,10 @@ import static org.assertj.core.api.Assertions.assertThat;
  */
 class HangupExchangeFilterFunctionTests {
 
-	private final List<HangupEvent> events = new ArrayList<>();
+	private final RecordedHangups events = new RecordedHangups();
 
 	private final HangupExchangeFilterFunction filter = new HangupExchangeFilterFunction(
-			new DefaultHangupClassifier(), HangupRecorder.of(this.events::add), Duration.ZERO);
+			new DefaultHangupClassifier(), HangupRecorder.of(this.events), Duration.ZERO);
 
 	private final ExchangeFunction refused = (request) -> Mono.error(new ConnectException("Connection refused"));
 
@@ -43,9 +43,10 @@ class HangupExchangeFilterFunctionTests {
 				.expectError(UpstreamUnreachableException.class)
 				.verify(Duration.ofSeconds(5));
 		}
-		assertThat(this.events).extracting(HangupEvent::upstream)
+		List<HangupEvent> events = this.events.await(5);
+		assertThat(events).extracting(HangupEvent::upstream)
 			.containsExactly("alpha:80", "beta:8080", "alpha:80", "alpha:443", "alpha:8080");
-		assertThat(this.events).extracting(HangupEvent::kind).containsOnly(HangupKind.UPSTREAM_UNREACHABLE);
+		assertThat(events).extracting(HangupEvent::kind).containsOnly(HangupKind.UPSTREAM_UNREACHABLE);
 	}
 
 	@Test
@@ -56,7 +57,7 @@ class HangupExchangeFilterFunctionTests {
 		StepVerifier.create(this.filter.filter(request, this.refused))
 			.expectError(UpstreamUnreachableException.class)
 			.verify(Duration.ofSeconds(5));
-		assertThat(this.events).singleElement().extracting(HangupEvent::upstream).isEqualTo("inventory");
+		assertThat(this.events.await(1)).singleElement().extracting(HangupEvent::upstream).isEqualTo("inventory");
 	}
 
 }

@@ -1,70 +1,71 @@
 package io.github.hangup.support;
 
-import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.function.Predicate;
 
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tag;
 import io.micrometer.core.instrument.Timer;
 
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
-
 /**
- * Reads hang-up timers as "tag=value,..." to count maps, so that tests compare the whole
- * set of recorded hang-ups, not one meter.
+ * Reads timers as "tag=value,..." to count maps, so that tests compare the whole set of
+ * recorded requests or hang-ups, not one meter: Hangup's own timers with all their tags,
+ * Boot's {@code http.server.requests} and {@code http.client.requests} with the tags a test
+ * names.
  */
 public final class HangupMeters {
 
 	private HangupMeters() {
 	}
 
+	/**
+	 * Return the counts of the timers with the given name, keyed by all their tags.
+	 */
 	public static Map<String, Long> counts(MeterRegistry registry, String name) {
+		return counts(registry, name, (key) -> true);
+	}
+
+	/**
+	 * Return the counts of the timers with the given name, keyed by the given tags only
+	 * (in tag order), timers that differ in other tags added up.
+	 */
+	public static Map<String, Long> counts(MeterRegistry registry, String name, String... tagKeys) {
+		return counts(registry, name, List.of(tagKeys)::contains);
+	}
+
+	/**
+	 * Wait until the timers with the given name hold exactly the expected counts, keyed by
+	 * all their tags, then check that they stay so for 300 ms.
+	 */
+	public static void awaitCounts(MeterRegistry registry, String name, Map<String, Long> expected) {
+		Settled.awaitAndHold(name, () -> counts(registry, name), new TreeMap<>(expected));
+	}
+
+	/**
+	 * Wait until the timers with the given name hold exactly the expected counts, keyed by
+	 * the given tags, then check that they stay so for 300 ms.
+	 */
+	public static void awaitCounts(MeterRegistry registry, String name, Map<String, Long> expected,
+			String... tagKeys) {
+		Settled.awaitAndHold(name, () -> counts(registry, name, tagKeys), new TreeMap<>(expected));
+	}
+
+	private static Map<String, Long> counts(MeterRegistry registry, String name, Predicate<String> tagKeys) {
 		Map<String, Long> counts = new TreeMap<>();
 		for (Timer timer : registry.find(name).timers()) {
 			if (timer.count() > 0) {
 				StringBuilder key = new StringBuilder();
 				for (Tag tag : timer.getId().getTags()) {
-					key.append((key.length() > 0) ? "," : "").append(tag.getKey()).append('=').append(tag.getValue());
-				}
-				counts.put(key.toString(), timer.count());
-			}
-		}
-		return counts;
-	}
-
-	/**
-	 * Reads a timer's counts grouped by some of its tags, as "tag=value,...": for Boot's
-	 * {@code http.*.requests}, whose other tags vary.
-	 */
-	public static Map<String, Long> counts(MeterRegistry registry, String name, String... tagKeys) {
-		Map<String, Long> counts = new TreeMap<>();
-		for (Timer timer : registry.find(name).timers()) {
-			if (timer.count() > 0) {
-				StringBuilder key = new StringBuilder();
-				for (String tagKey : tagKeys) {
-					key.append((key.length() > 0) ? "," : "").append(tagKey).append('=').append(timer.getId().getTag(tagKey));
+					if (tagKeys.test(tag.getKey())) {
+						key.append((key.length() > 0) ? "," : "").append(tag.getKey()).append('=').append(tag.getValue());
+					}
 				}
 				counts.merge(key.toString(), timer.count(), Long::sum);
 			}
 		}
 		return counts;
-	}
-
-	/** Waits until the meter's counts grouped by some tags are exactly the expected ones. */
-	public static void awaitCounts(MeterRegistry registry, String name, String tagKey, Map<String, Long> expected) {
-		await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(5))
-			.untilAsserted(() -> assertThat(counts(registry, name, tagKey)).as(name).isEqualTo(new TreeMap<>(expected)));
-		// Settled: a late second recording of the same call would show now.
-		await().during(Duration.ofMillis(300)).atMost(Duration.ofSeconds(2))
-			.untilAsserted(() -> assertThat(counts(registry, name, tagKey)).as(name).isEqualTo(new TreeMap<>(expected)));
-	}
-
-	/** Waits until the meter holds exactly the expected counts. */
-	public static void awaitCounts(MeterRegistry registry, String name, Map<String, Long> expected) {
-		await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(5))
-			.untilAsserted(() -> assertThat(counts(registry, name)).as(name).isEqualTo(new TreeMap<>(expected)));
 	}
 
 }
