@@ -60,6 +60,8 @@ public final class InboundScope {
 
 	private volatile @Nullable HangupKind kind;
 
+	private volatile @Nullable HangupPhase phase;
+
 	private volatile long written;
 
 	private volatile boolean closed;
@@ -161,6 +163,27 @@ public final class InboundScope {
 	 */
 	public void recorded(HangupKind kind) {
 		this.kind = kind;
+	}
+
+	/**
+	 * Remember the hang-up recorded for this request and when it happened.
+	 * @param kind the kind recorded
+	 * @param phase whether the response had started: a started one was cut
+	 * @since 0.2.0
+	 */
+	public void recorded(HangupKind kind, HangupPhase phase) {
+		this.phase = phase;
+		this.kind = kind;
+	}
+
+	/**
+	 * Return when the recorded hang-up happened.
+	 * @return the phase, or {@code null} while the request has not hung up or when it was
+	 * recorded without one
+	 * @since 0.2.0
+	 */
+	public @Nullable HangupPhase phase() {
+		return this.phase;
 	}
 
 	/**

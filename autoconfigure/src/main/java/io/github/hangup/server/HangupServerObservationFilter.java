@@ -2,6 +2,7 @@ package io.github.hangup.server;
 
 import io.github.hangup.HangupKind;
 import io.github.hangup.HangupObservations;
+import io.github.hangup.HangupPhase;
 import io.github.hangup.InboundScope;
 import io.micrometer.common.KeyValue;
 import io.micrometer.observation.Observation;
@@ -53,6 +54,11 @@ public final class HangupServerObservationFilter implements ObservationFilter {
 			}
 		}
 		HangupObservations.tag(context, kind);
+		if (scope != null && kind != null && kind != HangupKind.CLIENT_CANCEL
+				&& scope.phase() == HangupPhase.DURING_RESPONSE) {
+			// The status went out before the body was cut: what the client got is no success.
+			context.addLowCardinalityKeyValue(KeyValue.of("outcome", "UNKNOWN"));
+		}
 		if (kind == HangupKind.CLIENT_CANCEL && this.clientClosedStatus != null) {
 			context.addLowCardinalityKeyValue(KeyValue.of("status", String.valueOf(this.clientClosedStatus)));
 			context.addLowCardinalityKeyValue(KeyValue.of("outcome", "CLIENT_ERROR"));

@@ -115,7 +115,7 @@ public final class InboundHangups {
 	void record(ServerWebExchange exchange, InboundScope scope, HangupKind kind, HangupPhase phase,
 			@Nullable Integer status, @Nullable String upstream, @Nullable Throwable cause) {
 		Duration elapsed = Duration.ofNanos(System.nanoTime() - scope.startNanos());
-		scope.recorded(kind);
+		scope.recorded(kind, phase);
 		this.recorder.record(new HangupEvent(HangupSide.INBOUND, kind, phase, exchange.getRequest().getMethod().name(),
 				route(exchange), upstream, elapsed, status, cause, protocol(exchange.getRequest())));
 	}
