@@ -412,9 +412,10 @@ final class OutboundCall implements InboundScope.Participant, CoreSubscriber<Cli
 			return error;
 		}
 		HangupKind kind;
-		if (this.requestBodyError != null || (this.scope != null && this.scope.isClientGone())) {
-			// The inbound side ended first: a request body streamed from a client that left
-			// fails the call, whatever error of the connection reaches us.
+		if (this.requestBodyError != null) {
+			// The request body's own source failed first: one streamed from a client that
+			// left fails the call, whatever error of the connection reaches us. (A call that
+			// runs on after its client left, in CHAIN mode, still fails as the upstream's.)
 			kind = inboundEnded();
 			if (kind == null) {
 				return error;
