@@ -59,7 +59,7 @@ public final class LoggingHangupListener implements HangupListener {
 
 	@Override
 	public void onHangup(HangupEvent event) {
-		LogLevel level = (event.side() == HangupSide.INBOUND) ? this.levels.get(event.kind()) : LogLevel.DEBUG;
+		LogLevel level = (event.side() == HangupSide.INBOUND) ? level(event.kind()) : LogLevel.DEBUG;
 		if (!isEnabled(level)) {
 			return;
 		}
@@ -78,6 +78,11 @@ public final class LoggingHangupListener implements HangupListener {
 		if (level.compareTo(LogLevel.DEBUG) > 0 && cause != null && this.logger.isDebugEnabled()) {
 			this.logger.debug("Cause of " + event.kind() + " on " + event.method() + " " + route(event), cause);
 		}
+	}
+
+	private LogLevel level(HangupKind kind) {
+		LogLevel level = this.levels.get(kind);
+		return (level != null) ? level : LogLevel.DEBUG;
 	}
 
 	private boolean isEnabled(LogLevel level) {

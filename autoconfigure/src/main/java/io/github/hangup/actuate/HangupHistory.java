@@ -3,9 +3,7 @@ package io.github.hangup.actuate;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.EnumMap;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.atomic.LongAdder;
 
 import io.github.hangup.HangupEvent;
@@ -23,8 +21,9 @@ import io.github.hangup.HangupSide;
  */
 public final class HangupHistory implements HangupListener {
 
-	private final Map<HangupSide, Map<HangupKind, Map<HangupPhase, LongAdder>>> totals = new EnumMap<>(
-			HangupSide.class);
+	/** One counter per side, kind and phase, indexed by {@link #index}. */
+	private final LongAdder[] totals = new LongAdder[HangupSide.values().length * HangupKind.values().length
+			* HangupPhase.values().length];
 
 	private final Entry[] ring;
 
@@ -45,22 +44,19 @@ public final class HangupHistory implements HangupListener {
 		}
 		this.ring = new Entry[capacity];
 		this.clock = clock;
-		for (HangupSide side : HangupSide.values()) {
-			Map<HangupKind, Map<HangupPhase, LongAdder>> kinds = new EnumMap<>(HangupKind.class);
-			for (HangupKind kind : HangupKind.values()) {
-				Map<HangupPhase, LongAdder> phases = new EnumMap<>(HangupPhase.class);
-				for (HangupPhase phase : HangupPhase.values()) {
-					phases.put(phase, new LongAdder());
-				}
-				kinds.put(kind, phases);
-			}
-			this.totals.put(side, kinds);
+		for (int i = 0; i < this.totals.length; i++) {
+			this.totals[i] = new LongAdder();
 		}
+	}
+
+	private static int index(HangupSide side, HangupKind kind, HangupPhase phase) {
+		return (side.ordinal() * HangupKind.values().length + kind.ordinal()) * HangupPhase.values().length
+				+ phase.ordinal();
 	}
 
 	@Override
 	public void onHangup(HangupEvent event) {
-		this.totals.get(event.side()).get(event.kind()).get(event.phase()).increment();
+		this.totals[index(event.side(), event.kind(), event.phase())].increment();
 		if (this.ring.length == 0) {
 			return;
 		}
@@ -68,7 +64,8 @@ public final class HangupHistory implements HangupListener {
 		// thousands a second. The cause is dropped, so that the ring holds no exception
 		// (nor the request it may reference).
 		HangupEvent kept = (event.cause() != null) ? new HangupEvent(event.side(), event.kind(), event.phase(),
-				event.method(), event.route(), event.upstream(), event.elapsed(), event.status(), null) : event;
+				event.method(), event.route(), event.upstream(), event.elapsed(), event.status(), null,
+				event.protocol()) : event;
 		Entry entry = new Entry(this.clock.instant(), kept);
 		synchronized (this.ring) {
 			this.ring[this.next] = entry;
@@ -100,7 +97,7 @@ public final class HangupHistory implements HangupListener {
 	 * @return the count
 	 */
 	public long total(HangupSide side, HangupKind kind, HangupPhase phase) {
-		return this.totals.get(side).get(kind).get(phase).sum();
+		return this.totals[index(side, kind, phase)].sum();
 	}
 
 	/**

@@ -151,7 +151,9 @@ final class OutboundCall implements InboundScope.Participant, CoreSubscriber<Cli
 	/** NO_SIGNAL, SIGNALLED_RESPONSE, SIGNALLED_TERMINAL or DOWNSTREAM_CANCELLED. */
 	private volatile int signalled;
 
-	private @Nullable CoreSubscriber<? super ClientResponse> actual;
+	/** Set by {@link #start}, before anything can signal the call. */
+	@SuppressWarnings("NullAway.Init")
+	private CoreSubscriber<? super ClientResponse> actual;
 
 	private Duration timeout = Duration.ZERO;
 

@@ -1,7 +1,6 @@
 package io.github.hangup.metrics;
 
-import java.util.EnumMap;
-import java.util.Map;
+import java.util.Arrays;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -30,18 +29,14 @@ public final class MicrometerHangupListener implements HangupListener {
 	private static final Set<String> STANDARD_METHODS = Set.of("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE",
 			"OPTIONS", "TRACE", "CONNECT");
 
-	private static final Map<HangupKind, Tag> KIND_TAGS = new EnumMap<>(HangupKind.class);
+	/** Built once per value, indexed by ordinal. */
+	private static final Tag[] KIND_TAGS = Arrays.stream(HangupKind.values())
+		.map((kind) -> Tag.of(HangupMetrics.KIND, kind.name()))
+		.toArray(Tag[]::new);
 
-	private static final Map<HangupPhase, Tag> PHASE_TAGS = new EnumMap<>(HangupPhase.class);
-
-	static {
-		for (HangupKind kind : HangupKind.values()) {
-			KIND_TAGS.put(kind, Tag.of(HangupMetrics.KIND, kind.name()));
-		}
-		for (HangupPhase phase : HangupPhase.values()) {
-			PHASE_TAGS.put(phase, Tag.of(HangupMetrics.PHASE, phase.name()));
-		}
-	}
+	private static final Tag[] PHASE_TAGS = Arrays.stream(HangupPhase.values())
+		.map((phase) -> Tag.of(HangupMetrics.PHASE, phase.name()))
+		.toArray(Tag[]::new);
 
 	private final MeterRegistry registry;
 
@@ -62,7 +57,7 @@ public final class MicrometerHangupListener implements HangupListener {
 
 	@Override
 	public void onHangup(HangupEvent event) {
-		Tags tags = Tags.of(KIND_TAGS.get(event.kind()), PHASE_TAGS.get(event.phase()),
+		Tags tags = Tags.of(KIND_TAGS[event.kind().ordinal()], PHASE_TAGS[event.phase().ordinal()],
 				Tag.of(HangupMetrics.METHOD, method(event.method())));
 		Timer.Builder timer;
 		if (event.side() == HangupSide.INBOUND) {

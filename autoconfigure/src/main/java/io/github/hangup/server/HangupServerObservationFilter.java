@@ -10,6 +10,7 @@ import io.micrometer.observation.ObservationFilter;
 import org.jspecify.annotations.Nullable;
 
 import org.springframework.http.HttpStatusCode;
+import org.springframework.http.server.reactive.ServerHttpRequest;
 import org.springframework.http.server.reactive.ServerHttpResponse;
 import org.springframework.http.server.reactive.observation.ServerRequestObservationContext;
 
@@ -41,8 +42,7 @@ public final class HangupServerObservationFilter implements ObservationFilter {
 		InboundScope scope = (InboundScope) server.getAttributes().get(InboundScope.ATTRIBUTE);
 		HangupKind kind = (scope != null) ? scope.kind() : null;
 		if (kind == null && server.isConnectionAborted()) {
-			if (scope != null && (scope.isClosed() || InboundHangups.isResponseComplete(server.getCarrier(),
-					server.getResponse(), scope))) {
+			if (scope != null && (scope.isClosed() || isResponseComplete(server, scope))) {
 				// Reactor Netty may cancel a request whose response it already sent in full;
 				// WebFlux records that as UNKNOWN. Record what the client really got.
 				recordSentStatus(server);
@@ -64,6 +64,12 @@ public final class HangupServerObservationFilter implements ObservationFilter {
 			context.addLowCardinalityKeyValue(KeyValue.of("outcome", "CLIENT_ERROR"));
 		}
 		return context;
+	}
+
+	private static boolean isResponseComplete(ServerRequestObservationContext context, InboundScope scope) {
+		ServerHttpRequest request = context.getCarrier();
+		ServerHttpResponse response = context.getResponse();
+		return request != null && response != null && InboundHangups.isResponseComplete(request, response, scope);
 	}
 
 	private static void recordSentStatus(ServerRequestObservationContext context) {

@@ -1,7 +1,6 @@
 package io.github.hangup.server;
 
 import java.nio.charset.StandardCharsets;
-import java.util.EnumMap;
 import java.util.Map;
 
 import io.github.hangup.HangupKind;
@@ -46,9 +45,11 @@ public final class HangupWebExceptionHandler implements WebExceptionHandler, Ord
 
 	private final InboundHangups hangups;
 
-	private final Map<HangupKind, Integer> statuses;
+	/** Status answered for each upstream kind, indexed by ordinal. */
+	private final int[] statuses = new int[HangupKind.values().length];
 
-	private final Map<HangupKind, byte[]> bodies = new EnumMap<>(HangupKind.class);
+	/** Problem body answered for each upstream kind, indexed by ordinal. */
+	private final byte[][] bodies = new byte[HangupKind.values().length][];
 
 	private final byte[] shuttingDown = problem(HangupKind.SERVER_CLOSE, HttpStatus.SERVICE_UNAVAILABLE.value());
 
@@ -60,12 +61,11 @@ public final class HangupWebExceptionHandler implements WebExceptionHandler, Ord
 	 */
 	public HangupWebExceptionHandler(InboundHangups hangups, Map<HangupKind, Integer> statuses) {
 		this.hangups = hangups;
-		this.statuses = new EnumMap<>(HangupKind.class);
 		for (HangupKind kind : HangupKind.values()) {
 			if (kind.isUpstream()) {
 				int status = statuses.getOrDefault(kind, kind.defaultStatus());
-				this.statuses.put(kind, status);
-				this.bodies.put(kind, problem(kind, status));
+				this.statuses[kind.ordinal()] = status;
+				this.bodies[kind.ordinal()] = problem(kind, status);
 			}
 		}
 	}
@@ -99,11 +99,11 @@ public final class HangupWebExceptionHandler implements WebExceptionHandler, Ord
 			// Claimed before closing: the close cancels the request, which must not count again.
 			return InboundHangups.abort(response, ex);
 		}
-		int status = this.statuses.get(kind);
+		int status = this.statuses[kind.ordinal()];
 		if (record) {
 			this.hangups.record(exchange, scope, kind, phase, status, InboundHangups.upstream(ex), ex);
 		}
-		return answer(response, status, this.bodies.get(kind), false);
+		return answer(response, status, this.bodies[kind.ordinal()], false);
 	}
 
 	private static Mono<Void> answer(ServerHttpResponse response, int status, byte[] body, boolean close) {
