@@ -16,6 +16,8 @@ import java.nio.channels.UnresolvedAddressException;
 import java.util.Locale;
 import java.util.concurrent.TimeoutException;
 
+import javax.net.ssl.SSLException;
+
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -41,6 +43,9 @@ public class DefaultHangupClassifier implements HangupClassifier {
 	private static final String ANNOTATED_SOCKET = "io.netty.channel.AbstractChannel$AnnotatedSocketException";
 
 	private static final String CHANNEL_BIND = "reactor.netty.ChannelBindException";
+
+	/** Netty's codec failures: on a client, its HTTP decoder could not parse the reply. */
+	private static final String NETTY_CODEC = "io.netty.handler.codec.CodecException";
 
 	private static final String POOL_ACQUIRE_TIMEOUT = "reactor.netty.internal.shaded.reactor.pool.PoolAcquireTimeoutException";
 
@@ -98,6 +103,14 @@ public class DefaultHangupClassifier implements HangupClassifier {
 		}
 		if (isA(t, PREMATURE_CLOSE)) {
 			return HangupKind.UPSTREAM_RESET;
+		}
+		if (side == HangupSide.OUTBOUND && t instanceof SSLException) {
+			// A TLS handshake that failed (a plain-text port, an untrusted certificate): no
+			// connection to speak HTTP on was made.
+			return HangupKind.UPSTREAM_UNREACHABLE;
+		}
+		if (side == HangupSide.OUTBOUND && isA(t, NETTY_CODEC) && !(t.getCause() instanceof SSLException)) {
+			return HangupKind.UPSTREAM_PROTOCOL_ERROR;
 		}
 		if (isA(t, ABORTED) || t instanceof ClosedChannelException || t instanceof EOFException
 				|| isA(t, NATIVE_IO) || isConnectionLoss(t)) {

@@ -48,7 +48,19 @@ public enum HangupKind {
 	 * Answered with 502 Bad Gateway. Check that the upstream is running and that its
 	 * address, DNS name and port are right.
 	 */
-	UPSTREAM_UNREACHABLE(HangupSide.OUTBOUND, 502);
+	UPSTREAM_UNREACHABLE(HangupSide.OUTBOUND, 502),
+
+	/**
+	 * The upstream's reply was not valid HTTP (Envoy's "upstream protocol error"): not HTTP at
+	 * all, a header cut short by a close, an invalid status code or status outside 100-599,
+	 * conflicting or invalid {@code Content-Length}, a header too large, an invalid chunk.
+	 * Answered with 502 Bad Gateway before the response, a visible cut during it. The
+	 * upstream (or something between: a TLS port spoken to in plain text, an HTTP/2-only
+	 * server) is broken: the endpoint says what was wrong with the reply.
+	 *
+	 * @since 0.2.0
+	 */
+	UPSTREAM_PROTOCOL_ERROR(HangupSide.OUTBOUND, 502);
 
 	private final HangupSide blamed;
 

@@ -115,6 +115,9 @@ public final class LoggingHangupListener implements HangupListener {
 		if (event.status() != null) {
 			line.append(" status=").append(event.status());
 		}
+		if (event.kind() == HangupKind.UPSTREAM_PROTOCOL_ERROR) {
+			line.append(" reason=\"").append(UpstreamProtocolErrorException.reasonOf(event.cause())).append('"');
+		}
 		return line.toString();
 	}
 

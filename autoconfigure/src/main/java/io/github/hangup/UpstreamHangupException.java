@@ -10,7 +10,8 @@ import org.jspecify.annotations.Nullable;
  * @since 0.1.0
  */
 public abstract sealed class UpstreamHangupException extends HangupException
-		permits UpstreamTimeoutException, UpstreamResetException, UpstreamUnreachableException {
+		permits UpstreamTimeoutException, UpstreamResetException, UpstreamUnreachableException,
+		UpstreamProtocolErrorException {
 
 	private static final long serialVersionUID = 1L;
 
@@ -35,6 +36,7 @@ public abstract sealed class UpstreamHangupException extends HangupException
 			case UPSTREAM_TIMEOUT -> new UpstreamTimeoutException(phase, method, upstream, cause);
 			case UPSTREAM_RESET -> new UpstreamResetException(phase, method, upstream, cause);
 			case UPSTREAM_UNREACHABLE -> new UpstreamUnreachableException(phase, method, upstream, cause);
+			case UPSTREAM_PROTOCOL_ERROR -> new UpstreamProtocolErrorException(phase, method, upstream, cause);
 			case CLIENT_CANCEL, SERVER_CLOSE -> throw new IllegalArgumentException(kind + " is not an upstream hang-up");
 		};
 	}
@@ -44,6 +46,7 @@ public abstract sealed class UpstreamHangupException extends HangupException
 			case UPSTREAM_TIMEOUT -> "did not respond in time";
 			case UPSTREAM_RESET -> "closed the connection";
 			case UPSTREAM_UNREACHABLE -> "could not be reached";
+			case UPSTREAM_PROTOCOL_ERROR -> "sent a reply that is not valid HTTP";
 			case CLIENT_CANCEL, SERVER_CLOSE -> "was stopped";
 		};
 		return "Upstream " + upstream + " " + what + " " + when(phase) + " (" + method + ")";

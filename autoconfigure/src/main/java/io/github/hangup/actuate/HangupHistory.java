@@ -11,6 +11,8 @@ import io.github.hangup.HangupKind;
 import io.github.hangup.HangupListener;
 import io.github.hangup.HangupPhase;
 import io.github.hangup.HangupSide;
+import io.github.hangup.UpstreamProtocolErrorException;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Keeps totals per side, kind and phase since start and the most recent hang-ups in a
@@ -66,7 +68,10 @@ public final class HangupHistory implements HangupListener {
 		HangupEvent kept = (event.cause() != null) ? new HangupEvent(event.side(), event.kind(), event.phase(),
 				event.method(), event.route(), event.upstream(), event.elapsed(), event.status(), null,
 				event.protocol()) : event;
-		Entry entry = new Entry(this.clock.instant(), kept);
+		// What was wrong with a malformed reply is kept as a phrase, without its exception.
+		String reason = (event.kind() == HangupKind.UPSTREAM_PROTOCOL_ERROR)
+				? UpstreamProtocolErrorException.reasonOf(event.cause()) : null;
+		Entry entry = new Entry(this.clock.instant(), kept, reason);
 		synchronized (this.ring) {
 			this.ring[this.next] = entry;
 			this.next = (this.next + 1) % this.ring.length;
@@ -86,7 +91,7 @@ public final class HangupHistory implements HangupListener {
 				entries.add(this.ring[Math.floorMod(this.next - i, this.ring.length)]);
 			}
 		}
-		return entries.stream().map((entry) -> RecordedHangup.of(entry.event(), entry.at())).toList();
+		return entries.stream().map((entry) -> RecordedHangup.of(entry.event(), entry.at(), entry.reason())).toList();
 	}
 
 	/**
@@ -108,7 +113,7 @@ public final class HangupHistory implements HangupListener {
 		return this.ring.length;
 	}
 
-	private record Entry(Instant at, HangupEvent event) {
+	private record Entry(Instant at, HangupEvent event, @Nullable String reason) {
 	}
 
 }

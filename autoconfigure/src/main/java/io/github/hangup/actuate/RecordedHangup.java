@@ -6,6 +6,7 @@ import io.github.hangup.HangupEvent;
 import io.github.hangup.HangupKind;
 import io.github.hangup.HangupPhase;
 import io.github.hangup.HangupSide;
+import io.github.hangup.UpstreamProtocolErrorException;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -27,13 +28,21 @@ public record RecordedHangup(String timestamp, HangupSide side, HangupKind kind,
 		@Nullable String route, @Nullable String upstream, long elapsedMillis, @Nullable Integer status,
 		String explanation) {
 
-	static RecordedHangup of(HangupEvent event, Instant now) {
+	static RecordedHangup of(HangupEvent event, Instant now, @Nullable String reason) {
 		long elapsed = event.elapsed().toMillis();
 		return new RecordedHangup(now.toString(), event.side(), event.kind(), event.phase(), event.method(),
-				event.route(), event.upstream(), elapsed, event.status(), explain(event, elapsed));
+				event.route(), event.upstream(), elapsed, event.status(), explain(event, elapsed, reason));
 	}
 
 	static String explain(HangupEvent event, long elapsed) {
+		return explain(event, elapsed, (event.kind() == HangupKind.UPSTREAM_PROTOCOL_ERROR)
+				? UpstreamProtocolErrorException.reasonOf(event.cause()) : null);
+	}
+
+	/**
+	 * @param reason what was wrong with a reply that was not valid HTTP
+	 */
+	static String explain(HangupEvent event, long elapsed, @Nullable String reason) {
 		String request = event.method() + " " + ((event.route() != null) ? event.route() : "(no matched route)");
 		String upstream = (event.upstream() != null) ? event.upstream() : "the upstream";
 		boolean before = event.phase() == HangupPhase.BEFORE_RESPONSE;
@@ -50,6 +59,8 @@ public record RecordedHangup(String timestamp, HangupSide side, HangupKind kind,
 						: "in the middle of its response") + ", " + elapsed + " ms in: a \"socket hang up\".";
 				case UPSTREAM_UNREACHABLE -> call + " could not connect (refused, connect timeout or unknown host) after "
 						+ elapsed + " ms.";
+				case UPSTREAM_PROTOCOL_ERROR -> call + " got a reply that is not valid HTTP (" + reason + ") "
+						+ (before ? "instead of a response" : "in the middle of its response") + ", " + elapsed + " ms in.";
 			};
 		}
 		return switch (event.kind()) {
@@ -82,6 +93,10 @@ public record RecordedHangup(String timestamp, HangupSide side, HangupKind kind,
 			case UPSTREAM_UNREACHABLE -> "The upstream " + upstream + " could not be reached for " + request
 					+ " (refused, connect timeout or unknown host); the client got " + status(event) + " after "
 					+ elapsed + " ms.";
+			case UPSTREAM_PROTOCOL_ERROR -> "The upstream " + upstream + "'s reply to " + request
+					+ " was not valid HTTP: " + reason + (before ? "; the client got " + status(event) + " after "
+							+ elapsed + " ms." : "; the client's connection was closed after " + elapsed
+									+ " ms so that it sees a truncated body.");
 		};
 	}
 

@@ -96,6 +96,7 @@ public class HangupProperties implements Validator {
 		checkStatus(errors, "server.status.upstreamTimeout", status.getUpstreamTimeout());
 		checkStatus(errors, "server.status.upstreamReset", status.getUpstreamReset());
 		checkStatus(errors, "server.status.upstreamUnreachable", status.getUpstreamUnreachable());
+		checkStatus(errors, "server.status.upstreamProtocolError", status.getUpstreamProtocolError());
 		if (properties.getEvents().getCapacity() < 0) {
 			reject(errors, "events.capacity", "range",
 					"must be zero (no recent events) or positive, was " + properties.getEvents().getCapacity());
@@ -175,6 +176,11 @@ public class HangupProperties implements Validator {
 			 */
 			private int upstreamUnreachable = 502;
 
+			/**
+			 * Status answered when the upstream's reply was not valid HTTP.
+			 */
+			private int upstreamProtocolError = 502;
+
 			public int getUpstreamTimeout() {
 				return this.upstreamTimeout;
 			}
@@ -189,6 +195,14 @@ public class HangupProperties implements Validator {
 
 			public void setUpstreamReset(int upstreamReset) {
 				this.upstreamReset = upstreamReset;
+			}
+
+			public int getUpstreamProtocolError() {
+				return this.upstreamProtocolError;
+			}
+
+			public void setUpstreamProtocolError(int upstreamProtocolError) {
+				this.upstreamProtocolError = upstreamProtocolError;
 			}
 
 			public int getUpstreamUnreachable() {
@@ -336,6 +350,11 @@ public class HangupProperties implements Validator {
 			 */
 			private LogLevel upstreamUnreachable = LogLevel.WARN;
 
+			/**
+			 * Level for upstream replies that are not valid HTTP.
+			 */
+			private LogLevel upstreamProtocolError = LogLevel.WARN;
+
 			public LogLevel getClientCancel() {
 				return this.clientCancel;
 			}
@@ -368,6 +387,14 @@ public class HangupProperties implements Validator {
 				this.upstreamReset = upstreamReset;
 			}
 
+			public LogLevel getUpstreamProtocolError() {
+				return this.upstreamProtocolError;
+			}
+
+			public void setUpstreamProtocolError(LogLevel upstreamProtocolError) {
+				this.upstreamProtocolError = upstreamProtocolError;
+			}
+
 			public LogLevel getUpstreamUnreachable() {
 				return this.upstreamUnreachable;
 			}
@@ -387,6 +414,7 @@ public class HangupProperties implements Validator {
 				levels.put(HangupKind.UPSTREAM_TIMEOUT, this.upstreamTimeout);
 				levels.put(HangupKind.UPSTREAM_RESET, this.upstreamReset);
 				levels.put(HangupKind.UPSTREAM_UNREACHABLE, this.upstreamUnreachable);
+				levels.put(HangupKind.UPSTREAM_PROTOCOL_ERROR, this.upstreamProtocolError);
 				return levels;
 			}
 

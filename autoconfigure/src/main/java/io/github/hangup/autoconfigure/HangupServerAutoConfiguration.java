@@ -59,6 +59,7 @@ public final class HangupServerAutoConfiguration {
 		statuses.put(HangupKind.UPSTREAM_TIMEOUT, status.getUpstreamTimeout());
 		statuses.put(HangupKind.UPSTREAM_RESET, status.getUpstreamReset());
 		statuses.put(HangupKind.UPSTREAM_UNREACHABLE, status.getUpstreamUnreachable());
+		statuses.put(HangupKind.UPSTREAM_PROTOCOL_ERROR, status.getUpstreamProtocolError());
 		return new HangupWebExceptionHandler(hangups, statuses);
 	}
 

@@ -38,6 +38,7 @@ import org.springframework.core.io.buffer.DataBuffer;
 import org.springframework.core.io.buffer.DataBufferUtils;
 import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpMethod;
+import org.springframework.http.HttpStatus;
 import org.springframework.http.client.reactive.ClientHttpRequest;
 import org.springframework.http.client.reactive.ClientHttpRequestDecorator;
 import org.springframework.util.ClassUtils;
@@ -45,6 +46,7 @@ import org.springframework.util.MultiValueMap;
 import org.springframework.web.reactive.function.BodyInserter;
 import org.springframework.web.reactive.function.BodyInserters;
 import org.springframework.web.reactive.function.client.ClientRequest;
+import org.springframework.web.reactive.function.client.ClientRequestObservationContext;
 import org.springframework.web.reactive.function.client.ClientResponse;
 import org.springframework.web.reactive.function.client.ExchangeFunction;
 import org.springframework.web.reactive.function.client.ExchangeStrategies;
@@ -161,6 +163,9 @@ final class OutboundCall implements InboundScope.Participant, CoreSubscriber<Cli
 
 	private volatile @Nullable HangupKind recorded;
 
+	/** WebClient's observation of this call, if any. */
+	private @Nullable ClientRequestObservationContext observed;
+
 	OutboundCall(HangupClassifier classifier, HangupRecorder recorder, String method, String upstream,
 			@Nullable InboundScope scope, boolean stopWithClient, AtomicInteger inFlight) {
 		this.classifier = classifier;
@@ -195,11 +200,10 @@ final class OutboundCall implements InboundScope.Participant, CoreSubscriber<Cli
 		}
 		Mono<ClientResponse> response;
 		try {
-			// The view arms the timeout, watches a request body and learns the connection's
-			// event loop, on which a call stopped mid-body signals its reader.
-			boolean view = !timeout.isZero() || request.body() != BodyInserters.empty()
-					|| (this.stopWithClient && this.scope != null);
-			response = next.exchange(view ? new CallRequest(request, this) : request);
+			// The view arms the timeout, learns when the request was sent (an error decoding
+			// what came after is the reply's), watches a request body and learns the
+			// connection's event loop, on which a call stopped mid-body signals its reader.
+			response = next.exchange(new CallRequest(request, this));
 		}
 		catch (Throwable ex) {
 			end();
@@ -243,11 +247,11 @@ final class OutboundCall implements InboundScope.Participant, CoreSubscriber<Cli
 	}
 
 	private void requestSent() {
+		this.sent = true;
 		if (this.timeout.isZero()) {
 			return;
 		}
 		this.lastRead = System.nanoTime();
-		this.sent = true;
 		if (!this.idleTimeout) {
 			startTimer();
 		}
@@ -337,6 +341,20 @@ final class OutboundCall implements InboundScope.Participant, CoreSubscriber<Cli
 
 	@Override
 	public void onNext(ClientResponse clientResponse) {
+		IllegalArgumentException invalidStatus = invalidStatus(clientResponse);
+		if (invalidStatus != null) {
+			// Not a status HTTP knows: relayed, it would reach the client as "999 Unknown".
+			ClientRequestObservationContext context = this.observed;
+			if (context != null && invalidStatus.getMessage() != null
+					&& !invalidStatus.getMessage().endsWith("outside 100-599")) {
+				// A status Spring cannot even represent: WebClient's observation would read it
+				// again when it stops, and fail. It records what the caller was told instead.
+				context.setResponse(ClientResponse.create(HttpStatus.BAD_GATEWAY, clientResponse.strategies()).build());
+			}
+			clientResponse.releaseBody().subscribe();
+			onError(invalidStatus);
+			return;
+		}
 		if (!SIGNALLED.compareAndSet(this, NO_SIGNAL, SIGNALLED_RESPONSE)) {
 			// The timer, a stop or a cancel got there first: nobody will read this body.
 			clientResponse.releaseBody().subscribe();
@@ -349,6 +367,18 @@ final class OutboundCall implements InboundScope.Participant, CoreSubscriber<Cli
 			this.lastRead = System.nanoTime();
 		}
 		this.actual.onNext(new TrackedResponse(clientResponse, this::body));
+	}
+
+	private static @Nullable IllegalArgumentException invalidStatus(ClientResponse response) {
+		try {
+			int status = response.statusCode().value();
+			return (status < 100 || status > 599)
+					? new IllegalArgumentException("Status code " + status + " is outside 100-599") : null;
+		}
+		catch (IllegalArgumentException ex) {
+			// Spring's own check: not three digits.
+			return ex;
+		}
 	}
 
 	private Flux<DataBuffer> body(Flux<DataBuffer> source) {
@@ -425,6 +455,9 @@ final class OutboundCall implements InboundScope.Participant, CoreSubscriber<Cli
 		}
 		else {
 			kind = this.classifier.classify(error, HangupSide.OUTBOUND);
+			if (kind == null && isMalformedReply(error, phase)) {
+				kind = HangupKind.UPSTREAM_PROTOCOL_ERROR;
+			}
 			if (kind == null || !kind.isUpstream()) {
 				return error;
 			}
@@ -445,6 +478,25 @@ final class OutboundCall implements InboundScope.Participant, CoreSubscriber<Cli
 		return (bodyError != null
 				&& this.classifier.classify(bodyError, HangupSide.INBOUND) == HangupKind.CLIENT_CANCEL)
 				? HangupKind.CLIENT_CANCEL : null;
+	}
+
+	/**
+	 * Netty's HTTP decoder reports much of what it cannot parse (a status that is not a
+	 * number, conflicting Content-Lengths, an invalid chunk size) as a plain
+	 * {@link IllegalArgumentException}. Such an error is the reply's once the request was
+	 * sent, or in the body, where nothing of ours is parsed; before, it is the request's.
+	 */
+	private boolean isMalformedReply(Throwable error, HangupPhase phase) {
+		if (phase == HangupPhase.BEFORE_RESPONSE && !this.sent) {
+			return false;
+		}
+		int depth = 0;
+		for (Throwable t = error; t != null && depth < 8; t = (t.getCause() != t) ? t.getCause() : null, depth++) {
+			if (t instanceof IllegalArgumentException) {
+				return true;
+			}
+		}
+		return false;
 	}
 
 	private void requestBodyFailed(Throwable error) {
@@ -493,6 +545,9 @@ final class OutboundCall implements InboundScope.Participant, CoreSubscriber<Cli
 	 */
 	void observe(Observation observation) {
 		observation.getContext().put(OutboundCall.class, this);
+		if (observation.getContext() instanceof ClientRequestObservationContext context) {
+			this.observed = context;
+		}
 	}
 
 	/**

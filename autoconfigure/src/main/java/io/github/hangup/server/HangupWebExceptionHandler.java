@@ -128,6 +128,7 @@ public final class HangupWebExceptionHandler implements WebExceptionHandler, Ord
 			case UPSTREAM_TIMEOUT -> "The upstream service did not respond in time.";
 			case UPSTREAM_RESET -> "The upstream service closed the connection before completing its response.";
 			case UPSTREAM_UNREACHABLE -> "The upstream service could not be reached.";
+			case UPSTREAM_PROTOCOL_ERROR -> "The upstream service sent a reply that is not valid HTTP.";
 			case SERVER_CLOSE -> "The service is shutting down; retry the request.";
 			case CLIENT_CANCEL -> throw new IllegalArgumentException("No answer for " + kind);
 		};

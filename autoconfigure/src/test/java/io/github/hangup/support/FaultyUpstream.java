@@ -35,6 +35,8 @@ import static org.awaitility.Awaitility.await;
  * <li>{@code /trickle}: sends a chunked body of {@value #TRICKLE_CHUNKS} chunks,
  * {@value #TRICKLE_GAP_MILLIS} ms apart;</li>
  * <li>{@code /gate}: answers 200 once the test {@link #openGate() opens the gate}.</li>
+ * <li>{@code /malformed/<case>}: a reply that is not valid HTTP/1.1, one per
+ * {@link #MALFORMED} case, then a close;</li>
  * <li>{@code /big}, {@code /big-chunked}: {@value #BIG_LENGTH} bytes as fast as the
  * connection takes them, with a Content-Length or chunked; {@link #written(String)} tells
  * how far it got.</li>
@@ -53,6 +55,12 @@ public final class FaultyUpstream implements AutoCloseable {
 	public static final long TRICKLE_GAP_MILLIS = 100;
 
 	public static final int BIG_LENGTH = 32 * 1024 * 1024;
+
+	/**
+	 * Replies that are not valid HTTP/1.1, by name: each is written as is, then the
+	 * connection is closed.
+	 */
+	public static final Map<String, byte[]> MALFORMED = malformed();
 
 	private static final int BIG_CHUNK = 16 * 1024;
 
@@ -178,6 +186,14 @@ public final class FaultyUpstream implements AutoCloseable {
 
 	/** Answers one request; returns whether the connection can serve another one. */
 	private boolean respond(String path, Socket socket, InputStream in, OutputStream out) throws IOException {
+		if (path.startsWith("/malformed/")) {
+			byte[] reply = MALFORMED.get(path.substring("/malformed/".length()));
+			out.write((reply != null) ? reply : new byte[0]);
+			out.flush();
+			socket.shutdownOutput();
+			waitForPeerClose(path, in);
+			return false;
+		}
 		switch (path) {
 			case "/ok" -> {
 				byte[] body = "hello".getBytes(StandardCharsets.US_ASCII);
@@ -214,6 +230,13 @@ public final class FaultyUpstream implements AutoCloseable {
 			}
 			case "/gate" -> {
 				return answerWhenGateOpens(path, socket, in, out);
+			}
+			case "/malformed-mid-chunked" -> {
+				out.write(("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n"
+						+ "6\r\nchunk\n\r\nzz\r\nnot a chunk\r\n").getBytes(StandardCharsets.US_ASCII));
+				out.flush();
+				waitForPeerClose(path, in);
+				return false;
 			}
 			case "/hang" -> {
 				waitForPeerClose(path, in);
@@ -363,6 +386,37 @@ public final class FaultyUpstream implements AutoCloseable {
 		for (Socket socket : this.sockets) {
 			socket.close();
 		}
+	}
+
+	private static Map<String, byte[]> malformed() {
+		Map<String, byte[]> replies = new java.util.LinkedHashMap<>();
+		replies.put("not-http", ascii("hello, this is not HTTP\r\n\r\n"));
+		replies.put("status-line-then-close", ascii("HTTP/1.1 200 OK\r\n"));
+		replies.put("half-header-then-close", ascii("HTTP/1.1 200 OK\r\nContent-Ty"));
+		replies.put("status-099", ascii("HTTP/1.1 099 Odd\r\nContent-Length: 0\r\n\r\n"));
+		replies.put("status-abc", ascii("HTTP/1.1 abc Odd\r\nContent-Length: 0\r\n\r\n"));
+		replies.put("status-999", ascii("HTTP/1.1 999 Odd\r\nContent-Length: 2\r\n\r\nok"));
+		replies.put("duplicate-content-length", ascii("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nok"));
+		replies.put("comma-content-length", ascii("HTTP/1.1 200 OK\r\nContent-Length: 2, 3\r\n\r\nok"));
+		replies.put("negative-content-length", ascii("HTTP/1.1 200 OK\r\nContent-Length: -2\r\n\r\nok"));
+		replies.put("huge-content-length", ascii("HTTP/1.1 200 OK\r\nContent-Length: 12345678901234567890123\r\n\r\nok"));
+		replies.put("content-length-and-chunked", ascii("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n"));
+		replies.put("huge-header", ascii("HTTP/1.1 200 OK\r\nX-Big: " + "x".repeat(100 * 1024) + "\r\nContent-Length: 2\r\n\r\nok"));
+		StringBuilder many = new StringBuilder("HTTP/1.1 200 OK\r\n");
+		for (int i = 0; i < 5000; i++) {
+			many.append("X-H").append(i).append(": v\r\n");
+		}
+		replies.put("many-headers", ascii(many.append("Content-Length: 2\r\n\r\nok").toString()));
+		replies.put("bad-first-chunk-size", ascii("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nok\r\n0\r\n\r\n"));
+		replies.put("nul-in-header", ascii("HTTP/1.1 200 OK\r\nX-Nul: a\u0000b\r\nContent-Length: 2\r\n\r\nok"));
+		replies.put("lf-only", ascii("HTTP/1.1 200 OK\nContent-Length: 2\n\nok"));
+		// An HTTP/2 server's connection preface (a SETTINGS frame) sent to an HTTP/1.1 client.
+		replies.put("http2-frames", new byte[] { 0, 0, 0, 4, 0, 0, 0, 0, 0 });
+		return java.util.Collections.unmodifiableMap(replies);
+	}
+
+	private static byte[] ascii(String text) {
+		return text.getBytes(StandardCharsets.ISO_8859_1);
 	}
 
 	/** Returns a loopback port on which nothing listens. */
