@@ -49,6 +49,8 @@ public class DefaultHangupClassifier implements HangupClassifier {
 
 	private static final String POOL_ACQUIRE_TIMEOUT = "reactor.netty.internal.shaded.reactor.pool.PoolAcquireTimeoutException";
 
+	private static final String POOL_PENDING_LIMIT = "reactor.netty.internal.shaded.reactor.pool.PoolAcquirePendingLimitException";
+
 	/** Wrappers thrown by WebClient: whatever they wrap happened on an outbound call. */
 	private static final String WEBCLIENT_REQUEST = "org.springframework.web.reactive.function.client.WebClientRequestException";
 
@@ -97,8 +99,12 @@ public class DefaultHangupClassifier implements HangupClassifier {
 				|| isNativeBindFailure(t)) {
 			return HangupKind.UPSTREAM_UNREACHABLE;
 		}
+		// Before timeouts: a pool's acquire timeout is one, but it says the pool was full.
+		if (isA(t, POOL_ACQUIRE_TIMEOUT) || isA(t, POOL_PENDING_LIMIT)) {
+			return HangupKind.UPSTREAM_OVERFLOW;
+		}
 		if (t instanceof TimeoutException || t instanceof SocketTimeoutException
-				|| t instanceof HttpTimeoutException || isA(t, NETTY_TIMEOUT) || isA(t, POOL_ACQUIRE_TIMEOUT)) {
+				|| t instanceof HttpTimeoutException || isA(t, NETTY_TIMEOUT)) {
 			return HangupKind.UPSTREAM_TIMEOUT;
 		}
 		if (isA(t, PREMATURE_CLOSE)) {

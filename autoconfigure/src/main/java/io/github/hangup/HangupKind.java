@@ -60,7 +60,18 @@ public enum HangupKind {
 	 *
 	 * @since 0.2.0
 	 */
-	UPSTREAM_PROTOCOL_ERROR(HangupSide.OUTBOUND, 502);
+	UPSTREAM_PROTOCOL_ERROR(HangupSide.OUTBOUND, 502),
+
+	/**
+	 * The call never left: the connection pool to the upstream was full, its queue of
+	 * pending acquires too, or the wait for a connection outlasted the pool's
+	 * pending-acquire timeout (Envoy's "upstream overflow"). This proxy's own capacity, not a
+	 * failure of the upstream. Answered with 503 Service Unavailable and {@code Retry-After}.
+	 * Raise the pool's maximum connections or pending acquires, or add upstream capacity.
+	 *
+	 * @since 0.2.0
+	 */
+	UPSTREAM_OVERFLOW(HangupSide.OUTBOUND, 503);
 
 	private final HangupSide blamed;
 

@@ -11,7 +11,7 @@ import org.jspecify.annotations.Nullable;
  */
 public abstract sealed class UpstreamHangupException extends HangupException
 		permits UpstreamTimeoutException, UpstreamResetException, UpstreamUnreachableException,
-		UpstreamProtocolErrorException {
+		UpstreamProtocolErrorException, UpstreamOverflowException {
 
 	private static final long serialVersionUID = 1L;
 
@@ -37,6 +37,7 @@ public abstract sealed class UpstreamHangupException extends HangupException
 			case UPSTREAM_RESET -> new UpstreamResetException(phase, method, upstream, cause);
 			case UPSTREAM_UNREACHABLE -> new UpstreamUnreachableException(phase, method, upstream, cause);
 			case UPSTREAM_PROTOCOL_ERROR -> new UpstreamProtocolErrorException(phase, method, upstream, cause);
+			case UPSTREAM_OVERFLOW -> new UpstreamOverflowException(phase, method, upstream, cause);
 			case CLIENT_CANCEL, SERVER_CLOSE -> throw new IllegalArgumentException(kind + " is not an upstream hang-up");
 		};
 	}
@@ -47,6 +48,7 @@ public abstract sealed class UpstreamHangupException extends HangupException
 			case UPSTREAM_RESET -> "closed the connection";
 			case UPSTREAM_UNREACHABLE -> "could not be reached";
 			case UPSTREAM_PROTOCOL_ERROR -> "sent a reply that is not valid HTTP";
+			case UPSTREAM_OVERFLOW -> "had no free pooled connection";
 			case CLIENT_CANCEL, SERVER_CLOSE -> "was stopped";
 		};
 		return "Upstream " + upstream + " " + what + " " + when(phase) + " (" + method + ")";

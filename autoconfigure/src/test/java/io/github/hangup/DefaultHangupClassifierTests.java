@@ -210,7 +210,7 @@ class DefaultHangupClassifierTests {
 	}
 
 	@Test
-	void connectionPoolAcquireTimeoutIsUpstreamTimeout() {
+	void connectionPoolAcquireTimeoutIsUpstreamOverflow() {
 		ConnectionProvider provider = ConnectionProvider.builder("hangup-test-pool")
 			.maxConnections(1)
 			.pendingAcquireTimeout(Duration.ofMillis(100))
@@ -222,7 +222,7 @@ class DefaultHangupClassifierTests {
 			upstream.awaitReceived("/hang", received + 1);
 			Throwable error = errorOf(pooled.get().uri(upstream.baseUrl() + "/hang").response());
 			assertThat(error.getClass().getName()).endsWith(".PoolAcquireTimeoutException");
-			assertClassifiedOnBothSides(error, HangupKind.UPSTREAM_TIMEOUT);
+			assertClassifiedOnBothSides(error, HangupKind.UPSTREAM_OVERFLOW);
 		}
 		finally {
 			holder.dispose();

@@ -61,6 +61,8 @@ public record RecordedHangup(String timestamp, HangupSide side, HangupKind kind,
 						+ elapsed + " ms.";
 				case UPSTREAM_PROTOCOL_ERROR -> call + " got a reply that is not valid HTTP (" + reason + ") "
 						+ (before ? "instead of a response" : "in the middle of its response") + ", " + elapsed + " ms in.";
+				case UPSTREAM_OVERFLOW -> call + " got no pooled connection: the pool and its pending acquires were full, "
+						+ "or the wait outlasted the pending-acquire timeout (" + elapsed + " ms).";
 			};
 		}
 		return switch (event.kind()) {
@@ -97,6 +99,11 @@ public record RecordedHangup(String timestamp, HangupSide side, HangupKind kind,
 					+ " was not valid HTTP: " + reason + (before ? "; the client got " + status(event) + " after "
 							+ elapsed + " ms." : "; the client's connection was closed after " + elapsed
 									+ " ms so that it sees a truncated body.");
+			case UPSTREAM_OVERFLOW -> "No pooled connection to " + upstream + " was free for " + request
+					+ ": the pool and its queue of pending acquires were full, or the wait outlasted the pending-acquire "
+					+ "timeout; the client got " + status(event) + " after " + elapsed
+					+ " ms. Raise the pool's maximum connections or pending acquires (Reactor Netty's ConnectionProvider), "
+					+ "or add upstream capacity.";
 		};
 	}
 

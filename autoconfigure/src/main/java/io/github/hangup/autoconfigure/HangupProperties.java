@@ -97,6 +97,7 @@ public class HangupProperties implements Validator {
 		checkStatus(errors, "server.status.upstreamReset", status.getUpstreamReset());
 		checkStatus(errors, "server.status.upstreamUnreachable", status.getUpstreamUnreachable());
 		checkStatus(errors, "server.status.upstreamProtocolError", status.getUpstreamProtocolError());
+		checkStatus(errors, "server.status.upstreamOverflow", status.getUpstreamOverflow());
 		if (properties.getEvents().getCapacity() < 0) {
 			reject(errors, "events.capacity", "range",
 					"must be zero (no recent events) or positive, was " + properties.getEvents().getCapacity());
@@ -181,6 +182,11 @@ public class HangupProperties implements Validator {
 			 */
 			private int upstreamProtocolError = 502;
 
+			/**
+			 * Status answered when no pooled connection to the upstream was free.
+			 */
+			private int upstreamOverflow = 503;
+
 			public int getUpstreamTimeout() {
 				return this.upstreamTimeout;
 			}
@@ -195,6 +201,14 @@ public class HangupProperties implements Validator {
 
 			public void setUpstreamReset(int upstreamReset) {
 				this.upstreamReset = upstreamReset;
+			}
+
+			public int getUpstreamOverflow() {
+				return this.upstreamOverflow;
+			}
+
+			public void setUpstreamOverflow(int upstreamOverflow) {
+				this.upstreamOverflow = upstreamOverflow;
 			}
 
 			public int getUpstreamProtocolError() {
@@ -355,6 +369,11 @@ public class HangupProperties implements Validator {
 			 */
 			private LogLevel upstreamProtocolError = LogLevel.WARN;
 
+			/**
+			 * Level for calls that found no free pooled connection.
+			 */
+			private LogLevel upstreamOverflow = LogLevel.WARN;
+
 			public LogLevel getClientCancel() {
 				return this.clientCancel;
 			}
@@ -387,6 +406,14 @@ public class HangupProperties implements Validator {
 				this.upstreamReset = upstreamReset;
 			}
 
+			public LogLevel getUpstreamOverflow() {
+				return this.upstreamOverflow;
+			}
+
+			public void setUpstreamOverflow(LogLevel upstreamOverflow) {
+				this.upstreamOverflow = upstreamOverflow;
+			}
+
 			public LogLevel getUpstreamProtocolError() {
 				return this.upstreamProtocolError;
 			}
@@ -415,6 +442,7 @@ public class HangupProperties implements Validator {
 				levels.put(HangupKind.UPSTREAM_RESET, this.upstreamReset);
 				levels.put(HangupKind.UPSTREAM_UNREACHABLE, this.upstreamUnreachable);
 				levels.put(HangupKind.UPSTREAM_PROTOCOL_ERROR, this.upstreamProtocolError);
+				levels.put(HangupKind.UPSTREAM_OVERFLOW, this.upstreamOverflow);
 				return levels;
 			}
 

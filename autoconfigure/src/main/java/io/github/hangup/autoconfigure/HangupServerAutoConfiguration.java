@@ -60,6 +60,7 @@ public final class HangupServerAutoConfiguration {
 		statuses.put(HangupKind.UPSTREAM_RESET, status.getUpstreamReset());
 		statuses.put(HangupKind.UPSTREAM_UNREACHABLE, status.getUpstreamUnreachable());
 		statuses.put(HangupKind.UPSTREAM_PROTOCOL_ERROR, status.getUpstreamProtocolError());
+		statuses.put(HangupKind.UPSTREAM_OVERFLOW, status.getUpstreamOverflow());
 		return new HangupWebExceptionHandler(hangups, statuses);
 	}
 

@@ -103,7 +103,12 @@ public final class HangupWebExceptionHandler implements WebExceptionHandler, Ord
 		if (record) {
 			this.hangups.record(exchange, scope, kind, phase, status, InboundHangups.upstream(ex), ex);
 		}
-		return answer(response, status, this.bodies[kind.ordinal()], false);
+		Mono<Void> answer = answer(response, status, this.bodies[kind.ordinal()], false);
+		if (kind == HangupKind.UPSTREAM_OVERFLOW) {
+			// A full pool frees up within moments: say when a retry makes sense.
+			response.getHeaders().set(HttpHeaders.RETRY_AFTER, "1");
+		}
+		return answer;
 	}
 
 	private static Mono<Void> answer(ServerHttpResponse response, int status, byte[] body, boolean close) {
@@ -129,6 +134,7 @@ public final class HangupWebExceptionHandler implements WebExceptionHandler, Ord
 			case UPSTREAM_RESET -> "The upstream service closed the connection before completing its response.";
 			case UPSTREAM_UNREACHABLE -> "The upstream service could not be reached.";
 			case UPSTREAM_PROTOCOL_ERROR -> "The upstream service sent a reply that is not valid HTTP.";
+			case UPSTREAM_OVERFLOW -> "Too many requests to the upstream service are in flight; retry shortly.";
 			case SERVER_CLOSE -> "The service is shutting down; retry the request.";
 			case CLIENT_CANCEL -> throw new IllegalArgumentException("No answer for " + kind);
 		};
