@@ -35,7 +35,7 @@ import io.github.hangup.bench.harness.FaultyUpstream.Tracked;
  * own connection closed, for the sample proxy (an in-chain call) and for the bench app's
  * {@code /detached} route (a call subscribed outside the chain); and to a caller blocked on
  * the stopped call being released, through the bench app's {@code /blocked} route. The three
- * run in turn, one cancel at a time;</li>
+ * run in turn, one cancel at a time, 20 ms apart;</li>
  * <li>{@code storm}: healthy clients' p99 while 30% of clients abandon their requests,
  * against the same healthy load alone.</li>
  * </ul>
@@ -61,6 +61,13 @@ public final class LoadBench {
 
 	private static final List<String> QUIET = List.of("--logging.level.root=warn",
 			"--logging.level.io.github.hangup.Hangups=error");
+
+	/**
+	 * Pause after each cancel of the interleaved series: the proxy that just saw a cancel
+	 * finishes with it (recording, closing) before the other proxy, on the same CPU, gets the
+	 * next; without it, p95 and p99 grow by half.
+	 */
+	private static final Duration SETTLE = Duration.ofMillis(20);
 
 	/** What a cancel waits for: the upstream sees its connection closed. */
 	private static final Function<Tracked, CompletableFuture<Long>> PEER_CLOSED = (tracked) -> tracked.peerClosed;
@@ -342,14 +349,14 @@ public final class LoadBench {
 	}
 
 	/**
-	 * The three series run interleaved, one cancel at a time, with both applications up: a
-	 * burst of load from elsewhere on the machine then falls on all three alike, and the p99
-	 * ratio compares the paths rather than moments.
+	 * The three series run interleaved, one cancel at a time with a {@link #SETTLE} pause
+	 * after each, with both applications up: a burst of load from elsewhere on the machine
+	 * then falls on all three alike, and the p99 ratio compares the paths rather than moments.
 	 */
 	private static void cancelLatency(String sampleJar, Path out, int cancels) throws Exception {
 		System.out.printf(Locale.ROOT, "%n== Cancel propagation: client closes -> upstream sees its connection closed, "
 				+ "or the caller blocked on the stopped call is released (%d cancels each, one at a time, the three "
-				+ "paths in turn)%n", cancels);
+				+ "paths in turn, %d ms apart)%n", cancels, SETTLE.toMillis());
 		List<String> bench = AppProcess.java(System.getProperty("java.class.path"),
 				"io.github.hangup.bench.app.BenchApplication", APP_JVM);
 		try (FaultyUpstream upstream = new FaultyUpstream();
@@ -424,6 +431,7 @@ public final class LoadBench {
 		for (int i = 0; i < count; i++) {
 			for (Series<?> series : all) {
 				series.cancel(upstream, prefix + i + "-" + series.path().hashCode());
+				Thread.sleep(SETTLE.toMillis());
 			}
 		}
 	}
