@@ -1,11 +1,16 @@
 package io.github.hangup.bench.app;
 
+import java.io.IOException;
 import java.lang.management.ManagementFactory;
 import java.net.URI;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 
+import io.github.hangup.bench.harness.RawHttp;
+import org.jspecify.annotations.Nullable;
 import reactor.core.publisher.Mono;
 import reactor.netty.http.client.HttpClient;
 import reactor.netty.resources.ConnectionProvider;
@@ -28,13 +33,16 @@ import org.springframework.web.reactive.function.server.ServerResponse;
 import org.springframework.web.server.ServerWebExchange;
 
 /**
- * Application on the starter used by the soak and the detached cancel benchmark: a streaming
- * proxy like the sample's, a route that calls its upstream outside the request's chain, and
- * knobs the sample has no reason to carry (pool metrics, a heap probe).
+ * Application on the starter used by the soak and the cancel benchmarks of calls outside the
+ * chain: a streaming proxy like the sample's, routes that call their upstream outside the
+ * request's chain, and knobs the sample has no reason to carry (pool metrics, a heap probe).
  * <ul>
  * <li>{@code /refused/**}: proxied to {@code bench.refused-url};</li>
  * <li>{@code /detached/**}: starts a call to the upstream with {@code subscribe()} and never
  * answers, like a fire-and-forget call made from a handler;</li>
+ * <li>{@code /blocked/**}: builds a call to the upstream and waits for it with {@code block()}
+ * on a thread of its own, never answers; once {@code block()} returns or throws, tells the
+ * upstream with what at {@code /released} (see {@link BlockedCallers});</li>
  * <li>{@code GET /bench/heap}: runs a full GC and answers the heap in use, in bytes;</li>
  * <li>everything else but the actuator: proxied to {@code bench.upstream-url}.</li>
  * </ul>
@@ -63,8 +71,13 @@ public class BenchApplication {
 	}
 
 	@Bean
-	RouterFunction<ServerResponse> routes(WebClient client, @Value("${bench.upstream-url}") URI upstream,
-			@Value("${bench.refused-url:http://127.0.0.1:9}") URI refused) {
+	BlockedCallers blockedCallers(@Value("${bench.upstream-url}") URI upstream) {
+		return new BlockedCallers(upstream);
+	}
+
+	@Bean
+	RouterFunction<ServerResponse> routes(WebClient client, BlockedCallers callers,
+			@Value("${bench.upstream-url}") URI upstream, @Value("${bench.refused-url:http://127.0.0.1:9}") URI refused) {
 		RequestPredicate proxied = RequestPredicates.path("/actuator/**")
 			.or(RequestPredicates.path("/bench/**"))
 			.negate();
@@ -75,6 +88,15 @@ public class BenchApplication {
 				client.get().uri(target).retrieve().bodyToMono(DataBuffer.class).subscribe((buffer) -> {
 				}, (error) -> {
 				});
+				return Mono.never();
+			})
+			.route(RequestPredicates.path("/blocked/**"), (request) -> {
+				// Built here, on the request's thread, where the call finds its request; blocked on another.
+				Mono<?> call = client.get()
+					.uri(target(upstream, request.exchange().getRequest().getURI(), "/blocked"))
+					.retrieve()
+					.toBodilessEntity();
+				callers.block(call, request.queryParam("id").orElse(""));
 				return Mono.never();
 			})
 			.route(RequestPredicates.path("/refused/**"),
@@ -119,6 +141,77 @@ public class BenchApplication {
 		System.gc();
 		System.gc();
 		return ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed();
+	}
+
+	/**
+	 * Callers that cannot be reactive: each blocks on its call on a thread of its own. Once
+	 * released, it tells the upstream with what ({@code with}: the exception's class name, or
+	 * {@code completed}) and when ({@code at}: its {@link System#nanoTime()}), at
+	 * {@code /released?id=…}. The marker is written by the released thread itself on a
+	 * keep-alive socket, outside Hangup (a stopped request cannot stop it) and without a hop
+	 * to an event loop, so that it adds little to what the driver measures; one socket, so
+	 * that concurrent markers queue, which the driver's one-at-a-time cancels never do.
+	 */
+	static final class BlockedCallers implements AutoCloseable {
+
+		private final ExecutorService threads = Executors.newCachedThreadPool((task) -> {
+			Thread thread = new Thread(task, "bench-blocked-caller");
+			thread.setDaemon(true);
+			return thread;
+		});
+
+		private final int upstreamPort;
+
+		private @Nullable RawHttp markers;
+
+		BlockedCallers(URI upstream) {
+			this.upstreamPort = upstream.getPort();
+		}
+
+		void block(Mono<?> call, String id) {
+			this.threads.execute(() -> {
+				String outcome;
+				try {
+					call.block();
+					outcome = "completed";
+				}
+				catch (RuntimeException ex) {
+					outcome = ex.getClass().getName();
+				}
+				mark("/released?id=" + id + "&with=" + outcome + "&at=" + System.nanoTime());
+			});
+		}
+
+		private synchronized void mark(String target) {
+			// Once more on a new connection if the upstream closed the idle one.
+			for (int attempt = 1; attempt <= 2; attempt++) {
+				try {
+					if (this.markers == null) {
+						this.markers = new RawHttp(this.upstreamPort, 10_000);
+					}
+					this.markers.send("GET", target, true);
+					if (this.markers.readHead() != null) {
+						return;
+					}
+				}
+				catch (IOException ex) {
+					// Reconnected below.
+				}
+				if (this.markers != null) {
+					this.markers.close();
+					this.markers = null;
+				}
+			}
+		}
+
+		@Override
+		public synchronized void close() {
+			this.threads.shutdownNow();
+			if (this.markers != null) {
+				this.markers.close();
+			}
+		}
+
 	}
 
 }

@@ -1,5 +1,6 @@
 package io.github.hangup.bench.harness;
 
+import java.io.BufferedInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.Closeable;
 import java.io.IOException;
@@ -31,7 +32,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  * <li>{@code /partial}: headers and {@value #FIRST_PART} bytes of a {@value #BIG}-byte body,
  * then waits for the proxy to close;</li>
  * <li>{@code /close}: closes without answering; {@code /reset}: resets without answering;</li>
- * <li>{@code /reset-mid}: like {@code /partial}, then resets once the driver releases it.</li>
+ * <li>{@code /reset-mid}: like {@code /partial}, then resets once the driver releases it;</li>
+ * <li>{@code /released?id=…&with=…&at=…}: the bench app's word that the caller blocked on
+ * that request's call was released, completes {@link Tracked#released}; 200, empty, keep-alive.</li>
  * </ul>
  */
 public final class FaultyUpstream implements Closeable {
@@ -45,6 +48,8 @@ public final class FaultyUpstream implements Closeable {
 	private static final byte[] SMALL_BODY = body(SMALL);
 
 	private static final byte[] BIG_BODY = body(BIG);
+
+	private static final byte[] NO_BODY = new byte[0];
 
 	private final ServerSocket server;
 
@@ -108,7 +113,8 @@ public final class FaultyUpstream implements Closeable {
 			socket.setTcpNoDelay(true);
 			// Nothing is held longer than this; a proxy that never closes is reported by the driver.
 			socket.setSoTimeout(30_000);
-			InputStream in = socket.getInputStream();
+			// Buffered: a request head read one byte per system call takes a good part of a millisecond.
+			InputStream in = new BufferedInputStream(socket.getInputStream());
 			OutputStream out = socket.getOutputStream();
 			while (true) {
 				String target = readRequestTarget(in);
@@ -116,9 +122,10 @@ public final class FaultyUpstream implements Closeable {
 					return;
 				}
 				String path = target.contains("?") ? target.substring(0, target.indexOf('?')) : target;
-				String id = id(target);
+				String id = parameter(target, "id");
 				Tracked tracked = (id != null) ? tracked(id) : new Tracked();
-				tracked.received.complete(System.nanoTime());
+				long now = System.nanoTime();
+				tracked.received.complete(now);
 				switch (path) {
 					case "/ok" -> respond(out, SMALL_BODY);
 					case "/big" -> respond(out, BIG_BODY);
@@ -143,6 +150,12 @@ public final class FaultyUpstream implements Closeable {
 						tracked.release.get(30, java.util.concurrent.TimeUnit.SECONDS);
 						reset(socket);
 						return;
+					}
+					case "/released" -> {
+						String at = parameter(target, "at");
+						tracked.released.complete(new Release(now, String.valueOf(parameter(target, "with")),
+								(at != null) ? Long.parseLong(at) : 0));
+						respond(out, NO_BODY);
 					}
 					default -> {
 						out.write("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
@@ -194,13 +207,17 @@ public final class FaultyUpstream implements Closeable {
 		socket.close();
 	}
 
-	private static String id(String target) {
-		int at = target.indexOf("id=");
-		if (at < 0) {
+	private static String parameter(String target, String name) {
+		int query = target.indexOf('?');
+		if (query < 0) {
 			return null;
 		}
-		int end = target.indexOf('&', at);
-		return target.substring(at + 3, (end < 0) ? target.length() : end);
+		for (String pair : target.substring(query + 1).split("&")) {
+			if (pair.startsWith(name + "=")) {
+				return pair.substring(name.length() + 1);
+			}
+		}
+		return null;
 	}
 
 	/** Reads a request head and answers its target, or {@code null} at the end of the stream. */
@@ -245,6 +262,18 @@ public final class FaultyUpstream implements Closeable {
 		/** Completed by the driver to let a held response go on. */
 		public final CompletableFuture<Void> release = new CompletableFuture<>();
 
+		/** Completes when the bench app reports the caller blocked on this request's call released. */
+		public final CompletableFuture<Release> released = new CompletableFuture<>();
+
+	}
+
+	/**
+	 * The bench app's report that a blocked caller was released.
+	 * @param received {@link System#nanoTime()} here when the report arrived
+	 * @param with what the caller got: the exception's class name, or {@code completed}
+	 * @param at the bench app's {@link System#nanoTime()} when the caller was released
+	 */
+	public record Release(long received, String with, long at) {
 	}
 
 }
