@@ -1,6 +1,7 @@
 package io.github.hangup;
 
 import java.util.Arrays;
+import java.util.Set;
 
 import io.micrometer.common.KeyValue;
 import io.micrometer.observation.Observation;
@@ -38,11 +39,48 @@ public final class HangupObservations {
 
 	private static final KeyValue NO_HANGUP = KeyValue.of(KEY, NONE);
 
+	/**
+	 * Value standing for every HTTP method that is not a standard one, wherever a method
+	 * is a tag, a log field or an event field.
+	 */
+	public static final String OTHER_METHOD = "OTHER";
+
+	private static final Set<String> STANDARD_METHODS = Set.of("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE",
+			"OPTIONS", "TRACE", "CONNECT");
+
+	private static final String METHOD_KEY = "method";
+
+	private static final KeyValue OTHER_METHOD_KEY_VALUE = KeyValue.of(METHOD_KEY, OTHER_METHOD);
+
 	private static final KeyValue[] HANGUPS = Arrays.stream(HangupKind.values())
 		.map((kind) -> KeyValue.of(KEY, kind.name()))
 		.toArray(KeyValue[]::new);
 
 	private HangupObservations() {
+	}
+
+	/**
+	 * Return a method as it may be recorded: a proxy forwards whatever method its client
+	 * sends, and a raw one would let any client grow tags, log lines and events at will.
+	 * @param method the HTTP method as received
+	 * @return the method if standard, otherwise {@link #OTHER_METHOD}
+	 * @since 0.2.0
+	 */
+	public static String method(String method) {
+		return STANDARD_METHODS.contains(method) ? method : OTHER_METHOD;
+	}
+
+	/**
+	 * Replace a non-standard {@code method} key of an ending HTTP observation with
+	 * {@link #OTHER_METHOD}.
+	 * @param context the observation context, being stopped
+	 * @since 0.2.0
+	 */
+	public static void boundMethod(Observation.Context context) {
+		KeyValue method = context.getLowCardinalityKeyValue(METHOD_KEY);
+		if (method != null && !STANDARD_METHODS.contains(method.getValue())) {
+			context.addLowCardinalityKeyValue(OTHER_METHOD_KEY_VALUE);
+		}
 	}
 
 	/**

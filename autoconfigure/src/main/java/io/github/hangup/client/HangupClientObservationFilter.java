@@ -37,6 +37,7 @@ public final class HangupClientObservationFilter implements ObservationFilter {
 			kind = this.classifier.classify(client.getError(), HangupSide.OUTBOUND);
 		}
 		HangupObservations.tag(context, kind);
+		HangupObservations.boundMethod(context);
 		return context;
 	}
 

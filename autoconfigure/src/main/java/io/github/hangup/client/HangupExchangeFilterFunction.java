@@ -5,6 +5,7 @@ import java.time.Duration;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import io.github.hangup.HangupClassifier;
+import io.github.hangup.HangupObservations;
 import io.github.hangup.HangupRecorder;
 import io.github.hangup.InboundScope;
 import io.micrometer.observation.Observation;
@@ -105,7 +106,7 @@ public final class HangupExchangeFilterFunction implements ExchangeFilterFunctio
 	private void start(ClientRequest request, ExchangeFunction next, CoreSubscriber<? super ClientResponse> actual) {
 		ContextView context = actual.currentContext();
 		InboundScope scope = scope(request, context);
-		OutboundCall call = new OutboundCall(this.classifier, this.recorder, request.method().name(),
+		OutboundCall call = new OutboundCall(this.classifier, this.recorder, HangupObservations.method(request.method().name()),
 				upstream(request), scope, this.propagation == PropagationMode.REQUEST, this.inFlight);
 		Observation observation = context.getOrDefault(ObservationThreadLocalAccessor.KEY, null);
 		if (observation != null && !observation.isNoop()) {

@@ -7,6 +7,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import io.github.hangup.HangupEvent;
 import io.github.hangup.HangupKind;
 import io.github.hangup.HangupListener;
+import io.github.hangup.HangupObservations;
 import io.github.hangup.HangupPhase;
 import io.github.hangup.HangupSide;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -25,9 +26,6 @@ import org.jspecify.annotations.Nullable;
  * @since 0.1.0
  */
 public final class MicrometerHangupListener implements HangupListener {
-
-	private static final Set<String> STANDARD_METHODS = Set.of("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE",
-			"OPTIONS", "TRACE", "CONNECT");
 
 	/** Built once per value, indexed by ordinal. */
 	private static final Tag[] KIND_TAGS = Arrays.stream(HangupKind.values())
@@ -58,7 +56,7 @@ public final class MicrometerHangupListener implements HangupListener {
 	@Override
 	public void onHangup(HangupEvent event) {
 		Tags tags = Tags.of(KIND_TAGS[event.kind().ordinal()], PHASE_TAGS[event.phase().ordinal()],
-				Tag.of(HangupMetrics.METHOD, method(event.method())));
+				Tag.of(HangupMetrics.METHOD, HangupObservations.method(event.method())));
 		Timer.Builder timer;
 		if (event.side() == HangupSide.INBOUND) {
 			timer = Timer.builder(HangupMetrics.SERVER_HANGUPS)
@@ -72,10 +70,6 @@ public final class MicrometerHangupListener implements HangupListener {
 				.tags(tags.and(HangupMetrics.UPSTREAM, upstream(event.upstream())));
 		}
 		timer.register(this.registry).record(event.elapsed());
-	}
-
-	private static String method(String method) {
-		return STANDARD_METHODS.contains(method) ? method : HangupMetrics.OTHER;
 	}
 
 	private String upstream(@Nullable String upstream) {

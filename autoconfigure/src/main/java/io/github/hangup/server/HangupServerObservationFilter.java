@@ -54,6 +54,7 @@ public final class HangupServerObservationFilter implements ObservationFilter {
 			}
 		}
 		HangupObservations.tag(context, kind);
+		HangupObservations.boundMethod(context);
 		if (scope != null && kind != null && kind != HangupKind.CLIENT_CANCEL
 				&& scope.phase() == HangupPhase.DURING_RESPONSE) {
 			// The status went out before the body was cut: what the client got is no success.

@@ -7,6 +7,7 @@ import io.github.hangup.HangupClassifier;
 import io.github.hangup.HangupEvent;
 import io.github.hangup.HangupException;
 import io.github.hangup.HangupKind;
+import io.github.hangup.HangupObservations;
 import io.github.hangup.HangupPhase;
 import io.github.hangup.HangupRecorder;
 import io.github.hangup.HangupSide;
@@ -116,7 +117,7 @@ public final class InboundHangups {
 			@Nullable Integer status, @Nullable String upstream, @Nullable Throwable cause) {
 		Duration elapsed = Duration.ofNanos(System.nanoTime() - scope.startNanos());
 		scope.recorded(kind, phase);
-		this.recorder.record(new HangupEvent(HangupSide.INBOUND, kind, phase, exchange.getRequest().getMethod().name(),
+		this.recorder.record(new HangupEvent(HangupSide.INBOUND, kind, phase, HangupObservations.method(exchange.getRequest().getMethod().name()),
 				route(exchange), upstream, elapsed, status, cause, protocol(exchange.getRequest())));
 	}
 
