@@ -3,6 +3,7 @@ package io.github.hangup.actuate;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.atomic.LongAdder;
 
@@ -27,7 +28,12 @@ public final class HangupHistory implements HangupListener {
 	private final LongAdder[] totals = new LongAdder[HangupSide.values().length * HangupKind.values().length
 			* HangupPhase.values().length];
 
-	private final Entry[] ring;
+	private final int capacity;
+
+	private final Object lock = new Object();
+
+	/** Guarded by {@link #lock}. */
+	private Entry[] ring;
 
 	private final Clock clock;
 
@@ -44,7 +50,9 @@ public final class HangupHistory implements HangupListener {
 		if (capacity < 0) {
 			throw new IllegalArgumentException("Capacity must not be negative");
 		}
-		this.ring = new Entry[capacity];
+		this.capacity = capacity;
+		// Grown as hang-ups arrive, up to the capacity: a large one costs nothing until used.
+		this.ring = new Entry[Math.min(capacity, 16)];
 		this.clock = clock;
 		for (int i = 0; i < this.totals.length; i++) {
 			this.totals[i] = new LongAdder();
@@ -59,7 +67,7 @@ public final class HangupHistory implements HangupListener {
 	@Override
 	public void onHangup(HangupEvent event) {
 		this.totals[index(event.side(), event.kind(), event.phase())].increment();
-		if (this.ring.length == 0) {
+		if (this.capacity == 0) {
 			return;
 		}
 		// Formatted when the endpoint is read, not on every hang-up: a cancel storm records
@@ -72,7 +80,12 @@ public final class HangupHistory implements HangupListener {
 		String reason = (event.kind() == HangupKind.UPSTREAM_PROTOCOL_ERROR)
 				? UpstreamProtocolErrorException.reasonOf(event.cause()) : null;
 		Entry entry = new Entry(this.clock.instant(), kept, reason);
-		synchronized (this.ring) {
+		synchronized (this.lock) {
+			if (this.size == this.ring.length && this.ring.length < this.capacity) {
+				// Full and allowed to grow: the entries are in order from 0, next is 0 again.
+				this.ring = Arrays.copyOf(this.ring, Math.min(this.ring.length * 2, this.capacity));
+				this.next = this.size;
+			}
 			this.ring[this.next] = entry;
 			this.next = (this.next + 1) % this.ring.length;
 			this.size = Math.min(this.size + 1, this.ring.length);
@@ -85,7 +98,7 @@ public final class HangupHistory implements HangupListener {
 	 */
 	public List<RecordedHangup> recent() {
 		List<Entry> entries;
-		synchronized (this.ring) {
+		synchronized (this.lock) {
 			entries = new ArrayList<>(this.size);
 			for (int i = 1; i <= this.size; i++) {
 				entries.add(this.ring[Math.floorMod(this.next - i, this.ring.length)]);
@@ -110,7 +123,7 @@ public final class HangupHistory implements HangupListener {
 	 * @return the capacity
 	 */
 	public int capacity() {
-		return this.ring.length;
+		return this.capacity;
 	}
 
 	private record Entry(Instant at, HangupEvent event, @Nullable String reason) {

@@ -79,6 +79,12 @@ public class HangupProperties implements Validator {
 		return this.logging;
 	}
 
+	/** Longest response timeout accepted: longer ones are a mistake, or overflow the clients' timers. */
+	static final Duration MAX_RESPONSE_TIMEOUT = Duration.ofDays(1);
+
+	/** Most recent hang-ups the endpoint may keep. */
+	static final int MAX_EVENTS_CAPACITY = 10_000;
+
 	@Override
 	public boolean supports(Class<?> type) {
 		return HangupProperties.class.isAssignableFrom(type);
@@ -92,15 +98,20 @@ public class HangupProperties implements Validator {
 			reject(errors, "client.responseTimeout", "negative",
 					"must be zero (no timeout) or positive, was " + timeout);
 		}
+		else if (timeout.compareTo(MAX_RESPONSE_TIMEOUT) > 0) {
+			reject(errors, "client.responseTimeout", "range",
+					"must be at most " + MAX_RESPONSE_TIMEOUT + " (0 turns it off), was " + timeout);
+		}
 		Server.Status status = properties.getServer().getStatus();
 		checkStatus(errors, "server.status.upstreamTimeout", status.getUpstreamTimeout());
 		checkStatus(errors, "server.status.upstreamReset", status.getUpstreamReset());
 		checkStatus(errors, "server.status.upstreamUnreachable", status.getUpstreamUnreachable());
 		checkStatus(errors, "server.status.upstreamProtocolError", status.getUpstreamProtocolError());
 		checkStatus(errors, "server.status.upstreamOverflow", status.getUpstreamOverflow());
-		if (properties.getEvents().getCapacity() < 0) {
+		int capacity = properties.getEvents().getCapacity();
+		if (capacity < 0 || capacity > MAX_EVENTS_CAPACITY) {
 			reject(errors, "events.capacity", "range",
-					"must be zero (no recent events) or positive, was " + properties.getEvents().getCapacity());
+					"must be between 0 (no recent events) and " + MAX_EVENTS_CAPACITY + ", was " + capacity);
 		}
 		Integer clientClosed = properties.getObservation().getClientClosedStatus();
 		if (clientClosed != null) {
@@ -112,9 +123,13 @@ public class HangupProperties implements Validator {
 		}
 	}
 
+	/**
+	 * Only statuses a client reads as an error: a 1xx, 2xx or 3xx would make a failure look
+	 * like an answer (101 switches protocols, 204 and 304 have no body).
+	 */
 	private static void checkStatus(Errors errors, String field, int status) {
-		if (status < 100 || status > 599) {
-			reject(errors, field, "range", "must be an HTTP status between 100 and 599, was " + status);
+		if (status < 400 || status > 599) {
+			reject(errors, field, "range", "must be an HTTP error status between 400 and 599, was " + status);
 		}
 	}
 

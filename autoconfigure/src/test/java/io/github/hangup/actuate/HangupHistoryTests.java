@@ -41,6 +41,30 @@ class HangupHistoryTests {
 			.isOne();
 	}
 
+	@Test
+	void ringGrowsAsHangupsArriveAndKeepsTheNewestInOrder() {
+		HangupHistory history = new HangupHistory(100, this.clock);
+		for (int i = 0; i < 250; i++) {
+			history.onHangup(new HangupEvent(HangupSide.INBOUND, HangupKind.CLIENT_CANCEL, HangupPhase.BEFORE_RESPONSE,
+					"GET", "/items/{id}", null, Duration.ofMillis(i), null, null));
+			if (i == 39) {
+				assertThat(history.recent()).extracting(RecordedHangup::elapsedMillis)
+					.containsExactlyElementsOf(descending(39, 40));
+			}
+		}
+		assertThat(history.capacity()).isEqualTo(100);
+		assertThat(history.recent()).extracting(RecordedHangup::elapsedMillis)
+			.containsExactlyElementsOf(descending(249, 100));
+		assertThat(history.total(HangupSide.INBOUND, HangupKind.CLIENT_CANCEL, HangupPhase.BEFORE_RESPONSE))
+			.isEqualTo(250);
+	}
+
+	private static java.util.List<Long> descending(long from, int count) {
+		return java.util.stream.LongStream.rangeClosed(from - count + 1, from).boxed()
+			.sorted(java.util.Comparator.reverseOrder())
+			.toList();
+	}
+
 	private static HangupEvent event(HangupKind kind, Throwable cause) {
 		return new HangupEvent(HangupSide.INBOUND, kind, HangupPhase.BEFORE_RESPONSE, "GET", "/items/{id}",
 				"10.0.0.7:8080", Duration.ofMillis(12), 502, cause);

@@ -23,6 +23,8 @@ import io.github.hangup.metrics.HangupMetrics;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import reactor.core.publisher.Mono;
 import reactor.test.StepVerifier;
 import tools.jackson.databind.JsonNode;
@@ -179,6 +181,31 @@ class HangupAutoConfigurationTests {
 	@Test
 	void upstreamTimeoutStatusBelow100FailsStartupNamingTheProperty() {
 		assertStartupFailsNaming("hangup.server.status.upstream-timeout=99", "hangup.server.status.upstream-timeout");
+	}
+
+	@ParameterizedTest(name = "{0}")
+	@ValueSource(strings = { "101", "204", "304", "399" })
+	void upstreamTimeoutStatusThatIsNoErrorFailsStartupNamingTheProperty(String status) {
+		assertStartupFailsNaming("hangup.server.status.upstream-timeout=" + status,
+				"hangup.server.status.upstream-timeout");
+	}
+
+	@Test
+	void responseTimeoutLongerThanADayFailsStartupNamingTheProperty() {
+		assertStartupFailsNaming("hangup.client.response-timeout=110000d", "hangup.client.response-timeout");
+	}
+
+	@Test
+	void eventCapacityAboveItsMaximumFailsStartupNamingTheProperty() {
+		assertStartupFailsNaming("hangup.events.capacity=2147483647", "hangup.events.capacity");
+	}
+
+	@Test
+	void boundsThemselvesAreAccepted() {
+		this.runner
+			.withPropertyValues("hangup.client.response-timeout=1d", "hangup.events.capacity=10000",
+					"hangup.server.status.upstream-timeout=400", "hangup.server.status.upstream-reset=599")
+			.run((context) -> assertThat(context).hasNotFailed());
 	}
 
 	@Test
