@@ -13,6 +13,7 @@ import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBooleanProperty;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
+import org.springframework.boot.logging.LoggingSystem;
 import org.springframework.context.annotation.Bean;
 import org.springframework.core.env.Environment;
 import org.springframework.util.function.SingletonSupplier;
@@ -51,8 +52,9 @@ public final class HangupAutoConfiguration {
 
 	@Bean
 	@ConditionalOnBooleanProperty(name = "hangup.logging.quiet-reactor-netty", matchIfMissing = true)
-	static QuietReactorNettyLogs hangupQuietReactorNettyLogs(Environment environment) {
-		return new QuietReactorNettyLogs(environment);
+	static QuietReactorNettyLogs hangupQuietReactorNettyLogs(Environment environment,
+			ObjectProvider<LoggingSystem> loggingSystem) {
+		return new QuietReactorNettyLogs(environment, loggingSystem);
 	}
 
 }
