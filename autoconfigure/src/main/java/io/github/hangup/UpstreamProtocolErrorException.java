@@ -19,7 +19,9 @@ public final class UpstreamProtocolErrorException extends UpstreamHangupExceptio
 	/** Phrases of the decoder's messages and the reason each means, most specific first. */
 	private static final String[][] MESSAGE_RULES = { { "multiple content-length", "duplicate Content-Length" },
 			{ "content-length", "invalid Content-Length" }, { "chunk size", "invalid chunk size" },
-			{ "invalid version format", "not an HTTP reply" }, { "status code", "invalid status code" },
+			{ "invalid version format", "not an HTTP reply" },
+			{ "not a final response", "an informational (1xx) status as the response" },
+			{ "status code", "invalid status code" }, { "upstream status", "invalid status code" },
 			{ "header", "invalid header" }, { "for input string", "invalid status code" } };
 
 	private final String reason;

@@ -67,6 +67,7 @@ class MalformedReplyTests {
 				Map.entry("half-header-then-close", "closed in the middle of its header"),
 				Map.entry("status-099", "invalid status code"), Map.entry("status-abc", "invalid status code"),
 				Map.entry("status-999", "invalid status code"),
+				Map.entry("status-101", "an informational (1xx) status as the response"),
 				Map.entry("duplicate-content-length", "duplicate Content-Length"),
 				Map.entry("comma-content-length", "duplicate Content-Length"),
 				Map.entry("negative-content-length", "invalid Content-Length"),

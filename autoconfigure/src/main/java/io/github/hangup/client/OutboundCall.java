@@ -346,7 +346,7 @@ final class OutboundCall implements InboundScope.Participant, CoreSubscriber<Cli
 			// Not a status HTTP knows: relayed, it would reach the client as "999 Unknown".
 			ClientRequestObservationContext context = this.observed;
 			if (context != null && invalidStatus.getMessage() != null
-					&& !invalidStatus.getMessage().endsWith("outside 100-599")) {
+					&& !invalidStatus.getMessage().startsWith("Upstream status ")) {
 				// A status Spring cannot even represent: WebClient's observation would read it
 				// again when it stops, and fail. It records what the caller was told instead.
 				context.setResponse(ClientResponse.create(HttpStatus.BAD_GATEWAY, clientResponse.strategies()).build());
@@ -372,8 +372,12 @@ final class OutboundCall implements InboundScope.Participant, CoreSubscriber<Cli
 	private static @Nullable IllegalArgumentException invalidStatus(ClientResponse response) {
 		try {
 			int status = response.statusCode().value();
-			return (status < 100 || status > 599)
-					? new IllegalArgumentException("Status code " + status + " is outside 100-599") : null;
+			if (status < 100 || status > 599) {
+				return new IllegalArgumentException("Upstream status " + status + " is outside 100-599");
+			}
+			// WebClient never asks to switch protocols: a 1xx as the response is no answer.
+			return (status < 200) ? new IllegalArgumentException("Upstream status " + status + " is not a final response")
+					: null;
 		}
 		catch (IllegalArgumentException ex) {
 			// Spring's own check: not three digits.

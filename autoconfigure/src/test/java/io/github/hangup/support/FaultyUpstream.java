@@ -395,6 +395,7 @@ public final class FaultyUpstream implements AutoCloseable {
 		replies.put("half-header-then-close", ascii("HTTP/1.1 200 OK\r\nContent-Ty"));
 		replies.put("status-099", ascii("HTTP/1.1 099 Odd\r\nContent-Length: 0\r\n\r\n"));
 		replies.put("status-abc", ascii("HTTP/1.1 abc Odd\r\nContent-Length: 0\r\n\r\n"));
+		replies.put("status-101", ascii("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\nhello"));
 		replies.put("status-999", ascii("HTTP/1.1 999 Odd\r\nContent-Length: 2\r\n\r\nok"));
 		replies.put("duplicate-content-length", ascii("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nok"));
 		replies.put("comma-content-length", ascii("HTTP/1.1 200 OK\r\nContent-Length: 2, 3\r\n\r\nok"));
