@@ -63,6 +63,10 @@ public class ProxyProperties implements Validator {
 			else if (!route.prefix.startsWith("/")) {
 				errors.rejectValue(field + "prefix", "invalid", "must start with '/'");
 			}
+			else if (route.prefix.chars().anyMatch((c) -> c == '{' || c == '}' || c == '*' || c == '?')) {
+				// The prefix becomes a route pattern: pattern syntax would fail far from here.
+				errors.rejectValue(field + "prefix", "invalid", "must be a literal path, without '{', '}', '*' or '?'");
+			}
 			if (route.uri == null) {
 				errors.rejectValue(field + "uri", "required", "must not be empty");
 			}

@@ -57,6 +57,12 @@ class ProxyPropertiesValidationTests {
 	}
 
 	@Test
+	void aPrefixWithPatternSyntaxFailsStartUpNamingTheProperty(CapturedOutput output) {
+		assertStartUpFails("sample.routes.a.prefix=/a/{x", "sample.routes.a.uri=http://localhost:9000");
+		assertThat(output).contains("Property: sample.routes.a.prefix", "must be a literal path");
+	}
+
+	@Test
 	void anUpstreamUrlWithAQueryFailsStartUpNamingTheProperty(CapturedOutput output) {
 		assertStartUpFails("sample.upstream-url=http://localhost:9000/?a=b");
 		assertThat(output).contains("Property: sample.upstream-url", "Reason: must not have a query or fragment");
