@@ -45,6 +45,11 @@ public final class FaultyUpstream implements Closeable {
 
 	public static final int FIRST_PART = 1024;
 
+	/** Replies that are not valid HTTP/1.1, each followed by a close. */
+	private static final String[] MALFORMED = { "hello, this is not HTTP\r\n\r\n",
+			"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nok", "HTTP/1.1 abc Odd\r\n\r\n",
+			"HTTP/1.1 200 OK\r\nContent-Le", "HTTP/1.1 999 Odd\r\nContent-Length: 0\r\n\r\n" };
+
 	private static final byte[] SMALL_BODY = body(SMALL);
 
 	private static final byte[] BIG_BODY = body(BIG);
@@ -139,6 +144,13 @@ public final class FaultyUpstream implements Closeable {
 						return;
 					}
 					case "/close" -> {
+						return;
+					}
+					case "/malformed" -> {
+						// A few kinds of replies that are not valid HTTP, in turn.
+						int which = Math.floorMod((id != null) ? id.hashCode() : 0, MALFORMED.length);
+						out.write(MALFORMED[which].getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+						out.flush();
 						return;
 					}
 					case "/reset" -> {

@@ -59,7 +59,8 @@ public final class Soak {
 		UPSTREAM_CLOSES_BEFORE_ANSWER(6, "/close", "UPSTREAM_RESET", "BEFORE_RESPONSE"),
 		UPSTREAM_RESETS_BEFORE_ANSWER(6, "/reset", "UPSTREAM_RESET", "BEFORE_RESPONSE"),
 		UPSTREAM_RESETS_MID_BODY(6, "/reset-mid", "UPSTREAM_RESET", "DURING_RESPONSE"),
-		UPSTREAM_REFUSED(6, "/refused/x", "UPSTREAM_UNREACHABLE", "BEFORE_RESPONSE");
+		UPSTREAM_REFUSED(6, "/refused/x", "UPSTREAM_UNREACHABLE", "BEFORE_RESPONSE"),
+		UPSTREAM_MALFORMED_REPLY(5, "/malformed", "UPSTREAM_PROTOCOL_ERROR", "BEFORE_RESPONSE");
 
 		final int weight;
 
@@ -350,7 +351,7 @@ public final class Soak {
 					expectProblem(scenario, client, 504);
 					awaitUpstreamClosed(tracked, -1);
 				}
-				case UPSTREAM_CLOSES_BEFORE_ANSWER, UPSTREAM_RESETS_BEFORE_ANSWER, UPSTREAM_REFUSED ->
+				case UPSTREAM_CLOSES_BEFORE_ANSWER, UPSTREAM_RESETS_BEFORE_ANSWER, UPSTREAM_REFUSED, UPSTREAM_MALFORMED_REPLY ->
 					expectProblem(scenario, client, 502);
 				case UPSTREAM_RESETS_MID_BODY -> {
 					Head head = client.readHead();
