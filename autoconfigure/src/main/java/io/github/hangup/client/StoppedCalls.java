@@ -29,7 +29,7 @@ final class StoppedCalls {
 	 * Make sure the hook is installed: once per class loader, by class initialization.
 	 */
 	static void quietWhenDropped() {
-		Hook.INSTALLED.getClass();
+		Hook.install();
 	}
 
 	static boolean isStop(Throwable error) {
@@ -44,16 +44,17 @@ final class StoppedCalls {
 
 	private static final class Hook {
 
-		static final Object INSTALLED = install();
-
 		private static final Log logger = LogFactory.getLog("io.github.hangup.Hangups");
 
 		/** Reactor's own category and line for a dropped error when no hook is set. */
 		private static final Logger reactorLogger = Loggers.getLogger(Operators.class);
 
-		private static Object install() {
+		static {
 			Hooks.onErrorDropped(Hook::dropped);
-			return Boolean.TRUE;
+		}
+
+		/** Nothing to do: calling it initializes the class, which adds the hook once. */
+		static void install() {
 		}
 
 		private static void dropped(Throwable error) {

@@ -5,6 +5,7 @@ import io.github.hangup.HangupObservations;
 import io.github.hangup.HangupPhase;
 import io.github.hangup.InboundScope;
 import io.micrometer.common.KeyValue;
+import io.micrometer.core.instrument.binder.http.Outcome;
 import io.micrometer.observation.Observation;
 import io.micrometer.observation.ObservationFilter;
 import org.jspecify.annotations.Nullable;
@@ -58,11 +59,11 @@ public final class HangupServerObservationFilter implements ObservationFilter {
 		if (scope != null && kind != null && kind != HangupKind.CLIENT_CANCEL
 				&& scope.phase() == HangupPhase.DURING_RESPONSE) {
 			// The status went out before the body was cut: what the client got is no success.
-			context.addLowCardinalityKeyValue(KeyValue.of("outcome", "UNKNOWN"));
+			context.addLowCardinalityKeyValue(Outcome.UNKNOWN.asKeyValue());
 		}
 		if (kind == HangupKind.CLIENT_CANCEL && this.clientClosedStatus != null) {
 			context.addLowCardinalityKeyValue(KeyValue.of("status", String.valueOf(this.clientClosedStatus)));
-			context.addLowCardinalityKeyValue(KeyValue.of("outcome", "CLIENT_ERROR"));
+			context.addLowCardinalityKeyValue(Outcome.CLIENT_ERROR.asKeyValue());
 		}
 		return context;
 	}
@@ -80,10 +81,7 @@ public final class HangupServerObservationFilter implements ObservationFilter {
 			return;
 		}
 		context.addLowCardinalityKeyValue(KeyValue.of("status", String.valueOf(status.value())));
-		String outcome = status.is2xxSuccessful() ? "SUCCESS" : status.is3xxRedirection() ? "REDIRECTION"
-				: status.is4xxClientError() ? "CLIENT_ERROR" : status.is5xxServerError() ? "SERVER_ERROR"
-						: status.is1xxInformational() ? "INFORMATIONAL" : "UNKNOWN";
-		context.addLowCardinalityKeyValue(KeyValue.of("outcome", outcome));
+		context.addLowCardinalityKeyValue(Outcome.forStatus(status.value()).asKeyValue());
 	}
 
 }
