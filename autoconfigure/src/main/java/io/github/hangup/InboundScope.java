@@ -42,6 +42,15 @@ public final class InboundScope {
 	private static final AtomicIntegerFieldUpdater<InboundScope> RECORDED = AtomicIntegerFieldUpdater
 		.newUpdater(InboundScope.class, "recorded");
 
+	private static final AtomicIntegerFieldUpdater<InboundScope> VERDICT = AtomicIntegerFieldUpdater
+		.newUpdater(InboundScope.class, "verdict");
+
+	private static final int OPEN = 0;
+
+	private static final int CLOSED = 1;
+
+	private static final int ABORTED = 2;
+
 	private final long startNanos = System.nanoTime();
 
 	/** 1 once a hang-up of the request was claimed for recording. */
@@ -64,7 +73,13 @@ public final class InboundScope {
 
 	private volatile long written;
 
-	private volatile boolean closed;
+	/**
+	 * How the request ended, decided once: {@link #OPEN}, then {@link #CLOSED} (its processing
+	 * ended with its client there) or {@link #ABORTED} (its client left, or the server closed
+	 * it, first). Observations and the server components each see one end of the request on
+	 * their own thread; deciding here makes them agree.
+	 */
+	private volatile int verdict = OPEN;
 
 	/**
 	 * Return the scope of the request whose code runs on this thread, if known: set while the
@@ -193,7 +208,7 @@ public final class InboundScope {
 	 * should stop), {@code true} otherwise
 	 */
 	public boolean join(Participant participant) {
-		if (this.closed) {
+		if (this.verdict == CLOSED) {
 			return !this.clientGone;
 		}
 		synchronized (this) {
@@ -243,6 +258,7 @@ public final class InboundScope {
 		if (!this.clientGone) {
 			this.goneKind = kind;
 		}
+		VERDICT.compareAndSet(this, OPEN, ABORTED);
 		// After the kind, before looking at the calls: a call cancelled concurrently reads
 		// this flag after its own state change, so one of the two sees the other.
 		this.clientGone = true;
@@ -269,16 +285,33 @@ public final class InboundScope {
 	}
 
 	/**
-	 * The inbound response completed: release the outbound calls still in the scope, which
-	 * are no longer tied to the client.
+	 * The request's processing ended: unless its client left first, release the outbound
+	 * calls still in the scope, which are no longer tied to the client.
+	 * @return {@code true} when the request ended with its client there, {@code false} when
+	 * it was decided before that the client left (it is a hang-up still to be recorded)
 	 */
-	public void close() {
-		this.closed = true;
+	public boolean close() {
+		if (!VERDICT.compareAndSet(this, OPEN, CLOSED)) {
+			return this.verdict == CLOSED;
+		}
 		if (this.participants.length > 0) {
 			synchronized (this) {
 				this.participants = NO_PARTICIPANTS;
 			}
 		}
+		return true;
+	}
+
+	/**
+	 * The request's connection was aborted before its processing ended: decide, unless the
+	 * processing ended first, that the client left. Whoever ends the processing then records
+	 * the hang-up.
+	 * @return {@code true} when the client left (decided now or before), {@code false} when
+	 * the request had ended with its client there
+	 * @since 0.2.0
+	 */
+	public boolean abort() {
+		return VERDICT.compareAndSet(this, OPEN, ABORTED) || this.verdict == ABORTED;
 	}
 
 	/**
@@ -287,7 +320,7 @@ public final class InboundScope {
 	 * @return {@code true} once {@link #close()} was called
 	 */
 	public boolean isClosed() {
-		return this.closed;
+		return this.verdict == CLOSED;
 	}
 
 	/**

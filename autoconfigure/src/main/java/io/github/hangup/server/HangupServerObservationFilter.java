@@ -43,7 +43,7 @@ public final class HangupServerObservationFilter implements ObservationFilter {
 		InboundScope scope = (InboundScope) server.getAttributes().get(InboundScope.ATTRIBUTE);
 		HangupKind kind = (scope != null) ? scope.kind() : null;
 		if (kind == null && server.isConnectionAborted()) {
-			if (scope != null && (scope.isClosed() || isResponseComplete(server, scope))) {
+			if (scope != null && (isResponseComplete(server, scope) || !scope.abort())) {
 				// Reactor Netty may cancel a request whose response it already sent in full;
 				// WebFlux records that as UNKNOWN. Record what the client really got.
 				recordSentStatus(server);

@@ -90,10 +90,8 @@ public final class HangupWebFilter implements WebFilter, Ordered {
 	}
 
 	private void cancelled(ServerWebExchange exchange, InboundScope scope) {
-		if (InboundHangups.isResponseComplete(exchange.getRequest(), exchange.getResponse(), scope)) {
-			scope.close();
-		}
-		else {
+		if (!InboundHangups.isResponseComplete(exchange.getRequest(), exchange.getResponse(), scope)
+				|| !scope.close()) {
 			this.hangups.clientLeaving(exchange, scope);
 		}
 	}
@@ -107,8 +105,9 @@ public final class HangupWebFilter implements WebFilter, Ordered {
 				&& Boolean.FALSE.equals(InboundHangups.isConnectionOpen(exchange.getResponse()))) {
 			this.hangups.clientGone(exchange, scope, null);
 		}
-		else {
-			scope.close();
+		else if (!scope.close()) {
+			// The request's observation saw the client leave before this end: so it did.
+			this.hangups.clientGone(exchange, scope, null);
 		}
 	}
 
@@ -203,8 +202,8 @@ public final class HangupWebFilter implements WebFilter, Ordered {
 
 		@Override
 		public void onError(Throwable error) {
-			if (end()) {
-				this.scope.close();
+			if (end() && !this.scope.close()) {
+				HangupWebFilter.this.hangups.clientGone(this.exchange, this.scope, null);
 			}
 			this.actual.onError(error);
 		}
