@@ -183,6 +183,18 @@ public final class Soak {
 			compare("http_client_hangups_seconds_count", expected(false), scrape, failures);
 
 			System.out.println();
+			System.out.println("== Boot's http.server.requests agrees with http.server.hangups, per kind");
+			for (String kind : java.util.Arrays.stream(Scenario.values())
+				.map((scenario) -> scenario.kind)
+				.filter(java.util.Objects::nonNull)
+				.distinct()
+				.toList()) {
+				check("http.server.requests{hangup=" + kind + "}",
+						sum(scrape, "http_server_requests_seconds_count", Map.of("hangup", kind)),
+						sum(scrape, "http_server_hangups_seconds_count", Map.of("kind", kind)), failures);
+			}
+
+			System.out.println();
 			System.out.println("== Gauges after the workload (the scrape itself holds one inbound scope)");
 			check("hangup.client.calls.active", sum(scrape, "hangup_client_calls_active", Map.of()), 0, failures);
 			check("hangup.server.scopes.active", sum(scrape, "hangup_server_scopes_active", Map.of()), 1, failures);
