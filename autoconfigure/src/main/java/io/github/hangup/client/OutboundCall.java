@@ -12,6 +12,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
 import java.util.concurrent.atomic.AtomicLongFieldUpdater;
 import java.util.function.Consumer;
+import java.util.function.Supplier;
 
 import io.github.hangup.HangupClassifier;
 import io.github.hangup.HangupEvent;
@@ -341,18 +342,26 @@ final class OutboundCall implements InboundScope.Participant, CoreSubscriber<Cli
 
 	@Override
 	public void onNext(ClientResponse clientResponse) {
-		IllegalArgumentException invalidStatus = invalidStatus(clientResponse);
-		if (invalidStatus != null) {
-			// Not a status HTTP knows: relayed, it would reach the client as "999 Unknown".
+		int status;
+		try {
+			status = clientResponse.statusCode().value();
+		}
+		catch (IllegalArgumentException ex) {
+			// A status Spring cannot even represent (not three digits): WebClient's
+			// observation would read it again when it stops, and fail. It records what the
+			// caller is told instead.
 			ClientRequestObservationContext context = this.observed;
-			if (context != null && invalidStatus.getMessage() != null
-					&& !invalidStatus.getMessage().startsWith("Upstream status ")) {
-				// A status Spring cannot even represent: WebClient's observation would read it
-				// again when it stops, and fail. It records what the caller was told instead.
+			if (context != null) {
 				context.setResponse(ClientResponse.create(HttpStatus.BAD_GATEWAY, clientResponse.strategies()).build());
 			}
-			clientResponse.releaseBody().subscribe();
-			onError(invalidStatus);
+			rejected(clientResponse, ex);
+			return;
+		}
+		if (status < 200 || status > 599) {
+			// Not a status HTTP knows, or a 1xx although WebClient never asks to switch
+			// protocols: relayed, it would reach the client as "999 Unknown" or a switch.
+			rejected(clientResponse, new IllegalArgumentException("Upstream status " + status
+					+ ((status < 100 || status > 599) ? " is outside 100-599" : " is not a final response")));
 			return;
 		}
 		if (!SIGNALLED.compareAndSet(this, NO_SIGNAL, SIGNALLED_RESPONSE)) {
@@ -369,20 +378,10 @@ final class OutboundCall implements InboundScope.Participant, CoreSubscriber<Cli
 		this.actual.onNext(new TrackedResponse(clientResponse, this::body));
 	}
 
-	private static @Nullable IllegalArgumentException invalidStatus(ClientResponse response) {
-		try {
-			int status = response.statusCode().value();
-			if (status < 100 || status > 599) {
-				return new IllegalArgumentException("Upstream status " + status + " is outside 100-599");
-			}
-			// WebClient never asks to switch protocols: a 1xx as the response is no answer.
-			return (status < 200) ? new IllegalArgumentException("Upstream status " + status + " is not a final response")
-					: null;
-		}
-		catch (IllegalArgumentException ex) {
-			// Spring's own check: not three digits.
-			return ex;
-		}
+	/** A response that is no valid answer: fails the call as the reply's fault. */
+	private void rejected(ClientResponse clientResponse, IllegalArgumentException invalid) {
+		clientResponse.releaseBody().subscribe();
+		onError(invalid);
 	}
 
 	private Flux<DataBuffer> body(Flux<DataBuffer> source) {
@@ -857,22 +856,26 @@ final class OutboundCall implements InboundScope.Participant, CoreSubscriber<Cli
 		}
 
 		void timedOut() {
+			end(() -> this.call.failed(this.call.timeoutException(), HangupPhase.DURING_RESPONSE));
+		}
+
+		/** The call was stopped with its request. */
+		void stopped(HangupException stopped) {
+			end(() -> stopped);
+		}
+
+		/**
+		 * End the body for its reader from outside the source, once; like a cancel, it leaves
+		 * nothing for WebClient to release.
+		 */
+		private void end(Supplier<Throwable> error) {
 			if (DONE.compareAndSet(this, 0, 1)) {
-				// Like a cancel, it leaves nothing for WebClient to release.
 				this.call.bodyCancelled = true;
 				Subscription subscription = this.upstream;
 				if (subscription != null) {
 					subscription.cancel();
 				}
-				this.actual.onError(this.call.failed(this.call.timeoutException(), HangupPhase.DURING_RESPONSE));
-			}
-		}
-
-		/** The call was stopped with its request; its upstream is already cancelled. */
-		void stopped(HangupException stopped) {
-			if (DONE.compareAndSet(this, 0, 1)) {
-				this.call.bodyCancelled = true;
-				this.actual.onError(stopped);
+				this.actual.onError(error.get());
 			}
 		}
 

@@ -4,6 +4,7 @@ import io.github.hangup.ClientCancelException;
 import io.github.hangup.ServerCloseException;
 import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
+import org.jspecify.annotations.Nullable;
 import reactor.core.publisher.Hooks;
 import reactor.core.publisher.Operators;
 import reactor.util.Logger;
@@ -32,14 +33,15 @@ final class StoppedCalls {
 		Hook.install();
 	}
 
-	static boolean isStop(Throwable error) {
+	/** The stop in an error's cause chain, if any: a dropped error may wrap it. */
+	static @Nullable Throwable stopIn(Throwable error) {
 		int depth = 0;
 		for (Throwable t = error; t != null && depth < 8; t = (t.getCause() != t) ? t.getCause() : null, depth++) {
 			if (t instanceof ClientCancelException || t instanceof ServerCloseException) {
-				return true;
+				return t;
 			}
 		}
-		return false;
+		return null;
 	}
 
 	private static final class Hook {
@@ -58,21 +60,13 @@ final class StoppedCalls {
 		}
 
 		private static void dropped(Throwable error) {
-			if (isStop(error)) {
-				if (logger.isDebugEnabled()) {
-					logger.debug("Stopped call had no error handler: " + rootStop(error).getMessage());
-				}
-				return;
+			Throwable stop = stopIn(error);
+			if (stop == null) {
+				reactorLogger.error("Operator called default onErrorDropped", error);
 			}
-			reactorLogger.error("Operator called default onErrorDropped", error);
-		}
-
-		private static Throwable rootStop(Throwable error) {
-			Throwable t = error;
-			while (!(t instanceof ClientCancelException || t instanceof ServerCloseException) && t.getCause() != null) {
-				t = t.getCause();
+			else if (logger.isDebugEnabled()) {
+				logger.debug("Stopped call had no error handler: " + stop.getMessage());
 			}
-			return t;
 		}
 
 	}

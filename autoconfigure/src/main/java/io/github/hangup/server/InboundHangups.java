@@ -85,15 +85,7 @@ public final class InboundHangups {
 
 	private void clientGone(ServerWebExchange exchange, InboundScope scope, @Nullable Throwable cause,
 			boolean stopCalls) {
-		HangupPhase phase = phase(exchange);
-		Set<String> cancelled = scope.clientGone();
-		if (scope.claimRecording()) {
-			String upstreams = cancelled.isEmpty() ? null : String.join(", ", cancelled);
-			record(exchange, scope, scope.goneKind(), phase, null, upstreams, cause);
-		}
-		if (stopCalls) {
-			scope.stopRemaining();
-		}
+		ended(exchange, scope, HangupKind.CLIENT_CANCEL, cause, stopCalls);
 	}
 
 	/**
@@ -103,13 +95,26 @@ public final class InboundHangups {
 	 * @return whether this request's hang-up was recorded here (not already recorded)
 	 */
 	boolean serverClosing(ServerWebExchange exchange, InboundScope scope) {
-		Set<String> stopped = scope.ended(HangupKind.SERVER_CLOSE);
+		return ended(exchange, scope, HangupKind.SERVER_CLOSE, null, true);
+	}
+
+	/**
+	 * The request ended before its response: record it once, with the kind the scope
+	 * settled on first, and stop the calls that left the chain if nothing else will.
+	 * @return whether this call recorded the hang-up
+	 */
+	private boolean ended(ServerWebExchange exchange, InboundScope scope, HangupKind kind, @Nullable Throwable cause,
+			boolean stopCalls) {
+		HangupPhase phase = phase(exchange);
+		Set<String> stopped = scope.ended(kind);
 		boolean claimed = scope.claimRecording();
 		if (claimed) {
 			String upstreams = stopped.isEmpty() ? null : String.join(", ", stopped);
-			record(exchange, scope, scope.goneKind(), phase(exchange), null, upstreams, null);
+			record(exchange, scope, scope.goneKind(), phase, null, upstreams, cause);
 		}
-		scope.stopRemaining();
+		if (stopCalls) {
+			scope.stopRemaining();
+		}
 		return claimed;
 	}
 
@@ -117,8 +122,9 @@ public final class InboundHangups {
 			@Nullable Integer status, @Nullable String upstream, @Nullable Throwable cause) {
 		Duration elapsed = Duration.ofNanos(System.nanoTime() - scope.startNanos());
 		scope.recorded(kind, phase);
-		this.recorder.record(new HangupEvent(HangupSide.INBOUND, kind, phase, HangupObservations.method(exchange.getRequest().getMethod().name()),
-				route(exchange), upstream, elapsed, status, cause, protocol(exchange.getRequest())));
+		String method = HangupObservations.method(exchange.getRequest().getMethod().name());
+		this.recorder.record(new HangupEvent(HangupSide.INBOUND, kind, phase, method, route(exchange), upstream, elapsed,
+				status, cause, protocol(exchange.getRequest())));
 	}
 
 	static InboundScope scope(ServerWebExchange exchange) {
