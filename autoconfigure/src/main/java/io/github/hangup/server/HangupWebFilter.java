@@ -1,5 +1,7 @@
 package io.github.hangup.server;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
@@ -66,14 +68,15 @@ public final class HangupWebFilter implements WebFilter, Ordered {
 	/**
 	 * The server is about to close the requests still being processed: record each as
 	 * closed by the server and stop its outbound calls.
-	 * @return how many requests were closed (not already hung up)
+	 * @return one {@code Mono} per request closed here (not already hung up), completing
+	 * once its answer has been written or its connection closed
 	 * @since 0.2.0
 	 */
-	public int closeInFlight() {
-		int closed = 0;
+	public List<Mono<Void>> closeInFlight() {
+		List<Mono<Void>> closed = new ArrayList<>();
 		for (ProcessingSubscriber processing : this.open) {
 			if (this.hangups.serverClosing(processing.exchange, processing.scope)) {
-				closed++;
+				closed.add(InboundHangups.responseEnded(processing.exchange.getResponse()));
 			}
 		}
 		return closed;

@@ -215,6 +215,15 @@ public final class InboundHangups {
 		}
 	}
 
+	/**
+	 * Return a {@code Mono} that completes once the response has been written in full or its
+	 * connection (or HTTP/2 stream) closed; at once when the server is not Reactor Netty.
+	 */
+	static Mono<Void> responseEnded(ServerHttpResponse response) {
+		Object connection = nativeConnection(response);
+		return (connection != null) ? ReactorNetty.ended(connection) : Mono.empty();
+	}
+
 	static @Nullable Boolean isConnectionOpen(ServerHttpResponse response) {
 		Object connection = nativeConnection(response);
 		return (connection != null) ? ReactorNetty.isOpen(connection) : null;
@@ -250,6 +259,11 @@ public final class InboundHangups {
 
 		static boolean isOpen(Object connection) {
 			return ((reactor.netty.Connection) connection).channel().isActive();
+		}
+
+		static Mono<Void> ended(Object connection) {
+			return (connection instanceof reactor.netty.channel.ChannelOperations<?, ?> operations)
+					? operations.onTerminate() : ((reactor.netty.Connection) connection).onDispose();
 		}
 
 		static Mono<Void> close(Object connection) {

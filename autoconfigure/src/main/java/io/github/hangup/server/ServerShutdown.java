@@ -1,8 +1,11 @@
 package io.github.hangup.server;
 
+import java.util.List;
+
 import io.github.hangup.HangupKind;
 import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
+import reactor.core.publisher.Mono;
 
 import org.springframework.context.SmartLifecycle;
 
@@ -12,6 +15,11 @@ import org.springframework.context.SmartLifecycle;
  * recorded as a {@link HangupKind#SERVER_CLOSE} rather than taken for a client that left,
  * and its outbound calls are stopped while the application's HTTP clients still run. Logs
  * one INFO line per shutdown with the number of requests it closed.
+ * <p>
+ * The stop ends once every closed request has its answer written (a {@code 503} before the
+ * response, a cut stream during it), so that the web server's stop does not close a
+ * connection under an answer still on its way; Spring bounds that wait with
+ * {@code spring.lifecycle.timeout-per-shutdown-phase}.
  *
  * @since 0.2.0
  */
@@ -43,14 +51,28 @@ public final class ServerShutdown implements SmartLifecycle {
 		this.running = true;
 	}
 
+	/**
+	 * Close the requests still in flight without waiting for their answers: Spring's
+	 * lifecycle calls {@link #stop(Runnable)}, which waits.
+	 */
 	@Override
 	public void stop() {
+		close().subscribe();
+	}
+
+	@Override
+	public void stop(Runnable callback) {
+		close().subscribe(null, (ex) -> callback.run(), callback);
+	}
+
+	private Mono<Void> close() {
 		this.running = false;
-		int closed = this.filter.closeInFlight();
-		if (closed > 0) {
-			logger.info("Shutdown closed " + closed + ((closed == 1) ? " request" : " requests")
+		List<Mono<Void>> closed = this.filter.closeInFlight();
+		if (!closed.isEmpty()) {
+			logger.info("Shutdown closed " + closed.size() + ((closed.size() == 1) ? " request" : " requests")
 					+ " still in flight (" + HangupKind.SERVER_CLOSE + ")");
 		}
+		return Mono.when(closed);
 	}
 
 	@Override
