@@ -1,15 +1,21 @@
 package io.github.hangup.autoconfigure;
 
+import java.time.Duration;
+
 import io.github.hangup.HangupClassifier;
 import io.github.hangup.HangupRecorder;
 import io.github.hangup.client.HangupExchangeFilterFunction;
+import org.apache.commons.logging.Log;
+import org.apache.commons.logging.LogFactory;
 
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBooleanProperty;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
+import org.springframework.boot.context.properties.bind.Binder;
 import org.springframework.boot.webclient.WebClientCustomizer;
 import org.springframework.context.annotation.Bean;
+import org.springframework.core.env.Environment;
 import org.springframework.web.reactive.function.client.WebClient;
 
 /**
@@ -23,12 +29,43 @@ import org.springframework.web.reactive.function.client.WebClient;
 @ConditionalOnBooleanProperty(name = "hangup.enabled", matchIfMissing = true)
 public final class HangupClientAutoConfiguration {
 
+	/** Response timeout when neither Hangup's nor Boot's is set. */
+	static final Duration DEFAULT_RESPONSE_TIMEOUT = Duration.ofSeconds(30);
+
+	/** Boot's timeout for every HTTP client it builds, WebClient's connector included. */
+	static final String BOOT_READ_TIMEOUT = "spring.http.clients.read-timeout";
+
+	private static final Log logger = LogFactory.getLog(HangupClientAutoConfiguration.class);
+
 	@Bean
 	@ConditionalOnMissingBean
 	HangupExchangeFilterFunction hangupExchangeFilterFunction(HangupClassifier classifier, HangupRecorder recorder,
-			HangupProperties properties) {
-		return new HangupExchangeFilterFunction(classifier, recorder, properties.getClient().getResponseTimeout(),
-				properties.getPropagation().getMode());
+			HangupProperties properties, Environment environment) {
+		return new HangupExchangeFilterFunction(classifier, recorder, responseTimeout(properties, environment),
+				properties.propagationMode());
+	}
+
+	/**
+	 * One timeout a user sets, not two: Hangup's own when set, else Boot's read timeout
+	 * (which Boot also gives the connector, so that both end a silent call at the same
+	 * moment), else 30 seconds.
+	 */
+	static Duration responseTimeout(HangupProperties properties, Environment environment) {
+		Duration own = properties.getClient().getResponseTimeout();
+		Duration boot = Binder.get(environment).bind(BOOT_READ_TIMEOUT, Duration.class).orElse(null);
+		if (own != null) {
+			if (boot != null && !boot.equals(own)) {
+				logger.warn("Both hangup.client.response-timeout (" + own + ") and " + BOOT_READ_TIMEOUT + " (" + boot
+						+ ") are set: Boot's applies at the connector too, so the shorter ends a silent call");
+			}
+			return own;
+		}
+		if (boot == null || boot.isNegative()) {
+			return DEFAULT_RESPONSE_TIMEOUT;
+		}
+		// Boot accepts any length; Hangup's timer does not outgrow its own bound.
+		return (boot.compareTo(HangupProperties.MAX_RESPONSE_TIMEOUT) > 0) ? HangupProperties.MAX_RESPONSE_TIMEOUT
+				: boot;
 	}
 
 	@Bean

@@ -10,6 +10,7 @@ import io.github.hangup.client.PropagationMode;
 import org.jspecify.annotations.Nullable;
 
 import org.springframework.boot.context.properties.ConfigurationProperties;
+import org.springframework.boot.context.properties.DeprecatedConfigurationProperty;
 import org.springframework.boot.context.properties.bind.DataObjectPropertyName;
 import org.springframework.boot.logging.LogLevel;
 import org.springframework.validation.Errors;
@@ -39,7 +40,7 @@ public class HangupProperties implements Validator {
 
 	private final Events events = new Events();
 
-	private final Observation observation = new Observation();
+	private final Observations observation = new Observations();
 
 	private final Logging logging = new Logging();
 
@@ -63,6 +64,13 @@ public class HangupProperties implements Validator {
 		return this.metrics;
 	}
 
+	/**
+	 * Return the old home of the propagation mode.
+	 * @return the propagation settings
+	 * @deprecated since 0.2.0 for removal in 1.0.0 in favor of
+	 * {@link Client#getPropagation()}
+	 */
+	@Deprecated(since = "0.2.0", forRemoval = true)
 	public Propagation getPropagation() {
 		return this.propagation;
 	}
@@ -71,12 +79,26 @@ public class HangupProperties implements Validator {
 		return this.events;
 	}
 
-	public Observation getObservation() {
+	public Observations getObservation() {
 		return this.observation;
 	}
 
 	public Logging getLogging() {
 		return this.logging;
+	}
+
+	/**
+	 * Return the propagation mode in force: {@code hangup.client.propagation}, else the
+	 * deprecated {@code hangup.propagation.mode}, else {@link PropagationMode#REQUEST}.
+	 * @return the propagation mode
+	 */
+	@SuppressWarnings("removal")
+	PropagationMode propagationMode() {
+		PropagationMode mode = this.client.getPropagation();
+		if (mode == null) {
+			mode = this.propagation.getMode();
+		}
+		return (mode != null) ? mode : PropagationMode.REQUEST;
 	}
 
 	/** Longest response timeout accepted: longer ones are a mistake, or overflow the clients' timers. */
@@ -94,7 +116,10 @@ public class HangupProperties implements Validator {
 	public void validate(Object target, Errors errors) {
 		HangupProperties properties = (HangupProperties) target;
 		Duration timeout = properties.getClient().getResponseTimeout();
-		if (timeout == null || timeout.isNegative()) {
+		if (timeout == null) {
+			// Not set: Boot's read timeout, or the default, applies.
+		}
+		else if (timeout.isNegative()) {
 			reject(errors, "client.responseTimeout", "negative",
 					"must be zero (no timeout) or positive, was " + timeout);
 		}
@@ -147,16 +172,31 @@ public class HangupProperties implements Validator {
 
 		/**
 		 * Maximum time to wait for an upstream response once the request has been sent, and
-		 * between two chunks of its body. Zero turns the timeout off.
+		 * between two chunks of its body. Zero turns the timeout off. When not set,
+		 * spring.http.clients.read-timeout applies, and 30s without it.
 		 */
-		private Duration responseTimeout = Duration.ofSeconds(30);
+		private @Nullable Duration responseTimeout;
 
-		public Duration getResponseTimeout() {
+		/**
+		 * How far a client leaving reaches: every call made for the request, only calls in
+		 * the reactive chain, or none.
+		 */
+		private @Nullable PropagationMode propagation;
+
+		public @Nullable Duration getResponseTimeout() {
 			return this.responseTimeout;
 		}
 
-		public void setResponseTimeout(Duration responseTimeout) {
+		public void setResponseTimeout(@Nullable Duration responseTimeout) {
 			this.responseTimeout = responseTimeout;
+		}
+
+		public @Nullable PropagationMode getPropagation() {
+			return this.propagation;
+		}
+
+		public void setPropagation(@Nullable PropagationMode propagation) {
+			this.propagation = propagation;
 		}
 
 	}
@@ -247,22 +287,26 @@ public class HangupProperties implements Validator {
 	}
 
 	/**
-	 * Cancellation settings: what happens to outbound calls when their inbound client
-	 * leaves.
+	 * Old home of the propagation mode, kept so that existing configuration still works.
+	 *
+	 * @deprecated since 0.2.0 for removal in 1.0.0 in favor of
+	 * {@code hangup.client.propagation}
 	 */
+	@Deprecated(since = "0.2.0", forRemoval = true)
 	public static final class Propagation {
 
 		/**
 		 * How far a client leaving reaches: every call made for the request, only calls in
 		 * the reactive chain, or none.
 		 */
-		private PropagationMode mode = PropagationMode.REQUEST;
+		private @Nullable PropagationMode mode;
 
-		public PropagationMode getMode() {
+		@DeprecatedConfigurationProperty(replacement = "hangup.client.propagation", since = "0.2.0")
+		public @Nullable PropagationMode getMode() {
 			return this.mode;
 		}
 
-		public void setMode(PropagationMode mode) {
+		public void setMode(@Nullable PropagationMode mode) {
 			this.mode = mode;
 		}
 
@@ -291,7 +335,7 @@ public class HangupProperties implements Validator {
 	/**
 	 * Settings of the HTTP server and client observations.
 	 */
-	public static final class Observation {
+	public static final class Observations {
 
 		/**
 		 * Whether to add a "hangup" key (NONE or the kind) to the http.server.requests and

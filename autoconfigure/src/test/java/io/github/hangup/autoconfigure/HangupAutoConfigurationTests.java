@@ -8,6 +8,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 
+import io.github.hangup.client.PropagationMode;
 import io.github.hangup.DefaultHangupClassifier;
 import io.github.hangup.HangupClassifier;
 import io.github.hangup.HangupEvent;
@@ -142,7 +143,9 @@ class HangupAutoConfigurationTests {
 		this.runner.run((context) -> {
 			HangupProperties properties = context.getBean(HangupProperties.class);
 			assertThat(properties.isEnabled()).isTrue();
-			assertThat(properties.getClient().getResponseTimeout()).isEqualTo(Duration.ofSeconds(30));
+			// Not set: Boot's read timeout, or 30s, applies (see HangupClientAutoConfigurationTests).
+			assertThat(properties.getClient().getResponseTimeout()).isNull();
+			assertThat(properties.propagationMode()).isEqualTo(PropagationMode.REQUEST);
 			assertThat(properties.getServer().getStatus().getUpstreamTimeout()).isEqualTo(504);
 			assertThat(properties.getServer().getStatus().getUpstreamReset()).isEqualTo(502);
 			assertThat(properties.getServer().getStatus().getUpstreamUnreachable()).isEqualTo(502);
@@ -261,10 +264,45 @@ class HangupAutoConfigurationTests {
 		assertThat(names).contains("hangup.enabled", "hangup.client.response-timeout",
 				"hangup.server.status.upstream-timeout", "hangup.server.status.upstream-reset",
 				"hangup.server.status.upstream-unreachable", "hangup.metrics.max-upstream-tags",
-				"hangup.propagation.mode", "hangup.events.capacity", "hangup.observation.enabled",
+				"hangup.client.propagation", "hangup.events.capacity", "hangup.observation.enabled",
 				"hangup.observation.client-closed-status", "hangup.logging.level.client-cancel",
 				"hangup.logging.level.upstream-timeout", "hangup.logging.level.upstream-reset",
 				"hangup.logging.level.upstream-unreachable", "hangup.logging.quiet-reactor-netty");
+	}
+
+	@Test
+	void renamedPropagationKeyIsDeprecatedInTheMetadataAndPointsToItsNewName() throws Exception {
+		JsonNode metadata;
+		try (InputStream in = HangupProperties.class.getResourceAsStream("/META-INF/spring-configuration-metadata.json")) {
+			metadata = JsonMapper.builder().build().readTree(in);
+		}
+		JsonNode old = null;
+		for (JsonNode property : metadata.get("properties")) {
+			if (property.get("name").asString().equals("hangup.propagation.mode")) {
+				old = property;
+			}
+		}
+		assertThat(old).as("hangup.propagation.mode in the metadata").isNotNull();
+		assertThat(old.path("deprecated").asBoolean()).isTrue();
+		assertThat(old.path("deprecation").path("replacement").asString()).isEqualTo("hangup.client.propagation");
+	}
+
+	@Test
+	void propagationModeBindsFromItsNewKeyAndStillFromItsDeprecatedOne() {
+		this.runner.withPropertyValues("hangup.client.propagation=chain")
+			.run((context) -> assertThat(context.getBean(HangupProperties.class).propagationMode())
+				.isEqualTo(PropagationMode.CHAIN));
+		this.runner.withPropertyValues("hangup.propagation.mode=off")
+			.run((context) -> assertThat(context.getBean(HangupProperties.class).propagationMode())
+				.isEqualTo(PropagationMode.OFF));
+		this.runner.withPropertyValues("hangup.propagation.mode=off", "hangup.client.propagation=chain")
+			.run((context) -> assertThat(context.getBean(HangupProperties.class).propagationMode())
+				.isEqualTo(PropagationMode.CHAIN));
+	}
+
+	@Test
+	void unknownPropagationModeUnderItsNewKeyFailsStartupNamingTheProperty() {
+		assertStartupFailsNaming("hangup.client.propagation=SOMETIMES", "hangup.client.propagation");
 	}
 
 	@Test

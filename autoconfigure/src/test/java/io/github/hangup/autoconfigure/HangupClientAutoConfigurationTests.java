@@ -102,6 +102,49 @@ class HangupClientAutoConfigurationTests {
 	}
 
 	@Test
+	void bootsReadTimeoutIsTheResponseTimeoutWhenHangupsIsNotSet() throws Exception {
+		// No Boot connector here: only Hangup's timer can end the call.
+		try (FaultyUpstream upstream = new FaultyUpstream()) {
+			this.runner.withPropertyValues("spring.http.clients.read-timeout=200ms").run((context) -> {
+				WebClient client = context.getBean(WebClient.Builder.class).build();
+				StepVerifier.create(client.get().uri(upstream.baseUrl() + "/hang").retrieve().toBodilessEntity())
+					.expectError(UpstreamTimeoutException.class)
+					.verify(Duration.ofSeconds(5));
+			});
+		}
+	}
+
+	@Test
+	void hangupsResponseTimeoutTakesPrecedenceOverBootsReadTimeout() throws Exception {
+		try (FaultyUpstream upstream = new FaultyUpstream()) {
+			this.runner.withPropertyValues("spring.http.clients.read-timeout=200ms", "hangup.client.response-timeout=1h")
+				.run((context) -> {
+					WebClient client = context.getBean(WebClient.Builder.class).build();
+					StepVerifier.create(client.get().uri(upstream.baseUrl() + "/hang").retrieve().toBodilessEntity())
+						.expectSubscription()
+						.expectNoEvent(Duration.ofSeconds(1))
+						.thenCancel()
+						.verify(Duration.ofSeconds(5));
+				});
+		}
+	}
+
+	@Test
+	void responseTimeoutIsThirtySecondsWhenNeitherIsSet() {
+		this.runner.run((context) -> assertThat(HangupClientAutoConfiguration
+			.responseTimeout(context.getBean(HangupProperties.class), context.getEnvironment()))
+			.isEqualTo(Duration.ofSeconds(30)));
+	}
+
+	@Test
+	void bootsReadTimeoutBeyondHangupsBoundIsCappedNotOverflowed() {
+		this.runner.withPropertyValues("spring.http.clients.read-timeout=3650d")
+			.run((context) -> assertThat(HangupClientAutoConfiguration
+				.responseTimeout(context.getBean(HangupProperties.class), context.getEnvironment()))
+				.isEqualTo(Duration.ofDays(1)));
+	}
+
+	@Test
 	void disabledPropertyTurnsTheFilterOffAndLeavesWebClientUntouched() {
 		this.runner.withPropertyValues("hangup.enabled=false").run((context) -> {
 			assertThat(context).hasNotFailed()
