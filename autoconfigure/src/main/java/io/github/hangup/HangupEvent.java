@@ -5,7 +5,12 @@ import java.time.Duration;
 import org.jspecify.annotations.Nullable;
 
 /**
- * One hang-up, recorded exactly once by the side that observed it.
+ * One hang-up, recorded exactly once by the side that observed it. Made with
+ * {@link #inbound inbound(...)} or {@link #outbound outbound(...)}, which take the fields every
+ * event has and name the optional ones:
+ * <pre class="code">
+ * HangupEvent.inbound(kind, phase, "GET", elapsed).route("/items/{id}").status(502).cause(ex).build();
+ * </pre>
  *
  * @param side the side that observed the hang-up
  * @param kind what happened
@@ -28,7 +33,8 @@ public record HangupEvent(HangupSide side, HangupKind kind, HangupPhase phase, S
 		@Nullable String protocol) {
 
 	/**
-	 * Create an event whose protocol is not known.
+	 * Create an event whose protocol is not known. Prefer {@link #inbound inbound(...)} and
+	 * {@link #outbound outbound(...)}, which name the optional fields.
 	 * @param side the side that observed the hang-up
 	 * @param kind what happened
 	 * @param phase whether the response had started
@@ -45,6 +51,45 @@ public record HangupEvent(HangupSide side, HangupKind kind, HangupPhase phase, S
 	}
 
 	/**
+	 * Start an event observed by the server side, for a request received by this
+	 * application.
+	 * @param kind what happened
+	 * @param phase whether the response had started
+	 * @param method the HTTP method of the inbound request
+	 * @param elapsed time from the start of the request to the hang-up
+	 * @return a builder for the optional fields
+	 * @since 0.2.0
+	 */
+	public static Builder inbound(HangupKind kind, HangupPhase phase, String method, Duration elapsed) {
+		return new Builder(HangupSide.INBOUND, kind, phase, method, elapsed);
+	}
+
+	/**
+	 * Start an event observed by the client side, for a call this application made to an
+	 * upstream.
+	 * @param kind what happened
+	 * @param phase whether the upstream had started its response
+	 * @param method the HTTP method of the outbound call
+	 * @param elapsed time from the start of the call to the hang-up
+	 * @return a builder for the optional fields
+	 * @since 0.2.0
+	 */
+	public static Builder outbound(HangupKind kind, HangupPhase phase, String method, Duration elapsed) {
+		return new Builder(HangupSide.OUTBOUND, kind, phase, method, elapsed);
+	}
+
+	/**
+	 * Return this event without its cause, for keeping it without the exception (nor what
+	 * the exception references).
+	 * @return this event if it has no cause, otherwise a copy without one
+	 * @since 0.2.0
+	 */
+	public HangupEvent withoutCause() {
+		return (this.cause != null) ? new HangupEvent(this.side, this.kind, this.phase, this.method, this.route,
+				this.upstream, this.elapsed, this.status, null, this.protocol) : this;
+	}
+
+	/**
 	 * Return whether the inbound request was made over HTTP/2, where a client that leaves
 	 * resets its stream and keeps its connection.
 	 * @return {@code true} for HTTP/2
@@ -52,6 +97,105 @@ public record HangupEvent(HangupSide side, HangupKind kind, HangupPhase phase, S
 	 */
 	public boolean isHttp2() {
 		return this.protocol != null && this.protocol.startsWith("HTTP/2");
+	}
+
+	/**
+	 * Builds a {@link HangupEvent} from its required fields, given to
+	 * {@link HangupEvent#inbound inbound} or {@link HangupEvent#outbound outbound}, and the
+	 * optional ones named here; those not named are {@code null}.
+	 *
+	 * @since 0.2.0
+	 */
+	public static final class Builder {
+
+		private final HangupSide side;
+
+		private final HangupKind kind;
+
+		private final HangupPhase phase;
+
+		private final String method;
+
+		private final Duration elapsed;
+
+		private @Nullable String route;
+
+		private @Nullable String upstream;
+
+		private @Nullable Integer status;
+
+		private @Nullable Throwable cause;
+
+		private @Nullable String protocol;
+
+		private Builder(HangupSide side, HangupKind kind, HangupPhase phase, String method, Duration elapsed) {
+			this.side = side;
+			this.kind = kind;
+			this.phase = phase;
+			this.method = method;
+			this.elapsed = elapsed;
+		}
+
+		/**
+		 * Set the matched route pattern of the inbound request.
+		 * @param route the route pattern, or {@code null} when none matched
+		 * @return this builder
+		 */
+		public Builder route(@Nullable String route) {
+			this.route = route;
+			return this;
+		}
+
+		/**
+		 * Set the upstream.
+		 * @param upstream the upstream ({@code host:port} or client name), or {@code null}
+		 * when not known
+		 * @return this builder
+		 */
+		public Builder upstream(@Nullable String upstream) {
+			this.upstream = upstream;
+			return this;
+		}
+
+		/**
+		 * Set the HTTP status sent to the inbound client because of the hang-up.
+		 * @param status the status, or {@code null} when none was sent
+		 * @return this builder
+		 */
+		public Builder status(@Nullable Integer status) {
+			this.status = status;
+			return this;
+		}
+
+		/**
+		 * Set the error behind the hang-up.
+		 * @param cause the error, or {@code null} for a cancel
+		 * @return this builder
+		 */
+		public Builder cause(@Nullable Throwable cause) {
+			this.cause = cause;
+			return this;
+		}
+
+		/**
+		 * Set the inbound request's protocol.
+		 * @param protocol {@code HTTP/1.1}, {@code HTTP/2.0}, or {@code null} when not known
+		 * @return this builder
+		 */
+		public Builder protocol(@Nullable String protocol) {
+			this.protocol = protocol;
+			return this;
+		}
+
+		/**
+		 * Build the event.
+		 * @return the event
+		 */
+		public HangupEvent build() {
+			return new HangupEvent(this.side, this.kind, this.phase, this.method, this.route, this.upstream,
+					this.elapsed, this.status, this.cause, this.protocol);
+		}
+
 	}
 
 }

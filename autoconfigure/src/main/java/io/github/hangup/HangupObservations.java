@@ -85,7 +85,9 @@ public final class HangupObservations {
 
 	/**
 	 * Tag an ending observation with its hang-up kind and, when it is traced, add an event
-	 * to its span.
+	 * to its span. The span's {@code hangup} tag comes from the key: observation filters run
+	 * before the handlers see the stop, and the tracing handlers copy every key value onto
+	 * the span then.
 	 * @param context the observation context, being stopped
 	 * @param kind the kind, or {@code null} when the request did not hang up
 	 */
@@ -108,7 +110,6 @@ public final class HangupObservations {
 				// Filters run when the observation stops, which is the moment of the hang-up
 				// for cancels and right after the answer for upstream failures.
 				tracing.getSpan().event(EVENT + " " + kind.name());
-				tracing.getSpan().tag(KEY, kind.name());
 			}
 		}
 

@@ -57,8 +57,10 @@ class LoggingHangupListenerTests {
 
 	@Test
 	void outboundEventsAreDebugOnlySoTheInboundLineIsNotRepeated() {
-		listener(Map.of()).onHangup(new HangupEvent(HangupSide.OUTBOUND, HangupKind.UPSTREAM_RESET,
-				HangupPhase.BEFORE_RESPONSE, "GET", null, "catalog:8080", Duration.ofMillis(5), null, null));
+		listener(Map.of()).onHangup(HangupEvent
+			.outbound(HangupKind.UPSTREAM_RESET, HangupPhase.BEFORE_RESPONSE, "GET", Duration.ofMillis(5))
+			.upstream("catalog:8080")
+			.build());
 		assertThat(this.log.lines).isEmpty();
 	}
 
@@ -67,8 +69,12 @@ class LoggingHangupListenerTests {
 	}
 
 	private static HangupEvent inbound(HangupKind kind, Throwable cause) {
-		return new HangupEvent(HangupSide.INBOUND, kind, HangupPhase.BEFORE_RESPONSE, "GET", "/items/{id}",
-				"catalog:8080", Duration.ofMillis(312), kind.isUpstream() ? 502 : null, cause);
+		return HangupEvent.inbound(kind, HangupPhase.BEFORE_RESPONSE, "GET", Duration.ofMillis(312))
+			.route("/items/{id}")
+			.upstream("catalog:8080")
+			.status(kind.isUpstream() ? 502 : null)
+			.cause(cause)
+			.build();
 	}
 
 	/**

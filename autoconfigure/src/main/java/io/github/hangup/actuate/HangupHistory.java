@@ -73,9 +73,7 @@ public final class HangupHistory implements HangupListener {
 		// Formatted when the endpoint is read, not on every hang-up: a cancel storm records
 		// thousands a second. The cause is dropped, so that the ring holds no exception
 		// (nor the request it may reference).
-		HangupEvent kept = (event.cause() != null) ? new HangupEvent(event.side(), event.kind(), event.phase(),
-				event.method(), event.route(), event.upstream(), event.elapsed(), event.status(), null,
-				event.protocol()) : event;
+		HangupEvent kept = event.withoutCause();
 		// What was wrong with a malformed reply is kept as a phrase, without its exception.
 		String reason = (event.kind() == HangupKind.UPSTREAM_PROTOCOL_ERROR)
 				? UpstreamProtocolErrorException.reasonOf(event.cause()) : null;

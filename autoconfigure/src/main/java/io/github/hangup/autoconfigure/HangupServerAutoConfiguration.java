@@ -1,28 +1,34 @@
 package io.github.hangup.autoconfigure;
 
 import java.util.EnumMap;
+import java.util.List;
 import java.util.Map;
 
 import io.github.hangup.HangupClassifier;
 import io.github.hangup.HangupKind;
 import io.github.hangup.HangupRecorder;
+import io.github.hangup.server.HangupProblemDetailCustomizer;
 import io.github.hangup.server.HangupWebExceptionHandler;
 import io.github.hangup.server.HangupWebFilter;
 import io.github.hangup.server.InboundHangups;
 import io.github.hangup.server.ServerShutdown;
 
+import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBooleanProperty;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnWebApplication;
 import org.springframework.context.annotation.Bean;
+import org.springframework.http.codec.HttpMessageWriter;
+import org.springframework.http.codec.ServerCodecConfigurer;
 import org.springframework.web.reactive.DispatcherHandler;
 
 /**
  * Installs the inbound components in reactive web applications: the {@link HangupWebFilter}
  * that detects clients leaving and the {@link HangupWebExceptionHandler} that answers
- * upstream hang-ups before Boot's default error handler.
+ * upstream hang-ups before Boot's default error handler, with problems written by the
+ * application's codecs and changed by every {@link HangupProblemDetailCustomizer} bean.
  *
  * @since 0.1.0
  */
@@ -53,7 +59,8 @@ public final class HangupServerAutoConfiguration {
 
 	@Bean
 	@ConditionalOnMissingBean
-	HangupWebExceptionHandler hangupWebExceptionHandler(InboundHangups hangups, HangupProperties properties) {
+	HangupWebExceptionHandler hangupWebExceptionHandler(InboundHangups hangups, HangupProperties properties,
+			ObjectProvider<ServerCodecConfigurer> codecs, ObjectProvider<HangupProblemDetailCustomizer> customizers) {
 		HangupProperties.Server.Status status = properties.getServer().getStatus();
 		Map<HangupKind, Integer> statuses = new EnumMap<>(HangupKind.class);
 		statuses.put(HangupKind.UPSTREAM_TIMEOUT, status.getUpstreamTimeout());
@@ -61,7 +68,8 @@ public final class HangupServerAutoConfiguration {
 		statuses.put(HangupKind.UPSTREAM_UNREACHABLE, status.getUpstreamUnreachable());
 		statuses.put(HangupKind.UPSTREAM_PROTOCOL_ERROR, status.getUpstreamProtocolError());
 		statuses.put(HangupKind.UPSTREAM_OVERFLOW, status.getUpstreamOverflow());
-		return new HangupWebExceptionHandler(hangups, statuses);
+		List<HttpMessageWriter<?>> writers = codecs.getIfAvailable(ServerCodecConfigurer::create).getWriters();
+		return new HangupWebExceptionHandler(hangups, statuses, writers, customizers.orderedStream().toList());
 	}
 
 }

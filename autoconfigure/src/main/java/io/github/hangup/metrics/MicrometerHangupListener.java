@@ -10,6 +10,7 @@ import io.github.hangup.HangupListener;
 import io.github.hangup.HangupObservations;
 import io.github.hangup.HangupPhase;
 import io.github.hangup.HangupSide;
+import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tag;
 import io.micrometer.core.instrument.Tags;
@@ -36,7 +37,9 @@ public final class MicrometerHangupListener implements HangupListener {
 		.map((phase) -> Tag.of(HangupMetrics.PHASE, phase.name()))
 		.toArray(Tag[]::new);
 
-	private final MeterRegistry registry;
+	private final Meter.MeterProvider<Timer> serverHangups;
+
+	private final Meter.MeterProvider<Timer> clientHangups;
 
 	private final int maxUpstreamTags;
 
@@ -49,7 +52,13 @@ public final class MicrometerHangupListener implements HangupListener {
 	 * tagging the rest {@value HangupMetrics#OTHER}
 	 */
 	public MicrometerHangupListener(MeterRegistry registry, int maxUpstreamTags) {
-		this.registry = registry;
+		this.serverHangups = Timer.builder(HangupMetrics.SERVER_HANGUPS)
+			.description("Inbound requests that hung up: the client left, or an upstream failure was answered")
+			.withRegistry(registry);
+		this.clientHangups = Timer.builder(HangupMetrics.CLIENT_HANGUPS)
+			.description("Outbound calls that hung up: upstream timeout, reset or unreachable, or cancelled "
+					+ "because the inbound client left")
+			.withRegistry(registry);
 		this.maxUpstreamTags = maxUpstreamTags;
 	}
 
@@ -57,19 +66,15 @@ public final class MicrometerHangupListener implements HangupListener {
 	public void onHangup(HangupEvent event) {
 		Tags tags = Tags.of(KIND_TAGS[event.kind().ordinal()], PHASE_TAGS[event.phase().ordinal()],
 				Tag.of(HangupMetrics.METHOD, HangupObservations.method(event.method())));
-		Timer.Builder timer;
+		Timer timer;
 		if (event.side() == HangupSide.INBOUND) {
-			timer = Timer.builder(HangupMetrics.SERVER_HANGUPS)
-				.description("Inbound requests that hung up: the client left, or an upstream failure was answered")
-				.tags(tags.and(HangupMetrics.URI, (event.route() != null) ? event.route() : HangupMetrics.UNKNOWN));
+			String route = (event.route() != null) ? event.route() : HangupMetrics.UNKNOWN;
+			timer = this.serverHangups.withTags(tags.and(HangupMetrics.URI, route));
 		}
 		else {
-			timer = Timer.builder(HangupMetrics.CLIENT_HANGUPS)
-				.description("Outbound calls that hung up: upstream timeout, reset or unreachable, or cancelled "
-						+ "because the inbound client left")
-				.tags(tags.and(HangupMetrics.UPSTREAM, upstream(event.upstream())));
+			timer = this.clientHangups.withTags(tags.and(HangupMetrics.UPSTREAM, upstream(event.upstream())));
 		}
-		timer.register(this.registry).record(event.elapsed());
+		timer.record(event.elapsed());
 	}
 
 	private String upstream(@Nullable String upstream) {

@@ -1,18 +1,27 @@
 package io.github.hangup.server;
 
-import java.nio.charset.StandardCharsets;
+import java.net.URI;
+import java.util.List;
 import java.util.Map;
 
 import io.github.hangup.HangupKind;
 import io.github.hangup.HangupPhase;
 import io.github.hangup.InboundScope;
+import org.apache.commons.logging.Log;
+import org.apache.commons.logging.LogFactory;
+import org.jspecify.annotations.Nullable;
 import reactor.core.publisher.Mono;
 
 import org.springframework.core.Ordered;
+import org.springframework.core.ResolvableType;
+import org.springframework.core.codec.Hints;
 import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.HttpStatusCode;
 import org.springframework.http.MediaType;
+import org.springframework.http.ProblemDetail;
+import org.springframework.http.codec.HttpMessageWriter;
+import org.springframework.http.codec.ServerCodecConfigurer;
 import org.springframework.http.server.reactive.ServerHttpResponse;
 import org.springframework.web.server.ServerWebExchange;
 import org.springframework.web.server.WebExceptionHandler;
@@ -22,15 +31,18 @@ import org.springframework.web.server.WebExceptionHandler;
  * answer 500:
  * <ul>
  * <li>an upstream hang-up before the response was committed gets its status (504 for a
- * timeout, 502 otherwise) and an RFC 9457 {@code application/problem+json} body that names
- * the kind but never an upstream host, address, exception message or stack trace;</li>
+ * timeout, 502 otherwise) and an RFC 9457 {@link ProblemDetail}, written by the
+ * application's codecs as {@code application/problem+json}, that names the kind but never an
+ * upstream host, address, exception message or stack trace; a request closed by a shutdown
+ * gets 503 the same way;</li>
  * <li>an upstream hang-up after the response was committed aborts the inbound connection, so
  * the client sees a truncated body at once instead of a stall or a body that looks
  * complete;</li>
  * <li>a client that left is recorded and the error swallowed: nothing can be sent and it is
  * not worth an ERROR log.</li>
  * </ul>
- * Other errors pass through untouched.
+ * Other errors pass through untouched. {@link HangupProblemDetailCustomizer}s may change the
+ * problem before it is written.
  *
  * @since 0.1.0
  */
@@ -41,33 +53,55 @@ public final class HangupWebExceptionHandler implements WebExceptionHandler, Ord
 	 */
 	public static final int ORDER = -2;
 
+	private static final Log logger = LogFactory.getLog(HangupWebExceptionHandler.class);
+
 	private static final MediaType PROBLEM_JSON = MediaType.APPLICATION_PROBLEM_JSON;
+
+	private static final ResolvableType PROBLEM_TYPE = ResolvableType.forClass(ProblemDetail.class);
+
+	private static final URI BLANK = URI.create("about:blank");
 
 	private final InboundHangups hangups;
 
 	/** Status answered for each upstream kind, indexed by ordinal. */
 	private final int[] statuses = new int[HangupKind.values().length];
 
-	/** Problem body answered for each upstream kind, indexed by ordinal. */
-	private final byte[][] bodies = new byte[HangupKind.values().length][];
+	private final @Nullable HttpMessageWriter<ProblemDetail> writer;
 
-	private final byte[] shuttingDown = problem(HangupKind.SERVER_CLOSE, HttpStatus.SERVICE_UNAVAILABLE.value());
+	private final List<HangupProblemDetailCustomizer> customizers;
+
+	/**
+	 * Create a handler that writes its problems with Spring's default codecs and does not
+	 * customize them.
+	 * @param hangups records inbound hang-ups
+	 * @param statuses status answered for each upstream kind; missing kinds get
+	 * {@link HangupKind#defaultStatus()}
+	 */
+	public HangupWebExceptionHandler(InboundHangups hangups, Map<HangupKind, Integer> statuses) {
+		this(hangups, statuses, ServerCodecConfigurer.create().getWriters(), List.of());
+	}
 
 	/**
 	 * Create a handler.
 	 * @param hangups records inbound hang-ups
 	 * @param statuses status answered for each upstream kind; missing kinds get
 	 * {@link HangupKind#defaultStatus()}
+	 * @param writers the application's writers, one of which writes the problems; without
+	 * one for {@link ProblemDetail} as {@code application/problem+json}, answers have their
+	 * status and no body
+	 * @param customizers called in order on each problem before it is written
+	 * @since 0.2.0
 	 */
-	public HangupWebExceptionHandler(InboundHangups hangups, Map<HangupKind, Integer> statuses) {
+	public HangupWebExceptionHandler(InboundHangups hangups, Map<HangupKind, Integer> statuses,
+			List<HttpMessageWriter<?>> writers, List<HangupProblemDetailCustomizer> customizers) {
 		this.hangups = hangups;
 		for (HangupKind kind : HangupKind.values()) {
 			if (kind.isUpstream()) {
-				int status = statuses.getOrDefault(kind, kind.defaultStatus());
-				this.statuses[kind.ordinal()] = status;
-				this.bodies[kind.ordinal()] = problem(kind, status);
+				this.statuses[kind.ordinal()] = statuses.getOrDefault(kind, kind.defaultStatus());
 			}
 		}
+		this.writer = problemWriter(writers);
+		this.customizers = List.copyOf(customizers);
 	}
 
 	@Override
@@ -85,7 +119,7 @@ public final class HangupWebExceptionHandler implements WebExceptionHandler, Ord
 			if (phase == HangupPhase.DURING_RESPONSE) {
 				return InboundHangups.abort(response, ex);
 			}
-			return answer(response, HttpStatus.SERVICE_UNAVAILABLE.value(), this.shuttingDown, true);
+			return answer(exchange, kind, HttpStatus.SERVICE_UNAVAILABLE.value());
 		}
 		if (kind == HangupKind.CLIENT_CANCEL) {
 			this.hangups.clientGone(exchange, scope, ex);
@@ -103,32 +137,49 @@ public final class HangupWebExceptionHandler implements WebExceptionHandler, Ord
 		if (record) {
 			this.hangups.record(exchange, scope, kind, phase, status, InboundHangups.upstream(ex), ex);
 		}
-		Mono<Void> answer = answer(response, status, this.bodies[kind.ordinal()], false);
-		if (kind == HangupKind.UPSTREAM_OVERFLOW) {
-			// A full pool frees up within moments: say when a retry makes sense.
-			response.getHeaders().set(HttpHeaders.RETRY_AFTER, "1");
-		}
-		return answer;
+		return answer(exchange, kind, status);
 	}
 
-	private static Mono<Void> answer(ServerHttpResponse response, int status, byte[] body, boolean close) {
+	private Mono<Void> answer(ServerWebExchange exchange, HangupKind kind, int status) {
+		ServerHttpResponse response = exchange.getResponse();
 		// Headers copied from the upstream response before its body failed must not leak
 		// into the error response (a Content-Length of the upstream body, for one).
 		HttpHeaders headers = response.getHeaders();
 		headers.clear();
-		if (close) {
+		if (kind == HangupKind.SERVER_CLOSE) {
 			headers.set(HttpHeaders.CONNECTION, "close");
 		}
+		else if (kind == HangupKind.UPSTREAM_OVERFLOW) {
+			// A full pool frees up within moments: say when a retry makes sense.
+			headers.set(HttpHeaders.RETRY_AFTER, "1");
+		}
 		response.setStatusCode(HttpStatusCode.valueOf(status));
-		headers.setContentType(PROBLEM_JSON);
-		headers.setContentLength(body.length);
 		headers.setCacheControl("no-store");
-		return response.writeWith(Mono.fromSupplier(() -> response.bufferFactory().wrap(body)));
+		if (this.writer == null) {
+			headers.setContentLength(0);
+			return response.setComplete();
+		}
+		return this.writer.write(Mono.just(problem(exchange, kind, status)), PROBLEM_TYPE, PROBLEM_JSON, response,
+				Hints.from(Hints.LOG_PREFIX_HINT, exchange.getLogPrefix()));
 	}
 
-	private static byte[] problem(HangupKind kind, int status) {
-		HttpStatus resolved = HttpStatus.resolve(status);
-		String title = (resolved != null) ? resolved.getReasonPhrase() : "Upstream Error";
+	private ProblemDetail problem(ServerWebExchange exchange, HangupKind kind, int status) {
+		ProblemDetail problem = defaultProblem(kind, status);
+		try {
+			for (HangupProblemDetailCustomizer customizer : this.customizers) {
+				customizer.customize(problem, kind, exchange);
+			}
+		}
+		catch (RuntimeException ex) {
+			// The hang-up is recorded with its status: answer it, not a 500 for a customizer.
+			logger.warn("Hang-up problem customizer failed, answering the default problem", ex);
+			return defaultProblem(kind, status);
+		}
+		problem.setStatus(status);
+		return problem;
+	}
+
+	private static ProblemDetail defaultProblem(HangupKind kind, int status) {
 		String detail = switch (kind) {
 			case UPSTREAM_TIMEOUT -> "The upstream service did not respond in time.";
 			case UPSTREAM_RESET -> "The upstream service closed the connection before completing its response.";
@@ -138,10 +189,24 @@ public final class HangupWebExceptionHandler implements WebExceptionHandler, Ord
 			case SERVER_CLOSE -> "The service is shutting down; retry the request.";
 			case CLIENT_CANCEL -> throw new IllegalArgumentException("No answer for " + kind);
 		};
-		// Every value is a constant of this class or a number: nothing needs escaping.
-		String json = "{\"type\":\"about:blank\",\"title\":\"" + title + "\",\"status\":" + status + ",\"detail\":\""
-				+ detail + "\",\"hangup\":\"" + kind.name() + "\"}";
-		return json.getBytes(StandardCharsets.UTF_8);
+		ProblemDetail problem = ProblemDetail.forStatusAndDetail(HttpStatusCode.valueOf(status), detail);
+		// Spring leaves the type unset, which RFC 9457 reads as about:blank: said outright,
+		// as answers have always said it.
+		problem.setType(BLANK);
+		HttpStatus resolved = HttpStatus.resolve(status);
+		problem.setTitle((resolved != null) ? resolved.getReasonPhrase() : "Upstream Error");
+		problem.setProperty("hangup", kind.name());
+		return problem;
+	}
+
+	@SuppressWarnings("unchecked")
+	private static @Nullable HttpMessageWriter<ProblemDetail> problemWriter(List<HttpMessageWriter<?>> writers) {
+		for (HttpMessageWriter<?> writer : writers) {
+			if (writer.canWrite(PROBLEM_TYPE, PROBLEM_JSON)) {
+				return (HttpMessageWriter<ProblemDetail>) writer;
+			}
+		}
+		return null;
 	}
 
 	@Override

@@ -123,8 +123,13 @@ public final class InboundHangups {
 		Duration elapsed = Duration.ofNanos(System.nanoTime() - scope.startNanos());
 		scope.recorded(kind, phase);
 		String method = HangupObservations.method(exchange.getRequest().getMethod().name());
-		this.recorder.record(new HangupEvent(HangupSide.INBOUND, kind, phase, method, route(exchange), upstream, elapsed,
-				status, cause, protocol(exchange.getRequest())));
+		this.recorder.record(HangupEvent.inbound(kind, phase, method, elapsed)
+			.route(route(exchange))
+			.upstream(upstream)
+			.status(status)
+			.cause(cause)
+			.protocol(protocol(exchange.getRequest()))
+			.build());
 	}
 
 	static InboundScope scope(ServerWebExchange exchange) {

@@ -45,8 +45,10 @@ class HangupHistoryTests {
 	void ringGrowsAsHangupsArriveAndKeepsTheNewestInOrder() {
 		HangupHistory history = new HangupHistory(100, this.clock);
 		for (int i = 0; i < 250; i++) {
-			history.onHangup(new HangupEvent(HangupSide.INBOUND, HangupKind.CLIENT_CANCEL, HangupPhase.BEFORE_RESPONSE,
-					"GET", "/items/{id}", null, Duration.ofMillis(i), null, null));
+			history.onHangup(HangupEvent
+				.inbound(HangupKind.CLIENT_CANCEL, HangupPhase.BEFORE_RESPONSE, "GET", Duration.ofMillis(i))
+				.route("/items/{id}")
+				.build());
 			if (i == 39) {
 				assertThat(history.recent()).extracting(RecordedHangup::elapsedMillis)
 					.containsExactlyElementsOf(descending(39, 40));
@@ -66,8 +68,12 @@ class HangupHistoryTests {
 	}
 
 	private static HangupEvent event(HangupKind kind, Throwable cause) {
-		return new HangupEvent(HangupSide.INBOUND, kind, HangupPhase.BEFORE_RESPONSE, "GET", "/items/{id}",
-				"10.0.0.7:8080", Duration.ofMillis(12), 502, cause);
+		return HangupEvent.inbound(kind, HangupPhase.BEFORE_RESPONSE, "GET", Duration.ofMillis(12))
+			.route("/items/{id}")
+			.upstream("10.0.0.7:8080")
+			.status(502)
+			.cause(cause)
+			.build();
 	}
 
 	static final class SteppingClock extends Clock {

@@ -40,8 +40,10 @@ class RecordedHangupTests {
 	}
 
 	private static String explain(HangupKind kind, HangupSide side, String protocol) {
-		HangupEvent event = new HangupEvent(side, kind, HangupPhase.BEFORE_RESPONSE, "GET", "/orders", "catalog:80",
-				Duration.ofMillis(12), null, null, protocol);
+		HangupEvent.Builder builder = (side == HangupSide.INBOUND)
+				? HangupEvent.inbound(kind, HangupPhase.BEFORE_RESPONSE, "GET", Duration.ofMillis(12))
+				: HangupEvent.outbound(kind, HangupPhase.BEFORE_RESPONSE, "GET", Duration.ofMillis(12));
+		HangupEvent event = builder.route("/orders").upstream("catalog:80").protocol(protocol).build();
 		return RecordedHangup.explain(event, 12);
 	}
 

@@ -16,7 +16,6 @@ import io.github.hangup.HangupKind;
 import io.github.hangup.HangupListener;
 import io.github.hangup.HangupPhase;
 import io.github.hangup.HangupRecorder;
-import io.github.hangup.HangupSide;
 import io.github.hangup.LoggingHangupListener;
 import io.github.hangup.UpstreamUnreachableException;
 import io.github.hangup.client.HangupExchangeFilterFunction;
@@ -337,8 +336,9 @@ class HangupAutoConfigurationTests {
 	}
 
 	private static HangupEvent event() {
-		return new HangupEvent(HangupSide.OUTBOUND, HangupKind.UPSTREAM_RESET, HangupPhase.BEFORE_RESPONSE, "GET",
-				null, "example.org:80", Duration.ofMillis(5), null, null);
+		return HangupEvent.outbound(HangupKind.UPSTREAM_RESET, HangupPhase.BEFORE_RESPONSE, "GET", Duration.ofMillis(5))
+			.upstream("example.org:80")
+			.build();
 	}
 
 	@Configuration(proxyBeanMethods = false)

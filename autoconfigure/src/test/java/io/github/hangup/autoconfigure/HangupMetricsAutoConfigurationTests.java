@@ -10,7 +10,6 @@ import io.github.hangup.HangupKind;
 import io.github.hangup.HangupListener;
 import io.github.hangup.HangupPhase;
 import io.github.hangup.HangupRecorder;
-import io.github.hangup.HangupSide;
 import io.github.hangup.metrics.HangupMetrics;
 import io.github.hangup.metrics.MicrometerHangupListener;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -123,8 +122,9 @@ class HangupMetricsAutoConfigurationTests {
 	}
 
 	private static HangupEvent event(String upstream) {
-		return new HangupEvent(HangupSide.OUTBOUND, HangupKind.UPSTREAM_RESET, HangupPhase.BEFORE_RESPONSE, "GET",
-				null, upstream, Duration.ofMillis(5), null, null);
+		return HangupEvent.outbound(HangupKind.UPSTREAM_RESET, HangupPhase.BEFORE_RESPONSE, "GET", Duration.ofMillis(5))
+			.upstream(upstream)
+			.build();
 	}
 
 	@Configuration(proxyBeanMethods = false)

@@ -12,6 +12,7 @@ import io.github.hangup.HangupListener;
 import io.github.hangup.HangupPhase;
 import io.github.hangup.HangupRecorder;
 import io.github.hangup.UpstreamHangupException;
+import io.github.hangup.server.HangupProblemDetailCustomizer;
 import io.github.hangup.server.HangupWebExceptionHandler;
 import io.github.hangup.server.HangupWebFilter;
 import io.github.hangup.server.InboundHangups;
@@ -27,6 +28,7 @@ import org.springframework.boot.test.context.runner.ReactiveWebApplicationContex
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.context.support.SimpleThreadScope;
+import org.springframework.core.annotation.Order;
 import org.springframework.mock.http.server.reactive.MockServerHttpRequest;
 import org.springframework.mock.web.server.MockServerWebExchange;
 import org.springframework.web.reactive.DispatcherHandler;
@@ -63,6 +65,19 @@ class HangupServerAutoConfigurationTests {
 			assertThat(listened.own).extracting(HangupEvent::kind)
 				.containsExactly(HangupKind.CLIENT_CANCEL, HangupKind.UPSTREAM_RESET);
 			assertThat(listened.beans).isEmpty();
+		});
+	}
+
+	@Test
+	void problemDetailCustomizerBeansChangeTheAnswerInTheirOrder() {
+		this.runner.withUserConfiguration(ProblemDetailCustomizersConfiguration.class).run((context) -> {
+			MockServerWebExchange exchange = exchange();
+			context.getBean(HangupWebExceptionHandler.class)
+				.handle(exchange, UpstreamHangupException.of(HangupKind.UPSTREAM_TIMEOUT, HangupPhase.BEFORE_RESPONSE,
+						"GET", "catalog:8080", null))
+				.block(Duration.ofSeconds(5));
+			assertThat(exchange.getResponse().getBodyAsString().block(Duration.ofSeconds(5)))
+				.contains("\"detail\":\"first, then second\"");
 		});
 	}
 
@@ -146,6 +161,23 @@ class HangupServerAutoConfigurationTests {
 		@Bean
 		InboundHangups userInboundHangups(HangupClassifier classifier, Listened listened) {
 			return new InboundHangups(classifier, HangupRecorder.of(listened.own::add));
+		}
+
+	}
+
+	@Configuration(proxyBeanMethods = false)
+	static class ProblemDetailCustomizersConfiguration {
+
+		@Bean
+		@Order(2)
+		HangupProblemDetailCustomizer second() {
+			return (problem, kind, exchange) -> problem.setDetail(problem.getDetail() + ", then second");
+		}
+
+		@Bean
+		@Order(1)
+		HangupProblemDetailCustomizer first() {
+			return (problem, kind, exchange) -> problem.setDetail("first");
 		}
 
 	}

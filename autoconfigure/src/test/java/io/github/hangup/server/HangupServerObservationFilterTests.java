@@ -78,9 +78,8 @@ class HangupServerObservationFilterTests {
 
 	/**
 	 * The tracing handler copies every low-cardinality key onto the span when the
-	 * observation stops, so the tag comes from the {@code hangup} key, whether or not the
-	 * filter also tags the span itself; the event is the filter's own. Each comes out once:
-	 * the kind under one tag key and in one event.
+	 * observation stops, so the tag comes from the {@code hangup} key; the event is the
+	 * filter's own. Each comes out once: the kind under one tag key and in one event.
 	 */
 	@Test
 	void tracedHangupGetsItsTagAndItsEventExactlyOnce() {
