@@ -1,0 +1,144 @@
+package io.github.hangup.client;
+
+import java.time.Duration;
+import java.util.Locale;
+import java.util.concurrent.TimeUnit;
+
+import io.github.hangup.UpstreamConnection;
+import io.netty.channel.Channel;
+import io.netty.util.AttributeKey;
+import io.netty.util.concurrent.ScheduledFuture;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * What Hangup knows of one pooled HTTP/1.1 upstream connection, kept as an attribute of its
+ * Netty channel: how many calls it carried, since when it sits idle, and the timer that
+ * closes it before it goes stale. Only touched on the channel's event loop, like the
+ * channel itself, so it needs no synchronization.
+ * <p>
+ * A connection is closed once it has been idle for the maximum idle time, or for the
+ * upstream's advertised {@code Keep-Alive: timeout=N} less a safety margin, whichever comes
+ * first. A closed channel is never handed out by Reactor Netty's pool (it checks that a
+ * channel is still active on acquire), so a connection past its limit is not reused, while
+ * one the upstream still holds open keeps being reused.
+ */
+final class ConnectionUse {
+
+	private static final AttributeKey<ConnectionUse> KEY = AttributeKey.valueOf(ConnectionUse.class.getName());
+
+	/** The longest margin kept before an advertised keep-alive timeout. */
+	static final Duration MAX_MARGIN = Duration.ofSeconds(1);
+
+	private int requests;
+
+	/** When the connection last became idle; 0 while a call uses it or before its first. */
+	private long idleSince;
+
+	private @Nullable ScheduledFuture<?> closer;
+
+	private ConnectionUse() {
+	}
+
+	/**
+	 * A call starts on the channel: stop its idle timer and tell the call what the connection
+	 * is. Call on the channel's event loop.
+	 * @return the connection as the call sees it, {@code null} for an HTTP/2 stream
+	 */
+	static @Nullable UpstreamConnection acquired(Channel channel) {
+		if (channel.parent() != null) {
+			// An HTTP/2 stream: the connection is its parent, shared and not pooled per call.
+			return null;
+		}
+		ConnectionUse use = channel.attr(KEY).get();
+		if (use == null) {
+			use = new ConnectionUse();
+			channel.attr(KEY).set(use);
+		}
+		ScheduledFuture<?> closer = use.closer;
+		if (closer != null) {
+			closer.cancel(false);
+			use.closer = null;
+		}
+		// Idle since unknown when the last call's body was released unread.
+		Duration idle = (use.idleSince != 0) ? Duration.ofNanos(System.nanoTime() - use.idleSince) : Duration.ZERO;
+		UpstreamConnection connection = (use.requests == 0) ? UpstreamConnection.NEW
+				: new UpstreamConnection(true, idle, use.requests);
+		use.requests++;
+		use.idleSince = 0;
+		return connection;
+	}
+
+	/**
+	 * A call on the channel ended with its whole response read: the connection goes back to
+	 * the pool. Closes it once idle for {@code maxIdle}, or before the upstream's advertised
+	 * keep-alive timeout. May be called from any thread.
+	 * @param keepAlive the response's {@code Keep-Alive} header, if any
+	 * @param maxIdle the longest the connection may sit idle; zero for no limit of our own
+	 */
+	static void released(Channel channel, @Nullable String keepAlive, Duration maxIdle) {
+		if (channel.parent() != null || !channel.isActive()) {
+			return;
+		}
+		if (!channel.eventLoop().inEventLoop()) {
+			channel.eventLoop().execute(() -> released(channel, keepAlive, maxIdle));
+			return;
+		}
+		ConnectionUse use = channel.attr(KEY).get();
+		if (use == null || use.idleSince != 0) {
+			return;
+		}
+		long now = System.nanoTime();
+		use.idleSince = now;
+		long limit = idleLimitNanos(keepAlive, maxIdle);
+		if (limit > 0) {
+			use.closer = channel.eventLoop().schedule(() -> {
+				// Still idle since this release: not reused in between.
+				if (use.idleSince == now) {
+					channel.close();
+				}
+			}, limit, TimeUnit.NANOSECONDS);
+		}
+	}
+
+	/**
+	 * The idle time after which a connection is closed: the shorter of our maximum and the
+	 * upstream's keep-alive timeout less a margin (a second, or half of a shorter timeout),
+	 * so that a request never reaches the upstream just as it closes the connection.
+	 * @return the limit in nanoseconds, 0 for none
+	 */
+	static long idleLimitNanos(@Nullable String keepAlive, Duration maxIdle) {
+		long limit = maxIdle.toNanos();
+		Duration advertised = keepAliveTimeout(keepAlive);
+		if (advertised != null) {
+			Duration margin = advertised.dividedBy(2).compareTo(MAX_MARGIN) < 0 ? advertised.dividedBy(2) : MAX_MARGIN;
+			long upstream = Math.max(1, advertised.minus(margin).toNanos());
+			limit = (limit == 0) ? upstream : Math.min(limit, upstream);
+		}
+		return limit;
+	}
+
+	/**
+	 * Parse the {@code timeout} parameter of a {@code Keep-Alive} header, as Node, Apache and
+	 * others send it ({@code timeout=5, max=100}).
+	 * @return the timeout, or {@code null} when absent or not a sane number of seconds
+	 */
+	static @Nullable Duration keepAliveTimeout(@Nullable String header) {
+		if (header == null) {
+			return null;
+		}
+		for (String parameter : header.split(",")) {
+			String[] pair = parameter.trim().split("=", 2);
+			if (pair.length == 2 && pair[0].trim().toLowerCase(Locale.ROOT).equals("timeout")) {
+				String value = pair[1].trim();
+				// Seconds as digits only, at most a day: anything else is ignored, not trusted.
+				if (!value.isEmpty() && value.length() <= 5 && value.chars().allMatch(Character::isDigit)) {
+					long seconds = Long.parseLong(value);
+					return (seconds > 0 && seconds <= 86_400) ? Duration.ofSeconds(seconds) : null;
+				}
+				return null;
+			}
+		}
+		return null;
+	}
+
+}

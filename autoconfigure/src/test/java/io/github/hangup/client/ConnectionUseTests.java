@@ -1,0 +1,102 @@
+package io.github.hangup.client;
+
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+
+import io.github.hangup.UpstreamConnection;
+import io.netty.channel.embedded.EmbeddedChannel;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Tests for {@link ConnectionUse}, on an embedded channel whose clock the test moves.
+ */
+class ConnectionUseTests {
+
+	private final EmbeddedChannel channel = new EmbeddedChannel();
+
+	ConnectionUseTests() {
+		this.channel.freezeTime();
+	}
+
+	@AfterEach
+	void close() {
+		this.channel.finishAndReleaseAll();
+	}
+
+	@Test
+	void firstCallIsOnANewConnectionAndTheNextOnAReusedOne() {
+		assertThat(ConnectionUse.acquired(this.channel)).isEqualTo(UpstreamConnection.NEW);
+		ConnectionUse.released(this.channel, null, Duration.ZERO);
+		UpstreamConnection second = ConnectionUse.acquired(this.channel);
+		assertThat(second.reused()).isTrue();
+		assertThat(second.requests()).isEqualTo(1);
+		ConnectionUse.released(this.channel, null, Duration.ZERO);
+		assertThat(ConnectionUse.acquired(this.channel).requests()).isEqualTo(2);
+	}
+
+	@Test
+	void idleConnectionIsClosedAtTheMaximumIdleTime() {
+		ConnectionUse.acquired(this.channel);
+		ConnectionUse.released(this.channel, null, Duration.ofSeconds(20));
+		advance(Duration.ofSeconds(20).minusMillis(1));
+		assertThat(this.channel.isOpen()).isTrue();
+		advance(Duration.ofMillis(1));
+		assertThat(this.channel.isOpen()).isFalse();
+	}
+
+	@Test
+	void advertisedKeepAliveTimeoutClosesTheConnectionASecondBefore() {
+		ConnectionUse.acquired(this.channel);
+		ConnectionUse.released(this.channel, "timeout=5, max=100", Duration.ofSeconds(20));
+		advance(Duration.ofMillis(3999));
+		assertThat(this.channel.isOpen()).isTrue();
+		advance(Duration.ofMillis(1));
+		assertThat(this.channel.isOpen()).isFalse();
+	}
+
+	@Test
+	void connectionReusedBeforeItsLimitIsNotClosedUnderTheCall() {
+		ConnectionUse.acquired(this.channel);
+		ConnectionUse.released(this.channel, "timeout=5", Duration.ofSeconds(20));
+		advance(Duration.ofSeconds(3));
+		ConnectionUse.acquired(this.channel);
+		advance(Duration.ofSeconds(30));
+		assertThat(this.channel.isOpen()).isTrue();
+	}
+
+	@Test
+	void noLimitOfOurOwnAndNoHeaderKeepsTheConnection() {
+		ConnectionUse.acquired(this.channel);
+		ConnectionUse.released(this.channel, null, Duration.ZERO);
+		advance(Duration.ofDays(1));
+		assertThat(this.channel.isOpen()).isTrue();
+	}
+
+	@ParameterizedTest(name = "Keep-Alive: \"{0}\" -> {1} ms")
+	@CsvSource(delimiter = '|', nullValues = "null", value = { "timeout=5|4000", "timeout=5, max=1000|4000",
+			"max=3, timeout=2|1000", "TIMEOUT = 1|500", "timeout=60|20000", "timeout=0|20000", "timeout=-1|20000",
+			"timeout=abc|20000", "timeout=99999999999999999999|20000", "timeout=86401|20000", "max=5|20000",
+			"null|20000" })
+	void idleLimitIsTheShorterOfOursAndTheAdvertisedTimeoutLessItsMargin(String header, long millis) {
+		assertThat(ConnectionUse.idleLimitNanos(header, Duration.ofSeconds(20)))
+			.isEqualTo(TimeUnit.MILLISECONDS.toNanos(millis));
+	}
+
+	@Test
+	void advertisedTimeoutAppliesAloneWhenWeSetNoLimit() {
+		assertThat(ConnectionUse.idleLimitNanos("timeout=75", Duration.ZERO)).isEqualTo(TimeUnit.SECONDS.toNanos(74));
+		assertThat(ConnectionUse.idleLimitNanos(null, Duration.ZERO)).isZero();
+	}
+
+	private void advance(Duration duration) {
+		this.channel.advanceTimeBy(duration.toNanos(), TimeUnit.NANOSECONDS);
+		this.channel.runPendingTasks();
+		this.channel.runScheduledPendingTasks();
+	}
+
+}
