@@ -1,7 +1,6 @@
 package io.github.hangup.client;
 
 import java.util.List;
-import java.util.function.UnaryOperator;
 
 import org.jspecify.annotations.Nullable;
 import reactor.core.publisher.Flux;
@@ -15,7 +14,6 @@ import org.springframework.http.HttpStatusCode;
 import org.springframework.http.ResponseCookie;
 import org.springframework.http.ResponseEntity;
 import org.springframework.http.client.reactive.ClientHttpResponse;
-import org.springframework.http.client.reactive.ClientHttpResponseDecorator;
 import org.springframework.util.MultiValueMap;
 import org.springframework.web.reactive.function.BodyExtractor;
 import org.springframework.web.reactive.function.BodyExtractors;
@@ -24,7 +22,7 @@ import org.springframework.web.reactive.function.client.ExchangeStrategies;
 import org.springframework.web.reactive.function.client.WebClientResponseException;
 
 /**
- * The connector's response with its body read through the call.
+ * The connector's response with its body read through the call's {@link TrackedBody}.
  * <p>
  * A view rather than {@code ClientResponse.mutate()}: the builder wraps the body in a second
  * response with its own checkpoint and request description, which cost most of the filter's
@@ -38,13 +36,13 @@ final class TrackedResponse implements ClientResponse {
 
 	private final ClientResponse response;
 
-	private final UnaryOperator<Flux<DataBuffer>> track;
+	private final TrackedBody body;
 
 	private @Nullable ClientResponse built;
 
-	TrackedResponse(ClientResponse response, UnaryOperator<Flux<DataBuffer>> track) {
+	TrackedResponse(ClientResponse response, TrackedBody body) {
 		this.response = response;
-		this.track = track;
+		this.body = body;
 	}
 
 	@Override
@@ -80,7 +78,7 @@ final class TrackedResponse implements ClientResponse {
 	@Override
 	public <T> T body(BodyExtractor<T, ? super ClientHttpResponse> extractor) {
 		return this.response.body((ClientHttpResponse message, BodyExtractor.Context context) -> extractor
-			.extract(new TrackedBody(message, this.track), context));
+			.extract(this.body.wrap(message), context));
 	}
 
 	@Override
@@ -159,29 +157,10 @@ final class TrackedResponse implements ClientResponse {
 	private ClientResponse built() {
 		ClientResponse current = this.built;
 		if (current == null) {
-			current = this.response.mutate().body(this.track).build();
+			current = this.response.mutate().body(this.body::track).build();
 			this.built = current;
 		}
 		return current;
-	}
-
-	/**
-	 * The connector's response whose body is read through the call.
-	 */
-	private static final class TrackedBody extends ClientHttpResponseDecorator {
-
-		private final UnaryOperator<Flux<DataBuffer>> track;
-
-		TrackedBody(ClientHttpResponse delegate, UnaryOperator<Flux<DataBuffer>> track) {
-			super(delegate);
-			this.track = track;
-		}
-
-		@Override
-		public Flux<DataBuffer> getBody() {
-			return this.track.apply(getDelegate().getBody());
-		}
-
 	}
 
 }

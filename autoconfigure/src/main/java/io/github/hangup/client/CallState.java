@@ -1,0 +1,145 @@
+package io.github.hangup.client;
+
+import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
+
+import io.github.hangup.HangupPhase;
+
+/**
+ * The lifecycle of one outbound call as one state word. The exchange, the body's reader, the
+ * timer and the inbound scope change it from their own threads, only through these
+ * transitions, each a compare-and-set loop:
+ * <pre>
+ * what the downstream was told:  none -&gt; RESPONDED | TERMINATED | DOWNSTREAM_CANCELLED   signal
+ * verdict in the inbound scope:  running -&gt; FINISHED                                       finish
+ *                                running -&gt; CANCELLED -&gt; FINISHED                         cancel, clientGone
+ * flags set once:                ENDED (no longer in flight)                               end
+ *                                SUBSCRIBED, STOPPED                                       subscribed, stopped
+ * </pre>
+ * A cancelled call waits for the scope's verdict on its client. Of subscribed and stopped,
+ * whoever sets the second releases the downstream, so a stop reaches it exactly once. The
+ * phase of a hang-up follows from the word: a call whose downstream got the response hangs
+ * up during it.
+ */
+final class CallState {
+
+	/** The downstream got the response; what follows is its body. */
+	static final int RESPONDED = 1;
+
+	/** The downstream got an error or an empty completion. */
+	static final int TERMINATED = 1 << 1;
+
+	/** The downstream cancelled before any signal. */
+	static final int DOWNSTREAM_CANCELLED = 1 << 2;
+
+	private static final int SIGNALS = RESPONDED | TERMINATED | DOWNSTREAM_CANCELLED;
+
+	/** Cancelled while its client seemed there: a hang-up if the scope finds the client left. */
+	private static final int CANCELLED = 1 << 3;
+
+	private static final int FINISHED = 1 << 4;
+
+	private static final int VERDICTS = CANCELLED | FINISHED;
+
+	private static final int ENDED = 1 << 5;
+
+	private static final int SUBSCRIBED = 1 << 6;
+
+	private static final int STOPPED = 1 << 7;
+
+	/** What {@link #clientGone} returns when it changed nothing. */
+	static final int UNCHANGED = -1;
+
+	private static final AtomicIntegerFieldUpdater<CallState> STATE = AtomicIntegerFieldUpdater
+		.newUpdater(CallState.class, "state");
+
+	private volatile int state;
+
+	/**
+	 * Tell the downstream {@code signal} unless it was told something already.
+	 * @param signal {@link #RESPONDED}, {@link #TERMINATED} or {@link #DOWNSTREAM_CANCELLED}
+	 * @return whether this caller decided the signal
+	 */
+	boolean signal(int signal) {
+		return (setUnless(SIGNALS, signal) & SIGNALS) == 0;
+	}
+
+	/** Running to finished. @return whether this caller finished the call */
+	boolean finish() {
+		return (setUnless(VERDICTS, FINISHED) & VERDICTS) == 0;
+	}
+
+	/** Running to cancelled. @return whether this caller cancelled the call */
+	boolean cancel() {
+		return (setUnless(VERDICTS, CANCELLED) & VERDICTS) == 0;
+	}
+
+	/**
+	 * The inbound client left: cancelled to finished, or running to finished when the call
+	 * stops with its client.
+	 * @param stopRunning whether a running call stops with its client
+	 * @return the word before, for {@link #wasCancelled}, or {@link #UNCHANGED} when the
+	 * call was finished already or runs on
+	 */
+	int clientGone(boolean stopRunning) {
+		for (;;) {
+			int current = this.state;
+			int verdict = current & VERDICTS;
+			if (verdict == FINISHED || (verdict == 0 && !stopRunning)) {
+				return UNCHANGED;
+			}
+			if (STATE.compareAndSet(this, current, (current & ~CANCELLED) | FINISHED)) {
+				return current;
+			}
+		}
+	}
+
+	/** The call no longer counts as in flight. @return whether this caller ended it */
+	boolean end() {
+		return (setUnless(ENDED, ENDED) & ENDED) == 0;
+	}
+
+	/** The downstream has its subscription. @return whether the call was stopped before */
+	boolean subscribed() {
+		return (setUnless(SUBSCRIBED, SUBSCRIBED) & STOPPED) != 0;
+	}
+
+	/** The call was stopped. @return whether its downstream already has its subscription */
+	boolean stopped() {
+		return (setUnless(STOPPED, STOPPED) & SUBSCRIBED) != 0;
+	}
+
+	/** Sets {@code bit} unless a bit of {@code unless} is set. @return the word before */
+	private int setUnless(int unless, int bit) {
+		for (;;) {
+			int current = this.state;
+			if ((current & unless) != 0 || STATE.compareAndSet(this, current, current | bit)) {
+				return current;
+			}
+		}
+	}
+
+	boolean isSignalled() {
+		return (this.state & SIGNALS) != 0;
+	}
+
+	boolean isResponded() {
+		return (this.state & RESPONDED) != 0;
+	}
+
+	boolean isCancelled() {
+		return (this.state & VERDICTS) == CANCELLED;
+	}
+
+	boolean isEnded() {
+		return (this.state & ENDED) != 0;
+	}
+
+	HangupPhase phase() {
+		return isResponded() ? HangupPhase.DURING_RESPONSE : HangupPhase.BEFORE_RESPONSE;
+	}
+
+	static boolean wasCancelled(int state) {
+		return (state & VERDICTS) == CANCELLED;
+	}
+
+}

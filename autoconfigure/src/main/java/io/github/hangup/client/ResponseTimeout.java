@@ -1,0 +1,205 @@
+package io.github.hangup.client;
+
+import java.time.Duration;
+import java.util.concurrent.Executor;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+import org.jspecify.annotations.Nullable;
+import reactor.core.Disposable;
+import reactor.core.publisher.Flux;
+import reactor.core.scheduler.Schedulers;
+import reactor.netty.Connection;
+
+import org.springframework.core.io.buffer.DataBuffer;
+import org.springframework.http.client.reactive.ClientHttpRequest;
+import org.springframework.util.ClassUtils;
+
+/**
+ * The response timeout of one call, armed when its request is written, which is when it
+ * learns its connector. With Reactor Netty it is an idle timeout on the connection's event
+ * loop, as Reactor Netty's own {@code responseTimeout} is, without adding and removing a
+ * handler in the connection's pipeline and subscribing to the connection's end for every
+ * request. Like Reactor Netty's, it counts from when the request was sent, so that a slow
+ * upload does not time out. Other connectors get a Reactor timer until the response and a
+ * {@code timeout} operator on the body.
+ */
+final class ResponseTimeout {
+
+	private static final boolean REACTOR_NETTY_PRESENT = ClassUtils
+		.isPresent("reactor.netty.http.client.HttpClientRequest", ResponseTimeout.class.getClassLoader());
+
+	private final CallSubscriber subscriber;
+
+	private final CallState state;
+
+	private final Duration timeout;
+
+	/** The connection's event loop once known: the body's signals are serialized on it. */
+	private volatile @Nullable Executor eventLoop;
+
+	/** The timeout runs on the connection's event loop, through the body too. */
+	private volatile boolean idle;
+
+	/** When the upstream last sent something, or the request was sent, for the idle timeout. */
+	private volatile long lastRead;
+
+	/** The request is sent: the idle timeout counts from then, as Reactor Netty's does. */
+	private volatile boolean sent;
+
+	private volatile @Nullable Disposable timer;
+
+	ResponseTimeout(CallSubscriber subscriber, CallState state, Duration timeout) {
+		this.subscriber = subscriber;
+		this.state = state;
+		this.timeout = timeout;
+	}
+
+	/**
+	 * Learn the connector the request is written to and arm the timeout.
+	 * @param sent whether to count from now rather than from {@link #requestSent()}
+	 */
+	void arm(ClientHttpRequest httpRequest, boolean sent) {
+		if (REACTOR_NETTY_PRESENT) {
+			this.eventLoop = ReactorNetty.eventLoop(httpRequest.getNativeRequest());
+		}
+		if (this.timeout.isZero()) {
+			return;
+		}
+		disarm();
+		this.lastRead = System.nanoTime();
+		this.sent = sent;
+		if (REACTOR_NETTY_PRESENT) {
+			Disposable idle = ReactorNetty.idleTimer(httpRequest.getNativeRequest(), this, this.timeout.toNanos());
+			if (idle != null) {
+				this.idle = true;
+				this.timer = idle;
+				return;
+			}
+		}
+		if (sent) {
+			startTimer();
+		}
+	}
+
+	void requestSent() {
+		this.sent = true;
+		if (this.timeout.isZero()) {
+			return;
+		}
+		this.lastRead = System.nanoTime();
+		if (!this.idle) {
+			startTimer();
+		}
+	}
+
+	private void startTimer() {
+		if (!this.state.isSignalled()) {
+			// Should the response win the race with this check, the timer finds it answered.
+			this.timer = Schedulers.parallel()
+				.schedule(this.subscriber::timedOut, this.timeout.toNanos(), TimeUnit.NANOSECONDS);
+		}
+	}
+
+	void disarm() {
+		Disposable armed = this.timer;
+		if (armed != null) {
+			armed.dispose();
+		}
+	}
+
+	/** The response arrived: a Reactor timer is done, an idle one goes on through the body. */
+	void responded() {
+		if (!this.idle) {
+			disarm();
+		}
+		else {
+			this.lastRead = System.nanoTime();
+		}
+	}
+
+	/** The upstream sent something, or the reader asks again: the idle timeout restarts. */
+	void read() {
+		if (this.idle) {
+			this.lastRead = System.nanoTime();
+		}
+	}
+
+	/** The body as read: with a {@code timeout} operator unless the idle timer covers it. */
+	Flux<DataBuffer> body(Flux<DataBuffer> source) {
+		return (this.timeout.isZero() || this.idle) ? source : source.timeout(this.timeout);
+	}
+
+	TimeoutException exception() {
+		return new TimeoutException("Nothing received from the upstream for " + this.timeout.toMillis() + " ms");
+	}
+
+	boolean isRequestSent() {
+		return this.sent;
+	}
+
+	@Nullable Executor eventLoop() {
+		return this.eventLoop;
+	}
+
+	/**
+	 * The idle timer's check, on the connection's event loop.
+	 * @return the nanoseconds left before the call times out, or zero once it did
+	 */
+	long idleRemaining() {
+		CallState state = this.state;
+		if (!this.sent && !state.isSignalled() && !state.isEnded()) {
+			// Still writing the request: waiting for a response has not begun.
+			return this.timeout.toNanos();
+		}
+		if (state.isResponded()) {
+			TrackedBody body = this.subscriber.body();
+			if (body == null || !body.demands()) {
+				// Nobody asks for the body (yet, or right now: a slow reader holds it back
+				// through backpressure). The upstream is not silent, we are not listening:
+				// the clock restarts when demand does.
+				return this.timeout.toNanos();
+			}
+		}
+		long remaining = this.timeout.toNanos() - (System.nanoTime() - this.lastRead);
+		return (remaining > 0 && !state.isEnded()) ? remaining : 0;
+	}
+
+	/**
+	 * The idle timeout expired, on the connection's event loop: stop the exchange where it is.
+	 * @return whether the exchange was stopped; if not, the timer closes the connection
+	 */
+	boolean idleExpired() {
+		if (this.state.isEnded()) {
+			return true;
+		}
+		if (!this.state.isSignalled()) {
+			this.subscriber.timedOut();
+			return true;
+		}
+		TrackedBody body = this.subscriber.body();
+		return body != null && body.timedOut();
+	}
+
+	/**
+	 * Isolates the Reactor Netty types so that other connectors never load them.
+	 */
+	private static final class ReactorNetty {
+
+		static @Nullable Executor eventLoop(Object nativeRequest) {
+			return (nativeRequest instanceof Connection connection) ? connection.channel().eventLoop() : null;
+		}
+
+		static @Nullable Disposable idleTimer(Object nativeRequest, ResponseTimeout timeout, long nanos) {
+			if (nativeRequest instanceof Connection connection) {
+				IdleTimer timer = new IdleTimer(connection, timeout);
+				timer.schedule(nanos);
+				return timer;
+			}
+			return null;
+		}
+
+	}
+
+}
