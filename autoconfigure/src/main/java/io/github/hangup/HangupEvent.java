@@ -26,29 +26,14 @@ import org.jspecify.annotations.Nullable;
  * @param cause the error behind it, or {@code null} for a cancel
  * @param protocol the inbound request's protocol ({@code HTTP/1.1}, {@code HTTP/2.0}), or
  * {@code null} when not known (always {@code null} for outbound events)
+ * @param connection the pooled upstream connection an outbound call went out on, or
+ * {@code null} when not known (always {@code null} for inbound events)
  * @since 0.1.0
  */
 public record HangupEvent(HangupSide side, HangupKind kind, HangupPhase phase, String method, @Nullable String route,
 		@Nullable String upstream, Duration elapsed, @Nullable Integer status, @Nullable Throwable cause,
-		@Nullable String protocol) {
+		@Nullable String protocol, @Nullable UpstreamConnection connection) {
 
-	/**
-	 * Create an event whose protocol is not known. Prefer {@link #inbound inbound(...)} and
-	 * {@link #outbound outbound(...)}, which name the optional fields.
-	 * @param side the side that observed the hang-up
-	 * @param kind what happened
-	 * @param phase whether the response had started
-	 * @param method the HTTP method
-	 * @param route the matched route pattern, or {@code null}
-	 * @param upstream the upstream, or {@code null}
-	 * @param elapsed time from the start of the request or call to the hang-up
-	 * @param status the HTTP status sent because of it, or {@code null}
-	 * @param cause the error behind it, or {@code null}
-	 */
-	public HangupEvent(HangupSide side, HangupKind kind, HangupPhase phase, String method, @Nullable String route,
-			@Nullable String upstream, Duration elapsed, @Nullable Integer status, @Nullable Throwable cause) {
-		this(side, kind, phase, method, route, upstream, elapsed, status, cause, null);
-	}
 
 	/**
 	 * Start an event observed by the server side, for a request received by this
@@ -86,7 +71,7 @@ public record HangupEvent(HangupSide side, HangupKind kind, HangupPhase phase, S
 	 */
 	public HangupEvent withoutCause() {
 		return (this.cause != null) ? new HangupEvent(this.side, this.kind, this.phase, this.method, this.route,
-				this.upstream, this.elapsed, this.status, null, this.protocol) : this;
+				this.upstream, this.elapsed, this.status, null, this.protocol, this.connection) : this;
 	}
 
 	/**
@@ -97,6 +82,18 @@ public record HangupEvent(HangupSide side, HangupKind kind, HangupPhase phase, S
 	 */
 	public boolean isHttp2() {
 		return this.protocol != null && this.protocol.startsWith("HTTP/2");
+	}
+
+	/**
+	 * Return whether this is an upstream reset before any response byte on a connection
+	 * reused from the pool: most likely a stale keep-alive connection, closed by the upstream
+	 * (or a load balancer in between) while it sat idle.
+	 * @return {@code true} for a stale connection
+	 * @since 0.2.0
+	 */
+	public boolean isStaleConnection() {
+		return this.kind == HangupKind.UPSTREAM_RESET && this.phase == HangupPhase.BEFORE_RESPONSE
+				&& this.connection != null && this.connection.reused();
 	}
 
 	/**
@@ -127,6 +124,8 @@ public record HangupEvent(HangupSide side, HangupKind kind, HangupPhase phase, S
 		private @Nullable Throwable cause;
 
 		private @Nullable String protocol;
+
+		private @Nullable UpstreamConnection connection;
 
 		private Builder(HangupSide side, HangupKind kind, HangupPhase phase, String method, Duration elapsed) {
 			this.side = side;
@@ -191,9 +190,20 @@ public record HangupEvent(HangupSide side, HangupKind kind, HangupPhase phase, S
 		 * Build the event.
 		 * @return the event
 		 */
+		/**
+		 * Set the pooled upstream connection an outbound call went out on.
+		 * @param connection the connection, or {@code null} when not known
+		 * @return this builder
+		 * @since 0.2.0
+		 */
+		public Builder connection(@Nullable UpstreamConnection connection) {
+			this.connection = connection;
+			return this;
+		}
+
 		public HangupEvent build() {
 			return new HangupEvent(this.side, this.kind, this.phase, this.method, this.route, this.upstream,
-					this.elapsed, this.status, this.cause, this.protocol);
+					this.elapsed, this.status, this.cause, this.protocol, this.connection);
 		}
 
 	}

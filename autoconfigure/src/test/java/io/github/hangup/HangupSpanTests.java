@@ -7,6 +7,8 @@ import java.util.Map;
 
 import io.github.hangup.client.HangupClientObservationFilter;
 import io.github.hangup.server.HangupServerObservationFilter;
+import io.github.hangup.server.InboundScope;
+import io.github.hangup.server.TestScopes;
 import io.micrometer.observation.Observation;
 import io.micrometer.observation.ObservationRegistry;
 import io.micrometer.tracing.Span;
@@ -42,7 +44,7 @@ class HangupSpanTests {
 			.observationHandler(new PropagatingReceiverTracingObservationHandler<>(this.tracer, new LocalPropagator(this.tracer)))
 			.observationFilter(new HangupServerObservationFilter(null));
 		InboundScope scope = new InboundScope();
-		scope.recorded(HangupKind.UPSTREAM_TIMEOUT);
+		TestScopes.recorded(scope, HangupKind.UPSTREAM_TIMEOUT);
 		Map<String, Object> attributes = new HashMap<>();
 		attributes.put(InboundScope.ATTRIBUTE, scope);
 		ServerRequestObservationContext context = new ServerRequestObservationContext(

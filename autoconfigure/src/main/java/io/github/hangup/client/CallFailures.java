@@ -4,7 +4,7 @@ import io.github.hangup.HangupClassifier;
 import io.github.hangup.HangupKind;
 import io.github.hangup.HangupPhase;
 import io.github.hangup.HangupSide;
-import io.github.hangup.InboundScope;
+import io.github.hangup.server.InboundScope;
 import org.jspecify.annotations.Nullable;
 
 /**

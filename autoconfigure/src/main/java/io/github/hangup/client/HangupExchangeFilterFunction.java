@@ -7,7 +7,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import io.github.hangup.HangupClassifier;
 import io.github.hangup.HangupObservations;
 import io.github.hangup.HangupRecorder;
-import io.github.hangup.InboundScope;
+import io.github.hangup.server.InboundScope;
 import io.micrometer.observation.Observation;
 import io.micrometer.observation.contextpropagation.ObservationThreadLocalAccessor;
 import org.jspecify.annotations.Nullable;

@@ -10,7 +10,7 @@ import io.github.hangup.HangupKind;
 import io.github.hangup.HangupPhase;
 import io.github.hangup.HangupRecorder;
 import io.github.hangup.HangupSide;
-import io.github.hangup.InboundScope;
+import io.github.hangup.server.InboundScope;
 import io.micrometer.observation.Observation;
 import org.jspecify.annotations.Nullable;
 import reactor.core.CoreSubscriber;
@@ -235,8 +235,8 @@ final class OutboundCall implements InboundScope.Participant {
 	private void record(HangupKind kind, HangupPhase phase, @Nullable Throwable cause) {
 		this.recorded = kind;
 		Duration elapsed = Duration.ofNanos(System.nanoTime() - this.startNanos);
-		this.recorder.record(new HangupEvent(HangupSide.OUTBOUND, kind, phase, this.method, null, this.upstream,
-				elapsed, null, cause));
+		this.recorder
+			.record(HangupEvent.outbound(kind, phase, this.method, elapsed).upstream(this.upstream).cause(cause).build());
 	}
 
 }

@@ -6,7 +6,7 @@ import java.util.Map;
 
 import io.github.hangup.HangupKind;
 import io.github.hangup.HangupPhase;
-import io.github.hangup.InboundScope;
+import io.github.hangup.server.InboundScope;
 import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
 import org.jspecify.annotations.Nullable;

@@ -11,7 +11,7 @@ import io.github.hangup.HangupObservations;
 import io.github.hangup.HangupPhase;
 import io.github.hangup.HangupRecorder;
 import io.github.hangup.HangupSide;
-import io.github.hangup.InboundScope;
+import io.github.hangup.server.InboundScope;
 import org.jspecify.annotations.Nullable;
 import reactor.core.publisher.Mono;
 

@@ -15,7 +15,8 @@ import io.github.hangup.HangupEvent;
 import io.github.hangup.HangupKind;
 import io.github.hangup.HangupPhase;
 import io.github.hangup.HangupRecorder;
-import io.github.hangup.InboundScope;
+import io.github.hangup.server.InboundScope;
+import io.github.hangup.server.TestScopes;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -65,15 +66,14 @@ class OutboundCallRaceTests {
 			Future<?> leave = this.threads.submit(() -> {
 				await(barrier);
 				// What the server side does when its client goes away.
-				scope.clientGone();
-				scope.stopRemaining();
+				TestScopes.clientLeft(scope);
 			});
 			cancel.get();
 			leave.get();
 			assertThat(events).as("round %d", round)
 				.singleElement()
 				.satisfies((event) -> assertThat(event.kind()).isEqualTo(HangupKind.CLIENT_CANCEL));
-			assertThat(scope.participants()).as("round %d", round).isZero();
+			assertThat(TestScopes.participants(scope)).as("round %d", round).isZero();
 		}
 	}
 
@@ -85,7 +85,7 @@ class OutboundCallRaceTests {
 		for (int round = 0; round < ROUNDS; round++) {
 			List<HangupEvent> events = new CopyOnWriteArrayList<>();
 			InboundScope scope = new InboundScope();
-			scope.clientGone();
+			TestScopes.clientGone(scope);
 			Downstream downstream = new Downstream();
 			Sinks.One<ClientResponse> headers = Sinks.one();
 			OutboundCall call = call(events, scope, false);

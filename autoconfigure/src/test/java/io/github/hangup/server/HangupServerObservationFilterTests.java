@@ -4,8 +4,9 @@ import java.util.HashMap;
 import java.util.Map;
 
 import io.github.hangup.HangupKind;
+import io.github.hangup.HangupPhase;
 import io.github.hangup.HangupObservations;
-import io.github.hangup.InboundScope;
+import io.github.hangup.server.InboundScope;
 import io.micrometer.observation.Observation;
 import io.micrometer.observation.ObservationRegistry;
 import io.micrometer.observation.tck.TestObservationRegistry;
@@ -42,7 +43,7 @@ class HangupServerObservationFilterTests {
 	void upstreamHangupIsTaggedWithItsKind() {
 		TestObservationRegistry registry = registry(null);
 		InboundScope scope = new InboundScope();
-		scope.recorded(HangupKind.UPSTREAM_TIMEOUT);
+		scope.recorded(HangupKind.UPSTREAM_TIMEOUT, HangupPhase.BEFORE_RESPONSE);
 		observe(registry, scope, false);
 		TestObservationRegistryAssert.assertThat(registry)
 			.hasObservationWithNameEqualTo("http.server.requests")
@@ -89,7 +90,7 @@ class HangupServerObservationFilterTests {
 			.observationHandler(new DefaultTracingObservationHandler(tracer))
 			.observationFilter(new HangupServerObservationFilter(null));
 		InboundScope scope = new InboundScope();
-		scope.recorded(HangupKind.UPSTREAM_RESET);
+		scope.recorded(HangupKind.UPSTREAM_RESET, HangupPhase.BEFORE_RESPONSE);
 		observe(registry, scope, false);
 		SimpleSpan span = tracer.onlySpan();
 		assertThat(span.getTags().entrySet()).filteredOn((tag) -> tag.getValue().contains("UPSTREAM_RESET"))

@@ -7,7 +7,7 @@ import java.util.concurrent.TimeUnit;
 
 import io.github.hangup.DefaultHangupClassifier;
 import io.github.hangup.HangupRecorder;
-import io.github.hangup.InboundScope;
+import io.github.hangup.server.InboundScope;
 import io.github.hangup.client.HangupExchangeFilterFunction;
 import io.github.hangup.metrics.MicrometerHangupListener;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;

@@ -1,4 +1,4 @@
-package io.github.hangup;
+package io.github.hangup.server;
 
 import io.micrometer.context.ThreadLocalAccessor;
 import org.jspecify.annotations.Nullable;

@@ -1,4 +1,4 @@
-package io.github.hangup;
+package io.github.hangup.server;
 
 import java.time.Duration;
 import java.util.concurrent.atomic.AtomicReference;

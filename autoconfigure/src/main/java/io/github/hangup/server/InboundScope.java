@@ -1,0 +1,275 @@
+package io.github.hangup.server;
+
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
+
+import io.github.hangup.HangupKind;
+import io.github.hangup.HangupPhase;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * The life of one inbound request, shared between the server components that create it and
+ * the outbound calls made while serving it. Outbound calls {@link #join join} the scope;
+ * when the inbound client goes away (or this server closes the request) every call still in
+ * it is told, so that a cancel caused by the client leaving is counted as
+ * {@link HangupKind#CLIENT_CANCEL} and nothing else.
+ * <p>
+ * Carried in the Reactor {@code Context} under {@link #CONTEXT_KEY} and in the exchange
+ * attributes under {@link #ATTRIBUTE}. Only the server components decide how the request
+ * ended; what they use to do so is not public.
+ *
+ * @since 0.1.0
+ */
+public final class InboundScope {
+
+	/**
+	 * Reactor {@code Context} key under which the scope of the current request is stored.
+	 */
+	public static final Class<InboundScope> CONTEXT_KEY = InboundScope.class;
+
+	/**
+	 * Exchange attribute under which the scope of the current request is stored.
+	 */
+	public static final String ATTRIBUTE = InboundScope.class.getName();
+
+	/**
+	 * The scope of the request whose code runs on this thread. A static, like every
+	 * context-propagation thread local: it is the only way for a call subscribed outside the
+	 * reactive chain to find its request.
+	 */
+	private static final ThreadLocal<InboundScope> CURRENT = new ThreadLocal<>();
+
+	private static final AtomicIntegerFieldUpdater<InboundScope> RECORDED = AtomicIntegerFieldUpdater
+		.newUpdater(InboundScope.class, "recorded");
+
+	private static final AtomicIntegerFieldUpdater<InboundScope> VERDICT = AtomicIntegerFieldUpdater
+		.newUpdater(InboundScope.class, "verdict");
+
+	private static final int OPEN = 0;
+
+	private static final int CLOSED = 1;
+
+	private static final int ABORTED = 2;
+
+	private final long startNanos = System.nanoTime();
+
+	private final Participants participants = new Participants();
+
+	/** 1 once a hang-up of the request was claimed for recording. */
+	private volatile int recorded;
+
+	private volatile boolean clientGone;
+
+	/** Why the request ended early; written before {@link #clientGone}, read after it. */
+	private volatile HangupKind goneKind = HangupKind.CLIENT_CANCEL;
+
+	private volatile @Nullable HangupKind kind;
+
+	private volatile @Nullable HangupPhase phase;
+
+	private volatile long written;
+
+	/**
+	 * How the request ended, decided once: {@link #OPEN}, then {@link #CLOSED} (its processing
+	 * ended with its client there) or {@link #ABORTED} (its client left, or the server closed
+	 * it, first). Observations and the server components each see one end of the request on
+	 * their own thread; deciding here makes them agree.
+	 */
+	private volatile int verdict = OPEN;
+
+	/**
+	 * Return the scope of the request whose code runs on this thread, if known: set while the
+	 * request's processing is subscribed and, with Reactor's automatic context propagation
+	 * ({@code spring.reactor.context-propagation=auto}), in every callback of its chain.
+	 * @return the current scope or {@code null}
+	 */
+	public static @Nullable InboundScope current() {
+		return CURRENT.get();
+	}
+
+	/**
+	 * Make a scope current on this thread.
+	 * @return the scope that was current before, to pass to {@link #restore}
+	 */
+	static @Nullable InboundScope makeCurrent(@Nullable InboundScope scope) {
+		InboundScope previous = CURRENT.get();
+		// set(null) rather than remove(): the entry is reused by the next request on this
+		// thread instead of being removed and created again.
+		CURRENT.set(scope);
+		return previous;
+	}
+
+	static void restore(@Nullable InboundScope previous) {
+		makeCurrent(previous);
+	}
+
+	/**
+	 * Return whether the inbound client has gone away, or the server closed the request.
+	 * @return {@code true} once the request ended early
+	 */
+	public boolean isClientGone() {
+		return this.clientGone;
+	}
+
+	/**
+	 * Return how the request ended early, for the outbound calls stopped with it.
+	 * @return {@link HangupKind#CLIENT_CANCEL} (also while the request runs), or
+	 * {@link HangupKind#SERVER_CLOSE} when this application's server closed it
+	 * @since 0.2.0
+	 */
+	public HangupKind goneKind() {
+		return this.goneKind;
+	}
+
+	/**
+	 * Join an outbound call to this scope.
+	 * @param participant the call
+	 * @return {@code false} when the client is already gone (the call was not joined and
+	 * should stop), {@code true} otherwise
+	 */
+	public boolean join(Participant participant) {
+		if (this.verdict == CLOSED) {
+			return !this.clientGone;
+		}
+		this.participants.add(participant);
+		if (this.clientGone) {
+			// Lost the race with ended(): it may not have seen us.
+			this.participants.remove(participant);
+			return false;
+		}
+		return true;
+	}
+
+	/**
+	 * Remove an outbound call from this scope.
+	 * @param participant the call
+	 * @return {@code true} for the one caller that removed it: a call cancelled just as its
+	 * client left claims its own {@link Participant#onClientGone()} this way
+	 */
+	public boolean leave(Participant participant) {
+		return this.participants.remove(participant);
+	}
+
+	long startNanos() {
+		return this.startNanos;
+	}
+
+	/** Only the first caller may record the request's hang-up: a cancel and an error count once. */
+	boolean claimRecording() {
+		return RECORDED.compareAndSet(this, 0, 1);
+	}
+
+	/** Count bytes of the response body handed to the server, from its single writing thread. */
+	void wrote(long bytes) {
+		this.written += bytes;
+	}
+
+	long written() {
+		return this.written;
+	}
+
+	/** The hang-up recorded for this request, for observations that end later. */
+	@Nullable HangupKind kind() {
+		return this.kind;
+	}
+
+	void recorded(HangupKind kind, HangupPhase phase) {
+		this.phase = phase;
+		this.kind = kind;
+	}
+
+	@Nullable HangupPhase phase() {
+		return this.phase;
+	}
+
+	/** The client left: {@link #ended(HangupKind)} with {@link HangupKind#CLIENT_CANCEL}. */
+	Set<String> clientGone() {
+		return ended(HangupKind.CLIENT_CANCEL);
+	}
+
+	/**
+	 * Mark the request as ended early, by its client leaving or by this server closing it,
+	 * and tell the outbound calls that were already cancelled (they count as client cancels
+	 * now). Calls still running are left to the cancel travelling down the reactive chain,
+	 * then to {@link #stopRemaining()}. Only the first call decides the kind.
+	 * @return the upstreams of the calls still in the scope, without duplicates
+	 */
+	Set<String> ended(HangupKind kind) {
+		if (!this.clientGone) {
+			this.goneKind = kind;
+		}
+		VERDICT.compareAndSet(this, OPEN, ABORTED);
+		// After the kind, before looking at the calls: a call cancelled concurrently reads
+		// this flag after its own state change, so one of the two sees the other.
+		this.clientGone = true;
+		return this.participants.tellCancelled();
+	}
+
+	/** Tell every call still joined that its client is gone: these are the calls that left the chain. */
+	void stopRemaining() {
+		this.participants.tellAll();
+	}
+
+	/**
+	 * The request's processing ended: unless its client left first, release the outbound
+	 * calls still in the scope, which are no longer tied to the client.
+	 * @return {@code true} when the request ended with its client there, {@code false} when
+	 * it was decided before that the client left (a hang-up still to be recorded)
+	 */
+	boolean close() {
+		if (!VERDICT.compareAndSet(this, OPEN, CLOSED)) {
+			return this.verdict == CLOSED;
+		}
+		this.participants.clear();
+		return true;
+	}
+
+	/**
+	 * The request's connection was aborted before its processing ended: decide, unless the
+	 * processing ended first, that the client left.
+	 * @return {@code true} when the client left (decided now or before), {@code false} when
+	 * the request had ended with its client there
+	 */
+	boolean abort() {
+		return VERDICT.compareAndSet(this, OPEN, ABORTED) || this.verdict == ABORTED;
+	}
+
+	boolean isClosed() {
+		return this.verdict == CLOSED;
+	}
+
+	/** Whether a joined call was cancelled and awaits the verdict of whether its client left. */
+	boolean hasCancelledParticipants() {
+		return this.participants.anyCancelled();
+	}
+
+	int participants() {
+		return this.participants.size();
+	}
+
+	/**
+	 * An outbound call taking part in an inbound request's scope.
+	 */
+	public interface Participant {
+
+		/**
+		 * Return the upstream of this call, as {@code host:port} or client name.
+		 * @return the upstream
+		 */
+		String upstream();
+
+		/**
+		 * Return whether this call was cancelled before it ended.
+		 * @return {@code true} if cancelled
+		 */
+		boolean isCancelled();
+
+		/**
+		 * The inbound client went away while this call was in the scope. Called at most
+		 * once per join; must not block.
+		 */
+		void onClientGone();
+
+	}
+
+}
