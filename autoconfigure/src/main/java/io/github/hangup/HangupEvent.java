@@ -26,8 +26,8 @@ import org.jspecify.annotations.Nullable;
  * @param cause the error behind it, or {@code null} for a cancel
  * @param protocol the inbound request's protocol ({@code HTTP/1.1}, {@code HTTP/2.0}), or
  * {@code null} when not known (always {@code null} for outbound events)
- * @param connection the pooled upstream connection an outbound call went out on, or
- * {@code null} when not known (always {@code null} for inbound events)
+ * @param connection the pooled upstream connection the outbound call went out on (for an
+ * inbound event, the call whose failure was answered), or {@code null} when not known
  * @since 0.1.0
  */
 public record HangupEvent(HangupSide side, HangupKind kind, HangupPhase phase, String method, @Nullable String route,

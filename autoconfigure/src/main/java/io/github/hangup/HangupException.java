@@ -18,6 +18,9 @@ public abstract sealed class HangupException extends RuntimeException
 
 	private static final long serialVersionUID = 1L;
 
+	/** Set once, by the factory that creates the exception, before it is thrown. */
+	private transient @Nullable UpstreamConnection connection;
+
 	private final HangupKind kind;
 
 	private final HangupPhase phase;
@@ -51,6 +54,34 @@ public abstract sealed class HangupException extends RuntimeException
 			case SERVER_CLOSE -> new ServerCloseException(phase, method, upstream, cause);
 			default -> UpstreamHangupException.of(kind, phase, method, upstream, cause);
 		};
+	}
+
+	/**
+	 * Create the exception for a hang-up of the given kind on a known upstream connection.
+	 * @param kind the kind
+	 * @param phase whether the upstream had started its response
+	 * @param method the HTTP method of the call
+	 * @param upstream the upstream
+	 * @param cause the error behind it, or {@code null} for a cancel
+	 * @param connection the pooled connection the call went out on, or {@code null}
+	 * @return the exception
+	 * @since 0.2.0
+	 */
+	public static HangupException of(HangupKind kind, HangupPhase phase, String method, String upstream,
+			@Nullable Throwable cause, @Nullable UpstreamConnection connection) {
+		HangupException exception = of(kind, phase, method, upstream, cause);
+		exception.connection = connection;
+		return exception;
+	}
+
+	/**
+	 * Return the pooled upstream connection the call went out on, when known: a reset before
+	 * the response on a {@link UpstreamConnection#reused() reused} one is a stale connection.
+	 * @return the connection, or {@code null}
+	 * @since 0.2.0
+	 */
+	public @Nullable UpstreamConnection getConnection() {
+		return this.connection;
 	}
 
 	static String when(HangupPhase phase) {

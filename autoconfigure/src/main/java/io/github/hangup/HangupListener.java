@@ -18,4 +18,13 @@ public interface HangupListener {
 	 */
 	void onHangup(HangupEvent event);
 
+	/**
+	 * Called once per outbound call sent again after a stale connection failed it; the call
+	 * itself ends as the retry does. Does nothing unless overridden.
+	 * @param retry the retry
+	 * @since 0.2.0
+	 */
+	default void onRetry(HangupRetry retry) {
+	}
+
 }

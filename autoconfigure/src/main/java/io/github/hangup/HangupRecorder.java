@@ -46,9 +46,29 @@ public final class HangupRecorder {
 				listener.onHangup(event);
 			}
 			catch (RuntimeException ex) {
-				logger.warn("Hang-up listener " + listener.getClass().getName() + " failed", ex);
+				failed(listener, ex);
 			}
 		}
+	}
+
+	/**
+	 * Record one retry of an outbound call.
+	 * @param retry the retry
+	 * @since 0.2.0
+	 */
+	public void retried(HangupRetry retry) {
+		for (HangupListener listener : this.listeners.get()) {
+			try {
+				listener.onRetry(retry);
+			}
+			catch (RuntimeException ex) {
+				failed(listener, ex);
+			}
+		}
+	}
+
+	private static void failed(HangupListener listener, RuntimeException ex) {
+		logger.warn("Hang-up listener " + listener.getClass().getName() + " failed", ex);
 	}
 
 }

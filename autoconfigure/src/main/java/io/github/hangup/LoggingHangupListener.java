@@ -115,10 +115,29 @@ public final class LoggingHangupListener implements HangupListener {
 		if (event.status() != null) {
 			line.append(" status=").append(event.status());
 		}
+		UpstreamConnection connection = event.connection();
+		if (connection != null && connection.reused()) {
+			line.append(" connection=REUSED idle=")
+				.append(connection.idle().toMillis())
+				.append("ms requests=")
+				.append(connection.requests());
+			if (event.isStaleConnection()) {
+				line.append(" stale=true");
+			}
+		}
 		if (event.kind() == HangupKind.UPSTREAM_PROTOCOL_ERROR) {
 			line.append(" reason=\"").append(UpstreamProtocolErrorException.reasonOf(event.cause())).append('"');
 		}
 		return line.toString();
+	}
+
+	@Override
+	public void onRetry(HangupRetry retry) {
+		if (this.logger.isDebugEnabled()) {
+			this.logger.debug("Retried " + retry.method() + " to upstream=" + retry.upstream() + " on a new connection: "
+					+ retry.reason() + " (reused connection idle=" + retry.idle().toMillis() + "ms requests="
+					+ retry.connection().requests() + ")", retry.cause());
+		}
 	}
 
 	private static String route(HangupEvent event) {

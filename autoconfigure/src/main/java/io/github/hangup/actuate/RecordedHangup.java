@@ -1,11 +1,13 @@
 package io.github.hangup.actuate;
 
 import java.time.Instant;
+import java.util.Locale;
 
 import io.github.hangup.HangupEvent;
 import io.github.hangup.HangupKind;
 import io.github.hangup.HangupPhase;
 import io.github.hangup.HangupSide;
+import io.github.hangup.UpstreamConnection;
 import io.github.hangup.UpstreamProtocolErrorException;
 import org.jspecify.annotations.Nullable;
 
@@ -22,16 +24,25 @@ import org.jspecify.annotations.Nullable;
  * @param elapsedMillis time from the start of the request or call to the hang-up
  * @param status the status sent to the client because of it, or {@code null}
  * @param explanation a plain-language sentence saying what happened
+ * @param connection {@code NEW} or {@code REUSED} for the pooled upstream connection the call
+ * went out on, or {@code null} when not known
+ * @param connectionIdleMillis how long a reused connection had sat idle, or {@code null}
+ * @param connectionRequests how many calls a reused connection had carried, or {@code null}
  * @since 0.1.0
  */
 public record RecordedHangup(String timestamp, HangupSide side, HangupKind kind, HangupPhase phase, String method,
 		@Nullable String route, @Nullable String upstream, long elapsedMillis, @Nullable Integer status,
-		String explanation) {
+		String explanation, @Nullable String connection, @Nullable Long connectionIdleMillis,
+		@Nullable Integer connectionRequests) {
 
 	static RecordedHangup of(HangupEvent event, Instant now, @Nullable String reason) {
 		long elapsed = event.elapsed().toMillis();
+		UpstreamConnection connection = event.connection();
+		UpstreamConnection reused = (connection != null && connection.reused()) ? connection : null;
 		return new RecordedHangup(now.toString(), event.side(), event.kind(), event.phase(), event.method(),
-				event.route(), event.upstream(), elapsed, event.status(), explain(event, elapsed, reason));
+				event.route(), event.upstream(), elapsed, event.status(), explain(event, elapsed, reason),
+				(connection != null) ? connection.tagValue() : null,
+				(reused != null) ? reused.idle().toMillis() : null, (reused != null) ? reused.requests() : null);
 	}
 
 	static String explain(HangupEvent event, long elapsed) {
@@ -43,6 +54,19 @@ public record RecordedHangup(String timestamp, HangupSide side, HangupKind kind,
 	 * @param reason what was wrong with a reply that was not valid HTTP
 	 */
 	static String explain(HangupEvent event, long elapsed, @Nullable String reason) {
+		String explanation = explainKind(event, elapsed, reason);
+		UpstreamConnection connection = event.connection();
+		if (event.isStaleConnection() && connection != null) {
+			String idle = String.format(Locale.ROOT, "%.1f s", connection.idle().toMillis() / 1000.0);
+			return explanation + " It went out on a keep-alive connection reused from the pool, after "
+					+ connection.requests() + ((connection.requests() == 1) ? " call" : " calls")
+					+ ": the upstream, or a load balancer in between, closed this connection after it sat idle " + idle
+					+ "; set hangup.client.max-idle-time below that.";
+		}
+		return explanation;
+	}
+
+	private static String explainKind(HangupEvent event, long elapsed, @Nullable String reason) {
 		String request = event.method() + " " + ((event.route() != null) ? event.route() : "(no matched route)");
 		String upstream = (event.upstream() != null) ? event.upstream() : "the upstream";
 		boolean before = event.phase() == HangupPhase.BEFORE_RESPONSE;

@@ -4,6 +4,7 @@ import java.time.Duration;
 
 import io.github.hangup.HangupClassifier;
 import io.github.hangup.HangupRecorder;
+import io.github.hangup.client.ConnectionReuse;
 import io.github.hangup.client.HangupExchangeFilterFunction;
 import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
@@ -41,8 +42,10 @@ public final class HangupClientAutoConfiguration {
 	@ConditionalOnMissingBean
 	HangupExchangeFilterFunction hangupExchangeFilterFunction(HangupClassifier classifier, HangupRecorder recorder,
 			HangupProperties properties, Environment environment) {
+		HangupProperties.Client client = properties.getClient();
 		return new HangupExchangeFilterFunction(classifier, recorder, responseTimeout(properties, environment),
-				properties.propagationMode());
+				properties.propagationMode(),
+				new ConnectionReuse(client.getMaxIdleTime(), client.isRetryStaleConnections()));
 	}
 
 	/**

@@ -127,6 +127,11 @@ public class HangupProperties implements Validator {
 			reject(errors, "client.responseTimeout", "range",
 					"must be at most " + MAX_RESPONSE_TIMEOUT + " (0 turns it off), was " + timeout);
 		}
+		Duration maxIdle = properties.getClient().getMaxIdleTime();
+		if (maxIdle == null || maxIdle.isNegative() || maxIdle.compareTo(MAX_RESPONSE_TIMEOUT) > 0) {
+			reject(errors, "client.maxIdleTime", "range",
+					"must be between 0 (no limit) and " + MAX_RESPONSE_TIMEOUT + ", was " + maxIdle);
+		}
 		Server.Status status = properties.getServer().getStatus();
 		checkStatus(errors, "server.status.upstreamTimeout", status.getUpstreamTimeout());
 		checkStatus(errors, "server.status.upstreamReset", status.getUpstreamReset());
@@ -182,6 +187,35 @@ public class HangupProperties implements Validator {
 		 * the reactive chain, or none.
 		 */
 		private @Nullable PropagationMode propagation;
+
+		/**
+		 * How long a pooled upstream connection may sit idle before it is closed, so that
+		 * it is not reused after the upstream, or a load balancer in between, dropped it.
+		 * Zero for no limit (an upstream's Keep-Alive timeout is still honoured).
+		 */
+		private Duration maxIdleTime = Duration.ofSeconds(20);
+
+		/**
+		 * Whether to send a replayable call once more, on a new connection, when it failed
+		 * on a stale keep-alive connection before any response byte.
+		 */
+		private boolean retryStaleConnections = true;
+
+		public Duration getMaxIdleTime() {
+			return this.maxIdleTime;
+		}
+
+		public void setMaxIdleTime(Duration maxIdleTime) {
+			this.maxIdleTime = maxIdleTime;
+		}
+
+		public boolean isRetryStaleConnections() {
+			return this.retryStaleConnections;
+		}
+
+		public void setRetryStaleConnections(boolean retryStaleConnections) {
+			this.retryStaleConnections = retryStaleConnections;
+		}
 
 		public @Nullable Duration getResponseTimeout() {
 			return this.responseTimeout;

@@ -76,7 +76,10 @@ final class CallRequest implements ClientRequest {
 	public Consumer<ClientHttpRequest> httpRequest() {
 		// A filter further down may copy this request with ClientRequest.from(), and the
 		// copy writes itself: the timeout then counts from when the writing starts.
-		Consumer<ClientHttpRequest> arm = (httpRequest) -> this.call.timeout().arm(httpRequest, true);
+		Consumer<ClientHttpRequest> arm = (httpRequest) -> {
+			this.call.connected(httpRequest);
+			this.call.timeout().arm(httpRequest, true);
+		};
 		Consumer<ClientHttpRequest> own = this.request.httpRequest();
 		return (own != null) ? arm.andThen(own) : arm;
 	}
@@ -88,6 +91,7 @@ final class CallRequest implements ClientRequest {
 
 	@Override
 	public Mono<Void> writeTo(ClientHttpRequest httpRequest, ExchangeStrategies strategies) {
+		this.call.connected(httpRequest);
 		ResponseTimeout timeout = this.call.timeout();
 		timeout.arm(httpRequest, false);
 		ClientHttpRequest watched = (this.request.body() != BodyInserters.empty())

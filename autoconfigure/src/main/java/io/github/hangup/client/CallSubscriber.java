@@ -54,7 +54,7 @@ final class CallSubscriber implements CoreSubscriber<ClientResponse>, Subscripti
 			// The view arms the timeout, learns when the request was sent (an error decoding
 			// what came after is the reply's), watches a request body and learns the
 			// connection's event loop, on which a call stopped mid-body signals its reader.
-			response = next.exchange(new CallRequest(request, this.call));
+			response = this.call.exchange(next, new CallRequest(request, this.call));
 		}
 		catch (Throwable ex) {
 			this.call.end();
@@ -122,6 +122,7 @@ final class CallSubscriber implements CoreSubscriber<ClientResponse>, Subscripti
 			clientResponse.releaseBody().subscribe();
 			return;
 		}
+		this.call.responded(clientResponse);
 		TrackedBody tracked = new TrackedBody(this.call);
 		this.body = tracked;
 		this.call.timeout().responded();

@@ -46,6 +46,8 @@ public final class HangupExchangeFilterFunction implements ExchangeFilterFunctio
 
 	private final PropagationMode propagation;
 
+	private final ConnectionReuse reuse;
+
 	private final AtomicInteger inFlight = new AtomicInteger();
 
 	private volatile @Nullable Upstream lastUpstream;
@@ -70,11 +72,27 @@ public final class HangupExchangeFilterFunction implements ExchangeFilterFunctio
 	 */
 	public HangupExchangeFilterFunction(HangupClassifier classifier, HangupRecorder recorder,
 			Duration responseTimeout, PropagationMode propagation) {
+		this(classifier, recorder, responseTimeout, propagation, ConnectionReuse.DEFAULTS);
+	}
+
+	/**
+	 * Create a filter.
+	 * @param classifier decides which errors are hang-ups
+	 * @param recorder receives the hang-ups
+	 * @param responseTimeout default response timeout; {@link Duration#ZERO} for none
+	 * @param propagation how far a client leaving reaches into outbound calls
+	 * @param reuse how pooled keep-alive connections are kept from going stale, and what
+	 * happens when one did
+	 * @since 0.2.0
+	 */
+	public HangupExchangeFilterFunction(HangupClassifier classifier, HangupRecorder recorder,
+			Duration responseTimeout, PropagationMode propagation, ConnectionReuse reuse) {
 		Assert.isTrue(!responseTimeout.isNegative(), "Response timeout must not be negative");
 		this.classifier = classifier;
 		this.recorder = recorder;
 		this.responseTimeout = responseTimeout;
 		this.propagation = propagation;
+		this.reuse = reuse;
 	}
 
 	/**
@@ -113,7 +131,8 @@ public final class HangupExchangeFilterFunction implements ExchangeFilterFunctio
 			call.observe(observation);
 		}
 		Object timeout = request.attributes().get(HangupClientAttributes.RESPONSE_TIMEOUT);
-		call.start(request, next, (timeout instanceof Duration duration) ? duration : this.responseTimeout, actual);
+		call.start(request, next, (timeout instanceof Duration duration) ? duration : this.responseTimeout, this.reuse,
+				actual);
 	}
 
 	private @Nullable InboundScope scope(ClientRequest request, ContextView context) {

@@ -9,12 +9,15 @@ import io.github.hangup.HangupException;
 import io.github.hangup.HangupKind;
 import io.github.hangup.HangupPhase;
 import io.github.hangup.HangupRecorder;
-import io.github.hangup.HangupSide;
+import io.github.hangup.HangupRetry;
+import io.github.hangup.UpstreamConnection;
 import io.github.hangup.server.InboundScope;
 import io.micrometer.observation.Observation;
 import org.jspecify.annotations.Nullable;
 import reactor.core.CoreSubscriber;
+import reactor.core.publisher.Mono;
 
+import org.springframework.http.client.reactive.ClientHttpRequest;
 import org.springframework.web.reactive.function.client.ClientRequest;
 import org.springframework.web.reactive.function.client.ClientRequestObservationContext;
 import org.springframework.web.reactive.function.client.ClientResponse;
@@ -68,6 +71,21 @@ final class OutboundCall implements InboundScope.Participant {
 	/** WebClient's observation of this call, if any. */
 	private @Nullable ClientRequestObservationContext observed;
 
+	private ConnectionReuse reuse = ConnectionReuse.DEFAULTS;
+
+	/** The connector's request of the attempt being written or answered. */
+	private volatile @Nullable Object nativeRequest;
+
+	/** The pooled connection of that attempt, when known. */
+	private volatile @Nullable UpstreamConnection connection;
+
+	/** Attempts written, Reactor Netty's own retries included; only the event loop writes it. */
+	private volatile int writes;
+
+	private volatile boolean retried;
+
+	private volatile @Nullable String keepAlive;
+
 	OutboundCall(HangupClassifier classifier, HangupRecorder recorder, String method, String upstream,
 			@Nullable InboundScope scope, boolean stopWithClient, AtomicInteger inFlight) {
 		this.classifier = classifier;
@@ -84,6 +102,16 @@ final class OutboundCall implements InboundScope.Participant {
 	 */
 	void start(ClientRequest request, ExchangeFunction next, Duration timeout,
 			CoreSubscriber<? super ClientResponse> actual) {
+		start(request, next, timeout, ConnectionReuse.DEFAULTS, actual);
+	}
+
+	/**
+	 * Start the exchange for {@code actual}, keeping its pooled connections as {@code reuse}
+	 * says.
+	 */
+	void start(ClientRequest request, ExchangeFunction next, Duration timeout, ConnectionReuse reuse,
+			CoreSubscriber<? super ClientResponse> actual) {
+		this.reuse = reuse;
 		this.subscriber = new CallSubscriber(this, this.state, actual);
 		this.timeout = new ResponseTimeout(this.subscriber, this.state, timeout);
 		this.inFlight.incrementAndGet();
@@ -114,6 +142,61 @@ final class OutboundCall implements InboundScope.Participant {
 		return this.observed;
 	}
 
+	/**
+	 * An attempt is being written to the connector's request: learn its connection, once per
+	 * attempt (Reactor Netty writes the request again when it retries by itself).
+	 */
+	@SuppressWarnings("NonAtomicVolatileUpdate") // only the connection's event loop writes
+	void connected(ClientHttpRequest httpRequest) {
+		Object nativeRequest = httpRequest.getNativeRequest();
+		if (nativeRequest == this.nativeRequest) {
+			return;
+		}
+		this.nativeRequest = nativeRequest;
+		this.writes++;
+		this.connection = PooledConnections.acquired(nativeRequest);
+	}
+
+	/** The response arrived: remember how long the upstream keeps its connection. */
+	void responded(ClientResponse response) {
+		this.keepAlive = response.headers().asHttpHeaders().getFirst("Keep-Alive");
+	}
+
+	/**
+	 * Exchange the request and, when its attempt failed on a stale connection, once more.
+	 * The retry happens inside the one exchange the call's subscriber sees, which gets only
+	 * the final outcome.
+	 */
+	Mono<ClientResponse> exchange(ExchangeFunction next, ClientRequest view) {
+		Mono<ClientResponse> response = next.exchange(view);
+		if (!this.reuse.retry() || !ConnectionReuse.isReplayable(view)) {
+			return response;
+		}
+		return response.onErrorResume((error) -> {
+			UpstreamConnection failedOn = this.connection;
+			if (failedOn == null || !isStale(error, failedOn)) {
+				return Mono.error(error);
+			}
+			this.retried = true;
+			this.recorder.retried(new HangupRetry(this.method, this.upstream, HangupRetry.STALE_CONNECTION, failedOn, error));
+			return next.exchange(view);
+		});
+	}
+
+	/**
+	 * Whether a failed first attempt proves the upstream never saw it: reset before any
+	 * response byte on a reused connection, while the call still runs, its client is still
+	 * there and nobody, Reactor Netty included, retried it yet.
+	 */
+	private boolean isStale(Throwable error, UpstreamConnection failedOn) {
+		if (this.retried || this.writes != 1 || !failedOn.reused() || this.state.isSignalled() || this.state.isEnded()
+				|| (this.scope != null && this.scope.isClientGone()) || error instanceof HangupException) {
+			return false;
+		}
+		return CallFailures.kind(error, HangupPhase.BEFORE_RESPONSE, this.classifier, this.scope, this.requestBodyError,
+				this.timeout.isRequestSent()) == HangupKind.UPSTREAM_RESET;
+	}
+
 	void requestBodyFailed(Throwable error) {
 		this.requestBodyError = error;
 	}
@@ -138,7 +221,7 @@ final class OutboundCall implements InboundScope.Participant {
 			return error;
 		}
 		record(kind, phase, error);
-		return HangupException.of(kind, phase, this.method, this.upstream, error);
+		return HangupException.of(kind, phase, this.method, this.upstream, error, this.connection);
 	}
 
 	/** The call's downstream or its body's reader cancelled. */
@@ -164,11 +247,15 @@ final class OutboundCall implements InboundScope.Participant {
 		}
 	}
 
-	/** The body was read to its end. */
+	/** The body was read to its end: the connection goes back to the pool. */
 	void finished() {
 		end();
 		if (this.state.finish()) {
 			leaveScope();
+		}
+		Object nativeRequest = this.nativeRequest;
+		if (nativeRequest != null) {
+			PooledConnections.released(nativeRequest, this.keepAlive, this.reuse.maxIdleTime());
 		}
 	}
 
@@ -236,7 +323,11 @@ final class OutboundCall implements InboundScope.Participant {
 		this.recorded = kind;
 		Duration elapsed = Duration.ofNanos(System.nanoTime() - this.startNanos);
 		this.recorder
-			.record(HangupEvent.outbound(kind, phase, this.method, elapsed).upstream(this.upstream).cause(cause).build());
+			.record(HangupEvent.outbound(kind, phase, this.method, elapsed)
+				.upstream(this.upstream)
+				.cause(cause)
+				.connection(this.connection)
+				.build());
 	}
 
 }

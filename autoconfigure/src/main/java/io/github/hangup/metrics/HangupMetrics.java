@@ -20,7 +20,18 @@ public final class HangupMetrics {
 	public static final String CLIENT_HANGUPS = "http.client.hangups";
 
 	/**
-	 * Gauge of outbound calls through the Hangup filter that started and have not ended.
+	 * Counter of outbound calls sent again after a stale keep-alive connection failed them.
+	 * Tags: {@link #METHOD}, {@link #REASON}, {@link #UPSTREAM}.
+	 */
+	public static final String CLIENT_RETRIES = "http.client.retries";
+
+	/**
+	 * Tag of {@link #CLIENT_RETRIES}: why a call was sent again.
+	 */
+	public static final String REASON = "reason";
+
+	/**
+	 * Name of the gauge of outbound calls in flight.
 	 */
 	public static final String CLIENT_CALLS_ACTIVE = "hangup.client.calls.active";
 

@@ -8,8 +8,10 @@ import io.github.hangup.HangupEvent;
 import io.github.hangup.HangupKind;
 import io.github.hangup.HangupListener;
 import io.github.hangup.HangupObservations;
+import io.github.hangup.HangupRetry;
 import io.github.hangup.HangupPhase;
 import io.github.hangup.HangupSide;
+import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tag;
@@ -41,6 +43,8 @@ public final class MicrometerHangupListener implements HangupListener {
 
 	private final Meter.MeterProvider<Timer> clientHangups;
 
+	private final Meter.MeterProvider<Counter> clientRetries;
+
 	private final int maxUpstreamTags;
 
 	private final Set<String> upstreams = ConcurrentHashMap.newKeySet();
@@ -59,7 +63,20 @@ public final class MicrometerHangupListener implements HangupListener {
 			.description("Outbound calls that hung up: upstream timeout, reset or unreachable, or cancelled "
 					+ "because the inbound client left")
 			.withRegistry(registry);
+		this.clientRetries = Counter.builder(HangupMetrics.CLIENT_RETRIES)
+			.description("Outbound calls sent a second time, on a new connection, after their first attempt "
+					+ "failed on a stale keep-alive connection")
+			.withRegistry(registry);
 		this.maxUpstreamTags = maxUpstreamTags;
+	}
+
+	@Override
+	public void onRetry(HangupRetry retry) {
+		this.clientRetries
+			.withTags(Tags.of(Tag.of(HangupMetrics.METHOD, HangupObservations.method(retry.method())),
+					Tag.of(HangupMetrics.REASON, retry.reason()),
+					Tag.of(HangupMetrics.UPSTREAM, upstream(retry.upstream()))))
+			.increment();
 	}
 
 	@Override

@@ -129,6 +129,7 @@ public final class InboundHangups {
 			.status(status)
 			.cause(cause)
 			.protocol(protocol(exchange.getRequest()))
+			.connection((cause instanceof HangupException hangup) ? hangup.getConnection() : null)
 			.build());
 	}
 

@@ -57,6 +57,8 @@ public final class StaleUpstream implements AutoCloseable {
 
 	private final AtomicInteger killed = new AtomicInteger();
 
+	private final AtomicInteger peerClosed = new AtomicInteger();
+
 	private volatile boolean running = true;
 
 	public StaleUpstream(Duration idleLimit, Ending ending, boolean advertise) throws IOException {
@@ -94,6 +96,11 @@ public final class StaleUpstream implements AutoCloseable {
 		return this.connections.get();
 	}
 
+	/** Connections the client closed while they sat idle after a response. */
+	public int peerClosed() {
+		return this.peerClosed.get();
+	}
+
 	/** Requests that arrived on a stale connection and were not answered. */
 	public int killed() {
 		return this.killed.get();
@@ -123,6 +130,9 @@ public final class StaleUpstream implements AutoCloseable {
 			while (this.running) {
 				Request request = Request.read(in);
 				if (request == null) {
+					if (lastAnswered >= 0) {
+						this.peerClosed.incrementAndGet();
+					}
 					return;
 				}
 				this.received.computeIfAbsent(request.method, (key) -> new AtomicInteger()).incrementAndGet();

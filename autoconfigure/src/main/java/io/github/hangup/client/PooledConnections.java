@@ -1,0 +1,58 @@
+package io.github.hangup.client;
+
+import java.time.Duration;
+
+import io.github.hangup.UpstreamConnection;
+import org.jspecify.annotations.Nullable;
+import reactor.netty.Connection;
+
+import org.springframework.util.ClassUtils;
+
+/**
+ * Where a call learns which pooled connection it went out on and hands it back: through
+ * {@link ConnectionUse} when the connector is Reactor Netty, nothing otherwise.
+ */
+final class PooledConnections {
+
+	private static final boolean REACTOR_NETTY_PRESENT = ClassUtils.isPresent("reactor.netty.Connection",
+			PooledConnections.class.getClassLoader());
+
+	private PooledConnections() {
+	}
+
+	/**
+	 * A request starts on the connection behind {@code nativeRequest}.
+	 * @return what the connection is, or {@code null} when not known
+	 */
+	static @Nullable UpstreamConnection acquired(Object nativeRequest) {
+		return REACTOR_NETTY_PRESENT ? ReactorNetty.acquired(nativeRequest) : null;
+	}
+
+	/**
+	 * The response on the connection behind {@code nativeRequest} was read in full.
+	 */
+	static void released(Object nativeRequest, @Nullable String keepAlive, Duration maxIdle) {
+		if (REACTOR_NETTY_PRESENT) {
+			ReactorNetty.released(nativeRequest, keepAlive, maxIdle);
+		}
+	}
+
+	/**
+	 * Isolates the Reactor Netty types so that other connectors never load them.
+	 */
+	private static final class ReactorNetty {
+
+		static @Nullable UpstreamConnection acquired(Object nativeRequest) {
+			return (nativeRequest instanceof Connection connection) ? ConnectionUse.acquired(connection.channel())
+					: null;
+		}
+
+		static void released(Object nativeRequest, @Nullable String keepAlive, Duration maxIdle) {
+			if (nativeRequest instanceof Connection connection) {
+				ConnectionUse.released(connection.channel(), keepAlive, maxIdle);
+			}
+		}
+
+	}
+
+}
