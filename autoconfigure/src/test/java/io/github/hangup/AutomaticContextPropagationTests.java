@@ -46,7 +46,7 @@ class AutomaticContextPropagationTests {
 			}
 			upstream.awaitPeerClosed("/hang", 1);
 			MeterRegistry registry = proxy.getBean(MeterRegistry.class);
-			HangupMeters.awaitCounts(registry, HangupMetrics.CLIENT_HANGUPS, Map
+			HangupMeters.awaitClientHangups(registry, Map
 				.of("kind=CLIENT_CANCEL,method=GET,phase=BEFORE_RESPONSE,upstream=127.0.0.1:" + upstream.port(), 1L));
 			await().atMost(Duration.ofSeconds(10))
 				.until(() -> proxy.getBean(HangupExchangeFilterFunction.class).inFlight() == 0);

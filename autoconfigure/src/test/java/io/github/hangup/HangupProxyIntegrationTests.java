@@ -96,7 +96,7 @@ class HangupProxyIntegrationTests {
 		assertClientRequest(HangupObservations.NONE, "200", "SUCCESS");
 		await().atMost(Duration.ofSeconds(10)).until(() -> proxy.getBean(HangupWebFilter.class).openScopes() == 0);
 		HangupMeters.awaitCounts(registry, HangupMetrics.SERVER_HANGUPS, Map.of());
-		HangupMeters.awaitCounts(registry, HangupMetrics.CLIENT_HANGUPS, Map.of());
+		HangupMeters.awaitClientHangups(registry, Map.of());
 	}
 
 	@Test
@@ -329,7 +329,7 @@ class HangupProxyIntegrationTests {
 	}
 
 	private void assertOutbound(String kind, String phase, String upstreamTag) {
-		HangupMeters.awaitCounts(registry, HangupMetrics.CLIENT_HANGUPS,
+		HangupMeters.awaitClientHangups(registry,
 				Map.of("kind=" + kind + ",method=GET,phase=" + phase + ",upstream=" + upstreamTag, 1L));
 	}
 

@@ -71,7 +71,7 @@ class Http2CancellationTests {
 		await().atMost(Duration.ofSeconds(10)).until(() -> this.upstream.cancelled.get() == 1);
 		HangupMeters.awaitCounts(this.registry, HangupMetrics.SERVER_HANGUPS,
 				Map.of("kind=CLIENT_CANCEL,method=GET,phase=BEFORE_RESPONSE,uri=/h2/hang", 1L));
-		HangupMeters.awaitCounts(this.registry, HangupMetrics.CLIENT_HANGUPS,
+		HangupMeters.awaitClientHangups(this.registry,
 				Map.of("kind=CLIENT_CANCEL,method=GET,phase=DURING_RESPONSE,upstream=" + this.upstream.hostPort(), 1L));
 		await().atMost(Duration.ofSeconds(10))
 			.until(() -> this.proxy.getBean(HangupExchangeFilterFunction.class).inFlight() == 0);
@@ -101,7 +101,7 @@ class Http2CancellationTests {
 			.block(Duration.ofSeconds(10));
 		assertThat(again).isEqualTo("ok");
 		assertThat(this.upstream.connections.get()).isEqualTo(1);
-		HangupMeters.awaitCounts(this.registry, HangupMetrics.CLIENT_HANGUPS,
+		HangupMeters.awaitClientHangups(this.registry,
 				Map.of("kind=CLIENT_CANCEL,method=GET,phase=DURING_RESPONSE,upstream=" + this.upstream.hostPort(), 1L));
 	}
 

@@ -96,7 +96,7 @@ class MalformedReplyTests {
 		String outboundPhase = name.equals("bad-first-chunk-size") ? "DURING_RESPONSE" : "BEFORE_RESPONSE";
 		HangupMeters.awaitCounts(registry, HangupMetrics.SERVER_HANGUPS,
 				Map.of("kind=UPSTREAM_PROTOCOL_ERROR,method=GET,phase=BEFORE_RESPONSE,uri=/malformed/{name}", 1L));
-		HangupMeters.awaitCounts(registry, HangupMetrics.CLIENT_HANGUPS, Map.of(
+		HangupMeters.awaitClientHangups(registry, Map.of(
 				"kind=UPSTREAM_PROTOCOL_ERROR,method=GET,phase=" + outboundPhase + "," + app.upstreamTag(), 1L));
 		HangupMeters.awaitCounts(registry, "http.server.requests",
 				Map.of("hangup=UPSTREAM_PROTOCOL_ERROR,status=502", 1L), "hangup", "status");
@@ -123,7 +123,7 @@ class MalformedReplyTests {
 		}
 		HangupMeters.awaitCounts(registry, HangupMetrics.SERVER_HANGUPS,
 				Map.of("kind=UPSTREAM_PROTOCOL_ERROR,method=GET,phase=DURING_RESPONSE,uri=/malformed-mid-chunked", 1L));
-		HangupMeters.awaitCounts(registry, HangupMetrics.CLIENT_HANGUPS,
+		HangupMeters.awaitClientHangups(registry,
 				Map.of("kind=UPSTREAM_PROTOCOL_ERROR,method=GET,phase=DURING_RESPONSE," + app.upstreamTag(), 1L));
 		assertThat(lines(output, " WARN ")).singleElement().asString().contains("reason=\"invalid chunk size\"");
 		assertThat(lines(output, " ERROR ")).isEmpty();

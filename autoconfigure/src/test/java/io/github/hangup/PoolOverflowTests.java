@@ -75,7 +75,7 @@ class PoolOverflowTests {
 		HangupMeters.awaitCounts(this.app.registry(), HangupMetrics.SERVER_HANGUPS,
 				Map.of("kind=UPSTREAM_OVERFLOW,method=GET,phase=BEFORE_RESPONSE,uri=/pooled/{pool}", 1L,
 						"kind=CLIENT_CANCEL,method=GET,phase=BEFORE_RESPONSE,uri=/pooled/{pool}", left));
-		HangupMeters.awaitCounts(this.app.registry(), HangupMetrics.CLIENT_HANGUPS,
+		HangupMeters.awaitClientHangups(this.app.registry(),
 				Map.of("kind=UPSTREAM_OVERFLOW,method=GET,phase=BEFORE_RESPONSE," + this.app.upstreamTag(), 1L,
 						"kind=CLIENT_CANCEL,method=GET,phase=BEFORE_RESPONSE," + this.app.upstreamTag(), left));
 		HangupMeters.awaitCounts(this.app.registry(), "http.server.requests",

@@ -97,7 +97,7 @@ class RequestScopedCancellationTests {
 		this.upstream.awaitPeerClosed("/hang", 1);
 		HangupMeters.awaitCounts(this.registry, HangupMetrics.SERVER_HANGUPS,
 				Map.of("kind=CLIENT_CANCEL,method=GET,phase=BEFORE_RESPONSE,uri=/upload", 1L));
-		HangupMeters.awaitCounts(this.registry, HangupMetrics.CLIENT_HANGUPS, Map.of(
+		HangupMeters.awaitClientHangups(this.registry, Map.of(
 				"kind=CLIENT_CANCEL,method=POST,phase=BEFORE_RESPONSE,upstream=127.0.0.1:" + this.upstream.port(),
 				1L));
 		assertBootCounts(1, 1, false);
@@ -114,7 +114,7 @@ class RequestScopedCancellationTests {
 				// The second call waits for the only pooled connection.
 				await().atMost(Duration.ofSeconds(10)).until(() -> inFlight() == 2);
 			}
-			HangupMeters.awaitCounts(this.registry, HangupMetrics.CLIENT_HANGUPS, Map.of(
+			HangupMeters.awaitClientHangups(this.registry, Map.of(
 					"kind=CLIENT_CANCEL,method=GET,phase=BEFORE_RESPONSE,upstream=127.0.0.1:" + this.upstream.port(),
 					1L));
 			assertThat(inFlight()).isEqualTo(1);
@@ -136,7 +136,7 @@ class RequestScopedCancellationTests {
 			}
 			HangupMeters.awaitCounts(this.registry, HangupMetrics.SERVER_HANGUPS,
 					Map.of("kind=CLIENT_CANCEL,method=GET,phase=BEFORE_RESPONSE,uri=/connecting", 1L));
-			HangupMeters.awaitCounts(this.registry, HangupMetrics.CLIENT_HANGUPS, Map.of(
+			HangupMeters.awaitClientHangups(this.registry, Map.of(
 					"kind=CLIENT_CANCEL,method=GET,phase=BEFORE_RESPONSE,upstream=127.0.0.1:" + backlog.port(), 1L));
 			assertBootCounts(1, 1, false);
 			awaitNothingInFlight();
@@ -226,7 +226,7 @@ class RequestScopedCancellationTests {
 	private void assertCancels(String route, String phase, int inbound, int outbound) {
 		HangupMeters.awaitCounts(this.registry, HangupMetrics.SERVER_HANGUPS,
 				Map.of("kind=CLIENT_CANCEL,method=GET,phase=" + phase + ",uri=" + route, (long) inbound));
-		HangupMeters.awaitCounts(this.registry, HangupMetrics.CLIENT_HANGUPS, Map.of(
+		HangupMeters.awaitClientHangups(this.registry, Map.of(
 				"kind=CLIENT_CANCEL,method=GET,phase=" + phase + ",upstream=127.0.0.1:" + this.upstream.port(),
 				(long) outbound));
 		assertBootCounts(inbound, outbound, phase.equals("DURING_RESPONSE"));

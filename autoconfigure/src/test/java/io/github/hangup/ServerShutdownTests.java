@@ -77,7 +77,7 @@ class ServerShutdownTests {
 				Map.of("kind=SERVER_CLOSE,method=GET,phase=DURING_RESPONSE,uri=/events", (long) STREAMS,
 						"kind=SERVER_CLOSE,method=GET,phase=BEFORE_RESPONSE,uri=/slow", 1L));
 		String upstreamTag = ",upstream=127.0.0.1:" + this.upstream.port();
-		HangupMeters.awaitCounts(registry, HangupMetrics.CLIENT_HANGUPS,
+		HangupMeters.awaitClientHangups(registry,
 				Map.of("kind=SERVER_CLOSE,method=GET,phase=DURING_RESPONSE" + upstreamTag, (long) STREAMS,
 						"kind=SERVER_CLOSE,method=GET,phase=BEFORE_RESPONSE" + upstreamTag, 1L));
 		for (RawHttpClient stream : this.clients.subList(0, STREAMS)) {

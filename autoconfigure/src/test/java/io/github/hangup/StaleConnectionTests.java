@@ -105,7 +105,7 @@ class StaleConnectionTests {
 		assertThat(this.upstream.received("POST")).isOne();
 		assertThat(retries()).isEmpty();
 		HangupMeters.awaitCounts(registry(), HangupMetrics.CLIENT_HANGUPS,
-				Map.of("kind=UPSTREAM_RESET,method=POST,phase=BEFORE_RESPONSE," + upstreamTag(), 1L));
+				Map.of("connection=REUSED,kind=UPSTREAM_RESET,method=POST,phase=BEFORE_RESPONSE," + upstreamTag(), 1L));
 		HangupMeters.awaitCounts(registry(), "http.server.requests", Map.of("hangup=UPSTREAM_RESET,status=502", 1L,
 				"hangup=NONE,status=200", 1L), "hangup", "status");
 		List<RecordedHangup> recent = this.proxy.getBean(HangupHistory.class).recent();

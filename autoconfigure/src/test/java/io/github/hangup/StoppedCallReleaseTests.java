@@ -76,7 +76,7 @@ class StoppedCallReleaseTests {
 		assertThat(controller.executor.shutdownNow()).isEmpty();
 		controller.executor.awaitTermination(5, TimeUnit.SECONDS);
 		assertThat(controller.executor.isTerminated()).isTrue();
-		HangupMeters.awaitCounts(this.app.registry(), HangupMetrics.CLIENT_HANGUPS,
+		HangupMeters.awaitClientHangups(this.app.registry(),
 				Map.of("kind=CLIENT_CANCEL,method=GET,phase=BEFORE_RESPONSE,upstream=127.0.0.1:" + this.app.upstream().port(),
 						(long) 2 * CALLS));
 		HangupMeters.awaitCounts(this.app.registry(), HangupMetrics.SERVER_HANGUPS,
@@ -90,7 +90,7 @@ class StoppedCallReleaseTests {
 	void bareSubscribeOfAStoppedCallLogsNoError(CapturedOutput output) throws Exception {
 		leaveDuring("/bare-subscribe", 1);
 		this.app.upstream().awaitPeerClosed("/hang", 1);
-		HangupMeters.awaitCounts(this.app.registry(), HangupMetrics.CLIENT_HANGUPS,
+		HangupMeters.awaitClientHangups(this.app.registry(),
 				Map.of("kind=CLIENT_CANCEL,method=GET,phase=BEFORE_RESPONSE,upstream=127.0.0.1:" + this.app.upstream().port(), 1L));
 		HangupMeters.awaitCounts(this.app.registry(), "http.client.requests", Map.of("hangup=CLIENT_CANCEL", 1L), "hangup");
 		awaitNothingInFlight();
@@ -109,7 +109,7 @@ class StoppedCallReleaseTests {
 		assertThat(controller.streamEnded.peek()).cause()
 			.isInstanceOf(ClientCancelException.class)
 			.satisfies((ex) -> assertThat(((HangupException) ex).getPhase()).isEqualTo(HangupPhase.DURING_RESPONSE));
-		HangupMeters.awaitCounts(this.app.registry(), HangupMetrics.CLIENT_HANGUPS,
+		HangupMeters.awaitClientHangups(this.app.registry(),
 				Map.of("kind=CLIENT_CANCEL,method=GET,phase=DURING_RESPONSE,upstream=127.0.0.1:" + this.app.upstream().port(), 1L));
 		// WebClient ends its observation with the response headers, before the body was cut.
 		HangupMeters.awaitCounts(this.app.registry(), "http.client.requests", Map.of("hangup=NONE", 1L), "hangup");

@@ -9,6 +9,7 @@ import io.github.hangup.HangupKind;
 import io.github.hangup.HangupListener;
 import io.github.hangup.HangupObservations;
 import io.github.hangup.HangupRetry;
+import io.github.hangup.UpstreamConnection;
 import io.github.hangup.HangupPhase;
 import io.github.hangup.HangupSide;
 import io.micrometer.core.instrument.Counter;
@@ -89,7 +90,9 @@ public final class MicrometerHangupListener implements HangupListener {
 			timer = this.serverHangups.withTags(tags.and(HangupMetrics.URI, route));
 		}
 		else {
-			timer = this.clientHangups.withTags(tags.and(HangupMetrics.UPSTREAM, upstream(event.upstream())));
+			UpstreamConnection connection = event.connection();
+			timer = this.clientHangups.withTags(tags.and(HangupMetrics.UPSTREAM, upstream(event.upstream()))
+				.and(HangupMetrics.CONNECTION, (connection != null) ? connection.tagValue() : HangupMetrics.UNKNOWN));
 		}
 		timer.record(event.elapsed());
 	}

@@ -52,6 +52,15 @@ public final class HangupMeters {
 		Settled.awaitAndHold(name, () -> counts(registry, name, tagKeys), new TreeMap<>(expected));
 	}
 
+	/**
+	 * Wait until {@code http.client.hangups} holds exactly the expected counts, keyed by
+	 * kind, method, phase and upstream (the {@code connection} tag, which tells new from
+	 * reused pooled connections, added up), then check that they stay so for 300 ms.
+	 */
+	public static void awaitClientHangups(MeterRegistry registry, Map<String, Long> expected) {
+		awaitCounts(registry, "http.client.hangups", expected, "kind", "method", "phase", "upstream");
+	}
+
 	private static Map<String, Long> counts(MeterRegistry registry, String name, Predicate<String> tagKeys) {
 		Map<String, Long> counts = new TreeMap<>();
 		for (Timer timer : registry.find(name).timers()) {

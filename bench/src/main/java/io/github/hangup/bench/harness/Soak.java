@@ -463,10 +463,13 @@ public final class Soak {
 		Map<String, Long> recorded = new TreeMap<>();
 		scrape.forEach((series, value) -> {
 			if (series.startsWith(meter + "{")) {
-				recorded.put(labels(series).entrySet()
+				// Whether a call went out on a new or a reused pooled connection depends on
+				// the pool's timing: the counts are exact per kind, phase, method and place.
+				recorded.merge(labels(series).entrySet()
 					.stream()
+					.filter((entry) -> !entry.getKey().equals("connection"))
 					.map((entry) -> entry.getKey() + "=" + entry.getValue())
-					.collect(Collectors.joining(",")), value.longValue());
+					.collect(Collectors.joining(",")), value.longValue(), Long::sum);
 			}
 		});
 		System.out.println("  " + meter);
