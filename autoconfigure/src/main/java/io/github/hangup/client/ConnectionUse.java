@@ -1,14 +1,20 @@
 package io.github.hangup.client;
 
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 
 import io.github.hangup.UpstreamConnection;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
 import io.netty.util.AttributeKey;
 import io.netty.util.concurrent.ScheduledFuture;
 import org.jspecify.annotations.Nullable;
+import reactor.core.publisher.Mono;
 
 /**
  * What Hangup knows of one pooled HTTP/1.1 upstream connection, kept as an attribute of its
@@ -36,6 +42,11 @@ final class ConnectionUse {
 
 	private @Nullable ScheduledFuture<?> closer;
 
+	/** The idle connections to the same upstream, while this one is among them. */
+	private @Nullable Set<Object> idle;
+
+	private boolean watched;
+
 	private ConnectionUse() {
 	}
 
@@ -59,6 +70,11 @@ final class ConnectionUse {
 			closer.cancel(false);
 			use.closer = null;
 		}
+		Set<Object> joined = use.idle;
+		if (joined != null) {
+			joined.remove(channel);
+			use.idle = null;
+		}
 		// Idle since unknown when the last call's body was released unread.
 		Duration idle = (use.idleSince != 0) ? Duration.ofNanos(System.nanoTime() - use.idleSince) : Duration.ZERO;
 		UpstreamConnection connection = (use.requests == 0) ? UpstreamConnection.NEW
@@ -74,13 +90,14 @@ final class ConnectionUse {
 	 * keep-alive timeout. May be called from any thread.
 	 * @param keepAlive the response's {@code Keep-Alive} header, if any
 	 * @param maxIdle the longest the connection may sit idle; zero for no limit of our own
+	 * @param idle the idle connections to the same upstream, which this one joins
 	 */
-	static void released(Channel channel, @Nullable String keepAlive, Duration maxIdle) {
+	static void released(Channel channel, @Nullable String keepAlive, Duration maxIdle, Set<Object> idle) {
 		if (channel.parent() != null || !channel.isActive()) {
 			return;
 		}
 		if (!channel.eventLoop().inEventLoop()) {
-			channel.eventLoop().execute(() -> released(channel, keepAlive, maxIdle));
+			channel.eventLoop().execute(() -> released(channel, keepAlive, maxIdle, idle));
 			return;
 		}
 		ConnectionUse use = channel.attr(KEY).get();
@@ -89,6 +106,18 @@ final class ConnectionUse {
 		}
 		long now = System.nanoTime();
 		use.idleSince = now;
+		use.idle = idle;
+		idle.add(channel);
+		if (!use.watched) {
+			// Once per connection, not per release: a closed connection leaves the set.
+			use.watched = true;
+			channel.closeFuture().addListener((closed) -> {
+				Set<Object> joined = use.idle;
+				if (joined != null) {
+					joined.remove(channel);
+				}
+			});
+		}
 		long limit = idleLimitNanos(keepAlive, maxIdle);
 		if (limit > 0) {
 			use.closer = channel.eventLoop().schedule(() -> {
@@ -98,6 +127,34 @@ final class ConnectionUse {
 				}
 			}, limit, TimeUnit.NANOSECONDS);
 		}
+	}
+
+	/**
+	 * Close the idle connections to an upstream. A stale connection rarely comes alone: the
+	 * ones idle as long died with it. Closed, none of them is handed out to the retry, which
+	 * gets a new connection.
+	 * @return a {@code Mono} that completes once they are all closed
+	 */
+	static Mono<Void> closeIdle(Set<Object> idle) {
+		List<ChannelFuture> closing = new ArrayList<>();
+		for (Object connection : idle) {
+			if (idle.remove(connection)) {
+				closing.add(((Channel) connection).close());
+			}
+		}
+		if (closing.isEmpty()) {
+			return Mono.empty();
+		}
+		return Mono.create((sink) -> {
+			AtomicInteger left = new AtomicInteger(closing.size());
+			for (ChannelFuture future : closing) {
+				future.addListener((done) -> {
+					if (left.decrementAndGet() == 0) {
+						sink.success();
+					}
+				});
+			}
+		});
 	}
 
 	/**

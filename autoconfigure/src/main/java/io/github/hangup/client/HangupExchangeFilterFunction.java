@@ -2,6 +2,9 @@ package io.github.hangup.client;
 
 import java.net.URI;
 import java.time.Duration;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import io.github.hangup.HangupClassifier;
@@ -47,6 +50,12 @@ public final class HangupExchangeFilterFunction implements ExchangeFilterFunctio
 	private final PropagationMode propagation;
 
 	private final ConnectionReuse reuse;
+
+	/**
+	 * The idle pooled connections per upstream, closed together when one of them is found
+	 * stale. Bounded like the pools: by the upstreams called and their idle connections.
+	 */
+	private final Map<String, Set<Object>> idle = new ConcurrentHashMap<>();
 
 	private final AtomicInteger inFlight = new AtomicInteger();
 
@@ -131,8 +140,9 @@ public final class HangupExchangeFilterFunction implements ExchangeFilterFunctio
 			call.observe(observation);
 		}
 		Object timeout = request.attributes().get(HangupClientAttributes.RESPONSE_TIMEOUT);
+		Set<Object> idle = this.idle.computeIfAbsent(call.upstream(), (key) -> ConcurrentHashMap.newKeySet());
 		call.start(request, next, (timeout instanceof Duration duration) ? duration : this.responseTimeout, this.reuse,
-				actual);
+				idle, actual);
 	}
 
 	private @Nullable InboundScope scope(ClientRequest request, ContextView context) {

@@ -1,6 +1,8 @@
 package io.github.hangup.client;
 
 import java.time.Duration;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import io.github.hangup.HangupClassifier;
@@ -73,6 +75,9 @@ final class OutboundCall implements InboundScope.Participant {
 
 	private ConnectionReuse reuse = ConnectionReuse.DEFAULTS;
 
+	/** The idle pooled connections to this call's upstream. */
+	private Set<Object> idle = Set.of();
+
 	/** The connector's request of the attempt being written or answered. */
 	private volatile @Nullable Object nativeRequest;
 
@@ -102,7 +107,7 @@ final class OutboundCall implements InboundScope.Participant {
 	 */
 	void start(ClientRequest request, ExchangeFunction next, Duration timeout,
 			CoreSubscriber<? super ClientResponse> actual) {
-		start(request, next, timeout, ConnectionReuse.DEFAULTS, actual);
+		start(request, next, timeout, ConnectionReuse.DEFAULTS, ConcurrentHashMap.newKeySet(), actual);
 	}
 
 	/**
@@ -110,8 +115,9 @@ final class OutboundCall implements InboundScope.Participant {
 	 * says.
 	 */
 	void start(ClientRequest request, ExchangeFunction next, Duration timeout, ConnectionReuse reuse,
-			CoreSubscriber<? super ClientResponse> actual) {
+			Set<Object> idle, CoreSubscriber<? super ClientResponse> actual) {
 		this.reuse = reuse;
+		this.idle = idle;
 		this.subscriber = new CallSubscriber(this, this.state, actual);
 		this.timeout = new ResponseTimeout(this.subscriber, this.state, timeout);
 		this.inFlight.incrementAndGet();
@@ -179,7 +185,7 @@ final class OutboundCall implements InboundScope.Participant {
 			}
 			this.retried = true;
 			this.recorder.retried(new HangupRetry(this.method, this.upstream, HangupRetry.STALE_CONNECTION, failedOn, error));
-			return next.exchange(view);
+			return PooledConnections.closeIdle(this.idle).then(Mono.defer(() -> next.exchange(view)));
 		});
 	}
 
@@ -255,7 +261,7 @@ final class OutboundCall implements InboundScope.Participant {
 		}
 		Object nativeRequest = this.nativeRequest;
 		if (nativeRequest != null) {
-			PooledConnections.released(nativeRequest, this.keepAlive, this.reuse.maxIdleTime());
+			PooledConnections.released(nativeRequest, this.keepAlive, this.reuse.maxIdleTime(), this.idle);
 		}
 	}
 

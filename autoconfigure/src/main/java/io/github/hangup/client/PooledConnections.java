@@ -1,9 +1,11 @@
 package io.github.hangup.client;
 
 import java.time.Duration;
+import java.util.Set;
 
 import io.github.hangup.UpstreamConnection;
 import org.jspecify.annotations.Nullable;
+import reactor.core.publisher.Mono;
 import reactor.netty.Connection;
 
 import org.springframework.util.ClassUtils;
@@ -31,10 +33,19 @@ final class PooledConnections {
 	/**
 	 * The response on the connection behind {@code nativeRequest} was read in full.
 	 */
-	static void released(Object nativeRequest, @Nullable String keepAlive, Duration maxIdle) {
+	static void released(Object nativeRequest, @Nullable String keepAlive, Duration maxIdle, Set<Object> idle) {
 		if (REACTOR_NETTY_PRESENT) {
-			ReactorNetty.released(nativeRequest, keepAlive, maxIdle);
+			ReactorNetty.released(nativeRequest, keepAlive, maxIdle, idle);
 		}
+	}
+
+	/**
+	 * Close the idle connections in {@code idle}, the ones to the upstream of a call about
+	 * to be sent again.
+	 * @return a {@code Mono} that completes once they are closed
+	 */
+	static Mono<Void> closeIdle(Set<Object> idle) {
+		return (REACTOR_NETTY_PRESENT && !idle.isEmpty()) ? ConnectionUse.closeIdle(idle) : Mono.empty();
 	}
 
 	/**
@@ -47,9 +58,9 @@ final class PooledConnections {
 					: null;
 		}
 
-		static void released(Object nativeRequest, @Nullable String keepAlive, Duration maxIdle) {
+		static void released(Object nativeRequest, @Nullable String keepAlive, Duration maxIdle, Set<Object> idle) {
 			if (nativeRequest instanceof Connection connection) {
-				ConnectionUse.released(connection.channel(), keepAlive, maxIdle);
+				ConnectionUse.released(connection.channel(), keepAlive, maxIdle, idle);
 			}
 		}
 

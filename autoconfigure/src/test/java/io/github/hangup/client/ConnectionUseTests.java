@@ -1,6 +1,9 @@
 package io.github.hangup.client;
 
 import java.time.Duration;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 
 import io.github.hangup.UpstreamConnection;
@@ -9,6 +12,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
+import reactor.test.StepVerifier;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -18,6 +22,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 class ConnectionUseTests {
 
 	private final EmbeddedChannel channel = new EmbeddedChannel();
+
+	private final Set<Object> idle = ConcurrentHashMap.newKeySet();
 
 	ConnectionUseTests() {
 		this.channel.freezeTime();
@@ -31,18 +37,18 @@ class ConnectionUseTests {
 	@Test
 	void firstCallIsOnANewConnectionAndTheNextOnAReusedOne() {
 		assertThat(ConnectionUse.acquired(this.channel)).isEqualTo(UpstreamConnection.NEW);
-		ConnectionUse.released(this.channel, null, Duration.ZERO);
+		ConnectionUse.released(this.channel, null, Duration.ZERO, this.idle);
 		UpstreamConnection second = ConnectionUse.acquired(this.channel);
 		assertThat(second.reused()).isTrue();
 		assertThat(second.requests()).isEqualTo(1);
-		ConnectionUse.released(this.channel, null, Duration.ZERO);
+		ConnectionUse.released(this.channel, null, Duration.ZERO, this.idle);
 		assertThat(ConnectionUse.acquired(this.channel).requests()).isEqualTo(2);
 	}
 
 	@Test
 	void idleConnectionIsClosedAtTheMaximumIdleTime() {
 		ConnectionUse.acquired(this.channel);
-		ConnectionUse.released(this.channel, null, Duration.ofSeconds(20));
+		ConnectionUse.released(this.channel, null, Duration.ofSeconds(20), this.idle);
 		advance(Duration.ofSeconds(20).minusMillis(1));
 		assertThat(this.channel.isOpen()).isTrue();
 		advance(Duration.ofMillis(1));
@@ -52,7 +58,7 @@ class ConnectionUseTests {
 	@Test
 	void advertisedKeepAliveTimeoutClosesTheConnectionASecondBefore() {
 		ConnectionUse.acquired(this.channel);
-		ConnectionUse.released(this.channel, "timeout=5, max=100", Duration.ofSeconds(20));
+		ConnectionUse.released(this.channel, "timeout=5, max=100", Duration.ofSeconds(20), this.idle);
 		advance(Duration.ofMillis(3999));
 		assertThat(this.channel.isOpen()).isTrue();
 		advance(Duration.ofMillis(1));
@@ -62,7 +68,7 @@ class ConnectionUseTests {
 	@Test
 	void connectionReusedBeforeItsLimitIsNotClosedUnderTheCall() {
 		ConnectionUse.acquired(this.channel);
-		ConnectionUse.released(this.channel, "timeout=5", Duration.ofSeconds(20));
+		ConnectionUse.released(this.channel, "timeout=5", Duration.ofSeconds(20), this.idle);
 		advance(Duration.ofSeconds(3));
 		ConnectionUse.acquired(this.channel);
 		advance(Duration.ofSeconds(30));
@@ -72,9 +78,37 @@ class ConnectionUseTests {
 	@Test
 	void noLimitOfOurOwnAndNoHeaderKeepsTheConnection() {
 		ConnectionUse.acquired(this.channel);
-		ConnectionUse.released(this.channel, null, Duration.ZERO);
+		ConnectionUse.released(this.channel, null, Duration.ZERO, this.idle);
 		advance(Duration.ofDays(1));
 		assertThat(this.channel.isOpen()).isTrue();
+	}
+
+	@Test
+	void idleConnectionsOfAnUpstreamAreKnownUntilReusedOrClosed() {
+		EmbeddedChannel other = new EmbeddedChannel();
+		ConnectionUse.acquired(this.channel);
+		ConnectionUse.acquired(other);
+		ConnectionUse.released(this.channel, null, Duration.ZERO, this.idle);
+		ConnectionUse.released(other, null, Duration.ZERO, this.idle);
+		assertThat(this.idle).containsExactlyInAnyOrder(this.channel, other);
+		ConnectionUse.acquired(other);
+		assertThat(this.idle).containsExactly(this.channel);
+		this.channel.close();
+		assertThat(this.idle).isEmpty();
+		other.finishAndReleaseAll();
+	}
+
+	@Test
+	void closingTheIdleConnectionsOfAnUpstreamClosesThemAllBeforeItCompletes() {
+		EmbeddedChannel other = new EmbeddedChannel();
+		for (EmbeddedChannel each : List.of(this.channel, other)) {
+			ConnectionUse.acquired(each);
+			ConnectionUse.released(each, null, Duration.ZERO, this.idle);
+		}
+		StepVerifier.create(ConnectionUse.closeIdle(this.idle)).verifyComplete();
+		assertThat(this.channel.isOpen()).isFalse();
+		assertThat(other.isOpen()).isFalse();
+		assertThat(this.idle).isEmpty();
 	}
 
 	@ParameterizedTest(name = "Keep-Alive: \"{0}\" -> {1} ms")
