@@ -117,7 +117,7 @@ public final class HangupWebExceptionHandler implements WebExceptionHandler, Ord
 			// Already recorded by the shutdown that stopped the request's calls; its client is
 			// still there and must not take what it got for a complete answer.
 			if (phase == HangupPhase.DURING_RESPONSE) {
-				return InboundHangups.abort(response, ex);
+				return InboundConnections.abort(response, ex);
 			}
 			return answer(exchange, kind, HttpStatus.SERVICE_UNAVAILABLE.value());
 		}
@@ -131,7 +131,7 @@ public final class HangupWebExceptionHandler implements WebExceptionHandler, Ord
 				this.hangups.record(exchange, scope, kind, phase, null, InboundHangups.upstream(ex), ex);
 			}
 			// Claimed before closing: the close cancels the request, which must not count again.
-			return InboundHangups.abort(response, ex);
+			return InboundConnections.abort(response, ex);
 		}
 		int status = this.statuses[kind.ordinal()];
 		if (record) {

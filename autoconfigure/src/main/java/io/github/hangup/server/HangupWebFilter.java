@@ -76,7 +76,7 @@ public final class HangupWebFilter implements WebFilter, Ordered {
 		List<Mono<Void>> closed = new ArrayList<>();
 		for (ProcessingSubscriber processing : this.open) {
 			if (this.hangups.serverClosing(processing.exchange, processing.scope)) {
-				closed.add(InboundHangups.responseEnded(processing.exchange.getResponse()));
+				closed.add(InboundConnections.responseEnded(processing.exchange.getResponse()));
 			}
 		}
 		return closed;
@@ -105,7 +105,7 @@ public final class HangupWebFilter implements WebFilter, Ordered {
 		// connection alone proves nothing: clients close right after a complete response.
 		if (scope.hasCancelledParticipants()
 				&& !InboundHangups.isResponseComplete(exchange.getRequest(), exchange.getResponse(), scope)
-				&& Boolean.FALSE.equals(InboundHangups.isConnectionOpen(exchange.getResponse()))) {
+				&& Boolean.FALSE.equals(InboundConnections.isConnectionOpen(exchange.getResponse()))) {
 			this.hangups.clientGone(exchange, scope, null);
 		}
 		else if (!scope.close()) {

@@ -56,6 +56,9 @@ public final class FaultyUpstream implements Closeable {
 
 	private static final byte[] NO_BODY = new byte[0];
 
+	/** Idle time after which {@code /stale} finds its keep-alive connection dropped. */
+	private static final long STALE_AFTER_NANOS = java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(50);
+
 	private final ServerSocket server;
 
 	private final ExecutorService threads = Executors.newCachedThreadPool((task) -> {
@@ -67,6 +70,8 @@ public final class FaultyUpstream implements Closeable {
 	private final Map<String, Tracked> requests = new ConcurrentHashMap<>();
 
 	private final AtomicInteger openConnections = new AtomicInteger();
+
+	private final AtomicInteger killedOnReused = new AtomicInteger();
 
 	private volatile boolean closed;
 
@@ -87,6 +92,14 @@ public final class FaultyUpstream implements Closeable {
 	/** Connections accepted and not yet closed. */
 	public int openConnections() {
 		return this.openConnections.get();
+	}
+
+	/**
+	 * Requests closed or reset without an answer on a connection that had already answered
+	 * one: what a client sees of a stale keep-alive connection, and retries once if it can.
+	 */
+	public int killedOnReused() {
+		return this.killedOnReused.get();
 	}
 
 	/** Follows the request with this id (created on first use by either side). */
@@ -121,6 +134,7 @@ public final class FaultyUpstream implements Closeable {
 			// Buffered: a request head read one byte per system call takes a good part of a millisecond.
 			InputStream in = new BufferedInputStream(socket.getInputStream());
 			OutputStream out = socket.getOutputStream();
+			long answeredAt = -1;
 			while (true) {
 				String target = readRequestTarget(in);
 				if (target == null) {
@@ -131,9 +145,21 @@ public final class FaultyUpstream implements Closeable {
 				Tracked tracked = (id != null) ? tracked(id) : new Tracked();
 				long now = System.nanoTime();
 				tracked.received.complete(now);
+				if (answeredAt >= 0 && (path.equals("/close") || path.equals("/reset")
+						|| (path.equals("/stale") && now - answeredAt >= STALE_AFTER_NANOS))) {
+					this.killedOnReused.incrementAndGet();
+				}
 				switch (path) {
 					case "/ok" -> respond(out, SMALL_BODY);
 					case "/big" -> respond(out, BIG_BODY);
+					case "/stale" -> {
+						// A keep-alive connection idle for long enough was dropped (by a load
+						// balancer, say): the request that finds it gets no answer.
+						if (answeredAt >= 0 && now - answeredAt >= STALE_AFTER_NANOS) {
+							return;
+						}
+						respond(out, SMALL_BODY);
+					}
 					case "/hold", "/slow" -> {
 						awaitPeerClose(in, tracked);
 						return;
@@ -174,6 +200,8 @@ public final class FaultyUpstream implements Closeable {
 						out.flush();
 					}
 				}
+				// Still open: the connection answered and waits for its next request.
+				answeredAt = System.nanoTime();
 			}
 		}
 		catch (Exception ex) {

@@ -60,7 +60,10 @@ public final class Soak {
 		UPSTREAM_RESETS_BEFORE_ANSWER(6, "/reset", "UPSTREAM_RESET", "BEFORE_RESPONSE"),
 		UPSTREAM_RESETS_MID_BODY(6, "/reset-mid", "UPSTREAM_RESET", "DURING_RESPONSE"),
 		UPSTREAM_REFUSED(6, "/refused/x", "UPSTREAM_UNREACHABLE", "BEFORE_RESPONSE"),
-		UPSTREAM_MALFORMED_REPLY(5, "/malformed", "UPSTREAM_PROTOCOL_ERROR", "BEFORE_RESPONSE");
+		UPSTREAM_MALFORMED_REPLY(5, "/malformed", "UPSTREAM_PROTOCOL_ERROR", "BEFORE_RESPONSE"),
+		// Answered, unless its keep-alive connection sat idle long enough to be dropped: then
+		// sent once more on a new connection, and answered. No hang-up either way.
+		STALE_KEEP_ALIVE(6, "/stale", null, null);
 
 		final int weight;
 
@@ -181,6 +184,12 @@ public final class Soak {
 			System.out.println("== Hang-up meters: expected (injected) vs recorded");
 			compare("http_server_hangups_seconds_count", expected(true), scrape, failures);
 			compare("http_client_hangups_seconds_count", expected(false), scrape, failures);
+
+			System.out.println();
+			System.out.println("== Stale keep-alive connections: each request the upstream dropped on a reused one, retried once");
+			check("http.client.retries{reason=STALE_CONNECTION}",
+					sum(scrape, "http_client_retries_total", Map.of("reason", "STALE_CONNECTION")),
+					this.upstream.killedOnReused(), failures);
 
 			System.out.println();
 			System.out.println("== Boot's http.server.requests agrees with http.server.hangups, per kind");
@@ -343,6 +352,7 @@ public final class Soak {
 			switch (scenario) {
 				case HEALTHY_SMALL -> expectComplete(scenario, client, FaultyUpstream.SMALL);
 				case HEALTHY_16K -> expectComplete(scenario, client, FaultyUpstream.BIG);
+				case STALE_KEEP_ALIVE -> expectComplete(scenario, client, FaultyUpstream.SMALL);
 				case CLIENT_CANCEL_BEFORE_RESPONSE -> {
 					tracked.received.get(UPSTREAM_WAIT.toSeconds(), TimeUnit.SECONDS);
 					long closed = System.nanoTime();
