@@ -9,6 +9,7 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 
 import io.github.hangup.client.HangupExchangeFilterFunction;
 import io.github.hangup.metrics.HangupMetrics;
@@ -120,6 +121,11 @@ class StoppedCallReleaseTests {
 		try (RawHttpClient client = new RawHttpClient(this.app.port(), Duration.ofSeconds(10))) {
 			client.send("GET", path);
 			this.app.upstream().awaitReceived(path.equals("/detached-stream") ? "/stream" : "/hang", upstreamCalls);
+			if (path.equals("/detached-stream")) {
+				// Mid-body: the first chunk reached the reader before the client leaves.
+				BlockingController controller = this.app.proxy().getBean(BlockingController.class);
+				await().atMost(Duration.ofSeconds(5)).until(() -> controller.streamStarted.get() == 1);
+			}
 		}
 	}
 
@@ -143,6 +149,8 @@ class StoppedCallReleaseTests {
 		final List<CompletableFuture<String>> futures = new java.util.concurrent.CopyOnWriteArrayList<>();
 
 		final Queue<Throwable> streamEnded = new ConcurrentLinkedQueue<>();
+
+		final AtomicInteger streamStarted = new AtomicInteger();
 
 		private final WebClient webClient;
 
@@ -183,8 +191,11 @@ class StoppedCallReleaseTests {
 
 		@GetMapping("/detached-stream")
 		Mono<String> detachedStream() {
-			this.webClient.get().uri("/stream").retrieve().bodyToFlux(String.class).subscribe((chunk) -> {
-			}, this.streamEnded::add);
+			this.webClient.get()
+				.uri("/stream")
+				.retrieve()
+				.bodyToFlux(String.class)
+				.subscribe((chunk) -> this.streamStarted.incrementAndGet(), this.streamEnded::add);
 			return Mono.never();
 		}
 

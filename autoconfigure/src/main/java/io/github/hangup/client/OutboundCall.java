@@ -133,6 +133,7 @@ final class OutboundCall implements InboundScope.Participant {
 			this.subscriber.refuse(HangupException.of(kind, HangupPhase.BEFORE_RESPONSE, this.method, this.upstream, null));
 			return;
 		}
+		this.timeout.armBeforeConnection();
 		this.subscriber.exchange(request, next);
 	}
 

@@ -57,6 +57,17 @@ final class ResponseTimeout {
 	}
 
 	/**
+	 * Arm the timeout before the call has a connection: getting one (connecting, a TLS
+	 * handshake that hangs) takes no longer than waiting for a response would. Replaced by
+	 * the response timeout proper when the request is written.
+	 */
+	void armBeforeConnection() {
+		if (!this.timeout.isZero()) {
+			startTimer();
+		}
+	}
+
+	/**
 	 * Learn the connector the request is written to and arm the timeout.
 	 * @param sent whether to count from now rather than from {@link #requestSent()}
 	 */
