@@ -186,10 +186,15 @@ public final class Soak {
 			compare("http_client_hangups_seconds_count", expected(false), scrape, failures);
 
 			System.out.println();
-			System.out.println("== Stale keep-alive connections: each request the upstream dropped on a reused one, retried once");
-			check("http.client.retries{reason=STALE_CONNECTION}",
-					sum(scrape, "http_client_retries_total", Map.of("reason", "STALE_CONNECTION")),
-					this.upstream.killedOnReused(), failures);
+			System.out.println("== Stale keep-alive connections: each request the upstream dropped on a reused one, retried");
+			// At least once each: a retry closes the upstream's idle connections first, and a
+			// connection the pool handed out at that very moment fails like a stale one, and
+			// is retried too. Every /stale request was answered 200 (checked per request).
+			double retried = sum(scrape, "http_client_retries_total", Map.of("reason", "STALE_CONNECTION"));
+			check("http.client.retries{reason=STALE_CONNECTION} >= dropped", Math.min(retried,
+					this.upstream.killedOnReused()), this.upstream.killedOnReused(), failures);
+			System.out.printf(Locale.ROOT, "  retried %d, dropped by the upstream %d%n", (long) retried,
+					this.upstream.killedOnReused());
 
 			System.out.println();
 			System.out.println("== Boot's http.server.requests agrees with http.server.hangups, per kind");
