@@ -1,13 +1,17 @@
 package io.github.hangup.gateway;
 
 import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 
 import io.github.hangup.HangupRecorder;
 import io.github.hangup.client.PropagationMode;
+import reactor.core.publisher.Mono;
 import reactor.netty.http.client.HttpClient;
 
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.cloud.gateway.config.HttpClientProperties;
+import org.springframework.cloud.gateway.filter.GlobalFilter;
 import org.springframework.cloud.gateway.filter.NettyRoutingFilter;
 import org.springframework.cloud.gateway.filter.headers.HttpHeadersFilter;
 import org.springframework.context.annotation.Bean;
@@ -49,6 +53,45 @@ final class RoutingConfigurations {
 		@Bean
 		HangupGatewayResponseFilter userGatewayResponseFilter() {
 			return new HangupGatewayResponseFilter();
+		}
+
+	}
+
+	/**
+	 * Holds a request marked {@code X-Hold: <id>} right after the upstream's response arrived,
+	 * before Gateway starts relaying its body, until the request is cancelled: the window
+	 * no operator of the call itself covers.
+	 */
+	@Configuration(proxyBeanMethods = false)
+	static class HoldAfterResponse {
+
+		/** Ids of the requests being held. */
+		static final Set<String> HELD = ConcurrentHashMap.newKeySet();
+
+		@Bean
+		GlobalFilter holdAfterResponse() {
+			return new OrderedHold();
+		}
+
+	}
+
+	static final class OrderedHold implements GlobalFilter, org.springframework.core.Ordered {
+
+		@Override
+		public Mono<Void> filter(org.springframework.web.server.ServerWebExchange exchange,
+				org.springframework.cloud.gateway.filter.GatewayFilterChain chain) {
+			String id = exchange.getRequest().getHeaders().getFirst("X-Hold");
+			if (id == null) {
+				return chain.filter(exchange);
+			}
+			// Between NettyWriteResponseFilter (-1) and NettyRoutingFilter: its after-part runs
+			// once the response head arrived, before the body is written.
+			return chain.filter(exchange).then(Mono.fromRunnable(() -> HoldAfterResponse.HELD.add(id))).then(Mono.never());
+		}
+
+		@Override
+		public int getOrder() {
+			return 0;
 		}
 
 	}
