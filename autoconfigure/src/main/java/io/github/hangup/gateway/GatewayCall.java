@@ -62,7 +62,7 @@ final class GatewayCall implements InboundScope.Participant {
 	private volatile boolean sent;
 
 	/** The request body's own source failed, as when the inbound client left mid-upload. */
-	private volatile boolean requestBodyFailed;
+	private volatile @Nullable Throwable requestBodyError;
 
 	/** The upstream connection, once the response head arrived, for a stop to close. */
 	private volatile @Nullable Connection connection;
@@ -104,8 +104,8 @@ final class GatewayCall implements InboundScope.Participant {
 		this.sent = true;
 	}
 
-	void requestBodyFailed() {
-		this.requestBodyFailed = true;
+	void requestBodyFailed(Throwable error) {
+		this.requestBodyError = error;
 	}
 
 	void responded(@Nullable Connection connection) {
@@ -136,14 +136,21 @@ final class GatewayCall implements InboundScope.Participant {
 			return error;
 		}
 		HangupKind kind;
-		if (this.requestBodyFailed) {
+		Throwable cause = error;
+		TimeoutException timeout = gatewayTimeout(error);
+		if (timeout != null && this.requestBodyError == null) {
+			// Gateway's own response timeout, which it turns into a 504 ResponseStatusException.
+			// The cause is its TimeoutException, as a Retry filter looks for it there.
+			kind = HangupKind.UPSTREAM_TIMEOUT;
+			cause = timeout;
+		}
+		else if (this.requestBodyError != null) {
 			// The body streamed from the inbound client failed first: whatever error of the
 			// upstream connection follows, the call ended because its client left.
-			InboundScope inbound = this.scope;
-			if (inbound == null || !inbound.isClientGone()) {
+			kind = inboundEnded();
+			if (kind == null) {
 				return error;
 			}
-			kind = inbound.goneKind();
 		}
 		else {
 			kind = classify(error, phase);
@@ -151,8 +158,22 @@ final class GatewayCall implements InboundScope.Participant {
 				return error;
 			}
 		}
-		record(kind, phase, error);
-		return HangupException.of(kind, phase, this.method, this.upstream, error);
+		record(kind, phase, cause);
+		return HangupException.of(kind, phase, this.method, this.upstream, cause);
+	}
+
+	/**
+	 * The kind of a failure caused by the inbound request ending, or {@code null} when the
+	 * request body failed for another reason (the application's own error).
+	 */
+	private @Nullable HangupKind inboundEnded() {
+		InboundScope inbound = this.scope;
+		if (inbound != null && inbound.isClientGone()) {
+			return inbound.goneKind();
+		}
+		Throwable bodyError = this.requestBodyError;
+		return (bodyError != null && this.classifier.classify(bodyError, HangupSide.INBOUND) == HangupKind.CLIENT_CANCEL)
+				? HangupKind.CLIENT_CANCEL : null;
 	}
 
 	/**
@@ -174,10 +195,6 @@ final class GatewayCall implements InboundScope.Participant {
 	}
 
 	private @Nullable HangupKind classify(Throwable error, HangupPhase phase) {
-		if (isGatewayTimeout(error)) {
-			// Gateway's own response timeout, which it turns into a 504 ResponseStatusException.
-			return HangupKind.UPSTREAM_TIMEOUT;
-		}
 		HangupKind kind = this.classifier.classify(error, HangupSide.OUTBOUND);
 		if (kind == null && isMalformedReply(error, phase)) {
 			kind = HangupKind.UPSTREAM_PROTOCOL_ERROR;
@@ -185,14 +202,14 @@ final class GatewayCall implements InboundScope.Participant {
 		return kind;
 	}
 
-	private static boolean isGatewayTimeout(Throwable error) {
+	private static @Nullable TimeoutException gatewayTimeout(Throwable error) {
 		int depth = 0;
 		for (Throwable t = error; t != null && depth < 8; t = (t.getCause() != t) ? t.getCause() : null, depth++) {
-			if (t instanceof TimeoutException) {
-				return true;
+			if (t instanceof TimeoutException timeout) {
+				return timeout;
 			}
 		}
-		return false;
+		return null;
 	}
 
 	/**

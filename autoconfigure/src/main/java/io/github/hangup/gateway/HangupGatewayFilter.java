@@ -134,7 +134,7 @@ public final class HangupGatewayFilter implements GlobalFilter, Ordered {
 
 			@Override
 			public Flux<DataBuffer> getBody() {
-				return super.getBody().doOnError((ex) -> call.requestBodyFailed());
+				return super.getBody().doOnError(call::requestBodyFailed);
 			}
 
 		};

@@ -65,6 +65,8 @@ class GatewayHangupIntegrationTests {
 				// The route's own response timeout applies.
 				"quick|" + target + "|Path=/quick/**|StripPrefix=1|200",
 				"refused|http://127.0.0.1:" + refusedPort + "|Path=/refused/**||",
+				// Two retries, on errors (their cause an IOException or Gateway's timeout).
+				"retried|" + target + "|Path=/retried/**|StripPrefix=1,Retry=2|200",
 				// No timeout at all (-1): a client leaving ends these calls, nothing else.
 				"faulty|" + target + "|Path=/**||-1"),
 				"spring.cloud.gateway.server.webflux.httpclient.response-timeout=300ms");
@@ -154,6 +156,47 @@ class GatewayHangupIntegrationTests {
 		assertInbound("UPSTREAM_TIMEOUT", "BEFORE_RESPONSE");
 		assertOutbound("UPSTREAM_TIMEOUT", "BEFORE_RESPONSE", route);
 		assertServerRequest("UPSTREAM_TIMEOUT", "504", "SERVER_ERROR");
+	}
+
+	@Test
+	void everyAttemptOfARetryFilterIsACallOfItsOwn() throws Exception {
+		int before = upstream.received("/reset");
+		assertAnswered("/retried/reset", 502, "UPSTREAM_RESET");
+		assertThat(upstream.received("/reset")).isEqualTo(before + 3);
+		assertInbound("UPSTREAM_RESET", "BEFORE_RESPONSE");
+		HangupMeters.awaitCounts(registry, HangupMetrics.CLIENT_HANGUPS,
+				Map.of("kind=UPSTREAM_RESET,method=GET,phase=BEFORE_RESPONSE,upstream=retried", 3L));
+		assertServerRequest("UPSTREAM_RESET", "502", "SERVER_ERROR");
+	}
+
+	@Test
+	void gatewaysResponseTimeoutIsStillRetriedByARetryFilter() throws Exception {
+		int before = upstream.peerClosed("/hang");
+		assertAnswered("/retried/hang", 504, "UPSTREAM_TIMEOUT");
+		upstream.awaitPeerClosed("/hang", before + 3);
+		assertInbound("UPSTREAM_TIMEOUT", "BEFORE_RESPONSE");
+		HangupMeters.awaitCounts(registry, HangupMetrics.CLIENT_HANGUPS,
+				Map.of("kind=UPSTREAM_TIMEOUT,method=GET,phase=BEFORE_RESPONSE,upstream=retried", 3L));
+		assertServerRequest("UPSTREAM_TIMEOUT", "504", "SERVER_ERROR");
+	}
+
+	@Test
+	void clientLeavingMidUploadIsAClientCancelNotAnUpstreamFailure() throws Exception {
+		int before = upstream.peerClosed("/hang");
+		try (RawHttpClient client = new RawHttpClient(port, READ_TIMEOUT)) {
+			int received = upstream.received("/hang");
+			client.send("POST", "/hang", "Transfer-Encoding: chunked", "Content-Type: application/octet-stream");
+			client.write("5\r\nfirst\r\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+			upstream.awaitReceived("/hang", received + 1);
+			client.reset();
+		}
+		upstream.awaitPeerClosed("/hang", before + 1);
+		HangupMeters.awaitCounts(registry, HangupMetrics.SERVER_HANGUPS,
+				Map.of("kind=CLIENT_CANCEL,method=POST,phase=BEFORE_RESPONSE,uri=UNKNOWN", 1L));
+		HangupMeters.awaitCounts(registry, HangupMetrics.CLIENT_HANGUPS,
+				Map.of("kind=CLIENT_CANCEL,method=POST,phase=BEFORE_RESPONSE,upstream=faulty", 1L));
+		HangupMeters.awaitCounts(registry, SERVER_REQUESTS, Map.of("hangup=CLIENT_CANCEL,method=POST", 1L),
+				HangupObservations.KEY, "method");
 	}
 
 	@Test
