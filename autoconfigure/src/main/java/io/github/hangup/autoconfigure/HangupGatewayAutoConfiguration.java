@@ -22,7 +22,7 @@ import org.springframework.context.annotation.Bean;
  * global filters around Gateway's routing and response writing, and a customizer of its
  * {@code HttpClient}. Only where Gateway routes with Netty.
  *
- * @since 0.3.0
+ * @since 0.2.0
  */
 @AutoConfiguration(after = { HangupAutoConfiguration.class, HangupServerAutoConfiguration.class },
 		afterName = "org.springframework.cloud.gateway.config.GatewayAutoConfiguration")

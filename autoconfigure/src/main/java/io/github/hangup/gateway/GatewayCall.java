@@ -2,6 +2,7 @@ package io.github.hangup.gateway;
 
 import java.time.Duration;
 import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
+import java.util.function.BooleanSupplier;
 
 import io.github.hangup.HangupClassifier;
 import io.github.hangup.HangupEvent;
@@ -50,6 +51,9 @@ final class GatewayCall implements InboundScope.Participant {
 
 	private final boolean stopWithClient;
 
+	/** Whether Gateway's routing filter took the call: before, it has not left. */
+	private final BooleanSupplier routed;
+
 	private final long startNanos = System.nanoTime();
 
 	/** RUNNING, CANCELLED_BEFORE_RESPONSE, CANCELLED_DURING_RESPONSE or FINISHED. */
@@ -71,8 +75,9 @@ final class GatewayCall implements InboundScope.Participant {
 	private volatile @Nullable Subscription subscription;
 
 	GatewayCall(HangupClassifier classifier, HangupRecorder recorder, String method, String upstream,
-			@Nullable InboundScope scope, boolean stopWithClient) {
+			@Nullable InboundScope scope, boolean stopWithClient, BooleanSupplier routed) {
 		this.classifier = classifier;
+		this.routed = routed;
 		this.recorder = recorder;
 		this.method = method;
 		this.upstream = upstream;
@@ -131,8 +136,9 @@ final class GatewayCall implements InboundScope.Participant {
 			return error;
 		}
 		leaveScope();
-		if (error instanceof HangupException) {
-			// Already recorded: a WebClient call made by a filter in between.
+		if (error instanceof HangupException || !this.routed.getAsBoolean()) {
+			// Already recorded (a WebClient call of a filter in between), or not the call's:
+			// a filter between this one and Gateway's routing failed before the call left.
 			return error;
 		}
 		HangupKind kind;
@@ -235,8 +241,11 @@ final class GatewayCall implements InboundScope.Participant {
 	 */
 	void cancelled(HangupPhase phase) {
 		InboundScope inbound = this.scope;
-		if (inbound == null) {
-			STATE.compareAndSet(this, RUNNING, FINISHED);
+		if (inbound == null || !this.routed.getAsBoolean()) {
+			// Not attributed, or cancelled before Gateway's routing took it: no call left.
+			if (STATE.compareAndSet(this, RUNNING, FINISHED)) {
+				leaveScope();
+			}
 			return;
 		}
 		for (;;) {
@@ -303,8 +312,10 @@ final class GatewayCall implements InboundScope.Participant {
 			}
 			else if (current == RUNNING && this.stopWithClient) {
 				if (STATE.compareAndSet(this, RUNNING, FINISHED)) {
-					record(kind, phase(), null);
-					stop();
+					if (this.routed.getAsBoolean()) {
+						record(kind, phase(), null);
+						stop();
+					}
 					return;
 				}
 			}

@@ -47,7 +47,7 @@ import org.springframework.web.server.ServerWebExchange;
  * </ul>
  * Each subscription is one call: a {@code Retry} filter's every attempt is counted.
  *
- * @since 0.3.0
+ * @since 0.2.0
  */
 public final class HangupGatewayFilter implements GlobalFilter, Ordered {
 
@@ -168,7 +168,8 @@ public final class HangupGatewayFilter implements GlobalFilter, Ordered {
 			ServerWebExchange exchange = this.exchange;
 			GatewayCall call = new GatewayCall(HangupGatewayFilter.this.classifier, HangupGatewayFilter.this.recorder,
 					HangupObservations.method(exchange.getRequest().getMethod().name()), this.upstream,
-					scope(exchange, actual.currentContext()), HangupGatewayFilter.this.propagation == PropagationMode.REQUEST);
+					scope(exchange, actual.currentContext()), HangupGatewayFilter.this.propagation == PropagationMode.REQUEST,
+					() -> ServerWebExchangeUtils.isAlreadyRouted(exchange));
 			Object previous = exchange.getAttributes().put(CALL_ATTRIBUTE, call);
 			if (previous instanceof GatewayCall replaced) {
 				// A retry: the attempt before ended without its body being read.

@@ -27,7 +27,7 @@ import org.springframework.web.server.ServerWebExchange;
  * route's id, sees its end, and sees a cancel wherever it happens, also between the
  * response head and the body.
  *
- * @since 0.3.0
+ * @since 0.2.0
  */
 public final class HangupGatewayResponseFilter implements GlobalFilter, Ordered {
 

@@ -9,7 +9,7 @@ import org.springframework.cloud.gateway.config.HttpClientCustomizer;
  * in full: a reply Netty's decoder then cannot parse is the upstream's fault
  * ({@link io.github.hangup.HangupKind#UPSTREAM_PROTOCOL_ERROR}), not this proxy's.
  *
- * @since 0.3.0
+ * @since 0.2.0
  */
 public final class HangupHttpClientCustomizer implements HttpClientCustomizer {
 

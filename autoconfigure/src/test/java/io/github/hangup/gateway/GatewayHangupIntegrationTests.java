@@ -59,7 +59,7 @@ class GatewayHangupIntegrationTests {
 		upstream = new FaultyUpstream();
 		refusedPort = FaultyUpstream.refusedPort();
 		String target = upstream.baseUrl();
-		gateway = GatewayApps.start(NoBeans.class, List.of(
+		gateway = GatewayApps.start(RoutingConfigurations.LookupBeforeRouting.class, List.of(
 				// Gateway's global response timeout applies.
 				"timed|" + target + "|Path=/timed/**|StripPrefix=1|",
 				// The route's own response timeout applies.
@@ -109,6 +109,21 @@ class GatewayHangupIntegrationTests {
 		upstream.awaitPeerClosed("/hang", before + 1);
 		assertInbound("CLIENT_CANCEL", "BEFORE_RESPONSE");
 		assertOutbound("CLIENT_CANCEL", "BEFORE_RESPONSE", "faulty");
+		assertServerRequest("CLIENT_CANCEL", "UNKNOWN", "UNKNOWN");
+	}
+
+	@Test
+	void clientCancelAlsoStopsAWebClientCallOfAGatewayFilterForTheSameRequest() throws Exception {
+		int before = upstream.peerClosed("/hang");
+		try (RawHttpClient client = new RawHttpClient(port, READ_TIMEOUT)) {
+			int received = upstream.received("/hang");
+			client.send("GET", "/ok", "X-Lookup: " + upstream.baseUrl() + "/hang");
+			upstream.awaitReceived("/hang", received + 1);
+		}
+		upstream.awaitPeerClosed("/hang", before + 1);
+		assertInbound("CLIENT_CANCEL", "BEFORE_RESPONSE");
+		// The filter's call, not Gateway's, which had not started.
+		assertOutbound("CLIENT_CANCEL", "BEFORE_RESPONSE", "127.0.0.1:" + upstream.port());
 		assertServerRequest("CLIENT_CANCEL", "UNKNOWN", "UNKNOWN");
 	}
 
