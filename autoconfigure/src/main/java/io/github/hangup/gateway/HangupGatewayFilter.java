@@ -1,0 +1,283 @@
+package io.github.hangup.gateway;
+
+import java.net.URI;
+
+import io.github.hangup.HangupClassifier;
+import io.github.hangup.HangupException;
+import io.github.hangup.HangupObservations;
+import io.github.hangup.HangupRecorder;
+import io.github.hangup.InboundScope;
+import io.github.hangup.client.PropagationMode;
+import org.jspecify.annotations.Nullable;
+import org.reactivestreams.Subscription;
+import reactor.core.CoreSubscriber;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+import reactor.core.publisher.Operators;
+import reactor.netty.Connection;
+import reactor.netty.http.client.HttpClientResponse;
+import reactor.util.context.Context;
+import reactor.util.context.ContextView;
+
+import org.springframework.cloud.gateway.filter.GatewayFilterChain;
+import org.springframework.cloud.gateway.filter.GlobalFilter;
+import org.springframework.cloud.gateway.filter.NettyRoutingFilter;
+import org.springframework.cloud.gateway.route.Route;
+import org.springframework.cloud.gateway.support.ServerWebExchangeUtils;
+import org.springframework.core.Ordered;
+import org.springframework.core.io.buffer.DataBuffer;
+import org.springframework.http.HttpHeaders;
+import org.springframework.http.server.reactive.ServerHttpRequest;
+import org.springframework.http.server.reactive.ServerHttpRequestDecorator;
+import org.springframework.web.server.ServerWebExchange;
+
+/**
+ * Gateway filter that makes the call of {@link NettyRoutingFilter} an outbound call like a
+ * WebClient's, right before it (Gateway calls Reactor Netty's {@code HttpClient} directly, so
+ * the WebClient filter never sees it):
+ * <ul>
+ * <li>records each outbound hang-up once on the route's id: before the response here, in the
+ * response body through {@link HangupGatewayResponseFilter};</li>
+ * <li>turns Gateway's own response timeout (global or per route), which Gateway answers with
+ * a {@code ResponseStatusException}, into an {@link io.github.hangup.UpstreamTimeoutException}
+ * so that it is answered and counted as one;</li>
+ * <li>rejects a reply whose status is outside 200-599 instead of relaying it;</li>
+ * <li>joins the call to the inbound request's scope, so that a client leaving stops it and
+ * counts it as cancelled.</li>
+ * </ul>
+ * Each subscription is one call: a {@code Retry} filter's every attempt is counted.
+ *
+ * @since 0.2.0
+ */
+public final class HangupGatewayFilter implements GlobalFilter, Ordered {
+
+	/**
+	 * Order of this filter: right before Gateway's {@link NettyRoutingFilter}.
+	 */
+	public static final int ORDER = NettyRoutingFilter.ORDER - 1;
+
+	/** Exchange attribute holding the exchange's current (latest) call. */
+	static final String CALL_ATTRIBUTE = GatewayCall.class.getName();
+
+	private final HangupClassifier classifier;
+
+	private final HangupRecorder recorder;
+
+	private final PropagationMode propagation;
+
+	/**
+	 * Create a filter.
+	 * @param classifier decides which errors are hang-ups
+	 * @param recorder receives the hang-ups
+	 * @param propagation how far a client leaving reaches into the proxied call
+	 */
+	public HangupGatewayFilter(HangupClassifier classifier, HangupRecorder recorder, PropagationMode propagation) {
+		this.classifier = classifier;
+		this.recorder = recorder;
+		this.propagation = propagation;
+	}
+
+	@Override
+	public Mono<Void> filter(ServerWebExchange exchange, GatewayFilterChain chain) {
+		URI url = exchange.getAttribute(ServerWebExchangeUtils.GATEWAY_REQUEST_URL_ATTR);
+		if (url == null || ServerWebExchangeUtils.isAlreadyRouted(exchange)
+				|| !("http".equalsIgnoreCase(url.getScheme()) || "https".equalsIgnoreCase(url.getScheme()))) {
+			// Not a call NettyRoutingFilter makes.
+			return chain.filter(exchange);
+		}
+		return new Routing(exchange, chain, upstream(exchange, url));
+	}
+
+	/**
+	 * The route's id: what an operator calls the upstream, and a bounded set.
+	 */
+	private static String upstream(ServerWebExchange exchange, URI url) {
+		Route route = exchange.getAttribute(ServerWebExchangeUtils.GATEWAY_ROUTE_ATTR);
+		if (route != null) {
+			return route.getId();
+		}
+		int port = url.getPort();
+		if (port == -1) {
+			port = "https".equalsIgnoreCase(url.getScheme()) ? 443 : 80;
+		}
+		return ((url.getHost() != null) ? url.getHost() : "unknown") + ":" + port;
+	}
+
+	private @Nullable InboundScope scope(ServerWebExchange exchange, Context context) {
+		if (this.propagation == PropagationMode.OFF) {
+			return null;
+		}
+		InboundScope scope = context.getOrDefault(InboundScope.CONTEXT_KEY, null);
+		return (scope != null) ? scope : exchange.getAttribute(InboundScope.ATTRIBUTE);
+	}
+
+	/**
+	 * The request of the call subscribed with this context went out in full.
+	 */
+	static void requestSent(ContextView context) {
+		GatewayCall call = context.getOrDefault(GatewayCall.class, null);
+		if (call != null) {
+			call.requestSent();
+		}
+	}
+
+	/**
+	 * A request body streamed from the inbound client that fails is the client's doing,
+	 * whatever error of the upstream connection follows.
+	 */
+	private static ServerWebExchange watchRequestBody(ServerWebExchange exchange, GatewayCall call) {
+		HttpHeaders headers = exchange.getRequest().getHeaders();
+		if (headers.getContentLength() <= 0 && !headers.containsHeader(HttpHeaders.TRANSFER_ENCODING)) {
+			return exchange;
+		}
+		ServerHttpRequest watched = new ServerHttpRequestDecorator(exchange.getRequest()) {
+
+			@Override
+			public Flux<DataBuffer> getBody() {
+				return super.getBody().doOnError(call::requestBodyFailed);
+			}
+
+		};
+		return exchange.mutate().request(watched).build();
+	}
+
+	@Override
+	public int getOrder() {
+		return ORDER;
+	}
+
+	/**
+	 * One proxied call, started for each subscriber.
+	 */
+	private final class Routing extends Mono<Void> {
+
+		private final ServerWebExchange exchange;
+
+		private final GatewayFilterChain chain;
+
+		private final String upstream;
+
+		Routing(ServerWebExchange exchange, GatewayFilterChain chain, String upstream) {
+			this.exchange = exchange;
+			this.chain = chain;
+			this.upstream = upstream;
+		}
+
+		@Override
+		public void subscribe(CoreSubscriber<? super Void> actual) {
+			ServerWebExchange exchange = this.exchange;
+			GatewayCall call = new GatewayCall(HangupGatewayFilter.this.classifier, HangupGatewayFilter.this.recorder,
+					HangupObservations.method(exchange.getRequest().getMethod().name()), this.upstream,
+					scope(exchange, actual.currentContext()), HangupGatewayFilter.this.propagation == PropagationMode.REQUEST,
+					() -> ServerWebExchangeUtils.isAlreadyRouted(exchange));
+			Object previous = exchange.getAttributes().put(CALL_ATTRIBUTE, call);
+			if (previous instanceof GatewayCall replaced) {
+				// A retry: the attempt before ended without its body being read.
+				replaced.finished();
+			}
+			HangupException refused = call.join();
+			if (refused != null) {
+				Operators.error(actual, refused);
+				return;
+			}
+			Mono<Void> routed;
+			try {
+				routed = this.chain.filter(watchRequestBody(exchange, call));
+			}
+			catch (Throwable ex) {
+				call.finished();
+				Operators.error(actual, Operators.onOperatorError(ex, actual.currentContext()));
+				return;
+			}
+			routed.subscribe(new RoutingSubscriber(actual, call, exchange));
+		}
+
+	}
+
+	private static final class RoutingSubscriber implements CoreSubscriber<Void>, Subscription {
+
+		private final CoreSubscriber<? super Void> actual;
+
+		private final GatewayCall call;
+
+		private final ServerWebExchange exchange;
+
+		private final Context context;
+
+		private @Nullable Subscription upstream;
+
+		RoutingSubscriber(CoreSubscriber<? super Void> actual, GatewayCall call, ServerWebExchange exchange) {
+			this.actual = actual;
+			this.call = call;
+			this.exchange = exchange;
+			// For the HttpClient's hooks (HangupHttpClientCustomizer) to find the call.
+			this.context = actual.currentContext().put(GatewayCall.class, call);
+		}
+
+		@Override
+		public Context currentContext() {
+			return this.context;
+		}
+
+		@Override
+		public void onSubscribe(Subscription subscription) {
+			if (Operators.validate(this.upstream, subscription)) {
+				this.upstream = subscription;
+				this.call.subscribed(subscription);
+				this.actual.onSubscribe(this);
+			}
+		}
+
+		@Override
+		public void onNext(Void value) {
+			this.actual.onNext(value);
+		}
+
+		@Override
+		public void onError(Throwable error) {
+			this.actual.onError(this.call.failed(error, this.call.phase()));
+		}
+
+		@Override
+		public void onComplete() {
+			Connection connection = this.exchange.getAttribute(ServerWebExchangeUtils.CLIENT_RESPONSE_CONN_ATTR);
+			if (connection == null) {
+				// No response to read (not routed after all): the call is over.
+				this.call.finished();
+				this.actual.onComplete();
+				return;
+			}
+			this.call.responded(connection);
+			HttpClientResponse response = this.exchange.getAttribute(ServerWebExchangeUtils.CLIENT_RESPONSE_ATTR);
+			int status = (response != null) ? response.status().code() : 200;
+			if (status < 200 || status > 599) {
+				// Not a status HTTP knows, or a 1xx although no switch was asked for: relayed,
+				// it would reach the client as "999 Unknown" or a switch.
+				this.actual.onError(this.call.rejected(new IllegalArgumentException("Upstream status " + status
+						+ ((status < 100 || status > 599) ? " is outside 100-599" : " is not a final response"))));
+				return;
+			}
+			this.actual.onComplete();
+		}
+
+		@Override
+		public void request(long n) {
+			Subscription subscription = this.upstream;
+			if (subscription != null) {
+				subscription.request(n);
+			}
+		}
+
+		@Override
+		public void cancel() {
+			// Recorded before the cancel travels upstream.
+			this.call.cancelled(this.call.phase());
+			Subscription subscription = this.upstream;
+			if (subscription != null) {
+				subscription.cancel();
+			}
+		}
+
+	}
+
+}

@@ -1,0 +1,106 @@
+package io.github.hangup.gateway;
+
+import io.github.hangup.autoconfigure.HangupAutoConfiguration;
+import io.github.hangup.autoconfigure.HangupGatewayAutoConfiguration;
+import io.github.hangup.autoconfigure.HangupServerAutoConfiguration;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+import org.springframework.boot.autoconfigure.AutoConfigurations;
+import org.springframework.boot.test.context.FilteredClassLoader;
+import org.springframework.boot.test.context.runner.ApplicationContextRunner;
+import org.springframework.boot.test.context.runner.ReactiveWebApplicationContextRunner;
+import org.springframework.cloud.gateway.config.HttpClientCustomizer;
+import org.springframework.cloud.gateway.filter.NettyRoutingFilter;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Tests for {@link HangupGatewayAutoConfiguration}. Its configurations live in
+ * {@link RoutingConfigurations}: a test class of this package must not name Gateway's types
+ * in its own or its nested classes' signatures, since the other tests' execution, which runs
+ * without Gateway, loads it when {@code -Dtest} selects it (then skips it by its tag).
+ */
+@Tag("gateway")
+class HangupGatewayAutoConfigurationTests {
+
+	private final ReactiveWebApplicationContextRunner runner = new ReactiveWebApplicationContextRunner()
+		.withConfiguration(AutoConfigurations.of(HangupAutoConfiguration.class, HangupServerAutoConfiguration.class,
+				HangupGatewayAutoConfiguration.class));
+
+	@Test
+	void filtersAndHttpClientCustomizerArePresentWhereGatewayRoutesWithNetty() {
+		this.runner.withUserConfiguration(RoutingConfigurations.NettyRouting.class)
+			.run((context) -> assertThat(context).hasSingleBean(HangupGatewayFilter.class)
+				.hasSingleBean(HangupGatewayResponseFilter.class)
+				.hasSingleBean(HangupHttpClientCustomizer.class));
+	}
+
+	@Test
+	void backsOffWithoutSpringCloudGateway() {
+		this.runner.withUserConfiguration(RoutingConfigurations.NettyRouting.class)
+			.withClassLoader(new FilteredClassLoader(NettyRoutingFilter.class))
+			.run((context) -> assertThat(context).doesNotHaveBean(HangupGatewayFilter.class)
+				.doesNotHaveBean(HangupGatewayResponseFilter.class)
+				.doesNotHaveBean(HttpClientCustomizer.class));
+	}
+
+	@Test
+	void backsOffWithoutGatewaysHttpClientCustomizer() {
+		this.runner.withUserConfiguration(RoutingConfigurations.NettyRouting.class)
+			.withClassLoader(new FilteredClassLoader(HttpClientCustomizer.class))
+			.run((context) -> assertThat(context).doesNotHaveBean(HangupGatewayFilter.class)
+				.doesNotHaveBean(HangupGatewayResponseFilter.class));
+	}
+
+	@Test
+	void backsOffWhereGatewayDoesNotRouteWithNetty() {
+		this.runner.run((context) -> assertThat(context).doesNotHaveBean(HangupGatewayFilter.class)
+			.doesNotHaveBean(HangupGatewayResponseFilter.class)
+			.doesNotHaveBean(HttpClientCustomizer.class));
+	}
+
+	@Test
+	void backsOffWhenHangupIsDisabled() {
+		this.runner.withUserConfiguration(RoutingConfigurations.NettyRouting.class)
+			.withPropertyValues("hangup.enabled=false")
+			.run((context) -> assertThat(context).doesNotHaveBean(HangupGatewayFilter.class)
+				.doesNotHaveBean(HangupGatewayResponseFilter.class)
+				.doesNotHaveBean(HttpClientCustomizer.class));
+	}
+
+	@Test
+	void backsOffOutsideReactiveWebApplications() {
+		new ApplicationContextRunner()
+			.withConfiguration(AutoConfigurations.of(HangupAutoConfiguration.class, HangupGatewayAutoConfiguration.class))
+			.withUserConfiguration(RoutingConfigurations.NettyRouting.class)
+			.run((context) -> assertThat(context).doesNotHaveBean(HangupGatewayFilter.class));
+	}
+
+	@Test
+	void userGatewayFilterReplacesTheDefaultOne() {
+		this.runner.withUserConfiguration(RoutingConfigurations.NettyRouting.class, RoutingConfigurations.UserGatewayFilter.class).run((context) -> {
+			assertThat(context).hasSingleBean(HangupGatewayFilter.class);
+			assertThat(context.getBean(HangupGatewayFilter.class)).isSameAs(context.getBean("userGatewayFilter"));
+		});
+	}
+
+	@Test
+	void userGatewayResponseFilterReplacesTheDefaultOne() {
+		this.runner.withUserConfiguration(RoutingConfigurations.NettyRouting.class, RoutingConfigurations.UserGatewayResponseFilter.class).run((context) -> {
+			assertThat(context).hasSingleBean(HangupGatewayResponseFilter.class);
+			assertThat(context.getBean(HangupGatewayResponseFilter.class))
+				.isSameAs(context.getBean("userGatewayResponseFilter"));
+		});
+	}
+
+	@Test
+	void filtersSitRightBeforeGatewaysRoutingAndResponseWriting() {
+		assertThat(new HangupGatewayResponseFilter().getOrder())
+			.isEqualTo(org.springframework.cloud.gateway.filter.NettyWriteResponseFilter.WRITE_RESPONSE_FILTER_ORDER - 1);
+		this.runner.withUserConfiguration(RoutingConfigurations.NettyRouting.class)
+			.run((context) -> assertThat(context.getBean(HangupGatewayFilter.class).getOrder())
+				.isEqualTo(NettyRoutingFilter.ORDER - 1));
+	}
+
+}
