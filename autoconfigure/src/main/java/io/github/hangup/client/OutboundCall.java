@@ -70,6 +70,9 @@ final class OutboundCall implements InboundScope.Participant {
 
 	private volatile @Nullable HangupKind recorded;
 
+	/** Told its client left while it ran on in CHAIN mode, and taken out of the scope. */
+	private volatile boolean goneWhileRunning;
+
 	/** WebClient's observation of this call, if any. */
 	private @Nullable ClientRequestObservationContext observed;
 
@@ -248,7 +251,7 @@ final class OutboundCall implements InboundScope.Participant {
 			// The scope sets its flag, then looks for cancelled calls; this call changed its
 			// state, then looks at the flag: one of the two sees the other, and the one
 			// that removes the call from the scope tells it.
-			if (inbound.isClientGone() && inbound.leave(this)) {
+			if (inbound.isClientGone() && (inbound.leave(this) || this.goneWhileRunning)) {
 				onClientGone();
 			}
 		}
@@ -271,8 +274,18 @@ final class OutboundCall implements InboundScope.Participant {
 		HangupKind kind = (this.scope != null) ? this.scope.goneKind() : HangupKind.CLIENT_CANCEL;
 		int before = this.state.clientGone(this.stopWithClient);
 		if (before == CallState.UNCHANGED) {
-			// Finished, or running in CHAIN mode: a later cancel sees the client gone.
-			return;
+			if (this.stopWithClient) {
+				return;
+			}
+			// Finished, or running in CHAIN mode, and no longer in the scope: a cancel that
+			// read the client as still there before it changed its state cannot claim the
+			// call by leaving the scope. It reads this flag after its change, this reads its
+			// change after the flag: one of the two sees the other.
+			this.goneWhileRunning = true;
+			before = this.state.clientGone(false);
+			if (before == CallState.UNCHANGED) {
+				return;
+			}
 		}
 		HangupPhase phase = this.state.phase();
 		record(kind, phase, null);

@@ -11,7 +11,7 @@ import io.github.hangup.HangupKind;
 import io.github.hangup.HangupPhase;
 import io.github.hangup.HangupRecorder;
 import io.github.hangup.HangupSide;
-import io.github.hangup.InboundScope;
+import io.github.hangup.server.InboundScope;
 import org.jspecify.annotations.Nullable;
 import org.reactivestreams.Subscription;
 import reactor.netty.Connection;
@@ -58,6 +58,9 @@ final class GatewayCall implements InboundScope.Participant {
 
 	/** RUNNING, CANCELLED_BEFORE_RESPONSE, CANCELLED_DURING_RESPONSE or FINISHED. */
 	private volatile int state = RUNNING;
+
+	/** Told its client left while it ran on in CHAIN mode, and taken out of the scope. */
+	private volatile boolean goneWhileRunning;
 
 	/** The upstream's response head arrived: what follows is its body. */
 	private volatile boolean responded;
@@ -264,7 +267,7 @@ final class GatewayCall implements InboundScope.Participant {
 				// The scope sets its flag, then looks for cancelled calls; this call changed its
 				// state, then looks at the flag: one of the two sees the other, and the one
 				// that removes the call from the scope tells it.
-				if (inbound.isClientGone() && inbound.leave(this)) {
+				if (inbound.isClientGone() && (inbound.leave(this) || this.goneWhileRunning)) {
 					onClientGone();
 				}
 				return;
@@ -319,6 +322,13 @@ final class GatewayCall implements InboundScope.Participant {
 					return;
 				}
 			}
+			else if (current == RUNNING && !this.goneWhileRunning) {
+				// Running on in CHAIN mode, and no longer in the scope: a cancel that read the
+				// client as still there before it changed its state cannot claim the call by
+				// leaving the scope. It reads this flag after its change; this looks at its
+				// change again after the flag: one of the two sees the other.
+				this.goneWhileRunning = true;
+			}
 			else {
 				return;
 			}
@@ -349,8 +359,8 @@ final class GatewayCall implements InboundScope.Participant {
 
 	private void record(HangupKind kind, HangupPhase phase, @Nullable Throwable cause) {
 		Duration elapsed = Duration.ofNanos(System.nanoTime() - this.startNanos);
-		this.recorder.record(new HangupEvent(HangupSide.OUTBOUND, kind, phase, this.method, null, this.upstream,
-				elapsed, null, cause));
+		this.recorder
+			.record(HangupEvent.outbound(kind, phase, this.method, elapsed).upstream(this.upstream).cause(cause).build());
 	}
 
 }

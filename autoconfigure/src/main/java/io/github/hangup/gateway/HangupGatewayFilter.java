@@ -6,7 +6,7 @@ import io.github.hangup.HangupClassifier;
 import io.github.hangup.HangupException;
 import io.github.hangup.HangupObservations;
 import io.github.hangup.HangupRecorder;
-import io.github.hangup.InboundScope;
+import io.github.hangup.server.InboundScope;
 import io.github.hangup.client.PropagationMode;
 import org.jspecify.annotations.Nullable;
 import org.reactivestreams.Subscription;

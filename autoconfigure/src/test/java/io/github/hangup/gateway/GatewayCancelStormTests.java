@@ -97,7 +97,7 @@ class GatewayCancelStormTests {
 		HangupMeters.awaitCounts(registry, HangupMetrics.SERVER_HANGUPS,
 				Map.of("kind=CLIENT_CANCEL,method=GET,phase=BEFORE_RESPONSE,uri=UNKNOWN", 1L));
 		// The upstream had answered: for the call, the client left during its response.
-		HangupMeters.awaitCounts(registry, HangupMetrics.CLIENT_HANGUPS,
+		HangupMeters.awaitClientHangups(registry,
 				Map.of("kind=CLIENT_CANCEL,method=GET,phase=DURING_RESPONSE,upstream=held", 1L));
 		HangupMeters.awaitCounts(registry, "http.server.requests", Map.of("hangup=CLIENT_CANCEL", 1L), "hangup");
 		// Gateway closes the connection, or gives it back to the pool when the unread body had

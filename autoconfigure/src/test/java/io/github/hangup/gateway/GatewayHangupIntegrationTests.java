@@ -95,7 +95,7 @@ class GatewayHangupIntegrationTests {
 		assertServerRequest(HangupObservations.NONE, "200", "SUCCESS");
 		await().atMost(Duration.ofSeconds(10)).until(() -> gateway.getBean(HangupWebFilter.class).openScopes() == 0);
 		HangupMeters.awaitCounts(registry, HangupMetrics.SERVER_HANGUPS, Map.of());
-		HangupMeters.awaitCounts(registry, HangupMetrics.CLIENT_HANGUPS, Map.of());
+		HangupMeters.awaitClientHangups(registry, Map.of());
 	}
 
 	@Test
@@ -179,7 +179,7 @@ class GatewayHangupIntegrationTests {
 		assertAnswered("/retried/reset", 502, "UPSTREAM_RESET");
 		assertThat(upstream.received("/reset")).isEqualTo(before + 3);
 		assertInbound("UPSTREAM_RESET", "BEFORE_RESPONSE");
-		HangupMeters.awaitCounts(registry, HangupMetrics.CLIENT_HANGUPS,
+		HangupMeters.awaitClientHangups(registry,
 				Map.of("kind=UPSTREAM_RESET,method=GET,phase=BEFORE_RESPONSE,upstream=retried", 3L));
 		assertServerRequest("UPSTREAM_RESET", "502", "SERVER_ERROR");
 	}
@@ -190,7 +190,7 @@ class GatewayHangupIntegrationTests {
 		assertAnswered("/retried/hang", 504, "UPSTREAM_TIMEOUT");
 		upstream.awaitPeerClosed("/hang", before + 3);
 		assertInbound("UPSTREAM_TIMEOUT", "BEFORE_RESPONSE");
-		HangupMeters.awaitCounts(registry, HangupMetrics.CLIENT_HANGUPS,
+		HangupMeters.awaitClientHangups(registry,
 				Map.of("kind=UPSTREAM_TIMEOUT,method=GET,phase=BEFORE_RESPONSE,upstream=retried", 3L));
 		assertServerRequest("UPSTREAM_TIMEOUT", "504", "SERVER_ERROR");
 	}
@@ -208,7 +208,7 @@ class GatewayHangupIntegrationTests {
 		upstream.awaitPeerClosed("/hang", before + 1);
 		HangupMeters.awaitCounts(registry, HangupMetrics.SERVER_HANGUPS,
 				Map.of("kind=CLIENT_CANCEL,method=POST,phase=BEFORE_RESPONSE,uri=UNKNOWN", 1L));
-		HangupMeters.awaitCounts(registry, HangupMetrics.CLIENT_HANGUPS,
+		HangupMeters.awaitClientHangups(registry,
 				Map.of("kind=CLIENT_CANCEL,method=POST,phase=BEFORE_RESPONSE,upstream=faulty", 1L));
 		HangupMeters.awaitCounts(registry, SERVER_REQUESTS, Map.of("hangup=CLIENT_CANCEL,method=POST", 1L),
 				HangupObservations.KEY, "method");
@@ -319,7 +319,7 @@ class GatewayHangupIntegrationTests {
 	}
 
 	private static void assertOutbound(String kind, String phase, String route) {
-		HangupMeters.awaitCounts(registry, HangupMetrics.CLIENT_HANGUPS,
+		HangupMeters.awaitClientHangups(registry,
 				Map.of("kind=" + kind + ",method=GET,phase=" + phase + ",upstream=" + route, 1L));
 	}
 
