@@ -156,6 +156,32 @@ class StaleConnectionTests {
 	}
 
 	@Test
+	void aRetryGetsWhatIsLeftOfTheResponseTimeoutNotAFreshOne() throws Exception {
+		// The stale connection fails after 2.5 s and the retry is never answered: the call
+		// times out 3 s after it was first sent, not 3 s after the retry.
+		start(new StaleUpstream(Duration.ZERO, Ending.FIN, false).staleAnswerDelay(Duration.ofMillis(2500))
+			.silentAfterStale(), "hangup.client.response-timeout=3s");
+		WebTestClient client = client();
+		client.get().uri("/proxy/item").exchange().expectStatus().isOk();
+		long start = System.nanoTime();
+		client.get()
+			.uri("/proxy/item")
+			.exchange()
+			.expectStatus()
+			.isEqualTo(504)
+			.expectBody()
+			.jsonPath("$.hangup")
+			.isEqualTo("UPSTREAM_TIMEOUT");
+		Duration took = Duration.ofNanos(System.nanoTime() - start);
+		// A fresh timeout would end it at 5.5 s at the earliest.
+		assertThat(took).isGreaterThanOrEqualTo(Duration.ofMillis(2900)).isLessThan(Duration.ofMillis(4500));
+		assertThat(this.upstream.received("GET")).isEqualTo(3);
+		assertThat(retries()).isEqualTo(Map.of("method=GET,reason=STALE_CONNECTION," + upstreamTag(), 1.0));
+		HangupMeters.awaitClientHangups(registry(),
+				Map.of("kind=UPSTREAM_TIMEOUT,method=GET,phase=BEFORE_RESPONSE," + upstreamTag(), 1L));
+	}
+
+	@Test
 	void retryingCanBeTurnedOff() throws Exception {
 		start(new StaleUpstream(Duration.ZERO, Ending.FIN, false), "hangup.client.retry-stale-connections=false");
 		WebTestClient client = client();

@@ -184,7 +184,8 @@ final class OutboundCall implements InboundScope.Participant {
 		}
 		return response.onErrorResume((error) -> {
 			UpstreamConnection failedOn = this.connection;
-			if (failedOn == null || !isStale(error, failedOn)) {
+			// A retry gets what is left of the call's response timeout, not a fresh one.
+			if (failedOn == null || !isStale(error, failedOn) || !this.timeout.retrying()) {
 				return Mono.error(error);
 			}
 			this.retried = true;

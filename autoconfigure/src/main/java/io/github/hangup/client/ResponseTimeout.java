@@ -50,6 +50,9 @@ final class ResponseTimeout {
 
 	private volatile @Nullable Disposable timer;
 
+	/** When a retried call's first attempt began waiting; 0 unless retried. */
+	private volatile long retryOrigin;
+
 	ResponseTimeout(CallSubscriber subscriber, CallState state, Duration timeout) {
 		this.subscriber = subscriber;
 		this.state = state;
@@ -63,8 +66,31 @@ final class ResponseTimeout {
 	 */
 	void armBeforeConnection() {
 		if (!this.timeout.isZero()) {
-			startTimer();
+			startTimer(this.timeout.toNanos());
 		}
+	}
+
+	/**
+	 * The call is about to be sent once more, on a new connection: it waits only for what is
+	 * left of its timeout, counted from when its failed attempt began waiting, connecting
+	 * included.
+	 * @return whether any time is left for it
+	 */
+	boolean retrying() {
+		if (this.timeout.isZero()) {
+			return true;
+		}
+		disarm();
+		this.idle = false;
+		// Before any response byte: when the failed attempt was sent, or began writing.
+		long origin = this.lastRead;
+		long left = this.timeout.toNanos() - (System.nanoTime() - origin);
+		if (left <= 0) {
+			return false;
+		}
+		this.retryOrigin = origin;
+		startTimer(left);
+		return true;
 	}
 
 	/**
@@ -79,10 +105,12 @@ final class ResponseTimeout {
 			return;
 		}
 		disarm();
-		this.lastRead = System.nanoTime();
+		long now = System.nanoTime();
+		this.lastRead = waitingSince(now);
 		this.sent = sent;
+		long wait = Math.max(1, this.timeout.toNanos() - (now - this.lastRead));
 		if (REACTOR_NETTY_PRESENT) {
-			Disposable idle = ReactorNetty.idleTimer(httpRequest.getNativeRequest(), this, this.timeout.toNanos());
+			Disposable idle = ReactorNetty.idleTimer(httpRequest.getNativeRequest(), this, wait);
 			if (idle != null) {
 				this.idle = true;
 				this.timer = idle;
@@ -90,7 +118,7 @@ final class ResponseTimeout {
 			}
 		}
 		if (sent) {
-			startTimer();
+			startTimer(wait);
 		}
 	}
 
@@ -99,17 +127,23 @@ final class ResponseTimeout {
 		if (this.timeout.isZero()) {
 			return;
 		}
-		this.lastRead = System.nanoTime();
+		long now = System.nanoTime();
+		this.lastRead = waitingSince(now);
 		if (!this.idle) {
-			startTimer();
+			startTimer(Math.max(1, this.timeout.toNanos() - (now - this.lastRead)));
 		}
 	}
 
-	private void startTimer() {
+	/** Since when the call waits for its response: now, or its first attempt's start if retried. */
+	private long waitingSince(long now) {
+		long origin = this.retryOrigin;
+		return (origin != 0) ? origin : now;
+	}
+
+	private void startTimer(long nanos) {
 		if (!this.state.isSignalled()) {
 			// Should the response win the race with this check, the timer finds it answered.
-			this.timer = Schedulers.parallel()
-				.schedule(this.subscriber::timedOut, this.timeout.toNanos(), TimeUnit.NANOSECONDS);
+			this.timer = Schedulers.parallel().schedule(this.subscriber::timedOut, nanos, TimeUnit.NANOSECONDS);
 		}
 	}
 

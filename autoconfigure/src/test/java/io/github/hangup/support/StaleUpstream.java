@@ -61,6 +61,10 @@ public final class StaleUpstream implements AutoCloseable {
 
 	private volatile boolean running = true;
 
+	private volatile Duration staleAnswerDelay = Duration.ZERO;
+
+	private volatile boolean silentAfterStale;
+
 	public StaleUpstream(Duration idleLimit, Ending ending, boolean advertise) throws IOException {
 		this.idleLimit = idleLimit;
 		this.ending = ending;
@@ -69,6 +73,24 @@ public final class StaleUpstream implements AutoCloseable {
 		Thread acceptor = new Thread(this::accept, "stale-upstream-accept");
 		acceptor.setDaemon(true);
 		acceptor.start();
+	}
+
+	/**
+	 * Take this long to close a stale connection after the request that finds it arrives, as
+	 * a load balancer that forgot the flow may (its client waits for a while first).
+	 */
+	public StaleUpstream staleAnswerDelay(Duration delay) {
+		this.staleAnswerDelay = delay;
+		return this;
+	}
+
+	/**
+	 * Once a stale connection was dropped, never answer a request again: each waits until its
+	 * client gives up.
+	 */
+	public StaleUpstream silentAfterStale() {
+		this.silentAfterStale = true;
+		return this;
 	}
 
 	public String baseUrl() {
@@ -136,7 +158,17 @@ public final class StaleUpstream implements AutoCloseable {
 					return;
 				}
 				this.received.computeIfAbsent(request.method, (key) -> new AtomicInteger()).incrementAndGet();
+				if (this.silentAfterStale && this.killed.get() > 0) {
+					while (in.read() != -1) {
+						// Never answered: held until the client closes.
+					}
+					return;
+				}
 				if (lastAnswered >= 0 && System.nanoTime() - lastAnswered >= this.idleLimit.toNanos()) {
+					if (!this.staleAnswerDelay.isZero()) {
+						// The upstream's own latency, not a wait on the test's progress.
+						sleep(this.staleAnswerDelay);
+					}
 					this.killed.incrementAndGet();
 					if (this.ending == Ending.RST) {
 						socket.setSoLinger(true, 0);
@@ -160,6 +192,16 @@ public final class StaleUpstream implements AutoCloseable {
 		}
 		finally {
 			this.sockets.remove(socket);
+		}
+	}
+
+	private static void sleep(Duration delay) throws IOException {
+		try {
+			Thread.sleep(delay.toMillis());
+		}
+		catch (InterruptedException ex) {
+			Thread.currentThread().interrupt();
+			throw new IOException(ex);
 		}
 	}
 

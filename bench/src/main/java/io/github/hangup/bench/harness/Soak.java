@@ -273,7 +273,12 @@ public final class Soak {
 						raced++;
 					}
 					else {
-						errors.add(lines.get(i));
+						// The line and its stack trace, enough to diagnose a failure from the report alone.
+						StringBuilder error = new StringBuilder(lines.get(i));
+						for (int j = i + 1; j < lines.size() && j <= i + 40 && isTraceLine(lines.get(j)); j++) {
+							error.append(System.lineSeparator()).append("      ").append(lines.get(j));
+						}
+						errors.add(error.toString());
 					}
 				}
 			}
@@ -281,7 +286,7 @@ public final class Soak {
 			System.out.println();
 			System.out.println("== Logs");
 			check("ERROR lines in the application log", errors.size(), 0, failures);
-			errors.stream().limit(5).forEach((line) -> System.out.println("    " + line));
+			errors.stream().limit(3).forEach((line) -> System.out.println("    " + line));
 
 			System.out.println();
 			System.out.printf(Locale.ROOT, "Total time %.1f s%n", (System.nanoTime() - started) / 1e9);
@@ -542,6 +547,11 @@ public final class Soak {
 			}
 		}
 		return labels;
+	}
+
+	/** A line that continues a logged exception: its message lines, frames and causes. */
+	private static boolean isTraceLine(String line) {
+		return !line.isEmpty() && !Character.isDigit(line.charAt(0));
 	}
 
 }
