@@ -131,8 +131,11 @@ public class DefaultHangupClassifier implements HangupClassifier {
 			return null;
 		}
 		String text = message.toLowerCase(Locale.ROOT);
+		// Reactor Netty's pool found only closed connections to hand out ("Error while
+		// acquiring from <pool>"): the upstream closed its idle connections.
 		if (text.contains("connection reset") || text.contains("broken pipe")
-				|| text.contains("connection prematurely closed") || text.contains("connection closed")) {
+				|| text.contains("connection prematurely closed") || text.contains("connection closed")
+				|| text.startsWith("error while acquiring from ")) {
 			return lostConnection(side);
 		}
 		return null;

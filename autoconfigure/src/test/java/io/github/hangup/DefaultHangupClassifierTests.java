@@ -302,7 +302,7 @@ class DefaultHangupClassifierTests {
 
 	@ParameterizedTest
 	@ValueSource(strings = { "Connection reset by peer", "Broken pipe", "Connection prematurely closed BEFORE response",
-			"Connection closed" })
+			"Connection closed", "Error while acquiring from reactor.netty.internal.shaded.reactor.pool.SimpleDequePool@1d64190f" })
 	void ioExceptionKnownOnlyByItsMessageDependsOnTheSide(String message) {
 		assertClassified(new IOException(message), HangupKind.UPSTREAM_RESET, HangupKind.CLIENT_CANCEL);
 	}

@@ -26,6 +26,7 @@ import org.springframework.context.ConfigurableApplicationContext;
 import org.springframework.core.env.Environment;
 import org.springframework.http.HttpMethod;
 import org.springframework.http.ResponseEntity;
+import org.springframework.http.client.reactive.ClientHttpConnector;
 import org.springframework.http.client.reactive.ReactorClientHttpConnector;
 import org.springframework.http.server.reactive.ServerHttpRequest;
 import org.springframework.test.web.reactive.server.WebTestClient;
@@ -182,6 +183,40 @@ class StaleConnectionTests {
 	}
 
 	@Test
+	void aCallThePoolCouldNotWriteBecauseItsConnectionsWereClosedGoesOnceMoreWhateverItsMethod() throws Exception {
+		start(new StaleUpstream(Duration.ofSeconds(30), Ending.FIN, false), ClosedPoolController.class);
+		client().post()
+			.uri("/closed-pool")
+			.bodyValue("payload")
+			.exchange()
+			.expectStatus()
+			.isOk()
+			.expectBody(String.class)
+			.isEqualTo("ok");
+		assertThat(this.upstream.received("POST")).isOne();
+		assertThat(retries()).isEqualTo(Map.of("method=POST,reason=STALE_CONNECTION," + upstreamTag(), 1.0));
+		assertThat(HangupMeters.counts(registry(), HangupMetrics.CLIENT_HANGUPS)).isEmpty();
+	}
+
+	@Test
+	void aCallThePoolCouldNotWriteIsAnHonest502WhenRetryingIsOff() throws Exception {
+		start(new StaleUpstream(Duration.ofSeconds(30), Ending.FIN, false), ClosedPoolController.class,
+				"hangup.client.retry-stale-connections=false");
+		client().post()
+			.uri("/closed-pool")
+			.bodyValue("payload")
+			.exchange()
+			.expectStatus()
+			.isEqualTo(502)
+			.expectBody()
+			.jsonPath("$.hangup")
+			.isEqualTo("UPSTREAM_RESET");
+		assertThat(this.upstream.received("POST")).isZero();
+		HangupMeters.awaitClientHangups(registry(),
+				Map.of("kind=UPSTREAM_RESET,method=POST,phase=BEFORE_RESPONSE," + upstreamTag(), 1L));
+	}
+
+	@Test
 	void retryingCanBeTurnedOff() throws Exception {
 		start(new StaleUpstream(Duration.ZERO, Ending.FIN, false), "hangup.client.retry-stale-connections=false");
 		WebTestClient client = client();
@@ -192,12 +227,16 @@ class StaleConnectionTests {
 	}
 
 	private void start(StaleUpstream upstream, String... properties) {
+		start(upstream, ProxyController.class, properties);
+	}
+
+	private void start(StaleUpstream upstream, Class<?> controller, String... properties) {
 		this.upstream = upstream;
 		String[] all = new String[properties.length + 2];
 		System.arraycopy(properties, 0, all, 0, properties.length);
 		all[properties.length] = "test.upstream=" + upstream.baseUrl();
 		all[properties.length + 1] = "management.endpoints.web.exposure.include=hangups";
-		this.proxy = TestApps.start(ProxyController.class, all);
+		this.proxy = TestApps.start(controller, all);
 	}
 
 	private WebTestClient client() {
@@ -254,6 +293,42 @@ class StaleConnectionTests {
 						headers.set("Idempotency-Key", key);
 					}
 				})
+				.retrieve()
+				.toEntity(String.class);
+		}
+
+	}
+
+
+	/**
+	 * Relays a POST, its body streamed from the inbound request, through a connector whose
+	 * first connect fails as Reactor Netty's pool does when the connections it picked were
+	 * both closed before the request could be written on them: a race between the pool and
+	 * an upstream closing its idle connections that real sockets cannot produce on demand.
+	 */
+	@RestController
+	static class ClosedPoolController {
+
+		private final WebClient webClient;
+
+		ClosedPoolController(WebClient.Builder builder, Environment environment) {
+			ClientHttpConnector connector = new ReactorClientHttpConnector(HttpClient.create());
+			java.util.concurrent.atomic.AtomicBoolean failed = new java.util.concurrent.atomic.AtomicBoolean();
+			ClientHttpConnector failingOnce = (method, uri, callback) -> failed.compareAndSet(false, true)
+					? Mono.error(new java.io.IOException("Error while acquiring from reactor.netty.internal.shaded.reactor.pool.SimpleDequePool@1"))
+					: connector.connect(method, uri, callback);
+			this.webClient = builder.clone()
+				.clientConnector(failingOnce)
+				.baseUrl(environment.getRequiredProperty("test.upstream"))
+				.build();
+		}
+
+		@org.springframework.web.bind.annotation.PostMapping("/closed-pool")
+		Mono<ResponseEntity<String>> relay(ServerHttpRequest request) {
+			return this.webClient.post()
+				.uri("/item")
+				.contentType(org.springframework.http.MediaType.TEXT_PLAIN)
+				.body(request.getBody(), org.springframework.core.io.buffer.DataBuffer.class)
 				.retrieve()
 				.toEntity(String.class);
 		}

@@ -39,6 +39,9 @@ import org.springframework.web.reactive.function.client.ExchangeFunction;
  */
 final class OutboundCall implements InboundScope.Participant {
 
+	/** A pooled connection found closed before the call could be written on it; its past is unknown. */
+	static final UpstreamConnection CLOSED_IN_POOL = new UpstreamConnection(true, Duration.ZERO, 0);
+
 	private final HangupClassifier classifier;
 
 	private final HangupRecorder recorder;
@@ -179,13 +182,14 @@ final class OutboundCall implements InboundScope.Participant {
 	 */
 	Mono<ClientResponse> exchange(ExchangeFunction next, ClientRequest view) {
 		Mono<ClientResponse> response = next.exchange(view);
-		if (!this.reuse.retry() || !ConnectionReuse.isReplayable(view)) {
+		if (!this.reuse.retry()) {
 			return response;
 		}
+		boolean replayable = ConnectionReuse.isReplayable(view);
 		return response.onErrorResume((error) -> {
-			UpstreamConnection failedOn = this.connection;
+			UpstreamConnection failedOn = staleConnection(error, replayable);
 			// A retry gets what is left of the call's response timeout, not a fresh one.
-			if (failedOn == null || !isStale(error, failedOn) || !this.timeout.retrying()) {
+			if (failedOn == null || !this.timeout.retrying()) {
 				return Mono.error(error);
 			}
 			this.retried = true;
@@ -195,17 +199,32 @@ final class OutboundCall implements InboundScope.Participant {
 	}
 
 	/**
-	 * Whether a failed first attempt proves the upstream never saw it: reset before any
-	 * response byte on a reused connection, while the call still runs, its client is still
-	 * there and nobody, Reactor Netty included, retried it yet.
+	 * The stale connection a failed first attempt went out on, if the failure proves the
+	 * upstream never saw the request and it may go again: while the call still runs, its
+	 * client is still there and nobody, Reactor Netty included, retried it yet, either
+	 * <ul>
+	 * <li>it was never written, because the pool had only closed connections to hand out
+	 * (any request: not a byte of it, body included, was sent), or</li>
+	 * <li>a replayable request was reset before any response byte on a reused
+	 * connection.</li>
+	 * </ul>
+	 * @return the connection, or {@code null} when the call must not go again
 	 */
-	private boolean isStale(Throwable error, UpstreamConnection failedOn) {
-		if (this.retried || this.writes != 1 || !failedOn.reused() || this.state.isSignalled() || this.state.isEnded()
+	private @Nullable UpstreamConnection staleConnection(Throwable error, boolean replayable) {
+		if (this.retried || this.state.isSignalled() || this.state.isEnded()
 				|| (this.scope != null && this.scope.isClientGone()) || error instanceof HangupException) {
-			return false;
+			return null;
 		}
-		return CallFailures.kind(error, HangupPhase.BEFORE_RESPONSE, this.classifier, this.scope, this.requestBodyError,
-				this.timeout.isRequestSent()) == HangupKind.UPSTREAM_RESET;
+		if (this.writes == 0) {
+			return PooledConnections.isClosedPool(error) ? CLOSED_IN_POOL : null;
+		}
+		UpstreamConnection failedOn = this.connection;
+		if (!replayable || this.writes != 1 || failedOn == null || !failedOn.reused()) {
+			return null;
+		}
+		HangupKind kind = CallFailures.kind(error, HangupPhase.BEFORE_RESPONSE, this.classifier, this.scope,
+				this.requestBodyError, this.timeout.isRequestSent());
+		return (kind == HangupKind.UPSTREAM_RESET) ? failedOn : null;
 	}
 
 	void requestBodyFailed(Throwable error) {

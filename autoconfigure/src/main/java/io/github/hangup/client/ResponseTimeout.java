@@ -65,6 +65,8 @@ final class ResponseTimeout {
 	 * the response timeout proper when the request is written.
 	 */
 	void armBeforeConnection() {
+		// Where a retry counts from should the call fail before it was ever written.
+		this.lastRead = System.nanoTime();
 		if (!this.timeout.isZero()) {
 			startTimer(this.timeout.toNanos());
 		}
@@ -82,7 +84,8 @@ final class ResponseTimeout {
 		}
 		disarm();
 		this.idle = false;
-		// Before any response byte: when the failed attempt was sent, or began writing.
+		// Before any response byte: when the failed attempt was sent, began writing, or, never
+		// written, began.
 		long origin = this.lastRead;
 		long left = this.timeout.toNanos() - (System.nanoTime() - origin);
 		if (left <= 0) {
