@@ -42,6 +42,9 @@ final class OutboundCall implements InboundScope.Participant {
 	/** A pooled connection found closed before the call could be written on it; its past is unknown. */
 	static final UpstreamConnection CLOSED_IN_POOL = new UpstreamConnection(true, Duration.ZERO, 0);
 
+	/** The most retries of one call, each after a failure on a reused connection. */
+	static final int MAX_RETRIES = 3;
+
 	private final HangupClassifier classifier;
 
 	private final HangupRecorder recorder;
@@ -93,7 +96,11 @@ final class OutboundCall implements InboundScope.Participant {
 	/** Attempts written, Reactor Netty's own retries included; only the event loop writes it. */
 	private volatile int writes;
 
-	private volatile boolean retried;
+	/** Retries sent so far; each follows the failure of the attempt before it. */
+	private volatile int retries;
+
+	/** {@link #writes} when the current attempt started. */
+	private volatile int attemptWrites;
 
 	private volatile @Nullable String keepAlive;
 
@@ -182,26 +189,37 @@ final class OutboundCall implements InboundScope.Participant {
 	 */
 	Mono<ClientResponse> exchange(ExchangeFunction next, ClientRequest view) {
 		Mono<ClientResponse> response = next.exchange(view);
-		if (!this.reuse.retry()) {
-			return response;
-		}
-		boolean replayable = ConnectionReuse.isReplayable(view);
+		return this.reuse.retry() ? retryIfStale(response, next, view, ConnectionReuse.isReplayable(view)) : response;
+	}
+
+	/**
+	 * The retry is meant for a new connection, but the pool hands out whatever idle one it
+	 * has: one released by another call since the idle ones were closed may be stale too.
+	 * A retry that failed on a reused connection is then tried again, as Go's transport
+	 * does, at most {@link #MAX_RETRIES} times; one that failed on a new connection never.
+	 */
+	@SuppressWarnings("NonAtomicVolatileUpdate") // attempts follow one another
+	private Mono<ClientResponse> retryIfStale(Mono<ClientResponse> response, ExchangeFunction next, ClientRequest view,
+			boolean replayable) {
 		return response.onErrorResume((error) -> {
 			UpstreamConnection failedOn = staleConnection(error, replayable);
 			// A retry gets what is left of the call's response timeout, not a fresh one.
 			if (failedOn == null || !this.timeout.retrying()) {
 				return Mono.error(error);
 			}
-			this.retried = true;
+			this.retries++;
+			this.attemptWrites = this.writes;
 			this.recorder.retried(new HangupRetry(this.method, this.upstream, HangupRetry.STALE_CONNECTION, failedOn, error));
-			return PooledConnections.closeIdle(this.idle).then(Mono.defer(() -> next.exchange(view)));
+			return retryIfStale(PooledConnections.closeIdle(this.idle).then(Mono.defer(() -> next.exchange(view))),
+					next, view, replayable);
 		});
 	}
 
 	/**
 	 * The stale connection a failed first attempt went out on, if the failure proves the
 	 * upstream never saw the request and it may go again: while the call still runs, its
-	 * client is still there and nobody, Reactor Netty included, retried it yet, either
+	 * client is still there, it was retried fewer than {@link #MAX_RETRIES} times and
+	 * Reactor Netty did not retry this attempt by itself, either
 	 * <ul>
 	 * <li>it was never written, because the pool had only closed connections to hand out
 	 * (any request: not a byte of it, body included, was sent), or</li>
@@ -211,15 +229,17 @@ final class OutboundCall implements InboundScope.Participant {
 	 * @return the connection, or {@code null} when the call must not go again
 	 */
 	private @Nullable UpstreamConnection staleConnection(Throwable error, boolean replayable) {
-		if (this.retried || this.state.isSignalled() || this.state.isEnded()
+		if (this.retries >= MAX_RETRIES || this.state.isSignalled() || this.state.isEnded()
 				|| (this.scope != null && this.scope.isClientGone()) || error instanceof HangupException) {
 			return null;
 		}
-		if (this.writes == 0) {
+		// Writes of this attempt: more than one when Reactor Netty retried it by itself.
+		int written = this.writes - this.attemptWrites;
+		if (written == 0) {
 			return PooledConnections.isClosedPool(error) ? CLOSED_IN_POOL : null;
 		}
 		UpstreamConnection failedOn = this.connection;
-		if (!replayable || this.writes != 1 || failedOn == null || !failedOn.reused()) {
+		if (!replayable || written != 1 || failedOn == null || !failedOn.reused()) {
 			return null;
 		}
 		HangupKind kind = CallFailures.kind(error, HangupPhase.BEFORE_RESPONSE, this.classifier, this.scope,

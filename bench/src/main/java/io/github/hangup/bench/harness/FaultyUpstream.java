@@ -32,6 +32,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  * <li>{@code /partial}: headers and {@value #FIRST_PART} bytes of a {@value #BIG}-byte body,
  * then waits for the proxy to close;</li>
  * <li>{@code /close}: closes without answering; {@code /reset}: resets without answering;</li>
+ * <li>{@code /stale}: 200 with a {@value #SMALL}-byte body on a new connection; on a reused
+ * one, closes without answering, as a keep-alive connection a load balancer dropped while it
+ * sat idle;</li>
  * <li>{@code /reset-mid}: like {@code /partial}, then resets once the driver releases it;</li>
  * <li>{@code /released?id=…&with=…&at=…}: the bench app's word that the caller blocked on
  * that request's call was released, completes {@link Tracked#released}; 200, empty, keep-alive.</li>
@@ -56,9 +59,6 @@ public final class FaultyUpstream implements Closeable {
 
 	private static final byte[] NO_BODY = new byte[0];
 
-	/** Idle time after which {@code /stale} finds its keep-alive connection dropped. */
-	private static final long STALE_AFTER_NANOS = java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(50);
-
 	private final ServerSocket server;
 
 	private final ExecutorService threads = Executors.newCachedThreadPool((task) -> {
@@ -72,6 +72,8 @@ public final class FaultyUpstream implements Closeable {
 	private final AtomicInteger openConnections = new AtomicInteger();
 
 	private final AtomicInteger killedOnReused = new AtomicInteger();
+
+	private final AtomicInteger staleDropped = new AtomicInteger();
 
 	private volatile boolean closed;
 
@@ -100,6 +102,11 @@ public final class FaultyUpstream implements Closeable {
 	 */
 	public int killedOnReused() {
 		return this.killedOnReused.get();
+	}
+
+	/** Requests to {@code /stale} that found their keep-alive connection dropped. */
+	public int staleDropped() {
+		return this.staleDropped.get();
 	}
 
 	/** Follows the request with this id (created on first use by either side). */
@@ -146,7 +153,7 @@ public final class FaultyUpstream implements Closeable {
 				long now = System.nanoTime();
 				tracked.received.complete(now);
 				if (answeredAt >= 0 && (path.equals("/close") || path.equals("/reset")
-						|| (path.equals("/stale") && now - answeredAt >= STALE_AFTER_NANOS))) {
+						|| path.equals("/stale"))) {
 					this.killedOnReused.incrementAndGet();
 				}
 				switch (path) {
@@ -155,7 +162,8 @@ public final class FaultyUpstream implements Closeable {
 					case "/stale" -> {
 						// A keep-alive connection idle for long enough was dropped (by a load
 						// balancer, say): the request that finds it gets no answer.
-						if (answeredAt >= 0 && now - answeredAt >= STALE_AFTER_NANOS) {
+						if (answeredAt >= 0) {
+							this.staleDropped.incrementAndGet();
 							return;
 						}
 						respond(out, SMALL_BODY);

@@ -88,6 +88,12 @@ public final class RawHttp implements AutoCloseable {
 		return read;
 	}
 
+	/** Reads a body of {@code length} bytes as text; {@code null} when the connection ended first. */
+	public String readBodyText(long length) throws IOException {
+		byte[] body = this.in.readNBytes((int) length);
+		return (body.length == length) ? new String(body, StandardCharsets.UTF_8) : null;
+	}
+
 	/** Reads at least one byte of body; answers whether one came. */
 	public boolean readSome() throws IOException {
 		return this.in.read() != -1;
