@@ -47,6 +47,9 @@ final class ConnectionUse {
 
 	private boolean watched;
 
+	/** Closed by {@link #closeIdle} for a retry, from another thread. */
+	private volatile boolean closedForRetry;
+
 	private ConnectionUse() {
 	}
 
@@ -130,6 +133,15 @@ final class ConnectionUse {
 	}
 
 	/**
+	 * Whether the channel was closed by {@link #closeIdle}: the pool may have handed it out
+	 * at that very moment, and a request on it then fails before it is sent.
+	 */
+	static boolean isClosedForRetry(Channel channel) {
+		ConnectionUse use = channel.attr(KEY).get();
+		return use != null && use.closedForRetry;
+	}
+
+	/**
 	 * Close the idle connections to an upstream. A stale connection rarely comes alone: the
 	 * ones idle as long died with it. Closed, none of them is handed out to the retry, which
 	 * gets a new connection.
@@ -139,7 +151,12 @@ final class ConnectionUse {
 		List<ChannelFuture> closing = new ArrayList<>();
 		for (Object connection : idle) {
 			if (idle.remove(connection)) {
-				closing.add(((Channel) connection).close());
+				Channel channel = (Channel) connection;
+				ConnectionUse use = channel.attr(KEY).get();
+				if (use != null) {
+					use.closedForRetry = true;
+				}
+				closing.add(channel.close());
 			}
 		}
 		if (closing.isEmpty()) {

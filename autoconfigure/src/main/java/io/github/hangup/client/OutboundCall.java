@@ -169,11 +169,17 @@ final class OutboundCall implements InboundScope.Participant {
 	@SuppressWarnings("NonAtomicVolatileUpdate") // only the connection's event loop writes
 	void connected(ClientHttpRequest httpRequest) {
 		Object nativeRequest = httpRequest.getNativeRequest();
-		if (nativeRequest == this.nativeRequest) {
+		Object previous = this.nativeRequest;
+		if (nativeRequest == previous) {
 			return;
 		}
 		this.nativeRequest = nativeRequest;
-		this.writes++;
+		// Reactor Netty retries by itself a request whose connection closed before it was
+		// sent; when another call's retry closed that connection, the upstream never saw the
+		// request, and the attempt counts as written once.
+		if (previous == null || this.writes == this.attemptWrites || !PooledConnections.isClosedForRetry(previous)) {
+			this.writes++;
+		}
 		this.connection = PooledConnections.acquired(nativeRequest);
 	}
 

@@ -43,6 +43,14 @@ final class PooledConnections {
 	}
 
 	/**
+	 * Whether the connection behind {@code nativeRequest} was closed by another call's retry
+	 * while it sat idle.
+	 */
+	static boolean isClosedForRetry(Object nativeRequest) {
+		return REACTOR_NETTY_PRESENT && ReactorNetty.isClosedForRetry(nativeRequest);
+	}
+
+	/**
 	 * Whether {@code error} says the pool had only closed connections to hand out: Reactor
 	 * Netty takes a second one when the first it picked was closed in the meantime, and
 	 * gives up with this error when that one was closed too, as happens when an upstream
@@ -76,6 +84,10 @@ final class PooledConnections {
 		static @Nullable UpstreamConnection acquired(Object nativeRequest) {
 			return (nativeRequest instanceof Connection connection) ? ConnectionUse.acquired(connection.channel())
 					: null;
+		}
+
+		static boolean isClosedForRetry(Object nativeRequest) {
+			return nativeRequest instanceof Connection connection && ConnectionUse.isClosedForRetry(connection.channel());
 		}
 
 		static void released(Object nativeRequest, @Nullable String keepAlive, Duration maxIdle, Set<Object> idle) {

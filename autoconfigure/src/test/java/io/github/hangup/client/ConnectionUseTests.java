@@ -105,10 +105,14 @@ class ConnectionUseTests {
 			ConnectionUse.acquired(each);
 			ConnectionUse.released(each, null, Duration.ZERO, this.idle);
 		}
+		assertThat(ConnectionUse.isClosedForRetry(this.channel)).isFalse();
 		StepVerifier.create(ConnectionUse.closeIdle(this.idle)).verifyComplete();
 		assertThat(this.channel.isOpen()).isFalse();
 		assertThat(other.isOpen()).isFalse();
 		assertThat(this.idle).isEmpty();
+		// A request the pool handed one of them to failed before it was sent.
+		assertThat(ConnectionUse.isClosedForRetry(this.channel)).isTrue();
+		assertThat(ConnectionUse.isClosedForRetry(other)).isTrue();
 	}
 
 	@ParameterizedTest(name = "Keep-Alive: \"{0}\" -> {1} ms")

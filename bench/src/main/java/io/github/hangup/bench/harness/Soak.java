@@ -142,7 +142,7 @@ public final class Soak {
 			List<String> appArgs = List.of("--bench.upstream-url=" + upstream.url(),
 					"--bench.refused-url=http://127.0.0.1:" + refusedPort,
 					"--hangup.client.response-timeout=" + RESPONSE_TIMEOUT,
-					"--logging.level.io.github.hangup.Hangups=error",
+					"--logging.level.io.github.hangup.Hangups=" + System.getProperty("soak.hangup-log", "error"),
 					// -Dsoak.hangup=false runs the same workload without the starter, as a baseline.
 					"--hangup.enabled=" + System.getProperty("soak.hangup", "true"));
 			System.out.printf(Locale.ROOT, "Soak: %d requests (plus warm-up), %d concurrent clients, seed %d%n",
@@ -161,7 +161,9 @@ public final class Soak {
 	private boolean soak(AppProcess app, int requests, int workers, long seed, long started) throws Exception {
 		ExecutorService pool = Executors.newFixedThreadPool(workers);
 		try {
-			int warmup = Math.max(scenarios().size() * 30, requests / 10);
+			// Long enough for every meter, tag combination and pooled connection to exist before
+			// the heap is measured, so that the heap check sees leaks, not a late start.
+			int warmup = Math.max(scenarios().size() * 100, requests / 10);
 			System.out.printf(Locale.ROOT, "Warm-up: %d requests%n", warmup);
 			execute(app, pool, schedule(warmup, seed - 1));
 			long heapAfterWarmup = Long.parseLong(app.get("/bench/heap").trim());
