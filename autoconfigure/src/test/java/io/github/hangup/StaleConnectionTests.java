@@ -95,14 +95,7 @@ class StaleConnectionTests {
 		start(new StaleUpstream(Duration.ZERO, ending, false));
 		WebTestClient client = client();
 		client.get().uri("/proxy/item").exchange().expectStatus().isOk();
-		client.post()
-			.uri("/proxy/item")
-			.exchange()
-			.expectStatus()
-			.isEqualTo(502)
-			.expectBody()
-			.jsonPath("$.hangup")
-			.isEqualTo("UPSTREAM_RESET");
+		expectProblem(client.post().uri("/proxy/item").exchange(), 502, "UPSTREAM_RESET");
 		assertThat(this.upstream.received("POST")).isOne();
 		assertThat(retries()).isEmpty();
 		HangupMeters.awaitCounts(registry(), HangupMetrics.CLIENT_HANGUPS,
@@ -165,14 +158,7 @@ class StaleConnectionTests {
 		WebTestClient client = client();
 		client.get().uri("/proxy/item").exchange().expectStatus().isOk();
 		long start = System.nanoTime();
-		client.get()
-			.uri("/proxy/item")
-			.exchange()
-			.expectStatus()
-			.isEqualTo(504)
-			.expectBody()
-			.jsonPath("$.hangup")
-			.isEqualTo("UPSTREAM_TIMEOUT");
+		expectProblem(client.get().uri("/proxy/item").exchange(), 504, "UPSTREAM_TIMEOUT");
 		Duration took = Duration.ofNanos(System.nanoTime() - start);
 		// A fresh timeout would end it at 5.5 s at the earliest.
 		assertThat(took).isGreaterThanOrEqualTo(Duration.ofMillis(2900)).isLessThan(Duration.ofMillis(4500));
@@ -202,15 +188,7 @@ class StaleConnectionTests {
 	void aCallThePoolCouldNotWriteIsAnHonest502WhenRetryingIsOff() throws Exception {
 		start(new StaleUpstream(Duration.ofSeconds(30), Ending.FIN, false), ClosedPoolController.class,
 				"hangup.client.retry-stale-connections=false");
-		client().post()
-			.uri("/closed-pool")
-			.bodyValue("payload")
-			.exchange()
-			.expectStatus()
-			.isEqualTo(502)
-			.expectBody()
-			.jsonPath("$.hangup")
-			.isEqualTo("UPSTREAM_RESET");
+		expectProblem(client().post().uri("/closed-pool").bodyValue("payload").exchange(), 502, "UPSTREAM_RESET");
 		assertThat(this.upstream.received("POST")).isZero();
 		HangupMeters.awaitClientHangups(registry(),
 				Map.of("kind=UPSTREAM_RESET,method=POST,phase=BEFORE_RESPONSE," + upstreamTag(), 1L));
@@ -237,6 +215,10 @@ class StaleConnectionTests {
 		all[properties.length] = "test.upstream=" + upstream.baseUrl();
 		all[properties.length + 1] = "management.endpoints.web.exposure.include=hangups";
 		this.proxy = TestApps.start(controller, all);
+	}
+
+	private static void expectProblem(WebTestClient.ResponseSpec response, int status, String kind) {
+		response.expectStatus().isEqualTo(status).expectBody().jsonPath("$.hangup").isEqualTo(kind);
 	}
 
 	private WebTestClient client() {
