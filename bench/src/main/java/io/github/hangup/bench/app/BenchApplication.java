@@ -3,6 +3,7 @@ package io.github.hangup.bench.app;
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
 import java.net.URI;
+import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
@@ -10,6 +11,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 
 import io.github.hangup.bench.harness.RawHttp;
+import io.github.hangup.client.HangupClientAttributes;
 import org.jspecify.annotations.Nullable;
 import reactor.core.publisher.Mono;
 import reactor.netty.http.client.HttpClient;
@@ -43,6 +45,9 @@ import org.springframework.web.server.ServerWebExchange;
  * <li>{@code /blocked/**}: builds a call to the upstream and waits for it with {@code block()}
  * on a thread of its own, never answers; once {@code block()} returns or throws, tells the
  * upstream with what at {@code /released} (see {@link BlockedCallers});</li>
+ * <li>{@code /overflow/**}: proxied to {@code bench.upstream-url} through a pool of one
+ * connection where no acquire may wait ({@code bench-overflow}), full while a call to
+ * {@code /overflow/hold/**} (sent to {@code /park} without a response timeout) holds it;</li>
  * <li>{@code GET /bench/heap}: runs a full GC and answers the heap in use, in bytes;</li>
  * <li>everything else but the actuator: proxied to {@code bench.upstream-url}.</li>
  * </ul>
@@ -70,13 +75,34 @@ public class BenchApplication {
 			.build();
 	}
 
+	@Bean(destroyMethod = "dispose")
+	OverflowClient overflowClient(WebClient.Builder builder) {
+		ConnectionProvider connections = ConnectionProvider.builder("bench-overflow")
+			.maxConnections(1)
+			.pendingAcquireMaxCount(0)
+			.metrics(true)
+			.build();
+		return new OverflowClient(builder.clone()
+			.clientConnector(new ReactorClientHttpConnector(HttpClient.create(connections)))
+			.build(), connections);
+	}
+
+	/** The client of the {@code /overflow/**} routes, apart from the main one, and its pool. */
+	record OverflowClient(WebClient webClient, ConnectionProvider connections) {
+
+		void dispose() {
+			this.connections.dispose();
+		}
+
+	}
+
 	@Bean
 	BlockedCallers blockedCallers(@Value("${bench.upstream-url}") URI upstream) {
 		return new BlockedCallers(upstream);
 	}
 
 	@Bean
-	RouterFunction<ServerResponse> routes(WebClient client, BlockedCallers callers,
+	RouterFunction<ServerResponse> routes(WebClient client, OverflowClient overflow, BlockedCallers callers,
 			@Value("${bench.upstream-url}") URI upstream, @Value("${bench.refused-url:http://127.0.0.1:9}") URI refused) {
 		RequestPredicate proxied = RequestPredicates.path("/actuator/**")
 			.or(RequestPredicates.path("/bench/**"))
@@ -99,6 +125,13 @@ public class BenchApplication {
 				callers.block(call, request.queryParam("id").orElse(""));
 				return Mono.never();
 			})
+			.route(RequestPredicates.path("/overflow/hold/**"), (request) -> ServerResponse.ok()
+				.build((exchange, context) -> forward(overflow.webClient(), upstream, exchange, "/overflow/hold", "/park",
+						HangupClientAttributes.responseTimeout(Duration.ZERO))))
+			.route(RequestPredicates.path("/overflow/**"), (request) -> ServerResponse.ok()
+				.build((exchange, context) -> forward(overflow.webClient(), upstream, exchange, "/overflow", "",
+						(attributes) -> {
+						})))
 			.route(RequestPredicates.path("/refused/**"),
 					(request) -> ServerResponse.ok().build((exchange, context) -> forward(client, refused, exchange)))
 			.route(RequestPredicates.path("/**").and(proxied),
@@ -107,8 +140,15 @@ public class BenchApplication {
 	}
 
 	private static Mono<Void> forward(WebClient client, URI upstream, ServerWebExchange exchange) {
+		return forward(client, upstream, exchange, "", "", (attributes) -> {
+		});
+	}
+
+	private static Mono<Void> forward(WebClient client, URI upstream, ServerWebExchange exchange, String strip,
+			String prefix, java.util.function.Consumer<java.util.Map<String, Object>> attributes) {
 		return client.method(exchange.getRequest().getMethod())
-			.uri(target(upstream, exchange.getRequest().getURI(), ""))
+			.uri(target(upstream, exchange.getRequest().getURI(), strip, prefix))
+			.attributes(attributes)
 			.headers((headers) -> copyEndToEnd(exchange.getRequest().getHeaders(), headers))
 			.exchangeToMono((answer) -> relay(answer, exchange.getResponse()));
 	}
@@ -131,7 +171,11 @@ public class BenchApplication {
 	}
 
 	private static URI target(URI upstream, URI request, String strip) {
-		String path = request.getRawPath().substring(strip.length());
+		return target(upstream, request, strip, "");
+	}
+
+	private static URI target(URI upstream, URI request, String strip, String prefix) {
+		String path = prefix + request.getRawPath().substring(strip.length());
 		String query = (request.getRawQuery() != null) ? "?" + request.getRawQuery() : "";
 		return URI.create(upstream.getScheme() + "://" + upstream.getRawAuthority() + path + query);
 	}

@@ -28,7 +28,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * <ul>
  * <li>{@code /ok}, {@code /big}: 200 with a {@value #SMALL}-byte or {@value #BIG}-byte body,
  * keep-alive;</li>
- * <li>{@code /hold}, {@code /slow}: never answers, waits for the proxy to close;</li>
+ * <li>{@code /hold}, {@code /slow}: never answers, waits for the proxy to close (30 s at
+ * most); {@code /park}: the same without a limit;</li>
  * <li>{@code /partial}: headers and {@value #FIRST_PART} bytes of a {@value #BIG}-byte body,
  * then waits for the proxy to close;</li>
  * <li>{@code /close}: closes without answering; {@code /reset}: resets without answering;</li>
@@ -169,6 +170,12 @@ public final class FaultyUpstream implements Closeable {
 						respond(out, SMALL_BODY);
 					}
 					case "/hold", "/slow" -> {
+						awaitPeerClose(in, tracked);
+						return;
+					}
+					case "/park" -> {
+						// Like /hold, for as long as the whole soak lasts.
+						socket.setSoTimeout(0);
 						awaitPeerClose(in, tracked);
 						return;
 					}

@@ -48,6 +48,11 @@ public final class Soak {
 
 	private static final String REFUSED_ROUTE = "/refused/**";
 
+	private static final String OVERFLOW_ROUTE = "/overflow/**";
+
+	private static final String HOLD_ROUTE = "/overflow/hold/**";
+
+
 	/** Faults, with their share of the mix and the hang-up each must record on both meters. */
 	enum Scenario {
 
@@ -61,6 +66,8 @@ public final class Soak {
 		UPSTREAM_RESETS_MID_BODY(6, "/reset-mid", "UPSTREAM_RESET", "DURING_RESPONSE"),
 		UPSTREAM_REFUSED(6, "/refused/x", "UPSTREAM_UNREACHABLE", "BEFORE_RESPONSE"),
 		UPSTREAM_MALFORMED_REPLY(5, "/malformed", "UPSTREAM_PROTOCOL_ERROR", "BEFORE_RESPONSE"),
+		// The proxy's own pool to the upstream is full (its one connection held): 503 at once.
+		UPSTREAM_POOL_FULL(3, "/overflow/ok", "UPSTREAM_OVERFLOW", "BEFORE_RESPONSE"),
 		// Answered, unless its keep-alive connection sat idle long enough to be dropped: then
 		// sent once more on a new connection, and answered. No hang-up either way.
 		STALE_KEEP_ALIVE(6, "/stale", null, null);
@@ -143,6 +150,7 @@ public final class Soak {
 					"--bench.refused-url=http://127.0.0.1:" + refusedPort,
 					"--hangup.client.response-timeout=" + RESPONSE_TIMEOUT,
 					"--logging.level.io.github.hangup.Hangups=" + System.getProperty("soak.hangup-log", "error"),
+					
 					// -Dsoak.hangup=false runs the same workload without the starter, as a baseline.
 					"--hangup.enabled=" + System.getProperty("soak.hangup", "true"));
 			System.out.printf(Locale.ROOT, "Soak: %d requests (plus warm-up), %d concurrent clients, seed %d%n",
@@ -161,9 +169,10 @@ public final class Soak {
 	private boolean soak(AppProcess app, int requests, int workers, long seed, long started) throws Exception {
 		ExecutorService pool = Executors.newFixedThreadPool(workers);
 		try {
+			RawHttp holder = fillOverflowPool(app);
 			// Long enough for every meter, tag combination and pooled connection to exist before
 			// the heap is measured, so that the heap check sees leaks, not a late start.
-			int warmup = Math.max(scenarios().size() * 100, requests / 10);
+			int warmup = Math.max(Math.min(requests, 3000), requests / 10);
 			System.out.printf(Locale.ROOT, "Warm-up: %d requests%n", warmup);
 			execute(app, pool, schedule(warmup, seed - 1));
 			long heapAfterWarmup = Long.parseLong(app.get("/bench/heap").trim());
@@ -172,13 +181,19 @@ public final class Soak {
 			execute(app, pool, schedule(requests, seed));
 			double soakSeconds = (System.nanoTime() - soakStart) / 1e9;
 			System.out.printf(Locale.ROOT, "Soak: %d requests in %.1f s%n", requests, soakSeconds);
+			// The holder leaves: one more client cancel, and the overflow pool empties.
+			if (holder != null) {
+				holder.close();
+			}
 
 			List<String> failures = new ArrayList<>();
 			// Settled: nothing in flight but the scrape itself, which has its own inbound scope.
 			Predicate<Map<String, Double>> settled = (scrape) -> sum(scrape, "hangup_client_calls_active", Map.of()) == 0
 					&& sum(scrape, "hangup_server_scopes_active", Map.of()) == 1
 					&& sum(scrape, "reactor_netty_connection_provider_active_connections", Map.of("name", "bench-upstream")) == 0
-					&& sum(scrape, "reactor_netty_connection_provider_pending_connections", Map.of("name", "bench-upstream")) == 0;
+					&& sum(scrape, "reactor_netty_connection_provider_pending_connections", Map.of("name", "bench-upstream")) == 0
+					&& sum(scrape, "reactor_netty_connection_provider_active_connections", Map.of("name", "bench-overflow")) == 0
+					&& sum(scrape, "reactor_netty_connection_provider_pending_connections", Map.of("name", "bench-overflow")) == 0;
 			Map<String, Double> scrape = app.awaitPrometheus(settled, Duration.ofSeconds(20));
 			long heapAtEnd = Long.parseLong(app.get("/bench/heap").trim());
 
@@ -225,6 +240,11 @@ public final class Soak {
 			check("reactor.netty.connection.provider.pending.connections",
 					sum(scrape, "reactor_netty_connection_provider_pending_connections", Map.of("name", "bench-upstream")), 0,
 					failures);
+			check("the same, of the overflow pool (active + pending)",
+					sum(scrape, "reactor_netty_connection_provider_active_connections", Map.of("name", "bench-overflow"))
+							+ sum(scrape, "reactor_netty_connection_provider_pending_connections",
+									Map.of("name", "bench-overflow")),
+					0, failures);
 			System.out.printf(Locale.ROOT, "  %-66s %6.0f (kept alive for reuse)%n",
 					"reactor.netty.connection.provider.idle.connections",
 					sum(scrape, "reactor_netty_connection_provider_idle_connections", Map.of("name", "bench-upstream")));
@@ -308,6 +328,24 @@ public final class Soak {
 		}
 	}
 
+	/**
+	 * Fill the overflow pool: one call holds its only connection (the upstream never answers
+	 * it) and no acquire may wait, so every other call to it is refused at once. (A pending
+	 * slot would not stay taken: Reactor Netty's pool refuses its oldest waiter, not the
+	 * newcomer, when the pending queue is full.)
+	 * @return the client of the holding call, to close once the workload is done
+	 */
+	private RawHttp fillOverflowPool(AppProcess app) throws Exception {
+		if (!scenarios().contains(Scenario.UPSTREAM_POOL_FULL)) {
+			return null;
+		}
+		String id = "holder-" + this.nextId.incrementAndGet();
+		RawHttp holder = new RawHttp(app.port(), (int) CLIENT_TIMEOUT.toMillis());
+		holder.send("GET", "/overflow/hold?id=" + id, true);
+		this.upstream.tracked(id).received.get(UPSTREAM_WAIT.toSeconds(), TimeUnit.SECONDS);
+		return holder;
+	}
+
 	/** The scenarios in proportion to their weights, shuffled with a fixed seed. */
 	private static List<Scenario> schedule(int requests, long seed) {
 		int totalWeight = 0;
@@ -383,6 +421,7 @@ public final class Soak {
 					client.close();
 					awaitUpstreamClosed(tracked, closed);
 				}
+				case UPSTREAM_POOL_FULL -> expectProblem(scenario, client, 503);
 				case UPSTREAM_SLOWER_THAN_TIMEOUT -> {
 					expectProblem(scenario, client, 504);
 					awaitUpstreamClosed(tracked, -1);
@@ -473,7 +512,11 @@ public final class Soak {
 			}
 			String place;
 			if (server) {
-				place = "uri=" + ((scenario == Scenario.UPSTREAM_REFUSED) ? REFUSED_ROUTE : PROXY_ROUTE);
+				place = "uri=" + switch (scenario) {
+					case UPSTREAM_REFUSED -> REFUSED_ROUTE;
+					case UPSTREAM_POOL_FULL -> OVERFLOW_ROUTE;
+					default -> PROXY_ROUTE;
+				};
 			}
 			else {
 				place = "upstream=127.0.0.1:"
@@ -482,6 +525,10 @@ public final class Soak {
 			String key = "kind=" + scenario.kind + ",method=GET,phase=" + scenario.phase + "," + place;
 			expected.merge(key, count.sum(), Long::sum);
 		});
+		if (scenarios().contains(Scenario.UPSTREAM_POOL_FULL)) {
+			String place = server ? "uri=" + HOLD_ROUTE : "upstream=127.0.0.1:" + this.upstream.port();
+			expected.merge("kind=CLIENT_CANCEL,method=GET,phase=BEFORE_RESPONSE," + place, 1L, Long::sum);
+		}
 		return expected;
 	}
 
