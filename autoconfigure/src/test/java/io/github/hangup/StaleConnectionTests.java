@@ -1,8 +1,10 @@
 package io.github.hangup;
 
+import java.io.IOException;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
 
 import io.github.hangup.actuate.HangupHistory;
 import io.github.hangup.actuate.RecordedHangup;
@@ -27,8 +29,10 @@ import org.springframework.core.env.Environment;
 import org.springframework.http.HttpMethod;
 import org.springframework.http.ResponseEntity;
 import org.springframework.http.client.reactive.ClientHttpConnector;
+import org.springframework.http.client.reactive.ClientHttpResponse;
 import org.springframework.http.client.reactive.ReactorClientHttpConnector;
 import org.springframework.http.server.reactive.ServerHttpRequest;
+import org.springframework.mock.http.client.reactive.MockClientHttpRequest;
 import org.springframework.test.web.reactive.server.WebTestClient;
 import org.springframework.web.bind.annotation.RequestMapping;
 import org.springframework.web.bind.annotation.RestController;
@@ -195,6 +199,20 @@ class StaleConnectionTests {
 	}
 
 	@Test
+	void aCallItsConnectorAlreadySentTwiceIsNotSentAThirdTime() throws Exception {
+		// Reactor Netty sends some requests again by itself: the call's connector then writes
+		// it twice in one exchange. Here the connector's first attempt ends as Reactor Netty's
+		// would before it retries, and its second one finds the stale pooled connection.
+		start(new StaleUpstream(Duration.ZERO, Ending.FIN, false), SelfRetryingController.class);
+		WebTestClient client = client();
+		client.get().uri("/self-retrying").exchange().expectStatus().isOk();
+		expectProblem(client.get().uri("/self-retrying").exchange(), 502, "UPSTREAM_RESET");
+		assertThat(this.upstream.received("GET")).isEqualTo(2);
+		assertThat(this.upstream.killed()).isOne();
+		assertThat(retries()).isEmpty();
+	}
+
+	@Test
 	void retryingCanBeTurnedOff() throws Exception {
 		start(new StaleUpstream(Duration.ZERO, Ending.FIN, false), "hangup.client.retry-stale-connections=false");
 		WebTestClient client = client();
@@ -281,6 +299,41 @@ class StaleConnectionTests {
 
 	}
 
+
+	/**
+	 * Relays a GET through one pooled connection and a connector that, from the second call
+	 * on, writes the request twice in one exchange, as Reactor Netty does when it retries by
+	 * itself: a first attempt that fails before the upstream saw it, then the real one.
+	 */
+	@RestController
+	static class SelfRetryingController {
+
+		private final WebClient webClient;
+
+		SelfRetryingController(WebClient.Builder builder, Environment environment) {
+			ClientHttpConnector connector = new ReactorClientHttpConnector(
+					HttpClient.create(ConnectionProvider.create("self-retrying", 1)));
+			AtomicInteger calls = new AtomicInteger();
+			ClientHttpConnector selfRetrying = (method, uri, callback) -> {
+				if (calls.incrementAndGet() == 1) {
+					return connector.connect(method, uri, callback);
+				}
+				return callback.apply(new MockClientHttpRequest(method, uri))
+					.then(Mono.<ClientHttpResponse>error(new IOException("Connection has been closed BEFORE send operation")))
+					.onErrorResume((error) -> connector.connect(method, uri, callback));
+			};
+			this.webClient = builder.clone()
+				.clientConnector(selfRetrying)
+				.baseUrl(environment.getRequiredProperty("test.upstream"))
+				.build();
+		}
+
+		@org.springframework.web.bind.annotation.GetMapping("/self-retrying")
+		Mono<ResponseEntity<String>> relay() {
+			return this.webClient.get().uri("/item").retrieve().toEntity(String.class);
+		}
+
+	}
 
 	/**
 	 * Relays a POST, its body streamed from the inbound request, through a connector whose
