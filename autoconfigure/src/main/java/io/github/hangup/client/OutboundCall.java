@@ -227,9 +227,8 @@ final class OutboundCall implements InboundScope.Participant {
 	 * client is still there, it was retried fewer than {@link #MAX_RETRIES} times and
 	 * Reactor Netty did not retry this attempt by itself, either
 	 * <ul>
-	 * <li>it lost its connection before it was written, as when the pool had only closed
-	 * connections to hand out ("Error while acquiring from ..."): any request, since not a
-	 * byte of it, body included, was sent; or</li>
+	 * <li>it was never written, because the pool had only closed connections to hand out
+	 * (any request: not a byte of it, body included, was sent), or</li>
 	 * <li>a replayable request was reset before any response byte on a reused
 	 * connection.</li>
 	 * </ul>
@@ -242,8 +241,11 @@ final class OutboundCall implements InboundScope.Participant {
 		}
 		// Writes of this attempt: more than one when Reactor Netty retried it by itself.
 		int written = this.writes - this.attemptWrites;
-		UpstreamConnection failedOn = (written == 0) ? CLOSED_IN_POOL : this.connection;
-		if (written > 1 || (written == 1 && (!replayable || failedOn == null || !failedOn.reused()))) {
+		if (written == 0) {
+			return PooledConnections.isClosedPool(error) ? CLOSED_IN_POOL : null;
+		}
+		UpstreamConnection failedOn = this.connection;
+		if (!replayable || written != 1 || failedOn == null || !failedOn.reused()) {
 			return null;
 		}
 		HangupKind kind = CallFailures.kind(error, HangupPhase.BEFORE_RESPONSE, this.classifier, this.scope,

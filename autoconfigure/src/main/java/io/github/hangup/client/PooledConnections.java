@@ -19,6 +19,9 @@ final class PooledConnections {
 	private static final boolean REACTOR_NETTY_PRESENT = ClassUtils.isPresent("reactor.netty.Connection",
 			PooledConnections.class.getClassLoader());
 
+	/** How Reactor Netty's pool starts the message of {@link #isClosedPool its error}. */
+	static final String CLOSED_POOL_MESSAGE = "Error while acquiring from ";
+
 	private PooledConnections() {
 	}
 
@@ -45,6 +48,23 @@ final class PooledConnections {
 	 */
 	static boolean isClosedForRetry(Object nativeRequest) {
 		return REACTOR_NETTY_PRESENT && ReactorNetty.isClosedForRetry(nativeRequest);
+	}
+
+	/**
+	 * Whether {@code error} says the pool had only closed connections to hand out: Reactor
+	 * Netty takes a second one when the first it picked was closed in the meantime, and
+	 * gives up with this error when that one was closed too, as happens when an upstream
+	 * closes several idle connections at once. The request was not written at all.
+	 */
+	static boolean isClosedPool(Throwable error) {
+		int depth = 0;
+		for (Throwable t = error; t != null && depth < 32; t = (t.getCause() != t) ? t.getCause() : null, depth++) {
+			if (t instanceof java.io.IOException && t.getMessage() != null
+					&& t.getMessage().startsWith(CLOSED_POOL_MESSAGE)) {
+				return true;
+			}
+		}
+		return false;
 	}
 
 	/**

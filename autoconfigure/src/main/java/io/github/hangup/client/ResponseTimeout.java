@@ -111,7 +111,7 @@ final class ResponseTimeout {
 		long now = System.nanoTime();
 		this.lastRead = waitingSince(now);
 		this.sent = sent;
-		long wait = waitLeft(now);
+		long wait = Math.max(1, this.timeout.toNanos() - (now - this.lastRead));
 		if (REACTOR_NETTY_PRESENT) {
 			Disposable idle = ReactorNetty.idleTimer(httpRequest.getNativeRequest(), this, wait);
 			if (idle != null) {
@@ -133,7 +133,7 @@ final class ResponseTimeout {
 		long now = System.nanoTime();
 		this.lastRead = waitingSince(now);
 		if (!this.idle) {
-			startTimer(waitLeft(now));
+			startTimer(Math.max(1, this.timeout.toNanos() - (now - this.lastRead)));
 		}
 	}
 
@@ -141,11 +141,6 @@ final class ResponseTimeout {
 	private long waitingSince(long now) {
 		long origin = this.retryOrigin;
 		return (origin != 0) ? origin : now;
-	}
-
-	/** What is left of the timeout since {@link #lastRead}, at least a nanosecond. */
-	private long waitLeft(long now) {
-		return Math.max(1, this.timeout.toNanos() - (now - this.lastRead));
 	}
 
 	private void startTimer(long nanos) {
