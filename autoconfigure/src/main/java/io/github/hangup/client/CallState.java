@@ -10,12 +10,11 @@ import io.github.hangup.HangupPhase;
  * transitions, each a compare-and-set loop:
  * <pre>
  * what the downstream was told:  none -&gt; RESPONDED | TERMINATED | DOWNSTREAM_CANCELLED   signal
- * verdict in the inbound scope:  running -&gt; FINISHED                                       finish
- *                                running -&gt; CANCELLED -&gt; FINISHED                         cancel, clientGone
  * flags set once:                ENDED (no longer in flight)                               end
  *                                SUBSCRIBED, STOPPED                                       subscribed, stopped
  * </pre>
- * A cancelled call waits for the scope's verdict on its client. Of subscribed and stopped,
+ * The verdict in the inbound scope is the call's own ({@link AbstractOutboundCall}), a
+ * concern of its own that no transition here depends on. Of subscribed and stopped,
  * whoever sets the second releases the downstream, so a stop reaches it exactly once. The
  * phase of a hang-up follows from the word: a call whose downstream got the response hangs
  * up during it.
@@ -33,21 +32,11 @@ final class CallState {
 
 	private static final int SIGNALS = RESPONDED | TERMINATED | DOWNSTREAM_CANCELLED;
 
-	/** Cancelled while its client seemed there: a hang-up if the scope finds the client left. */
-	private static final int CANCELLED = 1 << 3;
+	private static final int ENDED = 1 << 3;
 
-	private static final int FINISHED = 1 << 4;
+	private static final int SUBSCRIBED = 1 << 4;
 
-	private static final int VERDICTS = CANCELLED | FINISHED;
-
-	private static final int ENDED = 1 << 5;
-
-	private static final int SUBSCRIBED = 1 << 6;
-
-	private static final int STOPPED = 1 << 7;
-
-	/** What {@link #clientGone} returns when it changed nothing. */
-	static final int UNCHANGED = -1;
+	private static final int STOPPED = 1 << 5;
 
 	private static final AtomicIntegerFieldUpdater<CallState> STATE = AtomicIntegerFieldUpdater
 		.newUpdater(CallState.class, "state");
@@ -61,36 +50,6 @@ final class CallState {
 	 */
 	boolean signal(int signal) {
 		return (setUnless(SIGNALS, signal) & SIGNALS) == 0;
-	}
-
-	/** Running to finished. @return whether this caller finished the call */
-	boolean finish() {
-		return (setUnless(VERDICTS, FINISHED) & VERDICTS) == 0;
-	}
-
-	/** Running to cancelled. @return whether this caller cancelled the call */
-	boolean cancel() {
-		return (setUnless(VERDICTS, CANCELLED) & VERDICTS) == 0;
-	}
-
-	/**
-	 * The inbound client left: cancelled to finished, or running to finished when the call
-	 * stops with its client.
-	 * @param stopRunning whether a running call stops with its client
-	 * @return the word before, for {@link #wasCancelled}, or {@link #UNCHANGED} when the
-	 * call was finished already or runs on
-	 */
-	int clientGone(boolean stopRunning) {
-		for (;;) {
-			int current = this.state;
-			int verdict = current & VERDICTS;
-			if (verdict == FINISHED || (verdict == 0 && !stopRunning)) {
-				return UNCHANGED;
-			}
-			if (STATE.compareAndSet(this, current, (current & ~CANCELLED) | FINISHED)) {
-				return current;
-			}
-		}
 	}
 
 	/** The call no longer counts as in flight. @return whether this caller ended it */
@@ -126,20 +85,12 @@ final class CallState {
 		return (this.state & RESPONDED) != 0;
 	}
 
-	boolean isCancelled() {
-		return (this.state & VERDICTS) == CANCELLED;
-	}
-
 	boolean isEnded() {
 		return (this.state & ENDED) != 0;
 	}
 
 	HangupPhase phase() {
 		return isResponded() ? HangupPhase.DURING_RESPONSE : HangupPhase.BEFORE_RESPONSE;
-	}
-
-	static boolean wasCancelled(int state) {
-		return (state & VERDICTS) == CANCELLED;
 	}
 
 }

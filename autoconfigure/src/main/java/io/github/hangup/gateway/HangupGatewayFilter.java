@@ -9,14 +9,10 @@ import io.github.hangup.HangupRecorder;
 import io.github.hangup.server.InboundScope;
 import io.github.hangup.client.PropagationMode;
 import org.jspecify.annotations.Nullable;
-import org.reactivestreams.Subscription;
-import reactor.core.CoreSubscriber;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
-import reactor.core.publisher.Operators;
 import reactor.netty.Connection;
 import reactor.netty.http.client.HttpClientResponse;
-import reactor.util.context.Context;
 import reactor.util.context.ContextView;
 
 import org.springframework.cloud.gateway.filter.GatewayFilterChain;
@@ -85,7 +81,63 @@ public final class HangupGatewayFilter implements GlobalFilter, Ordered {
 			// Not a call NettyRoutingFilter makes.
 			return chain.filter(exchange);
 		}
-		return new Routing(exchange, chain, upstream(exchange, url));
+		String upstream = upstream(exchange, url);
+		// Each subscription is one call, with the subscriber's context.
+		return Mono.deferContextual((context) -> route(exchange, chain, upstream, context));
+	}
+
+	private Mono<Void> route(ServerWebExchange exchange, GatewayFilterChain chain, String upstream,
+			ContextView context) {
+		GatewayCall call = new GatewayCall(this.classifier, this.recorder,
+				HangupObservations.method(exchange.getRequest().getMethod().name()), upstream, scope(exchange, context),
+				this.propagation == PropagationMode.REQUEST, () -> ServerWebExchangeUtils.isAlreadyRouted(exchange));
+		Object previous = exchange.getAttributes().put(CALL_ATTRIBUTE, call);
+		if (previous instanceof GatewayCall replaced) {
+			// A retry: the attempt before ended without its body being read.
+			replaced.finished();
+		}
+		HangupException refused = call.join();
+		if (refused != null) {
+			return Mono.error(refused);
+		}
+		Mono<Void> routed;
+		try {
+			routed = chain.filter(watchRequestBody(exchange, call));
+		}
+		catch (Throwable ex) {
+			call.finished();
+			return Mono.error(ex);
+		}
+		return routed.doOnSubscribe(call::subscribed)
+			.onErrorMap((error) -> call.failed(error, call.phase()))
+			.then(Mono.defer(() -> responded(exchange, call)))
+			// Recorded before the cancel travels upstream.
+			.doOnCancel(() -> call.cancelled(call.phase()))
+			// For the HttpClient's hooks (HangupHttpClientCustomizer) to find the call.
+			.contextWrite((routing) -> routing.put(GatewayCall.class, call));
+	}
+
+	/**
+	 * Gateway's routing completed: the call is over when there is no response to read,
+	 * failed when the response is no answer that may be relayed.
+	 */
+	private static Mono<Void> responded(ServerWebExchange exchange, GatewayCall call) {
+		Connection connection = exchange.getAttribute(ServerWebExchangeUtils.CLIENT_RESPONSE_CONN_ATTR);
+		if (connection == null) {
+			// Not routed after all.
+			call.finished();
+			return Mono.empty();
+		}
+		call.responded(connection);
+		HttpClientResponse response = exchange.getAttribute(ServerWebExchangeUtils.CLIENT_RESPONSE_ATTR);
+		int status = (response != null) ? response.status().code() : 200;
+		if (status < 200 || status > 599) {
+			// Not a status HTTP knows, or a 1xx although no switch was asked for: relayed,
+			// it would reach the client as "999 Unknown" or a switch.
+			return Mono.error(call.rejected(new IllegalArgumentException("Upstream status " + status
+					+ ((status < 100 || status > 599) ? " is outside 100-599" : " is not a final response"))));
+		}
+		return Mono.empty();
 	}
 
 	/**
@@ -103,7 +155,7 @@ public final class HangupGatewayFilter implements GlobalFilter, Ordered {
 		return ((url.getHost() != null) ? url.getHost() : "unknown") + ":" + port;
 	}
 
-	private @Nullable InboundScope scope(ServerWebExchange exchange, Context context) {
+	private @Nullable InboundScope scope(ServerWebExchange exchange, ContextView context) {
 		if (this.propagation == PropagationMode.OFF) {
 			return null;
 		}
@@ -144,140 +196,6 @@ public final class HangupGatewayFilter implements GlobalFilter, Ordered {
 	@Override
 	public int getOrder() {
 		return ORDER;
-	}
-
-	/**
-	 * One proxied call, started for each subscriber.
-	 */
-	private final class Routing extends Mono<Void> {
-
-		private final ServerWebExchange exchange;
-
-		private final GatewayFilterChain chain;
-
-		private final String upstream;
-
-		Routing(ServerWebExchange exchange, GatewayFilterChain chain, String upstream) {
-			this.exchange = exchange;
-			this.chain = chain;
-			this.upstream = upstream;
-		}
-
-		@Override
-		public void subscribe(CoreSubscriber<? super Void> actual) {
-			ServerWebExchange exchange = this.exchange;
-			GatewayCall call = new GatewayCall(HangupGatewayFilter.this.classifier, HangupGatewayFilter.this.recorder,
-					HangupObservations.method(exchange.getRequest().getMethod().name()), this.upstream,
-					scope(exchange, actual.currentContext()), HangupGatewayFilter.this.propagation == PropagationMode.REQUEST,
-					() -> ServerWebExchangeUtils.isAlreadyRouted(exchange));
-			Object previous = exchange.getAttributes().put(CALL_ATTRIBUTE, call);
-			if (previous instanceof GatewayCall replaced) {
-				// A retry: the attempt before ended without its body being read.
-				replaced.finished();
-			}
-			HangupException refused = call.join();
-			if (refused != null) {
-				Operators.error(actual, refused);
-				return;
-			}
-			Mono<Void> routed;
-			try {
-				routed = this.chain.filter(watchRequestBody(exchange, call));
-			}
-			catch (Throwable ex) {
-				call.finished();
-				Operators.error(actual, Operators.onOperatorError(ex, actual.currentContext()));
-				return;
-			}
-			routed.subscribe(new RoutingSubscriber(actual, call, exchange));
-		}
-
-	}
-
-	private static final class RoutingSubscriber implements CoreSubscriber<Void>, Subscription {
-
-		private final CoreSubscriber<? super Void> actual;
-
-		private final GatewayCall call;
-
-		private final ServerWebExchange exchange;
-
-		private final Context context;
-
-		private @Nullable Subscription upstream;
-
-		RoutingSubscriber(CoreSubscriber<? super Void> actual, GatewayCall call, ServerWebExchange exchange) {
-			this.actual = actual;
-			this.call = call;
-			this.exchange = exchange;
-			// For the HttpClient's hooks (HangupHttpClientCustomizer) to find the call.
-			this.context = actual.currentContext().put(GatewayCall.class, call);
-		}
-
-		@Override
-		public Context currentContext() {
-			return this.context;
-		}
-
-		@Override
-		public void onSubscribe(Subscription subscription) {
-			if (Operators.validate(this.upstream, subscription)) {
-				this.upstream = subscription;
-				this.call.subscribed(subscription);
-				this.actual.onSubscribe(this);
-			}
-		}
-
-		@Override
-		public void onNext(Void value) {
-			this.actual.onNext(value);
-		}
-
-		@Override
-		public void onError(Throwable error) {
-			this.actual.onError(this.call.failed(error, this.call.phase()));
-		}
-
-		@Override
-		public void onComplete() {
-			Connection connection = this.exchange.getAttribute(ServerWebExchangeUtils.CLIENT_RESPONSE_CONN_ATTR);
-			if (connection == null) {
-				// No response to read (not routed after all): the call is over.
-				this.call.finished();
-				this.actual.onComplete();
-				return;
-			}
-			this.call.responded(connection);
-			HttpClientResponse response = this.exchange.getAttribute(ServerWebExchangeUtils.CLIENT_RESPONSE_ATTR);
-			int status = (response != null) ? response.status().code() : 200;
-			if (status < 200 || status > 599) {
-				// Not a status HTTP knows, or a 1xx although no switch was asked for: relayed,
-				// it would reach the client as "999 Unknown" or a switch.
-				this.actual.onError(this.call.rejected(new IllegalArgumentException("Upstream status " + status
-						+ ((status < 100 || status > 599) ? " is outside 100-599" : " is not a final response"))));
-				return;
-			}
-			this.actual.onComplete();
-		}
-
-		@Override
-		public void request(long n) {
-			Subscription subscription = this.upstream;
-			if (subscription != null) {
-				subscription.request(n);
-			}
-		}
-
-		@Override
-		public void cancel() {
-			// Recorded before the cancel travels upstream.
-			this.call.cancelled(this.call.phase());
-			Subscription subscription = this.upstream;
-			if (subscription != null) {
-				subscription.cancel();
-			}
-		}
-
 	}
 
 }

@@ -3,19 +3,14 @@ package io.github.hangup.gateway;
 import io.github.hangup.HangupPhase;
 import org.jspecify.annotations.Nullable;
 import org.reactivestreams.Publisher;
-import org.reactivestreams.Subscription;
-import reactor.core.CoreSubscriber;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
-import reactor.core.publisher.Operators;
-import reactor.util.context.Context;
 
 import org.springframework.cloud.gateway.filter.GatewayFilterChain;
 import org.springframework.cloud.gateway.filter.GlobalFilter;
 import org.springframework.cloud.gateway.filter.NettyWriteResponseFilter;
 import org.springframework.core.Ordered;
 import org.springframework.core.io.buffer.DataBuffer;
-import org.springframework.core.io.buffer.DataBufferUtils;
 import org.springframework.http.server.reactive.ServerHttpResponse;
 import org.springframework.http.server.reactive.ServerHttpResponseDecorator;
 import org.springframework.web.server.ServerWebExchange;
@@ -85,14 +80,14 @@ public final class HangupGatewayResponseFilter implements GlobalFilter, Ordered 
 				return super.writeWith(body);
 			}
 			// A Mono body stays a Mono: the server writes it with a Content-Length.
-			Flux<? extends DataBuffer> followed = new CallBody<>(Flux.from(body), call);
+			Flux<? extends DataBuffer> followed = follow(Flux.from(body), call);
 			return super.writeWith((body instanceof Mono) ? Mono.fromDirect(followed) : followed);
 		}
 
 		@Override
 		public Mono<Void> writeAndFlushWith(Publisher<? extends Publisher<? extends DataBuffer>> body) {
 			GatewayCall call = respondedCall();
-			return super.writeAndFlushWith((call != null) ? new CallBody<>(Flux.from(body), call) : body);
+			return super.writeAndFlushWith((call != null) ? follow(Flux.from(body), call) : body);
 		}
 
 		private @Nullable GatewayCall respondedCall() {
@@ -103,103 +98,14 @@ public final class HangupGatewayResponseFilter implements GlobalFilter, Ordered 
 	}
 
 	/**
-	 * The upstream's response body as relayed: one operator that classifies its failures and
-	 * sees its cancel and its end.
+	 * The upstream's response body as relayed: its failures classified, its cancel and its
+	 * end seen.
 	 */
-	private static final class CallBody<T> extends Flux<T> {
-
-		private final Flux<T> source;
-
-		private final GatewayCall call;
-
-		CallBody(Flux<T> source, GatewayCall call) {
-			this.source = source;
-			this.call = call;
-		}
-
-		@Override
-		public void subscribe(CoreSubscriber<? super T> actual) {
-			this.source.subscribe(new BodySubscriber<>(actual, this.call));
-		}
-
-	}
-
-	private static final class BodySubscriber<T> implements CoreSubscriber<T>, Subscription {
-
-		private final CoreSubscriber<? super T> actual;
-
-		private final GatewayCall call;
-
-		private @Nullable Subscription upstream;
-
-		private boolean done;
-
-		BodySubscriber(CoreSubscriber<? super T> actual, GatewayCall call) {
-			this.actual = actual;
-			this.call = call;
-		}
-
-		@Override
-		public Context currentContext() {
-			return this.actual.currentContext();
-		}
-
-		@Override
-		public void onSubscribe(Subscription subscription) {
-			if (Operators.validate(this.upstream, subscription)) {
-				this.upstream = subscription;
-				this.call.subscribed(subscription);
-				this.actual.onSubscribe(this);
-			}
-		}
-
-		@Override
-		public void onNext(T value) {
-			if (this.done) {
-				if (value instanceof DataBuffer buffer) {
-					DataBufferUtils.release(buffer);
-				}
-				return;
-			}
-			this.actual.onNext(value);
-		}
-
-		@Override
-		public void onError(Throwable error) {
-			if (this.done) {
-				return;
-			}
-			this.done = true;
-			this.actual.onError(this.call.failed(error, HangupPhase.DURING_RESPONSE));
-		}
-
-		@Override
-		public void onComplete() {
-			if (this.done) {
-				return;
-			}
-			this.done = true;
-			this.call.finished();
-			this.actual.onComplete();
-		}
-
-		@Override
-		public void request(long n) {
-			Subscription subscription = this.upstream;
-			if (subscription != null) {
-				subscription.request(n);
-			}
-		}
-
-		@Override
-		public void cancel() {
-			this.call.cancelled(HangupPhase.DURING_RESPONSE);
-			Subscription subscription = this.upstream;
-			if (subscription != null) {
-				subscription.cancel();
-			}
-		}
-
+	private static <T> Flux<T> follow(Flux<T> body, GatewayCall call) {
+		return body.doOnSubscribe(call::subscribed)
+			.onErrorMap((error) -> call.failed(error, HangupPhase.DURING_RESPONSE))
+			.doOnComplete(call::finished)
+			.doOnCancel(() -> call.cancelled(HangupPhase.DURING_RESPONSE));
 	}
 
 }

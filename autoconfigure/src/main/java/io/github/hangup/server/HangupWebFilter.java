@@ -152,12 +152,12 @@ public final class HangupWebFilter implements WebFilter, Ordered {
 		public void subscribe(CoreSubscriber<? super Void> actual) {
 			ProcessingSubscriber subscriber = new ProcessingSubscriber(actual, this.exchange, this.scope);
 			HangupWebFilter.this.open.add(subscriber);
-			InboundScope previous = InboundScope.makeCurrent(this.scope);
+			InboundScope previous = CurrentScope.set(this.scope);
 			try {
 				this.source.subscribe(subscriber);
 			}
 			finally {
-				InboundScope.restore(previous);
+				CurrentScope.restore(previous);
 			}
 		}
 

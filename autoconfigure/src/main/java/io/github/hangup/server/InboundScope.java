@@ -32,13 +32,6 @@ public final class InboundScope {
 	 */
 	public static final String ATTRIBUTE = InboundScope.class.getName();
 
-	/**
-	 * The scope of the request whose code runs on this thread. A static, like every
-	 * context-propagation thread local: it is the only way for a call subscribed outside the
-	 * reactive chain to find its request.
-	 */
-	private static final ThreadLocal<InboundScope> CURRENT = new ThreadLocal<>();
-
 	private static final AtomicIntegerFieldUpdater<InboundScope> RECORDED = AtomicIntegerFieldUpdater
 		.newUpdater(InboundScope.class, "recorded");
 
@@ -84,23 +77,7 @@ public final class InboundScope {
 	 * @return the current scope or {@code null}
 	 */
 	public static @Nullable InboundScope current() {
-		return CURRENT.get();
-	}
-
-	/**
-	 * Make a scope current on this thread.
-	 * @return the scope that was current before, to pass to {@link #restore}
-	 */
-	static @Nullable InboundScope makeCurrent(@Nullable InboundScope scope) {
-		InboundScope previous = CURRENT.get();
-		// set(null) rather than remove(): the entry is reused by the next request on this
-		// thread instead of being removed and created again.
-		CURRENT.set(scope);
-		return previous;
-	}
-
-	static void restore(@Nullable InboundScope previous) {
-		makeCurrent(previous);
+		return CurrentScope.get();
 	}
 
 	/**

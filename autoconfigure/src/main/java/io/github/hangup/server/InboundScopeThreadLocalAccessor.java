@@ -31,12 +31,12 @@ public final class InboundScopeThreadLocalAccessor implements ThreadLocalAccesso
 
 	@Override
 	public void setValue(InboundScope value) {
-		InboundScope.makeCurrent(value);
+		CurrentScope.set(value);
 	}
 
 	@Override
 	public void setValue() {
-		InboundScope.makeCurrent(null);
+		CurrentScope.set(null);
 	}
 
 }

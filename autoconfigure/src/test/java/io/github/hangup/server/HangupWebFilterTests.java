@@ -62,13 +62,13 @@ class HangupWebFilterTests {
 		Mono<Void> processing = this.filter.filter(this.exchange,
 				(exchange) -> Mono.fromRunnable(() -> current.set(InboundScope.current())));
 		InboundScope previous = new InboundScope();
-		InboundScope before = InboundScope.makeCurrent(previous);
+		InboundScope before = CurrentScope.set(previous);
 		try {
 			StepVerifier.create(processing).verifyComplete();
 			assertThat(InboundScope.current()).isSameAs(previous);
 		}
 		finally {
-			InboundScope.restore(before);
+			CurrentScope.restore(before);
 		}
 		assertThat(current.get()).isNotNull().isSameAs(scope());
 	}

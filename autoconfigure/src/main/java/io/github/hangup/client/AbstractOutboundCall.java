@@ -1,0 +1,247 @@
+package io.github.hangup.client;
+
+import java.time.Duration;
+
+import io.github.hangup.HangupClassifier;
+import io.github.hangup.HangupEvent;
+import io.github.hangup.HangupException;
+import io.github.hangup.HangupKind;
+import io.github.hangup.HangupPhase;
+import io.github.hangup.HangupRecorder;
+import io.github.hangup.UpstreamConnection;
+import io.github.hangup.server.InboundScope;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * The verdict on one outbound call made while serving an inbound request: takes part in the
+ * request's {@link InboundScope} and records the call's hang-up at most once, whether it
+ * ends by failing, by being cancelled or by its client leaving. Shared by Hangup's
+ * {@code WebClient} filter and its Spring Cloud Gateway filters; not meant for applications.
+ * <p>
+ * A cancel is only a hang-up when the inbound client left. A cancel can arrive before the
+ * server side knows (a failed write to the dead client cancels the upstream body before the
+ * error reaches the server components), so a cancelled call stays pending in the scope until
+ * the verdict: {@link #onClientGone()} records it, a normal end of the request drops it.
+ * The verdict is one state word, changed only by compare-and-set.
+ *
+ * @since 0.3.0
+ */
+public abstract class AbstractOutboundCall implements InboundScope.Participant {
+
+	private final HangupClassifier classifier;
+
+	private final HangupRecorder recorder;
+
+	private final String method;
+
+	private final String upstream;
+
+	private final @Nullable InboundScope scope;
+
+	private final boolean stopWithClient;
+
+	private final long startNanos = System.nanoTime();
+
+	private final CallVerdict verdict = new CallVerdict(this);
+
+	/** The request body's own source failed, as when the inbound client left mid-upload. */
+	private volatile @Nullable Throwable requestBodyError;
+
+	private volatile @Nullable HangupKind recorded;
+
+	/**
+	 * Create the verdict of a call.
+	 * @param classifier decides which failures are hang-ups
+	 * @param recorder receives the call's hang-up
+	 * @param method the request's method, as tagged
+	 * @param upstream the upstream, as tagged
+	 * @param scope the inbound request's scope, or {@code null} when the call has none
+	 * @param stopWithClient whether the call stops when its client leaves
+	 */
+	protected AbstractOutboundCall(HangupClassifier classifier, HangupRecorder recorder, String method,
+			String upstream, @Nullable InboundScope scope, boolean stopWithClient) {
+		this.classifier = classifier;
+		this.recorder = recorder;
+		this.method = method;
+		this.upstream = upstream;
+		this.scope = scope;
+		this.stopWithClient = stopWithClient;
+	}
+
+	/** The phase the call is in: during the response once its response head arrived. */
+	protected abstract HangupPhase phase();
+
+	/** Whether the request went out in full: an undecodable answer after it is the reply's fault. */
+	protected abstract boolean isRequestSent();
+
+	/** Stop the running call whose client left: whoever waits on it gets {@code stopped}, recorded already. */
+	protected abstract void stop(HangupException stopped);
+
+	/** Whether the call went out at all: a failure or a cancel before that is not the call's. */
+	protected boolean hasLeft() {
+		return true;
+	}
+
+	/** The pooled connection the call went out on, when known. */
+	protected @Nullable UpstreamConnection connection() {
+		return null;
+	}
+
+	/** The hang-up a failure of the call is, or {@code null} when it is no hang-up of this call. */
+	protected @Nullable HangupKind kind(Throwable error, HangupPhase phase) {
+		return CallFailures.kind(error, phase, this.classifier, this.scope, this.requestBodyError, isRequestSent());
+	}
+
+	/** The request body's own source failed, as when its client left mid-upload: what follows is not the upstream's. */
+	public final void requestBodyFailed(Throwable error) {
+		this.requestBodyError = error;
+	}
+
+	/** Whether the request body's own source failed. */
+	protected final boolean isRequestBodyFailed() {
+		return this.requestBodyError != null;
+	}
+
+	/**
+	 * Join the inbound request's scope.
+	 * @return the error to end the call with when its client already left and the call
+	 * stops with it (the call must not start), or {@code null}
+	 */
+	protected final @Nullable HangupException joinScope() {
+		InboundScope inbound = this.scope;
+		if (inbound == null || inbound.join(this) || !this.stopWithClient) {
+			return null;
+		}
+		// The scope may have stopped the call while it joined: the hang-up counts once.
+		HangupKind kind = inbound.goneKind();
+		if (this.verdict.finish()) {
+			record(kind, HangupPhase.BEFORE_RESPONSE, null);
+		}
+		return HangupException.of(kind, HangupPhase.BEFORE_RESPONSE, this.method, this.upstream, null);
+	}
+
+	/** The call ended without a hang-up. @return whether this caller ended it */
+	protected final boolean finishCall() {
+		if (this.verdict.finish()) {
+			leaveScope();
+			return true;
+		}
+		return false;
+	}
+
+	/**
+	 * The call failed: finish it and, if the failure is a hang-up, record it.
+	 * @param error the failure
+	 * @param phase when it happened
+	 * @return what the call's downstream gets: a {@link HangupException} for a hang-up, the
+	 * error itself otherwise
+	 */
+	protected final Throwable failCall(Throwable error, HangupPhase phase) {
+		if (!finishCall() || error instanceof HangupException || !hasLeft()) {
+			// Ended already, already translated and recorded by a filter closer to the
+			// connector, or not the call's: something before it failed.
+			return error;
+		}
+		HangupKind kind = kind(error, phase);
+		if (kind == null) {
+			return error;
+		}
+		record(kind, phase, error);
+		return HangupException.of(kind, phase, this.method, this.upstream, error, connection());
+	}
+
+	/**
+	 * The call was cancelled from downstream: a hang-up if, and only if, its client left,
+	 * now or later.
+	 */
+	protected final void cancelCall(HangupPhase phase) {
+		InboundScope inbound = this.scope;
+		if (inbound == null || !hasLeft()) {
+			finishCall();
+			return;
+		}
+		this.verdict.cancel(inbound, phase);
+	}
+
+	@Override
+	public final void onClientGone() {
+		InboundScope inbound = this.scope;
+		this.verdict.clientGone((inbound != null) ? inbound.goneKind() : HangupKind.CLIENT_CANCEL, this.stopWithClient);
+	}
+
+	/** Cancelled after its client left: the verdict finished the call, a hang-up. */
+	final void goneWhenCancelled(HangupKind kind, HangupPhase phase) {
+		leaveScope();
+		record(kind, phase, null);
+	}
+
+	/** Running when its client left, and stopping with it: the verdict finished the call. */
+	final void goneWhileRunning(HangupKind kind) {
+		if (hasLeft()) {
+			HangupPhase phase = phase();
+			record(kind, phase, null);
+			stop(HangupException.of(kind, phase, this.method, this.upstream, null));
+		}
+	}
+
+	@Override
+	public final boolean isCancelled() {
+		return this.verdict.isCancelled();
+	}
+
+	/** Whether the request's scope says its client left. */
+	protected final boolean isClientGone() {
+		InboundScope inbound = this.scope;
+		return inbound != null && inbound.isClientGone();
+	}
+
+	@Override
+	public final String upstream() {
+		return this.upstream;
+	}
+
+	/** Where the call's hang-ups and retries go. */
+	protected final HangupRecorder recorder() {
+		return this.recorder;
+	}
+
+	/** The request's method, as tagged. */
+	protected final String method() {
+		return this.method;
+	}
+
+	/**
+	 * Return the kind for the call's observation, which may end before this call learns of
+	 * a cancel.
+	 * @param aborted whether the observation saw the call aborted
+	 * @return the kind recorded or, for an aborted call whose client left, the kind it will
+	 * be; otherwise {@code null}
+	 */
+	protected final @Nullable HangupKind observedKind(boolean aborted) {
+		HangupKind kind = this.recorded;
+		if (kind == null && aborted && isClientGone()) {
+			kind = (this.scope != null) ? this.scope.goneKind() : null;
+		}
+		return kind;
+	}
+
+	/** Record the call's hang-up; the caller decided it is the one to. */
+	protected final void record(HangupKind kind, HangupPhase phase, @Nullable Throwable cause) {
+		this.recorded = kind;
+		Duration elapsed = Duration.ofNanos(System.nanoTime() - this.startNanos);
+		this.recorder
+			.record(HangupEvent.outbound(kind, phase, this.method, elapsed)
+				.upstream(this.upstream)
+				.cause(cause)
+				.connection(connection())
+				.build());
+	}
+
+	private void leaveScope() {
+		InboundScope inbound = this.scope;
+		if (inbound != null) {
+			inbound.leave(this);
+		}
+	}
+
+}

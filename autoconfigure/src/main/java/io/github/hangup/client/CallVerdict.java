@@ -1,0 +1,110 @@
+package io.github.hangup.client;
+
+import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
+
+import io.github.hangup.HangupKind;
+import io.github.hangup.HangupPhase;
+import io.github.hangup.server.InboundScope;
+
+/**
+ * Whether the end of an {@link AbstractOutboundCall} is a hang-up, decided once in one state
+ * word that only these compare-and-set loops change:
+ * <pre>
+ * RUNNING -&gt; FINISHED                                                          finish
+ * RUNNING -&gt; CANCELLED_BEFORE_RESPONSE | CANCELLED_DURING_RESPONSE -&gt; FINISHED  cancel, clientGone
+ * </pre>
+ * A cancelled call waits for the scope's verdict on its client: a hang-up if it left.
+ */
+final class CallVerdict {
+
+	private static final int RUNNING = 0;
+
+	private static final int CANCELLED_BEFORE_RESPONSE = 1;
+
+	private static final int CANCELLED_DURING_RESPONSE = 2;
+
+	private static final int FINISHED = 3;
+
+	private static final AtomicIntegerFieldUpdater<CallVerdict> STATE = AtomicIntegerFieldUpdater
+		.newUpdater(CallVerdict.class, "state");
+
+	private final AbstractOutboundCall call;
+
+	private volatile int state = RUNNING;
+
+	/** Told its client left while it ran on in CHAIN mode, and taken out of the scope. */
+	private volatile boolean goneWhileRunning;
+
+	CallVerdict(AbstractOutboundCall call) {
+		this.call = call;
+	}
+
+	/** Running to finished. @return whether this caller finished the call */
+	boolean finish() {
+		return STATE.compareAndSet(this, RUNNING, FINISHED);
+	}
+
+	boolean isCancelled() {
+		int current = this.state;
+		return current == CANCELLED_BEFORE_RESPONSE || current == CANCELLED_DURING_RESPONSE;
+	}
+
+	/**
+	 * The call was cancelled from downstream in {@code phase}: a hang-up now if its client
+	 * left, otherwise pending until the scope's verdict.
+	 */
+	void cancel(InboundScope inbound, HangupPhase phase) {
+		int cancelled = (phase == HangupPhase.BEFORE_RESPONSE) ? CANCELLED_BEFORE_RESPONSE : CANCELLED_DURING_RESPONSE;
+		while (this.state == RUNNING) {
+			if (inbound.isClientGone()) {
+				if (finish()) {
+					this.call.goneWhenCancelled(inbound.goneKind(), phase);
+					return;
+				}
+			}
+			else if (STATE.compareAndSet(this, RUNNING, cancelled)) {
+				// The scope sets its flag, then looks for cancelled calls; this call changed its
+				// state, then looks at the flag: one of the two sees the other, and the one
+				// that removes the call from the scope tells it.
+				if (inbound.isClientGone() && (inbound.leave(this.call) || this.goneWhileRunning)) {
+					this.call.onClientGone();
+				}
+				return;
+			}
+		}
+	}
+
+	/**
+	 * The call's client left: a cancelled call's hang-up, or a running call's stop when it
+	 * stops with its client.
+	 */
+	void clientGone(HangupKind kind, boolean stopWithClient) {
+		for (;;) {
+			int current = this.state;
+			if (current == CANCELLED_BEFORE_RESPONSE || current == CANCELLED_DURING_RESPONSE) {
+				if (STATE.compareAndSet(this, current, FINISHED)) {
+					this.call.record(kind, (current == CANCELLED_BEFORE_RESPONSE) ? HangupPhase.BEFORE_RESPONSE
+							: HangupPhase.DURING_RESPONSE, null);
+					return;
+				}
+			}
+			else if (current == RUNNING && stopWithClient) {
+				if (finish()) {
+					this.call.goneWhileRunning(kind);
+					return;
+				}
+			}
+			else if (current == RUNNING && !this.goneWhileRunning) {
+				// Running on in CHAIN mode, and no longer in the scope: a cancel that read the
+				// client as still there before it changed its state cannot claim the call by
+				// leaving the scope. It reads this flag after its change; this looks at its
+				// change again after the flag: one of the two sees the other.
+				this.goneWhileRunning = true;
+			}
+			else {
+				return;
+			}
+		}
+	}
+
+}
