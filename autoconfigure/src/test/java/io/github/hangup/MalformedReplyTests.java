@@ -1,5 +1,6 @@
 package io.github.hangup;
 
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -31,6 +32,7 @@ import org.springframework.core.io.buffer.DataBuffer;
 import org.springframework.http.ResponseEntity;
 import org.springframework.http.server.reactive.ServerHttpRequest;
 import org.springframework.web.bind.annotation.GetMapping;
+import org.springframework.web.bind.annotation.PostMapping;
 import org.springframework.web.bind.annotation.RestController;
 import org.springframework.web.reactive.function.client.WebClient;
 
@@ -129,6 +131,25 @@ class MalformedReplyTests {
 		assertThat(lines(output, " ERROR ")).isEmpty();
 	}
 
+	@Test
+	void replyThatIsNotHttpWhileTheRequestBodyStillStreamsIsAnswered502() throws Exception {
+		// The upstream answers once it has the request's head, while the body still streams
+		// from the client: the reply is no less the upstream's fault.
+		MeterRegistry registry = app.registry();
+		try (RawHttpClient client = new RawHttpClient(app.port(), Duration.ofSeconds(10))) {
+			client.send("POST", "/malformed/not-http", "Transfer-Encoding: chunked", "Content-Type: text/plain")
+				.write("5\r\nhello\r\n".getBytes(StandardCharsets.US_ASCII));
+			RawHttpClient.Head head = client.readHead();
+			assertThat(head.status()).isEqualTo(502);
+			assertThat(new String(client.readBytes(Integer.parseInt(head.header("Content-Length")))))
+				.contains("\"hangup\":\"UPSTREAM_PROTOCOL_ERROR\"");
+		}
+		HangupMeters.awaitCounts(registry, HangupMetrics.SERVER_HANGUPS,
+				Map.of("kind=UPSTREAM_PROTOCOL_ERROR,method=POST,phase=BEFORE_RESPONSE,uri=/malformed/{name}", 1L));
+		HangupMeters.awaitClientHangups(registry,
+				Map.of("kind=UPSTREAM_PROTOCOL_ERROR,method=POST,phase=BEFORE_RESPONSE," + app.upstreamTag(), 1L));
+	}
+
 	private static List<String> lines(CapturedOutput output, String level) {
 		return output.getOut().lines().filter((line) -> line.contains(level)).toList();
 	}
@@ -148,6 +169,16 @@ class MalformedReplyTests {
 		@GetMapping({ "/malformed/{name}", "/malformed-mid-chunked" })
 		Mono<ResponseEntity<Flux<DataBuffer>>> relay(ServerHttpRequest request) {
 			return this.webClient.get().uri(request.getPath().value()).retrieve().toEntityFlux(DataBuffer.class);
+		}
+
+		/** Streams the request body to the upstream as it comes. */
+		@PostMapping("/malformed/{name}")
+		Mono<ResponseEntity<Flux<DataBuffer>>> relayUpload(ServerHttpRequest request) {
+			return this.webClient.post()
+				.uri(request.getPath().value())
+				.body(request.getBody(), DataBuffer.class)
+				.retrieve()
+				.toEntityFlux(DataBuffer.class);
 		}
 
 	}

@@ -6,6 +6,7 @@ import io.github.hangup.DefaultHangupClassifier;
 import io.github.hangup.HangupClassifier;
 import io.github.hangup.HangupListener;
 import io.github.hangup.HangupRecorder;
+import io.github.hangup.client.OutboundCalls;
 import io.github.hangup.LoggingHangupListener;
 
 import org.springframework.beans.factory.ObjectProvider;
@@ -28,6 +29,12 @@ import org.springframework.util.function.SingletonSupplier;
 @ConditionalOnBooleanProperty(name = "hangup.enabled", matchIfMissing = true)
 @EnableConfigurationProperties(HangupProperties.class)
 public final class HangupAutoConfiguration {
+
+	@Bean
+	@ConditionalOnMissingBean
+	OutboundCalls hangupOutboundCalls() {
+		return new OutboundCalls();
+	}
 
 	@Bean
 	@ConditionalOnMissingBean

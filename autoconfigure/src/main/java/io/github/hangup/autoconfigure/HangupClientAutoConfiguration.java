@@ -6,6 +6,7 @@ import io.github.hangup.HangupClassifier;
 import io.github.hangup.HangupRecorder;
 import io.github.hangup.client.ConnectionReuse;
 import io.github.hangup.client.HangupExchangeFilterFunction;
+import io.github.hangup.client.OutboundCalls;
 import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
 
@@ -41,11 +42,11 @@ public final class HangupClientAutoConfiguration {
 	@Bean
 	@ConditionalOnMissingBean
 	HangupExchangeFilterFunction hangupExchangeFilterFunction(HangupClassifier classifier, HangupRecorder recorder,
-			HangupProperties properties, Environment environment) {
+			HangupProperties properties, Environment environment, OutboundCalls calls) {
 		HangupProperties.Client client = properties.getClient();
 		return new HangupExchangeFilterFunction(classifier, recorder, responseTimeout(properties, environment),
 				properties.propagationMode(),
-				new ConnectionReuse(client.getMaxIdleTime(), client.isRetryStaleConnections()));
+				new ConnectionReuse(client.getMaxIdleTime(), client.isRetryStaleConnections()), calls);
 	}
 
 	/**

@@ -2,6 +2,7 @@ package io.github.hangup.autoconfigure;
 
 import io.github.hangup.HangupClassifier;
 import io.github.hangup.HangupRecorder;
+import io.github.hangup.client.OutboundCalls;
 import io.github.hangup.gateway.HangupGatewayFilter;
 import io.github.hangup.gateway.HangupGatewayResponseFilter;
 import io.github.hangup.gateway.HangupHttpClientCustomizer;
@@ -35,8 +36,8 @@ public final class HangupGatewayAutoConfiguration {
 	@Bean
 	@ConditionalOnMissingBean
 	HangupGatewayFilter hangupGatewayFilter(HangupClassifier classifier, HangupRecorder recorder,
-			HangupProperties properties) {
-		return new HangupGatewayFilter(classifier, recorder, properties.propagationMode());
+			HangupProperties properties, OutboundCalls calls) {
+		return new HangupGatewayFilter(classifier, recorder, properties.propagationMode(), calls);
 	}
 
 	@Bean

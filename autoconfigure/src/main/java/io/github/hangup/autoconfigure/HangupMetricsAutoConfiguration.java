@@ -1,6 +1,6 @@
 package io.github.hangup.autoconfigure;
 
-import io.github.hangup.client.HangupExchangeFilterFunction;
+import io.github.hangup.client.OutboundCalls;
 import io.github.hangup.metrics.InFlightMetrics;
 import io.github.hangup.metrics.MicrometerHangupListener;
 import io.github.hangup.server.HangupWebFilter;
@@ -37,9 +37,8 @@ public final class HangupMetricsAutoConfiguration {
 
 	@Bean
 	@ConditionalOnMissingBean
-	InFlightMetrics hangupInFlightMetrics(ObjectProvider<HangupExchangeFilterFunction> client,
-			ObjectProvider<HangupWebFilter> server) {
-		return new InFlightMetrics(client.getIfUnique(), server.getIfUnique());
+	InFlightMetrics hangupInFlightMetrics(ObjectProvider<OutboundCalls> calls, ObjectProvider<HangupWebFilter> server) {
+		return new InFlightMetrics(calls.getIfUnique(), server.getIfUnique());
 	}
 
 }

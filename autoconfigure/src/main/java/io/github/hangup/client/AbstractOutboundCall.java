@@ -40,6 +40,8 @@ public abstract class AbstractOutboundCall implements InboundScope.Participant {
 
 	private final boolean stopWithClient;
 
+	private final OutboundCalls calls;
+
 	private final long startNanos = System.nanoTime();
 
 	private final CallVerdict verdict = new CallVerdict(this);
@@ -57,21 +59,33 @@ public abstract class AbstractOutboundCall implements InboundScope.Participant {
 	 * @param upstream the upstream, as tagged
 	 * @param scope the inbound request's scope, or {@code null} when the call has none
 	 * @param stopWithClient whether the call stops when its client leaves
+	 * @param calls counts the call while it is in flight
 	 */
 	protected AbstractOutboundCall(HangupClassifier classifier, HangupRecorder recorder, String method,
-			String upstream, @Nullable InboundScope scope, boolean stopWithClient) {
+			String upstream, @Nullable InboundScope scope, boolean stopWithClient, OutboundCalls calls) {
 		this.classifier = classifier;
 		this.recorder = recorder;
 		this.method = method;
 		this.upstream = upstream;
 		this.scope = scope;
 		this.stopWithClient = stopWithClient;
+		this.calls = calls;
+	}
+
+	/** The call is in flight from now: to be paired with one {@link #countEnded()}. */
+	protected final void countStarted() {
+		this.calls.started();
+	}
+
+	/** The call is no longer in flight. */
+	protected final void countEnded() {
+		this.calls.ended();
 	}
 
 	/** The phase the call is in: during the response once its response head arrived. */
 	protected abstract HangupPhase phase();
 
-	/** Whether the request went out in full: an undecodable answer after it is the reply's fault. */
+	/** Whether the request started to go out on a connection: an undecodable answer after that is the reply's fault. */
 	protected abstract boolean isRequestSent();
 
 	/** Stop the running call whose client left: whoever waits on it gets {@code stopped}, recorded already. */

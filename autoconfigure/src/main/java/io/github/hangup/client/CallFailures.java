@@ -19,7 +19,7 @@ final class CallFailures {
 	/**
 	 * The hang-up a failure of the call is.
 	 * @param requestBodyError the failure of the request body's own source, if any
-	 * @param sent whether the request was sent
+	 * @param sent whether the request started to go out on a connection
 	 * @return the kind, or {@code null} when the failure is no hang-up of this call
 	 */
 	static @Nullable HangupKind kind(Throwable error, HangupPhase phase, HangupClassifier classifier,
@@ -53,8 +53,9 @@ final class CallFailures {
 	/**
 	 * Netty's HTTP decoder reports much of what it cannot parse (a status that is not a
 	 * number, conflicting Content-Lengths, an invalid chunk size) as a plain
-	 * {@link IllegalArgumentException}. Such an error is the reply's once the request was
-	 * sent, or in the body, where nothing of ours is parsed; before, it is the request's.
+	 * {@link IllegalArgumentException}. Such an error is the reply's once the request
+	 * started to go out, or in the body, where nothing of ours is parsed; before, it is the
+	 * request's.
 	 */
 	private static boolean isMalformedReply(Throwable error, HangupPhase phase, boolean sent) {
 		if (phase == HangupPhase.BEFORE_RESPONSE && !sent) {

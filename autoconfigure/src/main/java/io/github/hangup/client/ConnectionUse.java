@@ -112,12 +112,19 @@ final class ConnectionUse {
 		use.idle = idle;
 		idle.add(channel);
 		if (!use.watched) {
-			// Once per connection, not per release: a closed connection leaves the set.
+			// Once per connection, not per release: a closed connection leaves the set, and
+			// its timer goes, which would otherwise hold the closed channel (and what its last
+			// call left on it) until the idle limit.
 			use.watched = true;
 			channel.closeFuture().addListener((closed) -> {
 				Set<Object> joined = use.idle;
 				if (joined != null) {
 					joined.remove(channel);
+				}
+				ScheduledFuture<?> timer = use.closer;
+				if (timer != null) {
+					timer.cancel(false);
+					use.closer = null;
 				}
 			});
 		}

@@ -5,7 +5,6 @@ import java.time.Duration;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.atomic.AtomicInteger;
 
 import io.github.hangup.HangupClassifier;
 import io.github.hangup.HangupObservations;
@@ -57,7 +56,7 @@ public final class HangupExchangeFilterFunction implements ExchangeFilterFunctio
 	 */
 	private final Map<String, Set<Object>> idle = new ConcurrentHashMap<>();
 
-	private final AtomicInteger inFlight = new AtomicInteger();
+	private final OutboundCalls calls;
 
 	private volatile @Nullable Upstream lastUpstream;
 
@@ -96,12 +95,29 @@ public final class HangupExchangeFilterFunction implements ExchangeFilterFunctio
 	 */
 	public HangupExchangeFilterFunction(HangupClassifier classifier, HangupRecorder recorder,
 			Duration responseTimeout, PropagationMode propagation, ConnectionReuse reuse) {
+		this(classifier, recorder, responseTimeout, propagation, reuse, new OutboundCalls());
+	}
+
+	/**
+	 * Create a filter.
+	 * @param classifier decides which errors are hang-ups
+	 * @param recorder receives the hang-ups
+	 * @param responseTimeout default response timeout; {@link Duration#ZERO} for none
+	 * @param propagation how far a client leaving reaches into outbound calls
+	 * @param reuse how pooled keep-alive connections are kept from going stale, and what
+	 * happens when one did
+	 * @param calls counts the calls in flight, with those of other integrations
+	 * @since 0.3.0
+	 */
+	public HangupExchangeFilterFunction(HangupClassifier classifier, HangupRecorder recorder,
+			Duration responseTimeout, PropagationMode propagation, ConnectionReuse reuse, OutboundCalls calls) {
 		Assert.isTrue(!responseTimeout.isNegative(), "Response timeout must not be negative");
 		this.classifier = classifier;
 		this.recorder = recorder;
 		this.responseTimeout = responseTimeout;
 		this.propagation = propagation;
 		this.reuse = reuse;
+		this.calls = calls;
 	}
 
 	/**
@@ -117,12 +133,13 @@ public final class HangupExchangeFilterFunction implements ExchangeFilterFunctio
 	}
 
 	/**
-	 * Return the number of outbound calls through this filter that have started and not yet
-	 * ended (completed, failed or been cancelled).
+	 * Return the number of outbound calls that have started and not yet ended (completed,
+	 * failed or been cancelled): this filter's, and those of the integrations it shares its
+	 * {@link OutboundCalls} with.
 	 * @return the calls in flight
 	 */
 	public int inFlight() {
-		return this.inFlight.get();
+		return this.calls.inFlight();
 	}
 
 	@Override
@@ -134,7 +151,7 @@ public final class HangupExchangeFilterFunction implements ExchangeFilterFunctio
 		ContextView context = actual.currentContext();
 		InboundScope scope = scope(request, context);
 		OutboundCall call = new OutboundCall(this.classifier, this.recorder, HangupObservations.method(request.method().name()),
-				upstream(request), scope, this.propagation == PropagationMode.REQUEST, this.inFlight);
+				upstream(request), scope, this.propagation == PropagationMode.REQUEST, this.calls);
 		Observation observation = context.getOrDefault(ObservationThreadLocalAccessor.KEY, null);
 		if (observation != null && !observation.isNoop()) {
 			call.observe(observation);

@@ -3,7 +3,6 @@ package io.github.hangup.client;
 import java.time.Duration;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.atomic.AtomicInteger;
 
 import io.github.hangup.HangupClassifier;
 import io.github.hangup.HangupException;
@@ -33,8 +32,6 @@ import org.springframework.web.reactive.function.client.ExchangeFunction;
  */
 final class OutboundCall extends AbstractOutboundCall {
 
-	private final AtomicInteger inFlight;
-
 	private final CallState state = new CallState();
 
 	/** Set by {@link #start}, before anything can signal the call. */
@@ -53,9 +50,8 @@ final class OutboundCall extends AbstractOutboundCall {
 	private StaleRetry retry;
 
 	OutboundCall(HangupClassifier classifier, HangupRecorder recorder, String method, String upstream,
-			@Nullable InboundScope scope, boolean stopWithClient, AtomicInteger inFlight) {
-		super(classifier, recorder, method, upstream, scope, stopWithClient);
-		this.inFlight = inFlight;
+			@Nullable InboundScope scope, boolean stopWithClient, OutboundCalls calls) {
+		super(classifier, recorder, method, upstream, scope, stopWithClient, calls);
 	}
 
 	/**
@@ -75,7 +71,7 @@ final class OutboundCall extends AbstractOutboundCall {
 		this.retry = new StaleRetry(this, reuse, idle);
 		this.subscriber = new CallSubscriber(this, this.state, actual);
 		this.timeout = new ResponseTimeout(this.subscriber, this.state, timeout);
-		this.inFlight.incrementAndGet();
+		countStarted();
 		HangupException refused = joinScope();
 		if (refused != null) {
 			// Subscribed after its client left: do not start it at all, but tell its subscriber.
@@ -143,7 +139,7 @@ final class OutboundCall extends AbstractOutboundCall {
 	/** The call no longer counts as in flight. */
 	void end() {
 		if (this.state.end()) {
-			this.inFlight.decrementAndGet();
+			countEnded();
 			this.timeout.disarm();
 		}
 	}
@@ -167,9 +163,14 @@ final class OutboundCall extends AbstractOutboundCall {
 		return this.state.phase();
 	}
 
+	/**
+	 * Whether the request started to go out on a connection, which is what tells a reply's
+	 * fault from the request's: an upstream may answer as soon as it has the request's head,
+	 * while the body still streams.
+	 */
 	@Override
 	protected boolean isRequestSent() {
-		return this.timeout.isRequestSent();
+		return this.retry.isWritten();
 	}
 
 	@Override

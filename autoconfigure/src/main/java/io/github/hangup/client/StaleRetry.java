@@ -62,6 +62,11 @@ final class StaleRetry {
 		return this.connection;
 	}
 
+	/** Whether an attempt started to be written on a connection. */
+	boolean isWritten() {
+		return this.writes > 0;
+	}
+
 	/**
 	 * An attempt is being written to the connector's request: learn its connection, once per
 	 * attempt (Reactor Netty writes the request again when it retries by itself).

@@ -1,5 +1,6 @@
 package io.github.hangup.gateway;
 
+import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
 import java.util.function.BooleanSupplier;
 
 import io.github.hangup.HangupClassifier;
@@ -8,6 +9,7 @@ import io.github.hangup.HangupKind;
 import io.github.hangup.HangupPhase;
 import io.github.hangup.HangupRecorder;
 import io.github.hangup.client.AbstractOutboundCall;
+import io.github.hangup.client.OutboundCalls;
 import io.github.hangup.server.InboundScope;
 import org.jspecify.annotations.Nullable;
 import org.reactivestreams.Subscription;
@@ -23,14 +25,17 @@ import org.springframework.cloud.gateway.support.TimeoutException;
  */
 final class GatewayCall extends AbstractOutboundCall {
 
+	private static final AtomicIntegerFieldUpdater<GatewayCall> ENDED = AtomicIntegerFieldUpdater
+		.newUpdater(GatewayCall.class, "ended");
+
 	/** Whether Gateway's routing filter took the call: before, it has not left. */
 	private final BooleanSupplier routed;
 
 	/** The upstream's response head arrived: what follows is its body. */
 	private volatile boolean responded;
 
-	/** The request went out in full: an undecodable answer after it is the reply's fault. */
-	private volatile boolean sent;
+	/** The request started to go out: an undecodable answer after that is the reply's fault. */
+	private volatile boolean started;
 
 	/** The upstream connection, once the response head arrived, for a stop to close. */
 	private volatile @Nullable Connection connection;
@@ -38,10 +43,14 @@ final class GatewayCall extends AbstractOutboundCall {
 	/** What reads the call in the chain: the routing before the response, then the body. */
 	private volatile @Nullable Subscription subscription;
 
+	/** 1 once the call no longer counts as in flight. */
+	private volatile int ended;
+
 	GatewayCall(HangupClassifier classifier, HangupRecorder recorder, String method, String upstream,
-			@Nullable InboundScope scope, boolean stopWithClient, BooleanSupplier routed) {
-		super(classifier, recorder, method, upstream, scope, stopWithClient);
+			@Nullable InboundScope scope, boolean stopWithClient, BooleanSupplier routed, OutboundCalls calls) {
+		super(classifier, recorder, method, upstream, scope, stopWithClient, calls);
 		this.routed = routed;
+		countStarted();
 	}
 
 	/**
@@ -50,15 +59,19 @@ final class GatewayCall extends AbstractOutboundCall {
 	 * not start), or {@code null}
 	 */
 	@Nullable HangupException join() {
-		return joinScope();
+		HangupException refused = joinScope();
+		if (refused != null) {
+			end();
+		}
+		return refused;
 	}
 
 	void subscribed(Subscription subscription) {
 		this.subscription = subscription;
 	}
 
-	void requestSent() {
-		this.sent = true;
+	void requestStarted() {
+		this.started = true;
 	}
 
 	void responded(@Nullable Connection connection) {
@@ -75,9 +88,13 @@ final class GatewayCall extends AbstractOutboundCall {
 		return this.responded ? HangupPhase.DURING_RESPONSE : HangupPhase.BEFORE_RESPONSE;
 	}
 
+	/**
+	 * Whether the request started to go out, which is what tells a reply's fault from the
+	 * request's here: Netty refuses a request of ours before it starts to write it.
+	 */
 	@Override
 	protected boolean isRequestSent() {
-		return this.sent;
+		return this.started;
 	}
 
 	@Override
@@ -93,6 +110,7 @@ final class GatewayCall extends AbstractOutboundCall {
 	Throwable failed(Throwable error, HangupPhase phase) {
 		// Gateway turns its own response timeout into a 504 ResponseStatusException; the
 		// hang-up's cause is its TimeoutException, where a Retry filter looks for it.
+		end();
 		TimeoutException timeout = isRequestBodyFailed() ? null : gatewayTimeout(error);
 		return failCall((timeout != null) ? timeout : error, phase);
 	}
@@ -117,6 +135,7 @@ final class GatewayCall extends AbstractOutboundCall {
 	 * @return the error to end the call with
 	 */
 	Throwable rejected(IllegalArgumentException invalid) {
+		end();
 		Connection current = this.connection;
 		if (current != null) {
 			current.dispose();
@@ -133,6 +152,7 @@ final class GatewayCall extends AbstractOutboundCall {
 	 * The call was cancelled from downstream: a hang-up if, and only if, its client left.
 	 */
 	void cancelled(HangupPhase phase) {
+		end();
 		cancelCall(phase);
 	}
 
@@ -141,7 +161,15 @@ final class GatewayCall extends AbstractOutboundCall {
 	 * without reading it.
 	 */
 	void finished() {
+		end();
 		finishCall();
+	}
+
+	/** The call no longer counts as in flight, whichever way it ended. */
+	private void end() {
+		if (ENDED.compareAndSet(this, 0, 1)) {
+			countEnded();
+		}
 	}
 
 	/**
@@ -150,6 +178,7 @@ final class GatewayCall extends AbstractOutboundCall {
 	 */
 	@Override
 	protected void stop(HangupException stopped) {
+		end();
 		Subscription current = this.subscription;
 		if (current != null) {
 			current.cancel();

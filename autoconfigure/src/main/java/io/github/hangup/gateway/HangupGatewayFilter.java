@@ -7,6 +7,7 @@ import io.github.hangup.HangupException;
 import io.github.hangup.HangupObservations;
 import io.github.hangup.HangupRecorder;
 import io.github.hangup.server.InboundScope;
+import io.github.hangup.client.OutboundCalls;
 import io.github.hangup.client.PropagationMode;
 import org.jspecify.annotations.Nullable;
 import reactor.core.publisher.Flux;
@@ -61,6 +62,8 @@ public final class HangupGatewayFilter implements GlobalFilter, Ordered {
 
 	private final PropagationMode propagation;
 
+	private final OutboundCalls calls;
+
 	/**
 	 * Create a filter.
 	 * @param classifier decides which errors are hang-ups
@@ -68,9 +71,33 @@ public final class HangupGatewayFilter implements GlobalFilter, Ordered {
 	 * @param propagation how far a client leaving reaches into the proxied call
 	 */
 	public HangupGatewayFilter(HangupClassifier classifier, HangupRecorder recorder, PropagationMode propagation) {
+		this(classifier, recorder, propagation, new OutboundCalls());
+	}
+
+	/**
+	 * Create a filter.
+	 * @param classifier decides which errors are hang-ups
+	 * @param recorder receives the hang-ups
+	 * @param propagation how far a client leaving reaches into the proxied call
+	 * @param calls counts the proxied calls in flight, with those of other integrations
+	 * @since 0.3.0
+	 */
+	public HangupGatewayFilter(HangupClassifier classifier, HangupRecorder recorder, PropagationMode propagation,
+			OutboundCalls calls) {
 		this.classifier = classifier;
 		this.recorder = recorder;
 		this.propagation = propagation;
+		this.calls = calls;
+	}
+
+	/**
+	 * Return the number of outbound calls that have started and not yet ended: the proxied
+	 * calls, and those of the integrations this filter shares its {@link OutboundCalls} with.
+	 * @return the calls in flight
+	 * @since 0.3.0
+	 */
+	public int inFlight() {
+		return this.calls.inFlight();
 	}
 
 	@Override
@@ -90,7 +117,8 @@ public final class HangupGatewayFilter implements GlobalFilter, Ordered {
 			ContextView context) {
 		GatewayCall call = new GatewayCall(this.classifier, this.recorder,
 				HangupObservations.method(exchange.getRequest().getMethod().name()), upstream, scope(exchange, context),
-				this.propagation == PropagationMode.REQUEST, () -> ServerWebExchangeUtils.isAlreadyRouted(exchange));
+				this.propagation == PropagationMode.REQUEST, () -> ServerWebExchangeUtils.isAlreadyRouted(exchange),
+				this.calls);
 		Object previous = exchange.getAttributes().put(CALL_ATTRIBUTE, call);
 		if (previous instanceof GatewayCall replaced) {
 			// A retry: the attempt before ended without its body being read.
@@ -164,12 +192,12 @@ public final class HangupGatewayFilter implements GlobalFilter, Ordered {
 	}
 
 	/**
-	 * The request of the call subscribed with this context went out in full.
+	 * The request of the call subscribed with this context starts to go out on a connection.
 	 */
-	static void requestSent(ContextView context) {
+	static void requestStarted(ContextView context) {
 		GatewayCall call = context.getOrDefault(GatewayCall.class, null);
 		if (call != null) {
-			call.requestSent();
+			call.requestStarted();
 		}
 	}
 

@@ -1,6 +1,6 @@
 package io.github.hangup.metrics;
 
-import io.github.hangup.client.HangupExchangeFilterFunction;
+import io.github.hangup.client.OutboundCalls;
 import io.github.hangup.server.HangupWebFilter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -15,16 +15,18 @@ import org.jspecify.annotations.Nullable;
  */
 public final class InFlightMetrics implements MeterBinder {
 
-	private final @Nullable HangupExchangeFilterFunction client;
+	private final @Nullable OutboundCalls client;
 
 	private final @Nullable HangupWebFilter server;
 
 	/**
 	 * Create the binder.
-	 * @param client the outbound filter, or {@code null} when not installed
+	 * @param client the outbound calls of every integration, or {@code null} when none is
+	 * installed
 	 * @param server the inbound filter, or {@code null} when not installed
+	 * @since 0.3.0
 	 */
-	public InFlightMetrics(@Nullable HangupExchangeFilterFunction client, @Nullable HangupWebFilter server) {
+	public InFlightMetrics(@Nullable OutboundCalls client, @Nullable HangupWebFilter server) {
 		this.client = client;
 		this.server = server;
 	}
@@ -32,8 +34,8 @@ public final class InFlightMetrics implements MeterBinder {
 	@Override
 	public void bindTo(MeterRegistry registry) {
 		if (this.client != null) {
-			Gauge.builder(HangupMetrics.CLIENT_CALLS_ACTIVE, this.client, HangupExchangeFilterFunction::inFlight)
-				.description("Outbound calls through the Hangup filter that started and have not ended")
+			Gauge.builder(HangupMetrics.CLIENT_CALLS_ACTIVE, this.client, OutboundCalls::inFlight)
+				.description("Outbound calls (WebClient's and Spring Cloud Gateway's) that started and have not ended")
 				.register(registry);
 		}
 		if (this.server != null) {

@@ -84,6 +84,18 @@ class ConnectionUseTests {
 	}
 
 	@Test
+	void connectionClosedWhileIdleGivesUpItsTimerWhichWouldHoldItUntilTheLimit() {
+		ConnectionUse.acquired(this.channel);
+		ConnectionUse.released(this.channel, null, Duration.ofSeconds(20), this.idle);
+		assertThat(this.channel.runScheduledPendingTasks()).as("the idle timer").isPositive();
+		// Closed by the upstream, or by a retry closing an upstream's idle connections. (Not
+		// this.channel.close(): an embedded channel also cancels its scheduled tasks there,
+		// which a real one does not.)
+		this.channel.unsafe().close(this.channel.newPromise());
+		assertThat(this.channel.runScheduledPendingTasks()).as("nothing scheduled").isEqualTo(-1);
+	}
+
+	@Test
 	void idleConnectionsOfAnUpstreamAreKnownUntilReusedOrClosed() {
 		EmbeddedChannel other = new EmbeddedChannel();
 		ConnectionUse.acquired(this.channel);

@@ -113,7 +113,7 @@ class OutboundCallRaceTests {
 
 	private static OutboundCall call(List<HangupEvent> events, InboundScope scope, boolean stopWithClient) {
 		return new OutboundCall(new DefaultHangupClassifier(), HangupRecorder.of(events::add), "GET", "upstream:80",
-				scope, stopWithClient, new AtomicInteger());
+				scope, stopWithClient, new OutboundCalls());
 	}
 
 	private static ClientRequest request() {

@@ -10,6 +10,7 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
+import io.github.hangup.client.OutboundCalls;
 import io.github.hangup.metrics.HangupMetrics;
 import io.github.hangup.server.HangupWebFilter;
 import io.github.hangup.support.FaultyUpstream;
@@ -212,6 +213,7 @@ class GatewayCancelStormTests {
 	private static void awaitNothingInFlight() {
 		await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(10)).untilAsserted(() -> {
 			assertThat(gateway.getBean(HangupWebFilter.class).openScopes()).as("open scopes").isZero();
+			assertThat(gateway.getBean(OutboundCalls.class).inFlight()).as("calls in flight").isZero();
 			assertThat(pool("reactor.netty.connection.provider.active.connections")).as("active connections").isZero();
 			assertThat(pool("reactor.netty.connection.provider.pending.connections")).as("pending acquires").isZero();
 		});

@@ -6,6 +6,7 @@ import java.util.Map;
 
 import io.github.hangup.HangupObservations;
 import io.github.hangup.metrics.HangupMetrics;
+import io.github.hangup.metrics.InFlightMetrics;
 import io.github.hangup.server.HangupWebFilter;
 import io.github.hangup.support.FaultyUpstream;
 import io.github.hangup.support.GatewayApps;
@@ -100,16 +101,22 @@ class GatewayHangupIntegrationTests {
 
 	@Test
 	void clientCancelBeforeResponseIsCountedOnceAndCancelsTheProxiedCall() throws Exception {
+		// Bound again: the meters were cleared before this test.
+		gateway.getBean(InFlightMetrics.class).bindTo(registry);
 		int before = upstream.peerClosed("/hang");
 		try (RawHttpClient client = new RawHttpClient(port, READ_TIMEOUT)) {
 			int received = upstream.received("/hang");
 			client.send("GET", "/hang");
 			upstream.awaitReceived("/hang", received + 1);
+			// The proxied call counts among the outbound calls in flight while it waits.
+			assertThat(registry.get(HangupMetrics.CLIENT_CALLS_ACTIVE).gauge().value()).isOne();
 		}
 		upstream.awaitPeerClosed("/hang", before + 1);
 		assertInbound("CLIENT_CANCEL", "BEFORE_RESPONSE");
 		assertOutbound("CLIENT_CANCEL", "BEFORE_RESPONSE", "faulty");
 		assertServerRequest("CLIENT_CANCEL", "UNKNOWN", "UNKNOWN");
+		await().atMost(Duration.ofSeconds(10))
+			.until(() -> registry.get(HangupMetrics.CLIENT_CALLS_ACTIVE).gauge().value() == 0);
 	}
 
 	@Test
@@ -282,6 +289,24 @@ class GatewayHangupIntegrationTests {
 		assertInbound("UPSTREAM_PROTOCOL_ERROR", "BEFORE_RESPONSE");
 		assertOutbound("UPSTREAM_PROTOCOL_ERROR", "BEFORE_RESPONSE", "faulty");
 		assertServerRequest("UPSTREAM_PROTOCOL_ERROR", "502", "SERVER_ERROR");
+	}
+
+	@Test
+	void replyThatIsNotHttpWhileTheRequestBodyStillStreamsIsAnswered502() throws Exception {
+		// The upstream answers once it has the request's head, while the body still streams
+		// from the client: the reply is no less the upstream's fault.
+		try (RawHttpClient client = new RawHttpClient(port, READ_TIMEOUT)) {
+			client.send("POST", "/malformed/not-http", "Transfer-Encoding: chunked", "Content-Type: text/plain")
+				.write("5\r\nhello\r\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+			Head head = client.readHead();
+			assertThat(head.status()).isEqualTo(502);
+			assertThat(new String(client.readBytes(Integer.parseInt(head.header("content-length")))))
+				.contains("\"hangup\":\"UPSTREAM_PROTOCOL_ERROR\"");
+		}
+		HangupMeters.awaitCounts(registry, HangupMetrics.SERVER_HANGUPS,
+				Map.of("kind=UPSTREAM_PROTOCOL_ERROR,method=POST,phase=BEFORE_RESPONSE,uri=UNKNOWN", 1L));
+		HangupMeters.awaitClientHangups(registry,
+				Map.of("kind=UPSTREAM_PROTOCOL_ERROR,method=POST,phase=BEFORE_RESPONSE,upstream=faulty", 1L));
 	}
 
 	@Test

@@ -1,8 +1,11 @@
 package io.github.hangup.gateway;
 
 import io.github.hangup.autoconfigure.HangupAutoConfiguration;
+import io.github.hangup.autoconfigure.HangupClientAutoConfiguration;
 import io.github.hangup.autoconfigure.HangupGatewayAutoConfiguration;
 import io.github.hangup.autoconfigure.HangupServerAutoConfiguration;
+import io.github.hangup.client.HangupExchangeFilterFunction;
+import io.github.hangup.client.OutboundCalls;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
@@ -34,6 +37,20 @@ class HangupGatewayAutoConfigurationTests {
 			.run((context) -> assertThat(context).hasSingleBean(HangupGatewayFilter.class)
 				.hasSingleBean(HangupGatewayResponseFilter.class)
 				.hasSingleBean(HangupHttpClientCustomizer.class));
+	}
+
+	@Test
+	void proxiedCallsCountAmongTheOutboundCallsInFlightWithWebClientCalls() {
+		this.runner.withUserConfiguration(RoutingConfigurations.NettyRouting.class)
+			.withConfiguration(AutoConfigurations.of(HangupClientAutoConfiguration.class))
+			.run((context) -> {
+				OutboundCalls calls = context.getBean(OutboundCalls.class);
+				HangupGatewayFilter gateway = context.getBean(HangupGatewayFilter.class);
+				HangupExchangeFilterFunction client = context.getBean(HangupExchangeFilterFunction.class);
+				// One counter, shared: what the gauge of calls in flight reads.
+				assertThat(gateway).extracting("calls").isSameAs(calls);
+				assertThat(client).extracting("calls").isSameAs(calls);
+			});
 	}
 
 	@Test
