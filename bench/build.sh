@@ -15,5 +15,7 @@ if [ "${BENCH_SKIP_BUILD:-false}" != "true" ]; then
   mvn_offline_first -f bench/pom.xml package -DskipTests
 fi
 BENCH_CP="$ROOT/bench/target/classes:$(cat "$ROOT/bench/target/classpath.txt")"
+# What the Gateway bench application adds to BENCH_CP: Spring Cloud Gateway.
+BENCH_GATEWAY_CP="$(cat "$ROOT/bench/target/classpath-gateway.txt")"
 SAMPLE_JAR="$ROOT/sample-app/target/hangup-sample-app-0.1.0-SNAPSHOT.jar"
-export BENCH_CP SAMPLE_JAR ROOT
+export BENCH_CP BENCH_GATEWAY_CP SAMPLE_JAR ROOT

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Chaos soak. Usage: bench/soak.sh [--ci] [--requests N] [--workers N] [--seed N]
+# Chaos soak. Usage: bench/soak.sh [--ci] [--gateway] [--requests N] [--workers N] [--seed N]
 #   default: 20,000 requests; --ci: 3,000 requests (about a minute on 2 cores).
+#   --gateway: the proxy is a Spring Cloud Gateway application on the starter, routes from properties.
 # Exits non-zero, with a report, unless every check passes.
 set -euo pipefail
 source "$(dirname "$0")/build.sh"
 cd "$ROOT/bench"
-exec java -Xmx512m ${SOAK_JAVA_OPTS:-} -cp "$BENCH_CP" io.github.hangup.bench.harness.Soak --out "$ROOT/bench/target/soak" "$@"
+exec java -Xmx512m ${SOAK_JAVA_OPTS:-} -Dsoak.gateway-classpath="$BENCH_GATEWAY_CP" -cp "$BENCH_CP" io.github.hangup.bench.harness.Soak --out "$ROOT/bench/target/soak" "$@"

@@ -180,7 +180,8 @@ public class BenchApplication {
 		return URI.create(upstream.getScheme() + "://" + upstream.getRawAuthority() + path + query);
 	}
 
-	private static long heapAfterGc() {
+	/** The heap in use after a full GC, in bytes: what the soak compares before and after its workload. */
+	public static long heapAfterGc() {
 		// Two collections: the first may only queue finalizable and weakly reachable objects.
 		System.gc();
 		System.gc();

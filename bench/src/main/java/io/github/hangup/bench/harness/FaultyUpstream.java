@@ -165,6 +165,7 @@ public final class FaultyUpstream implements Closeable {
 						// balancer, say): the request that finds it gets no answer.
 						if (answeredAt >= 0) {
 							this.staleDropped.incrementAndGet();
+							tracked.dropped.incrementAndGet();
 							return;
 						}
 						respond(out, SMALL_BODY);
@@ -313,6 +314,9 @@ public final class FaultyUpstream implements Closeable {
 
 		/** Completes with {@link System#nanoTime()} when the proxy closed the connection. */
 		public final CompletableFuture<Long> peerClosed = new CompletableFuture<>();
+
+		/** How many times a {@code /stale} request with this id found its connection dropped. */
+		public final java.util.concurrent.atomic.AtomicInteger dropped = new java.util.concurrent.atomic.AtomicInteger();
 
 		/** Completed by the driver to let a held response go on. */
 		public final CompletableFuture<Void> release = new CompletableFuture<>();
