@@ -14,7 +14,6 @@ import io.github.hangup.support.HangupMeters;
 import io.github.hangup.support.StaleUpstream;
 import io.github.hangup.support.StaleUpstream.Ending;
 import io.github.hangup.support.TestApps;
-import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -255,16 +254,9 @@ class StaleConnectionTests {
 	}
 
 	private Map<String, Double> retries() {
-		Map<String, Double> counts = new java.util.TreeMap<>();
-		for (Counter counter : registry().find(HangupMetrics.CLIENT_RETRIES).counters()) {
-			StringBuilder key = new StringBuilder();
-			counter.getId()
-				.getTags()
-				.forEach((tag) -> key.append((key.length() > 0) ? "," : "").append(tag.getKey()).append('=').append(tag.getValue()));
-			counts.put(key.toString(), counter.count());
-		}
-		return counts;
+		return HangupMeters.counters(registry(), HangupMetrics.CLIENT_RETRIES);
 	}
+
 
 	/**
 	 * Relays any method to the upstream through one pooled connection, so that every call

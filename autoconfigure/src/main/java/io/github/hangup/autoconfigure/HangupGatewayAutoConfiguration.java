@@ -7,6 +7,7 @@ import io.github.hangup.gateway.HangupGatewayFilter;
 import io.github.hangup.gateway.HangupGatewayResponseFilter;
 import io.github.hangup.gateway.HangupHttpClientCustomizer;
 
+import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBooleanProperty;
@@ -37,7 +38,13 @@ public final class HangupGatewayAutoConfiguration {
 	@ConditionalOnMissingBean
 	HangupGatewayFilter hangupGatewayFilter(HangupClassifier classifier, HangupRecorder recorder,
 			HangupProperties properties, OutboundCalls calls) {
-		return new HangupGatewayFilter(classifier, recorder, properties.propagationMode(), calls);
+		return new HangupGatewayFilter(classifier, recorder, properties.propagationMode(), calls,
+				properties.getClient().isRetryStaleConnections());
+	}
+
+	@Bean
+	static GatewayPoolIdleTime hangupGatewayPoolIdleTime(ObjectProvider<HangupProperties> properties) {
+		return new GatewayPoolIdleTime(properties);
 	}
 
 	@Bean

@@ -190,14 +190,16 @@ public class HangupProperties implements Validator {
 
 		/**
 		 * How long a pooled upstream connection may sit idle before it is closed, so that
-		 * it is not reused after the upstream, or a load balancer in between, dropped it.
-		 * Zero for no limit (an upstream's Keep-Alive timeout is still honoured).
+		 * it is not reused after the upstream, or a load balancer in between, dropped it;
+		 * also the default of Spring Cloud Gateway's pool max idle time. Zero for no limit
+		 * (an upstream's Keep-Alive timeout is still honoured).
 		 */
 		private Duration maxIdleTime = Duration.ofSeconds(20);
 
 		/**
 		 * Whether to send a replayable call once more, on a new connection, when it failed
-		 * on a stale keep-alive connection before any response byte.
+		 * on a stale keep-alive connection before any response byte; Spring Cloud Gateway's
+		 * proxied calls too, on routes without Gateway's Retry filter.
 		 */
 		private boolean retryStaleConnections = true;
 

@@ -12,6 +12,9 @@ import io.github.hangup.UpstreamConnection;
 import io.github.hangup.server.InboundScope;
 import org.jspecify.annotations.Nullable;
 
+import org.springframework.http.HttpHeaders;
+import org.springframework.http.HttpMethod;
+
 /**
  * The verdict on one outbound call made while serving an inbound request: takes part in the
  * request's {@link InboundScope} and records the call's hang-up at most once, whether it
@@ -91,6 +94,11 @@ public abstract class AbstractOutboundCall implements InboundScope.Participant {
 	/** Stop the running call whose client left: whoever waits on it gets {@code stopped}, recorded already. */
 	protected abstract void stop(HangupException stopped);
 
+	/** Whether the call may still go again: nothing was signalled and its client is there. */
+	protected boolean isRetryable() {
+		return false;
+	}
+
 	/** Whether the call went out at all: a failure or a cancel before that is not the call's. */
 	protected boolean hasLeft() {
 		return true;
@@ -122,25 +130,12 @@ public abstract class AbstractOutboundCall implements InboundScope.Participant {
 	 * stops with it (the call must not start), or {@code null}
 	 */
 	protected final @Nullable HangupException joinScope() {
-		InboundScope inbound = this.scope;
-		if (inbound == null || inbound.join(this) || !this.stopWithClient) {
-			return null;
-		}
-		// The scope may have stopped the call while it joined: the hang-up counts once.
-		HangupKind kind = inbound.goneKind();
-		if (this.verdict.finish()) {
-			record(kind, HangupPhase.BEFORE_RESPONSE, null);
-		}
-		return HangupException.of(kind, HangupPhase.BEFORE_RESPONSE, this.method, this.upstream, null);
+		return this.verdict.join(this.scope, this.stopWithClient);
 	}
 
 	/** The call ended without a hang-up. @return whether this caller ended it */
 	protected final boolean finishCall() {
-		if (this.verdict.finish()) {
-			leaveScope();
-			return true;
-		}
-		return false;
+		return this.verdict.finish(this.scope);
 	}
 
 	/**
@@ -164,38 +159,14 @@ public abstract class AbstractOutboundCall implements InboundScope.Participant {
 		return HangupException.of(kind, phase, this.method, this.upstream, error, connection());
 	}
 
-	/**
-	 * The call was cancelled from downstream: a hang-up if, and only if, its client left,
-	 * now or later.
-	 */
+	/** Cancelled from downstream: a hang-up if, and only if, its client left, now or later. */
 	protected final void cancelCall(HangupPhase phase) {
-		InboundScope inbound = this.scope;
-		if (inbound == null || !hasLeft()) {
-			finishCall();
-			return;
-		}
-		this.verdict.cancel(inbound, phase);
+		this.verdict.cancel(this.scope, phase);
 	}
 
 	@Override
 	public final void onClientGone() {
-		InboundScope inbound = this.scope;
-		this.verdict.clientGone((inbound != null) ? inbound.goneKind() : HangupKind.CLIENT_CANCEL, this.stopWithClient);
-	}
-
-	/** Cancelled after its client left: the verdict finished the call, a hang-up. */
-	final void goneWhenCancelled(HangupKind kind, HangupPhase phase) {
-		leaveScope();
-		record(kind, phase, null);
-	}
-
-	/** Running when its client left, and stopping with it: the verdict finished the call. */
-	final void goneWhileRunning(HangupKind kind) {
-		if (hasLeft()) {
-			HangupPhase phase = phase();
-			record(kind, phase, null);
-			stop(HangupException.of(kind, phase, this.method, this.upstream, null));
-		}
+		this.verdict.clientGone(this.scope, this.stopWithClient);
 	}
 
 	@Override
@@ -239,6 +210,31 @@ public abstract class AbstractOutboundCall implements InboundScope.Participant {
 		return kind;
 	}
 
+	/**
+	 * The stale pooled connection a failed attempt went out on, when the call may go again
+	 * on another: see the README's rules, which both integrations follow.
+	 * @param error the attempt's failure
+	 * @param retries the call's retries so far
+	 * @param written how many times the attempt was written to a connection
+	 * @param failedOn the connection it was last written to, if known
+	 * @param replayable whether the request may be sent twice
+	 * @return the connection, or {@code null} when the call must not go again
+	 */
+	protected final @Nullable UpstreamConnection staleAttempt(Throwable error, int retries, int written,
+			@Nullable UpstreamConnection failedOn, boolean replayable) {
+		return StaleRetry.staleAttempt(this, error, retries, written, failedOn, replayable);
+	}
+
+	/** Whether a request may be sent twice: idempotent or with an idempotency key, and no body. */
+	protected static boolean isReplayable(HttpMethod method, HttpHeaders headers, boolean body) {
+		return ConnectionReuse.isReplayable(method, headers, body);
+	}
+
+	/** Whether Reactor Netty's {@code connection} of an attempt is new or reused, when known. */
+	protected static @Nullable UpstreamConnection acquired(Object connection) {
+		return PooledConnections.acquired(connection);
+	}
+
 	/** Record the call's hang-up; the caller decided it is the one to. */
 	protected final void record(HangupKind kind, HangupPhase phase, @Nullable Throwable cause) {
 		this.recorded = kind;
@@ -249,13 +245,6 @@ public abstract class AbstractOutboundCall implements InboundScope.Participant {
 				.cause(cause)
 				.connection(connection())
 				.build());
-	}
-
-	private void leaveScope() {
-		InboundScope inbound = this.scope;
-		if (inbound != null) {
-			inbound.leave(this);
-		}
 	}
 
 }

@@ -2,9 +2,11 @@ package io.github.hangup.client;
 
 import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
 
+import io.github.hangup.HangupException;
 import io.github.hangup.HangupKind;
 import io.github.hangup.HangupPhase;
 import io.github.hangup.server.InboundScope;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Whether the end of an {@link AbstractOutboundCall} is a hang-up, decided once in one state
@@ -40,8 +42,34 @@ final class CallVerdict {
 	}
 
 	/** Running to finished. @return whether this caller finished the call */
-	boolean finish() {
+	private boolean finishRunning() {
 		return STATE.compareAndSet(this, RUNNING, FINISHED);
+	}
+
+	/** Running to finished, out of the scope. @return whether this caller finished the call */
+	boolean finish(@Nullable InboundScope scope) {
+		if (finishRunning()) {
+			leave(scope);
+			return true;
+		}
+		return false;
+	}
+
+	/**
+	 * Join the call to its request's scope.
+	 * @return the error to end the call with when its client already left and the call
+	 * stops with it, or {@code null}
+	 */
+	@Nullable HangupException join(@Nullable InboundScope scope, boolean stopWithClient) {
+		if (scope == null || scope.join(this.call) || !stopWithClient) {
+			return null;
+		}
+		// The scope may have stopped the call while it joined: the hang-up counts once.
+		HangupKind kind = scope.goneKind();
+		if (finishRunning()) {
+			this.call.record(kind, HangupPhase.BEFORE_RESPONSE, null);
+		}
+		return HangupException.of(kind, HangupPhase.BEFORE_RESPONSE, this.call.method(), this.call.upstream(), null);
 	}
 
 	boolean isCancelled() {
@@ -53,12 +81,17 @@ final class CallVerdict {
 	 * The call was cancelled from downstream in {@code phase}: a hang-up now if its client
 	 * left, otherwise pending until the scope's verdict.
 	 */
-	void cancel(InboundScope inbound, HangupPhase phase) {
+	void cancel(@Nullable InboundScope inbound, HangupPhase phase) {
+		if (inbound == null || !this.call.hasLeft()) {
+			finish(inbound);
+			return;
+		}
 		int cancelled = (phase == HangupPhase.BEFORE_RESPONSE) ? CANCELLED_BEFORE_RESPONSE : CANCELLED_DURING_RESPONSE;
 		while (this.state == RUNNING) {
 			if (inbound.isClientGone()) {
-				if (finish()) {
-					this.call.goneWhenCancelled(inbound.goneKind(), phase);
+				if (finishRunning()) {
+					leave(inbound);
+					this.call.record(inbound.goneKind(), phase, null);
 					return;
 				}
 			}
@@ -78,7 +111,8 @@ final class CallVerdict {
 	 * The call's client left: a cancelled call's hang-up, or a running call's stop when it
 	 * stops with its client.
 	 */
-	void clientGone(HangupKind kind, boolean stopWithClient) {
+	void clientGone(@Nullable InboundScope scope, boolean stopWithClient) {
+		HangupKind kind = (scope != null) ? scope.goneKind() : HangupKind.CLIENT_CANCEL;
 		for (;;) {
 			int current = this.state;
 			if (current == CANCELLED_BEFORE_RESPONSE || current == CANCELLED_DURING_RESPONSE) {
@@ -89,8 +123,8 @@ final class CallVerdict {
 				}
 			}
 			else if (current == RUNNING && stopWithClient) {
-				if (finish()) {
-					this.call.goneWhileRunning(kind);
+				if (finishRunning()) {
+					stop(kind);
 					return;
 				}
 			}
@@ -104,6 +138,21 @@ final class CallVerdict {
 			else {
 				return;
 			}
+		}
+	}
+
+	/** A running call whose client left stops with it, once it went out. */
+	private void stop(HangupKind kind) {
+		if (this.call.hasLeft()) {
+			HangupPhase phase = this.call.phase();
+			this.call.record(kind, phase, null);
+			this.call.stop(HangupException.of(kind, phase, this.call.method(), this.call.upstream(), null));
+		}
+	}
+
+	private void leave(@Nullable InboundScope scope) {
+		if (scope != null) {
+			scope.leave(this.call);
 		}
 	}
 

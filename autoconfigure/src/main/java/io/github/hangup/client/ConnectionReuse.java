@@ -44,12 +44,12 @@ public record ConnectionReuse(Duration maxIdleTime, boolean retry) {
 	 * and a stream cannot be sent twice).
 	 */
 	static boolean isReplayable(ClientRequest request) {
-		if (request.body() != BodyInserters.empty()) {
-			return false;
-		}
-		HttpHeaders headers = request.headers();
-		return IDEMPOTENT.contains(request.method()) || headers.containsHeader("Idempotency-Key")
-				|| headers.containsHeader("X-Idempotency-Key");
+		return isReplayable(request.method(), request.headers(), request.body() != BodyInserters.empty());
+	}
+
+	static boolean isReplayable(HttpMethod method, HttpHeaders headers, boolean body) {
+		return !body && (IDEMPOTENT.contains(method) || headers.containsHeader("Idempotency-Key")
+				|| headers.containsHeader("X-Idempotency-Key"));
 	}
 
 }

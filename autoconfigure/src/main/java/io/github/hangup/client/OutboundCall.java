@@ -144,14 +144,9 @@ final class OutboundCall extends AbstractOutboundCall {
 		}
 	}
 
-	/** Whether the call may still go again: nothing was signalled and its client is there. */
-	boolean isRetryable() {
+	@Override
+	protected boolean isRetryable() {
 		return !this.state.isSignalled() && !this.state.isEnded() && !isClientGone();
-	}
-
-	/** The hang-up a failure of an attempt before the response would be. */
-	@Nullable HangupKind attemptFailure(Throwable error) {
-		return kind(error, HangupPhase.BEFORE_RESPONSE);
 	}
 
 	void retried(HangupRetry retry) {

@@ -5,6 +5,7 @@ import java.util.Set;
 
 import io.github.hangup.HangupException;
 import io.github.hangup.HangupKind;
+import io.github.hangup.HangupPhase;
 import io.github.hangup.HangupRetry;
 import io.github.hangup.UpstreamConnection;
 import org.jspecify.annotations.Nullable;
@@ -134,10 +135,10 @@ final class StaleRetry {
 	}
 
 	/**
-	 * The stale connection a failed attempt went out on, if the failure proves the upstream
-	 * never saw the request and it may go again: while the call still runs, its client is
-	 * still there, it was retried fewer than {@link #MAX_RETRIES} times and Reactor Netty did
-	 * not retry this attempt by itself, either
+	 * The stale pooled connection a failed attempt went out on, if the failure proves the
+	 * upstream never saw the request and the call may go again: while it is retryable and
+	 * was retried fewer than {@link #MAX_RETRIES} times, and its connector did not resend
+	 * this attempt by itself, either
 	 * <ul>
 	 * <li>it was never written, because the pool had only closed connections to hand out
 	 * (any request: not a byte of it, body included, was sent), or</li>
@@ -146,21 +147,23 @@ final class StaleRetry {
 	 * </ul>
 	 * @return the connection, or {@code null} when the call must not go again
 	 */
-	private @Nullable UpstreamConnection staleConnection(Throwable error, boolean replayable) {
-		OutboundCall call = this.call;
-		if (this.retries >= MAX_RETRIES || !call.isRetryable() || error instanceof HangupException) {
+	static @Nullable UpstreamConnection staleAttempt(AbstractOutboundCall call, Throwable error, int retries,
+			int written, @Nullable UpstreamConnection failedOn, boolean replayable) {
+		if (retries >= MAX_RETRIES || !call.isRetryable() || error instanceof HangupException) {
 			return null;
 		}
-		// Writes of this attempt: more than one when Reactor Netty retried it by itself.
-		int written = this.writes - this.attemptWrites;
 		if (written == 0) {
 			return PooledConnections.isClosedPool(error) ? CLOSED_IN_POOL : null;
 		}
-		UpstreamConnection failedOn = this.connection;
 		if (!replayable || written != 1 || failedOn == null || !failedOn.reused()) {
 			return null;
 		}
-		return (call.attemptFailure(error) == HangupKind.UPSTREAM_RESET) ? failedOn : null;
+		return (call.kind(error, HangupPhase.BEFORE_RESPONSE) == HangupKind.UPSTREAM_RESET) ? failedOn : null;
+	}
+
+	/** The stale connection the failed attempt went out on, if it may go again. */
+	private @Nullable UpstreamConnection staleConnection(Throwable error, boolean replayable) {
+		return this.call.staleAttempt(error, this.retries, this.writes - this.attemptWrites, this.connection, replayable);
 	}
 
 }

@@ -8,6 +8,8 @@ import io.github.hangup.HangupException;
 import io.github.hangup.HangupKind;
 import io.github.hangup.HangupPhase;
 import io.github.hangup.HangupRecorder;
+import io.github.hangup.HangupRetry;
+import io.github.hangup.UpstreamConnection;
 import io.github.hangup.client.AbstractOutboundCall;
 import io.github.hangup.client.OutboundCalls;
 import io.github.hangup.server.InboundScope;
@@ -46,6 +48,18 @@ final class GatewayCall extends AbstractOutboundCall {
 	/** 1 once the call no longer counts as in flight. */
 	private volatile int ended;
 
+	/** The pooled connection the latest attempt went out on, when known. */
+	private volatile @Nullable UpstreamConnection upstreamConnection;
+
+	/** Attempts written, Reactor Netty's own resends included; only an event loop writes it. */
+	private volatile int writes;
+
+	/** {@link #writes} when the current attempt started. */
+	private volatile int attemptWrites;
+
+	/** Retries sent so far, each after a stale connection. */
+	private volatile int retries;
+
 	GatewayCall(HangupClassifier classifier, HangupRecorder recorder, String method, String upstream,
 			@Nullable InboundScope scope, boolean stopWithClient, BooleanSupplier routed, OutboundCalls calls) {
 		super(classifier, recorder, method, upstream, scope, stopWithClient, calls);
@@ -70,8 +84,48 @@ final class GatewayCall extends AbstractOutboundCall {
 		this.subscription = subscription;
 	}
 
-	void requestStarted() {
+	/**
+	 * An attempt starts to go out on {@code connection}: learn whether it is new or reused.
+	 */
+	@SuppressWarnings("NonAtomicVolatileUpdate") // attempts follow one another
+	void requestStarted(Object connection) {
 		this.started = true;
+		this.writes++;
+		this.upstreamConnection = acquired(connection);
+	}
+
+	/**
+	 * The attempt failed: whether it failed on a stale connection and the call goes again,
+	 * counted as a retry.
+	 * @param replayable whether the request may be sent twice
+	 */
+	@SuppressWarnings("NonAtomicVolatileUpdate") // attempts follow one another
+	boolean retry(Throwable error, boolean replayable) {
+		UpstreamConnection failedOn = staleAttempt(error, this.retries, this.writes - this.attemptWrites,
+				this.upstreamConnection, replayable);
+		if (failedOn == null) {
+			return false;
+		}
+		this.retries++;
+		this.attemptWrites = this.writes;
+		recorder().retried(new HangupRetry(method(), upstream(), HangupRetry.STALE_CONNECTION, failedOn, error));
+		return true;
+	}
+
+	/** Whether a request may be sent twice, as {@link #isReplayable} says. */
+	static boolean replayable(org.springframework.http.HttpMethod method, org.springframework.http.HttpHeaders headers,
+			boolean body) {
+		return isReplayable(method, headers, body);
+	}
+
+	@Override
+	protected boolean isRetryable() {
+		return !this.responded && this.ended == 0 && !isClientGone();
+	}
+
+	@Override
+	protected @Nullable UpstreamConnection connection() {
+		return this.upstreamConnection;
 	}
 
 	void responded(@Nullable Connection connection) {

@@ -64,6 +64,8 @@ public final class HangupGatewayFilter implements GlobalFilter, Ordered {
 
 	private final OutboundCalls calls;
 
+	private final boolean retryStaleConnections;
+
 	/**
 	 * Create a filter.
 	 * @param classifier decides which errors are hang-ups
@@ -71,7 +73,7 @@ public final class HangupGatewayFilter implements GlobalFilter, Ordered {
 	 * @param propagation how far a client leaving reaches into the proxied call
 	 */
 	public HangupGatewayFilter(HangupClassifier classifier, HangupRecorder recorder, PropagationMode propagation) {
-		this(classifier, recorder, propagation, new OutboundCalls());
+		this(classifier, recorder, propagation, new OutboundCalls(), true);
 	}
 
 	/**
@@ -80,14 +82,17 @@ public final class HangupGatewayFilter implements GlobalFilter, Ordered {
 	 * @param recorder receives the hang-ups
 	 * @param propagation how far a client leaving reaches into the proxied call
 	 * @param calls counts the proxied calls in flight, with those of other integrations
+	 * @param retryStaleConnections whether a replayable call that failed on a stale pooled
+	 * connection goes again, on a route without Gateway's own {@code Retry} filter
 	 * @since 0.3.0
 	 */
 	public HangupGatewayFilter(HangupClassifier classifier, HangupRecorder recorder, PropagationMode propagation,
-			OutboundCalls calls) {
+			OutboundCalls calls, boolean retryStaleConnections) {
 		this.classifier = classifier;
 		this.recorder = recorder;
 		this.propagation = propagation;
 		this.calls = calls;
+		this.retryStaleConnections = retryStaleConnections;
 	}
 
 	/**
@@ -128,13 +133,17 @@ public final class HangupGatewayFilter implements GlobalFilter, Ordered {
 		if (refused != null) {
 			return Mono.error(refused);
 		}
+		ServerWebExchange watched = watchRequestBody(exchange, call);
 		Mono<Void> routed;
 		try {
-			routed = chain.filter(watchRequestBody(exchange, call));
+			routed = chain.filter(watched);
 		}
 		catch (Throwable ex) {
 			call.finished();
 			return Mono.error(ex);
+		}
+		if (this.retryStaleConnections && !StaleAttempts.hasRetryFilter(exchange)) {
+			routed = StaleAttempts.retryIfStale(routed, call, chain, watched);
 		}
 		return routed.doOnSubscribe(call::subscribed)
 			.onErrorMap((error) -> call.failed(error, call.phase()))
@@ -194,10 +203,10 @@ public final class HangupGatewayFilter implements GlobalFilter, Ordered {
 	/**
 	 * The request of the call subscribed with this context starts to go out on a connection.
 	 */
-	static void requestStarted(ContextView context) {
+	static void requestStarted(ContextView context, Object connection) {
 		GatewayCall call = context.getOrDefault(GatewayCall.class, null);
 		if (call != null) {
-			call.requestStarted();
+			call.requestStarted(connection);
 		}
 	}
 

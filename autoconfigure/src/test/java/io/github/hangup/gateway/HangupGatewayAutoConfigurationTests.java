@@ -1,5 +1,7 @@
 package io.github.hangup.gateway;
 
+import java.time.Duration;
+
 import io.github.hangup.autoconfigure.HangupAutoConfiguration;
 import io.github.hangup.autoconfigure.HangupClientAutoConfiguration;
 import io.github.hangup.autoconfigure.HangupGatewayAutoConfiguration;
@@ -51,6 +53,36 @@ class HangupGatewayAutoConfigurationTests {
 				assertThat(gateway).extracting("calls").isSameAs(calls);
 				assertThat(client).extracting("calls").isSameAs(calls);
 			});
+	}
+
+	@Test
+	void gatewaysPoolGetsHangupsIdleLimitWhenItsUserSetNone() {
+		this.runner.withUserConfiguration(RoutingConfigurations.NettyRouting.class, RoutingConfigurations.GatewayPool.class)
+			.run((context) -> assertThat(RoutingConfigurations.GatewayPool.maxIdleTime(context))
+				.isEqualTo(Duration.ofSeconds(20)));
+	}
+
+	@Test
+	void gatewaysPoolFollowsHangupsIdleLimit() {
+		this.runner.withUserConfiguration(RoutingConfigurations.NettyRouting.class, RoutingConfigurations.GatewayPool.class)
+			.withPropertyValues("hangup.client.max-idle-time=7s")
+			.run((context) -> assertThat(RoutingConfigurations.GatewayPool.maxIdleTime(context))
+				.isEqualTo(Duration.ofSeconds(7)));
+	}
+
+	@Test
+	void anIdleLimitSetForGatewaysPoolStays() {
+		this.runner.withUserConfiguration(RoutingConfigurations.NettyRouting.class, RoutingConfigurations.GatewayPool.class)
+			.withPropertyValues("spring.cloud.gateway.server.webflux.httpclient.pool.max-idle-time=45s")
+			.run((context) -> assertThat(RoutingConfigurations.GatewayPool.maxIdleTime(context))
+				.isEqualTo(Duration.ofSeconds(45)));
+	}
+
+	@Test
+	void noIdleLimitOfHangupsLeavesGatewaysPoolAsItIs() {
+		this.runner.withUserConfiguration(RoutingConfigurations.NettyRouting.class, RoutingConfigurations.GatewayPool.class)
+			.withPropertyValues("hangup.client.max-idle-time=0")
+			.run((context) -> assertThat(RoutingConfigurations.GatewayPool.maxIdleTime(context)).isNull());
 	}
 
 	@Test

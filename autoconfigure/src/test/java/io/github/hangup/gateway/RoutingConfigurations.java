@@ -115,4 +115,29 @@ final class RoutingConfigurations {
 
 	}
 
+	/**
+	 * Gateway's HTTP client properties as Gateway binds them, with the pool's idle limit
+	 * its user set, if any.
+	 */
+	@Configuration(proxyBeanMethods = false)
+	static class GatewayPool {
+
+		private static final String MAX_IDLE_TIME = "spring.cloud.gateway.server.webflux.httpclient.pool.max-idle-time";
+
+		@Bean
+		HttpClientProperties gatewayHttpClientProperties(org.springframework.core.env.Environment environment) {
+			HttpClientProperties properties = new HttpClientProperties();
+			org.springframework.boot.context.properties.bind.Binder.get(environment)
+				.bind(MAX_IDLE_TIME, java.time.Duration.class)
+				.ifBound(properties.getPool()::setMaxIdleTime);
+			return properties;
+		}
+
+		static java.time.@org.jspecify.annotations.Nullable Duration maxIdleTime(
+				org.springframework.context.ApplicationContext context) {
+			return context.getBean(HttpClientProperties.class).getPool().getMaxIdleTime();
+		}
+
+	}
+
 }

@@ -5,6 +5,7 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.function.Predicate;
 
+import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tag;
 import io.micrometer.core.instrument.Timer;
@@ -23,6 +24,21 @@ public final class HangupMeters {
 	/**
 	 * Return the counts of the timers with the given name, keyed by all their tags.
 	 */
+	/**
+	 * The counts of a counter, such as {@code http.client.retries}, keyed by all their tags.
+	 */
+	public static Map<String, Double> counters(MeterRegistry registry, String name) {
+		Map<String, Double> counts = new TreeMap<>();
+		for (Counter counter : registry.find(name).counters()) {
+			StringBuilder key = new StringBuilder();
+			counter.getId()
+				.getTags()
+				.forEach((tag) -> key.append((key.length() > 0) ? "," : "").append(tag.getKey()).append('=').append(tag.getValue()));
+			counts.put(key.toString(), counter.count());
+		}
+		return counts;
+	}
+
 	public static Map<String, Long> counts(MeterRegistry registry, String name) {
 		return counts(registry, name, (key) -> true);
 	}

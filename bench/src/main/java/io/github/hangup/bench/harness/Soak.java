@@ -37,7 +37,7 @@ import io.github.hangup.bench.harness.RawHttp.Head;
  * With {@code --gateway}, the proxy is a Spring Cloud Gateway application on the starter
  * ({@code GatewayBenchApplication}, routes from properties) and the same exactness applies:
  * the {@code upstream} tag is the route's id, the {@code uri} tag is {@code UNKNOWN} as on
- * Boot's {@code http.server.requests} for a routed request, and two scenarios are left out
+ * Boot's {@code http.server.requests} for a routed request, and the full pool is left out
  * (see {@link #scenarios()}).
  * <p>
  * Arguments: {@code [--ci] [--gateway] [--requests N] [--workers N] [--seed N] [--out DIR]}.
@@ -440,16 +440,15 @@ public final class Soak {
 
 	/**
 	 * All scenarios, or those named in {@code -Dsoak.only=A,B} to study one fault alone. The
-	 * Gateway mode leaves out two: Gateway has one connection pool for all its routes, so a
-	 * full pool would refuse every other scenario too (its own test covers it), and Hangup
-	 * does not retry a call Gateway made on a stale connection.
+	 * Gateway mode leaves out the full pool: Gateway has one connection pool for all its
+	 * routes, so holding it full would refuse every other scenario too (its own test covers it).
 	 */
 	private static List<Scenario> scenarios() {
 		String only = System.getProperty("soak.only", "");
 		List<Scenario> scenarios = only.isBlank() ? List.of(Scenario.values())
 				: java.util.Arrays.stream(only.split(",")).map(String::trim).map(Scenario::valueOf).toList();
 		return gateway ? scenarios.stream()
-			.filter((scenario) -> scenario != Scenario.UPSTREAM_POOL_FULL && scenario != Scenario.STALE_KEEP_ALIVE)
+			.filter((scenario) -> scenario != Scenario.UPSTREAM_POOL_FULL)
 			.toList() : scenarios;
 	}
 
@@ -633,7 +632,8 @@ public final class Soak {
 			expected.merge(key, count.sum(), Long::sum);
 		});
 		if (this.staleExhausted.sum() > 0) {
-			String place = server ? "uri=" + PROXY_ROUTE : "upstream=127.0.0.1:" + this.upstream.port();
+			String place = gateway ? (server ? "uri=" + GATEWAY_URI : "upstream=" + GATEWAY_UPSTREAM_ROUTE)
+					: (server ? "uri=" + PROXY_ROUTE : "upstream=127.0.0.1:" + this.upstream.port());
 			expected.merge("kind=UPSTREAM_RESET,method=GET,phase=BEFORE_RESPONSE," + place, this.staleExhausted.sum(),
 					Long::sum);
 		}
