@@ -117,10 +117,12 @@ public final class LoggingHangupListener implements HangupListener {
 		}
 		UpstreamConnection connection = event.connection();
 		if (connection != null && connection.reused()) {
-			line.append(" connection=REUSED idle=")
-				.append(connection.idle().toMillis())
-				.append("ms requests=")
-				.append(connection.requests());
+			line.append(" connection=REUSED");
+			// Zero when not known, as for a connection of Gateway's pool.
+			if (!connection.idle().isZero()) {
+				line.append(" idle=").append(connection.idle().toMillis()).append("ms");
+			}
+			line.append(" requests=").append(connection.requests());
 			if (event.isStaleConnection()) {
 				line.append(" stale=true");
 			}

@@ -27,6 +27,7 @@ import org.jspecify.annotations.Nullable;
  * @param connection {@code NEW} or {@code REUSED} for the pooled upstream connection the call
  * went out on, or {@code null} when not known
  * @param connectionIdleMillis how long a reused connection had sat idle, or {@code null}
+ * when not known
  * @param connectionRequests how many calls a reused connection had carried, or {@code null}
  * @since 0.1.0
  */
@@ -42,7 +43,7 @@ public record RecordedHangup(String timestamp, HangupSide side, HangupKind kind,
 		return new RecordedHangup(now.toString(), event.side(), event.kind(), event.phase(), event.method(),
 				event.route(), event.upstream(), elapsed, event.status(), explain(event, elapsed, reason),
 				(connection != null) ? connection.tagValue() : null,
-				(reused != null) ? reused.idle().toMillis() : null, (reused != null) ? reused.requests() : null);
+				(reused != null && !reused.idle().isZero()) ? reused.idle().toMillis() : null, (reused != null) ? reused.requests() : null);
 	}
 
 	static String explain(HangupEvent event, long elapsed) {
@@ -57,11 +58,14 @@ public record RecordedHangup(String timestamp, HangupSide side, HangupKind kind,
 		String explanation = explainKind(event, elapsed, reason);
 		UpstreamConnection connection = event.connection();
 		if (event.isStaleConnection() && connection != null) {
-			String idle = String.format(Locale.ROOT, "%.1f s", connection.idle().toMillis() / 1000.0);
+			// Zero when not known, as for a connection of Gateway's pool.
+			String idle = connection.idle().isZero() ? "while it sat idle; set hangup.client.max-idle-time below the"
+					+ " upstream's keep-alive timeout." : String.format(Locale.ROOT,
+							"after it sat idle %.1f s; set hangup.client.max-idle-time below that.",
+							connection.idle().toMillis() / 1000.0);
 			return explanation + " It went out on a keep-alive connection reused from the pool, after "
 					+ connection.requests() + ((connection.requests() == 1) ? " call" : " calls")
-					+ ": the upstream, or a load balancer in between, closed this connection after it sat idle " + idle
-					+ "; set hangup.client.max-idle-time below that.";
+					+ ": the upstream, or a load balancer in between, closed this connection " + idle;
 		}
 		return explanation;
 	}

@@ -4,6 +4,9 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 
+import io.github.hangup.HangupSide;
+import io.github.hangup.actuate.HangupHistory;
+import io.github.hangup.actuate.RecordedHangup;
 import io.github.hangup.metrics.HangupMetrics;
 import io.github.hangup.support.GatewayApps;
 import io.github.hangup.support.HangupMeters;
@@ -91,6 +94,17 @@ class GatewayStaleConnectionTests {
 		HangupMeters.awaitCounts(registry(), HangupMetrics.CLIENT_HANGUPS,
 				Map.of("connection=REUSED,kind=UPSTREAM_RESET,method=POST,phase=BEFORE_RESPONSE,upstream=stale", 1L),
 				"connection", "kind", "method", "phase", "upstream");
+		// How long it sat idle in Gateway's pool is not known, and not made up.
+		RecordedHangup outbound = this.gateway.getBean(HangupHistory.class)
+			.recent()
+			.stream()
+			.filter((hangup) -> hangup.side() == HangupSide.OUTBOUND)
+			.findFirst()
+			.orElseThrow();
+		assertThat(outbound.connection()).isEqualTo("REUSED");
+		assertThat(outbound.connectionRequests()).isOne();
+		assertThat(outbound.connectionIdleMillis()).isNull();
+		assertThat(outbound.explanation()).contains("closed this connection while it sat idle");
 	}
 
 	@Test
@@ -127,6 +141,7 @@ class GatewayStaleConnectionTests {
 		List<String> all = new java.util.ArrayList<>(List.of(properties));
 		all.add("spring.cloud.gateway.server.webflux.httpclient.pool.type=FIXED");
 		all.add("spring.cloud.gateway.server.webflux.httpclient.pool.max-connections=1");
+		all.add("management.endpoints.web.exposure.include=hangups");
 		this.gateway = GatewayApps.start(Object.class,
 				List.of("retried|" + target + "|Path=/retried/**|StripPrefix=1,Retry=2|", "stale|" + target + "|Path=/**||"),
 				all.toArray(String[]::new));
