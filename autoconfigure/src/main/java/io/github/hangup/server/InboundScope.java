@@ -2,6 +2,7 @@ package io.github.hangup.server;
 
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
+import java.util.concurrent.atomic.AtomicReferenceFieldUpdater;
 
 import io.github.hangup.HangupKind;
 import io.github.hangup.HangupPhase;
@@ -38,6 +39,9 @@ public final class InboundScope {
 	private static final AtomicIntegerFieldUpdater<InboundScope> VERDICT = AtomicIntegerFieldUpdater
 		.newUpdater(InboundScope.class, "verdict");
 
+	private static final AtomicReferenceFieldUpdater<InboundScope, @Nullable HangupKind> GONE =
+			AtomicReferenceFieldUpdater.newUpdater(InboundScope.class, HangupKind.class, "gone");
+
 	private static final int OPEN = 0;
 
 	private static final int CLOSED = 1;
@@ -51,10 +55,11 @@ public final class InboundScope {
 	/** 1 once a hang-up of the request was claimed for recording. */
 	private volatile int recorded;
 
-	private volatile boolean clientGone;
-
-	/** Why the request ended early; written before {@link #clientGone}, read after it. */
-	private volatile HangupKind goneKind = HangupKind.CLIENT_CANCEL;
+	/**
+	 * Why the request ended early, set once by the first to decide: {@code null} while the
+	 * client is there. One field, so that whoever reads the client as gone reads its kind too.
+	 */
+	private volatile @Nullable HangupKind gone;
 
 	private volatile @Nullable HangupKind kind;
 
@@ -85,7 +90,7 @@ public final class InboundScope {
 	 * @return {@code true} once the request ended early
 	 */
 	public boolean isClientGone() {
-		return this.clientGone;
+		return this.gone != null;
 	}
 
 	/**
@@ -95,7 +100,8 @@ public final class InboundScope {
 	 * @since 0.2.0
 	 */
 	public HangupKind goneKind() {
-		return this.goneKind;
+		HangupKind kind = this.gone;
+		return (kind != null) ? kind : HangupKind.CLIENT_CANCEL;
 	}
 
 	/**
@@ -106,10 +112,16 @@ public final class InboundScope {
 	 */
 	public boolean join(Participant participant) {
 		if (this.verdict == CLOSED) {
-			return !this.clientGone;
+			return !isClientGone();
 		}
 		this.participants.add(participant);
-		if (this.clientGone) {
+		if (this.verdict == CLOSED) {
+			// Lost the race with close(), which may have cleared the calls before this one
+			// was added: a closed scope holds no calls.
+			this.participants.remove(participant);
+			return !isClientGone();
+		}
+		if (isClientGone()) {
 			// Lost the race with ended(): it may not have seen us.
 			this.participants.remove(participant);
 			return false;
@@ -168,17 +180,15 @@ public final class InboundScope {
 	 * Mark the request as ended early, by its client leaving or by this server closing it,
 	 * and tell the outbound calls that were already cancelled (they count as client cancels
 	 * now). Calls still running are left to the cancel travelling down the reactive chain,
-	 * then to {@link #stopRemaining()}. Only the first call decides the kind.
+	 * then to {@link #stopRemaining()}. Only the first call decides the kind, which
+	 * {@link #goneKind()} then returns to everyone.
 	 * @return the upstreams of the calls still in the scope, without duplicates
 	 */
 	Set<String> ended(HangupKind kind) {
-		if (!this.clientGone) {
-			this.goneKind = kind;
-		}
+		// Before looking at the calls: a call cancelled concurrently reads this field after
+		// its own state change, so one of the two sees the other.
+		GONE.compareAndSet(this, null, kind);
 		VERDICT.compareAndSet(this, OPEN, ABORTED);
-		// After the kind, before looking at the calls: a call cancelled concurrently reads
-		// this flag after its own state change, so one of the two sees the other.
-		this.clientGone = true;
 		return this.participants.tellCancelled();
 	}
 
