@@ -11,11 +11,12 @@ import io.github.hangup.HangupPhase;
  * <pre>
  * what the downstream was told:  none -&gt; RESPONDED | TERMINATED | DOWNSTREAM_CANCELLED   signal
  * flags set once:                ENDED (no longer in flight)                               end
- *                                SUBSCRIBED, STOPPED                                       subscribed, stopped
+ *                                SUBSCRIBED, STOPPED, FAILED                               subscribed, stopped, failed
  * </pre>
  * The verdict in the inbound scope is the call's own ({@link AbstractOutboundCall}), a
- * concern of its own that no transition here depends on. Of subscribed and stopped,
- * whoever sets the second releases the downstream, so a stop reaches it exactly once. The
+ * concern of its own that no transition here depends on. Of subscribed and stopped (or
+ * failed), whoever sets the second releases the downstream, so a stop or the timer's error
+ * reaches it exactly once, and never before its subscription. The
  * phase of a hang-up follows from the word: a call whose downstream got the response hangs
  * up during it.
  */
@@ -38,6 +39,8 @@ final class CallState {
 
 	private static final int STOPPED = 1 << 5;
 
+	private static final int FAILED = 1 << 6;
+
 	private static final AtomicIntegerFieldUpdater<CallState> STATE = AtomicIntegerFieldUpdater
 		.newUpdater(CallState.class, "state");
 
@@ -57,9 +60,27 @@ final class CallState {
 		return (setUnless(ENDED, ENDED) & ENDED) == 0;
 	}
 
-	/** The downstream has its subscription. @return whether the call was stopped before */
-	boolean subscribed() {
-		return (setUnless(SUBSCRIBED, SUBSCRIBED) & STOPPED) != 0;
+	/**
+	 * The downstream has its subscription.
+	 * @return the word before: see {@link #wasStopped} and {@link #wasFailed}
+	 */
+	int subscribed() {
+		return setUnless(SUBSCRIBED, SUBSCRIBED);
+	}
+
+	/** Whether a call was stopped before its downstream had its subscription. */
+	static boolean wasStopped(int before) {
+		return (before & (SUBSCRIBED | STOPPED)) == STOPPED;
+	}
+
+	/** Whether a call failed (its timer fired) before its downstream had its subscription. */
+	static boolean wasFailed(int before) {
+		return (before & (SUBSCRIBED | FAILED)) == FAILED;
+	}
+
+	/** The call failed with an error for its downstream. @return whether the downstream already has its subscription */
+	boolean failed() {
+		return (setUnless(FAILED, FAILED) & SUBSCRIBED) != 0;
 	}
 
 	/** The call was stopped. @return whether its downstream already has its subscription */

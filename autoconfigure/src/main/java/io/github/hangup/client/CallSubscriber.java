@@ -41,6 +41,9 @@ final class CallSubscriber implements CoreSubscriber<ClientResponse>, Subscripti
 	/** Set when the call is stopped with its request: what its waiting subscribers get. */
 	private volatile @Nullable HangupException stoppedWith;
 
+	/** The timer's error, set before the call is marked failed, for a downstream not yet subscribed. */
+	private volatile @Nullable Throwable failure;
+
 	CallSubscriber(OutboundCall call, CallState state, CoreSubscriber<? super ClientResponse> actual) {
 		this.call = call;
 		this.state = state;
@@ -58,7 +61,13 @@ final class CallSubscriber implements CoreSubscriber<ClientResponse>, Subscripti
 		}
 		catch (Throwable ex) {
 			this.call.end();
-			Operators.error(this.actual, Operators.onOperatorError(ex, this.actual.currentContext()));
+			if (this.state.signal(CallState.TERMINATED)) {
+				Operators.error(this.actual, Operators.onOperatorError(ex, this.actual.currentContext()));
+			}
+			else {
+				// The timer got there first: its error waits for the downstream's subscription.
+				onSubscribe(Operators.cancelledSubscription());
+			}
 			return;
 		}
 		response.subscribe(this);
@@ -83,11 +92,18 @@ final class CallSubscriber implements CoreSubscriber<ClientResponse>, Subscripti
 		// downstream still gets its subscription, then the stop.
 		if (Operators.setOnce(HEADERS, this, subscription) || this.headers == Operators.cancelledSubscription()) {
 			this.actual.onSubscribe(this);
-			if (this.state.subscribed()) {
+			int before = this.state.subscribed();
+			if (CallState.wasStopped(before)) {
 				// Stopped before: the stop was set before the call was marked stopped.
 				HangupException stopped = this.stoppedWith;
 				if (stopped != null) {
 					release(stopped);
+				}
+			}
+			else if (CallState.wasFailed(before)) {
+				Throwable failed = this.failure;
+				if (failed != null) {
+					this.actual.onError(failed);
 				}
 			}
 		}
@@ -148,7 +164,12 @@ final class CallSubscriber implements CoreSubscriber<ClientResponse>, Subscripti
 	@Override
 	public void onComplete() {
 		// After onNext, or empty; never after the timer, a stop or a cancel took the call over.
-		if (this.state.isResponded() || this.state.signal(CallState.TERMINATED)) {
+		if (this.state.isResponded()) {
+			this.actual.onComplete();
+		}
+		else if (this.state.signal(CallState.TERMINATED)) {
+			// No response, so no body whose end would end the call: it ends here.
+			this.call.completedEmpty();
 			this.actual.onComplete();
 		}
 	}
@@ -176,7 +197,13 @@ final class CallSubscriber implements CoreSubscriber<ClientResponse>, Subscripti
 	void timedOut() {
 		if (this.state.signal(CallState.TERMINATED)) {
 			Operators.terminate(HEADERS, this);
-			this.actual.onError(this.call.failed(this.call.timeout().exception(), HangupPhase.BEFORE_RESPONSE));
+			Throwable failed = this.call.failed(this.call.timeout().exception(), HangupPhase.BEFORE_RESPONSE);
+			// The timer is armed before the exchange is subscribed: it may fire before the
+			// downstream has its subscription, which then delivers the error.
+			this.failure = failed;
+			if (this.state.failed()) {
+				this.actual.onError(failed);
+			}
 		}
 	}
 

@@ -129,6 +129,12 @@ final class OutboundCall extends AbstractOutboundCall {
 		cancelCall(this.state.phase());
 	}
 
+	/** The exchange completed without a response (a filter nearer the connector gave none). */
+	void completedEmpty() {
+		end();
+		finishCall();
+	}
+
 	/** The body was read to its end: the connection goes back to the pool. */
 	void finished() {
 		end();

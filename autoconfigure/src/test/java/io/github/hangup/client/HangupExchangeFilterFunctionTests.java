@@ -4,26 +4,36 @@ import java.net.ConnectException;
 import java.net.URI;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 
 import io.github.hangup.DefaultHangupClassifier;
 import io.github.hangup.HangupEvent;
 import io.github.hangup.HangupKind;
 import io.github.hangup.HangupRecorder;
 import io.github.hangup.UpstreamUnreachableException;
+import io.github.hangup.server.InboundScope;
+import io.github.hangup.server.TestScopes;
 import io.github.hangup.support.RecordedHangups;
 import org.junit.jupiter.api.Test;
+import org.reactivestreams.Subscription;
+import reactor.core.CoreSubscriber;
 import reactor.core.publisher.Mono;
+import reactor.core.publisher.Operators;
 import reactor.test.StepVerifier;
+import reactor.util.context.Context;
 
 import org.springframework.http.HttpMethod;
 import org.springframework.web.reactive.function.client.ClientRequest;
+import org.springframework.web.reactive.function.client.ClientResponse;
 import org.springframework.web.reactive.function.client.ExchangeFunction;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 /**
- * Unit tests of the filter's naming of upstreams; its behaviour on real sockets is covered
- * by the integration tests.
+ * Unit tests of the filter's naming of upstreams and of the signals it gives its subscriber
+ * around exchanges that do unusual things; its behaviour on real sockets is covered by the
+ * integration tests.
  */
 class HangupExchangeFilterFunctionTests {
 
@@ -58,6 +68,67 @@ class HangupExchangeFilterFunctionTests {
 			.expectError(UpstreamUnreachableException.class)
 			.verify(Duration.ofSeconds(5));
 		assertThat(this.events.await(1)).singleElement().extracting(HangupEvent::upstream).isEqualTo("inventory");
+	}
+
+	@Test
+	void anExchangeThatCompletesEmptyEndsTheCallAndLeavesItsScope() {
+		InboundScope scope = new InboundScope();
+		ClientRequest request = ClientRequest.create(HttpMethod.GET, URI.create("http://alpha/a")).build();
+		StepVerifier.create(this.filter.filter(request, (exchanged) -> Mono.empty())
+			.contextWrite(Context.of(InboundScope.CONTEXT_KEY, scope)))
+			.verifyComplete();
+		assertThat(this.filter.inFlight()).isZero();
+		assertThat(TestScopes.participants(scope)).isZero();
+		assertThat(this.events.await(0)).isEmpty();
+	}
+
+	@Test
+	void aTimeoutThatFiresBeforeTheExchangeIsSubscribedWaitsForTheSubscription() {
+		HangupExchangeFilterFunction timed = new HangupExchangeFilterFunction(new DefaultHangupClassifier(),
+				HangupRecorder.of(this.events), Duration.ofMillis(1));
+		// An exchange that hands out its subscription only once the call timed out.
+		Mono<ClientResponse> lateSubscription = new Mono<>() {
+			@Override
+			public void subscribe(CoreSubscriber<? super ClientResponse> actual) {
+				HangupExchangeFilterFunctionTests.this.events.await(1);
+				actual.onSubscribe(Operators.emptySubscription());
+			}
+		};
+		OrderedSubscriber subscriber = new OrderedSubscriber();
+		timed.filter(ClientRequest.create(HttpMethod.GET, URI.create("http://alpha/a")).build(),
+				(request) -> lateSubscription)
+			.subscribe(subscriber);
+		await().atMost(Duration.ofSeconds(5)).until(() -> subscriber.signals.size() == 2);
+		assertThat(subscriber.signals).containsExactly("onSubscribe", "onError UpstreamTimeoutException");
+		assertThat(timed.inFlight()).isZero();
+	}
+
+	/** Records the order of the signals it gets. */
+	static final class OrderedSubscriber implements CoreSubscriber<ClientResponse> {
+
+		final List<String> signals = new CopyOnWriteArrayList<>();
+
+		@Override
+		public void onSubscribe(Subscription subscription) {
+			this.signals.add("onSubscribe");
+			subscription.request(1);
+		}
+
+		@Override
+		public void onNext(ClientResponse response) {
+			this.signals.add("onNext");
+		}
+
+		@Override
+		public void onError(Throwable error) {
+			this.signals.add("onError " + error.getClass().getSimpleName());
+		}
+
+		@Override
+		public void onComplete() {
+			this.signals.add("onComplete");
+		}
+
 	}
 
 }
