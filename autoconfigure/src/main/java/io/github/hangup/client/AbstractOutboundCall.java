@@ -99,6 +99,14 @@ public abstract class AbstractOutboundCall implements InboundScope.Participant {
 		return false;
 	}
 
+	/**
+	 * Whether someone other than the request whose client left still waits on the call, as
+	 * when the call is cached or shared: such a call runs on instead of being stopped.
+	 */
+	protected boolean isAwaitedByAnother() {
+		return false;
+	}
+
 	/** Whether the call went out at all: a failure or a cancel before that is not the call's. */
 	protected boolean hasLeft() {
 		return true;
@@ -172,6 +180,11 @@ public abstract class AbstractOutboundCall implements InboundScope.Participant {
 	@Override
 	public final boolean isCancelled() {
 		return this.verdict.isCancelled();
+	}
+
+	/** The scope of the request the call was made for, if any. */
+	protected final @Nullable InboundScope scope() {
+		return this.scope;
 	}
 
 	/** Whether the request's scope says its client left. */

@@ -73,6 +73,11 @@ final class CallSubscriber implements CoreSubscriber<ClientResponse>, Subscripti
 		response.subscribe(this);
 	}
 
+	/** Who waits for the response. */
+	CoreSubscriber<? super ClientResponse> downstream() {
+		return this.actual;
+	}
+
 	@Nullable TrackedBody body() {
 		return this.body;
 	}

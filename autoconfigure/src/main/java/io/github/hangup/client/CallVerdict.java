@@ -109,7 +109,7 @@ final class CallVerdict {
 
 	/**
 	 * The call's client left: a cancelled call's hang-up, or a running call's stop when it
-	 * stops with its client.
+	 * stops with its client and no other request still waits on it.
 	 */
 	void clientGone(@Nullable InboundScope scope, boolean stopWithClient) {
 		HangupKind kind = (scope != null) ? scope.goneKind() : HangupKind.CLIENT_CANCEL;
@@ -122,14 +122,15 @@ final class CallVerdict {
 					return;
 				}
 			}
-			else if (current == RUNNING && stopWithClient) {
+			else if (current == RUNNING && stopWithClient && !this.call.isAwaitedByAnother()) {
 				if (finishRunning()) {
 					stop(kind);
 					return;
 				}
 			}
 			else if (current == RUNNING && !this.goneWhileRunning) {
-				// Running on in CHAIN mode, and no longer in the scope: a cancel that read the
+				// Running on, in CHAIN mode or for another request that shares the call and
+				// is still there, and no longer in the scope: a cancel that read the
 				// client as still there before it changed its state cannot claim the call by
 				// leaving the scope. It reads this flag after its change; this looks at its
 				// change again after the flag: one of the two sees the other.

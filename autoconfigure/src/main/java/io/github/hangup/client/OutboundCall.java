@@ -175,6 +175,13 @@ final class OutboundCall extends AbstractOutboundCall {
 	}
 
 	@Override
+	protected boolean isAwaitedByAnother() {
+		TrackedBody body = this.subscriber.body();
+		return SharedCalls.isAwaitedByAnother(scope(), this.subscriber.downstream(),
+				(body != null) ? body.downstream() : null);
+	}
+
+	@Override
 	protected void stop(HangupException stopped) {
 		this.subscriber.stop(stopped);
 	}

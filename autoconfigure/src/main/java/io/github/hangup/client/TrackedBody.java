@@ -53,6 +53,12 @@ final class TrackedBody {
 		return new Source(source, this);
 	}
 
+	/** Who reads the body now, if anyone. */
+	@Nullable Object downstream() {
+		Reader current = this.reader;
+		return (current != null) ? current.actual : null;
+	}
+
 	boolean demands() {
 		Reader current = this.reader;
 		return current != null && current.requested != 0;

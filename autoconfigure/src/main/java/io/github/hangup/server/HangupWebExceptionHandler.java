@@ -1,9 +1,13 @@
 package io.github.hangup.server;
 
 import java.net.URI;
+import java.util.Collections;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.WeakHashMap;
 
+import io.github.hangup.HangupException;
 import io.github.hangup.HangupKind;
 import io.github.hangup.HangupPhase;
 import io.github.hangup.server.InboundScope;
@@ -70,6 +74,9 @@ public final class HangupWebExceptionHandler implements WebExceptionHandler, Ord
 
 	private final List<HangupProblemDetailCustomizer> customizers;
 
+	/** The stopped shared calls already logged: one WARN line per call, however many requests it reached. */
+	private final Set<Throwable> warned = Collections.synchronizedSet(Collections.newSetFromMap(new WeakHashMap<>()));
+
 	/**
 	 * Create a handler that writes its problems with Spring's default codecs and does not
 	 * customize them.
@@ -122,6 +129,9 @@ public final class HangupWebExceptionHandler implements WebExceptionHandler, Ord
 			return answer(exchange, kind, HttpStatus.SERVICE_UNAVAILABLE.value());
 		}
 		if (kind == HangupKind.CLIENT_CANCEL) {
+			if (isStoppedForAnother(ex, scope, response)) {
+				return sharedCallStopped(exchange, ex, phase);
+			}
 			this.hangups.clientGone(exchange, scope, ex);
 			return Mono.empty();
 		}
@@ -138,6 +148,36 @@ public final class HangupWebExceptionHandler implements WebExceptionHandler, Ord
 			this.hangups.record(exchange, scope, kind, phase, status, InboundHangups.upstream(ex), ex);
 		}
 		return answer(exchange, kind, status);
+	}
+
+	/**
+	 * Whether {@code ex} is a call Hangup stopped for the client of another request: this
+	 * request's client is still there, so the call was shared across requests.
+	 */
+	private static boolean isStoppedForAnother(Throwable ex, InboundScope scope, ServerHttpResponse response) {
+		return InboundHangups.stoppedCall(ex) != null && !scope.isClientGone()
+				&& !Boolean.FALSE.equals(InboundConnections.isConnectionOpen(response));
+	}
+
+	/**
+	 * A call this request waited on was stopped because the client of the request that made
+	 * it left. Not this request's hang-up, and no success either: an honest 503, or a visible
+	 * cut once the response began, and one WARN line per stopped call.
+	 */
+	private Mono<Void> sharedCallStopped(ServerWebExchange exchange, Throwable ex, HangupPhase phase) {
+		HangupException stopped = InboundHangups.stoppedCall(ex);
+		if (stopped != null && this.warned.add(stopped)) {
+			String route = InboundHangups.route(exchange);
+			logger.warn("A call stopped when the client of the request that made it left was shared with another "
+					+ "request still being served" + ((route != null) ? " (" + route + ")" : "")
+					+ ", which gets an error: a Mono shared across requests (cache(), a Sinks replay, a call "
+					+ "deduplicated by key) is stopped with the first request. Mark such calls "
+					+ "HangupClientAttributes.detached(), or set hangup.client.propagation=CHAIN");
+		}
+		if (phase == HangupPhase.DURING_RESPONSE) {
+			return InboundConnections.abort(exchange.getResponse(), ex);
+		}
+		return answer(exchange, HangupKind.CLIENT_CANCEL, HttpStatus.SERVICE_UNAVAILABLE.value());
 	}
 
 	private Mono<Void> answer(ServerWebExchange exchange, HangupKind kind, int status) {
@@ -187,7 +227,9 @@ public final class HangupWebExceptionHandler implements WebExceptionHandler, Ord
 			case UPSTREAM_PROTOCOL_ERROR -> "The upstream service sent a reply that is not valid HTTP.";
 			case UPSTREAM_OVERFLOW -> "Too many requests to the upstream service are in flight; retry shortly.";
 			case SERVER_CLOSE -> "The service is shutting down; retry the request.";
-			case CLIENT_CANCEL -> throw new IllegalArgumentException("No answer for " + kind);
+			// Only ever answered to another request that shared the stopped call.
+			case CLIENT_CANCEL -> "An upstream call this request shared with another request was stopped when "
+					+ "that request's client left; retry the request.";
 		};
 		ProblemDetail problem = ProblemDetail.forStatusAndDetail(HttpStatusCode.valueOf(status), detail);
 		// Spring leaves the type unset, which RFC 9457 reads as about:blank: said outright,

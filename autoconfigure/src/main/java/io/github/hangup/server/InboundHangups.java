@@ -159,6 +159,17 @@ public final class InboundHangups {
 		return exchange.getResponse().isCommitted() ? HangupPhase.DURING_RESPONSE : HangupPhase.BEFORE_RESPONSE;
 	}
 
+	/** The client cancel Hangup stopped an outbound call with, if {@code error} is or wraps one. */
+	static @Nullable HangupException stoppedCall(Throwable error) {
+		int depth = 0;
+		for (Throwable t = error; t != null && depth < 32; t = (t.getCause() != t) ? t.getCause() : null, depth++) {
+			if (t instanceof HangupException stopped && stopped.getKind() == HangupKind.CLIENT_CANCEL) {
+				return stopped;
+			}
+		}
+		return null;
+	}
+
 	static @Nullable String upstream(Throwable error) {
 		// Bounded, like the classifier's walk: a cause chain may loop.
 		int depth = 0;
