@@ -5,6 +5,8 @@ import java.util.List;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.beans.factory.SmartInitializingSingleton;
 import org.springframework.boot.logging.LogLevel;
+import org.springframework.boot.logging.LoggerConfiguration;
+import org.springframework.boot.logging.LoggerConfiguration.ConfigurationScope;
 import org.springframework.boot.logging.LoggingSystem;
 import org.springframework.core.env.Environment;
 
@@ -13,7 +15,8 @@ import org.springframework.core.env.Environment;
  * {@code HttpClientConnect} logs a WARN line with a stack trace for every upstream connection
  * error, {@code FluxReceive} one for an error the connection raised after its reader was done
  * (a stalled body the timeout closed, a malformed tail). Each is left alone when the
- * application configures it, or a parent of it, itself.
+ * application configures its level, or the level of a parent below the root, whether in
+ * {@code logging.level.*} properties or in its logging configuration file.
  */
 final class QuietReactorNettyLogs implements SmartInitializingSingleton {
 
@@ -33,20 +36,34 @@ final class QuietReactorNettyLogs implements SmartInitializingSingleton {
 	public void afterSingletonsInstantiated() {
 		LoggingSystem logging = this.loggingSystem.getIfAvailable(() -> LoggingSystem.get(getClass().getClassLoader()));
 		for (String logger : LOGGERS) {
-			if (!isConfigured(logger)) {
+			if (!isConfigured(logger, logging)) {
 				logging.setLogLevel(logger, LogLevel.ERROR);
 			}
 		}
 	}
 
-	/** The logger or any parent down to "reactor" configured by the application wins. */
-	private boolean isConfigured(String logger) {
-		for (String name = logger; name.contains("."); name = name.substring(0, name.lastIndexOf('.'))) {
-			if (this.environment.containsProperty("logging.level." + name)) {
+	/** The logger or any parent down to "reactor" configured by the application wins; the root does not. */
+	private boolean isConfigured(String logger, LoggingSystem logging) {
+		String name = logger;
+		for (;;) {
+			// The logging system has the levels of the configuration file, and of the
+			// properties once Boot applied them; the properties are read too for a context
+			// whose logging Boot did not initialize.
+			if (this.environment.containsProperty("logging.level." + name) || hasLevel(logging, name)) {
 				return true;
 			}
+			int dot = name.lastIndexOf('.');
+			if (dot == -1) {
+				return false;
+			}
+			name = name.substring(0, dot);
 		}
-		return false;
+	}
+
+	private static boolean hasLevel(LoggingSystem logging, String name) {
+		LoggerConfiguration configuration = logging.getLoggerConfiguration(name);
+		// DIRECT rather than getConfiguredLevel(), which throws for a custom level.
+		return configuration != null && configuration.getLevelConfiguration(ConfigurationScope.DIRECT) != null;
 	}
 
 }
