@@ -69,42 +69,13 @@ class SlowReaderTests {
 				});
 			RawHttpClient.Rest rest = client.readRest();
 			assertThat(rest.ending()).isEqualTo(RawHttpClient.Ending.CLOSED);
-			assertThat(payloadOfChunked(rest.bytes())).isEqualTo(FaultyUpstream.BIG_LENGTH);
+			assertThat(RawHttpClient.payloadOfChunked(rest.bytes())).isEqualTo(FaultyUpstream.BIG_LENGTH);
 		}
 		assertThat(this.app.upstream().answered("/" + path)).isEqualTo(1);
 		HangupMeters.awaitCounts(this.app.registry(), "http.server.requests", Map.of("hangup=NONE", 1L), "hangup");
 		HangupMeters.awaitCounts(this.app.registry(), "http.client.requests", Map.of("hangup=NONE", 1L), "hangup");
 		assertThat(HangupMeters.counts(this.app.registry(), HangupMetrics.CLIENT_HANGUPS)).isEmpty();
 		assertThat(HangupMeters.counts(this.app.registry(), HangupMetrics.SERVER_HANGUPS)).isEmpty();
-	}
-
-	/**
-	 * Decodes a chunked body to its payload length; fails unless it ends with the final chunk.
-	 */
-	private static long payloadOfChunked(byte[] body) {
-		long payload = 0;
-		int at = 0;
-		while (true) {
-			int lineEnd = indexOfCrlf(body, at);
-			int size = Integer.parseInt(new String(body, at, lineEnd - at, java.nio.charset.StandardCharsets.US_ASCII).trim(), 16);
-			at = lineEnd + 2;
-			if (size == 0) {
-				assertThat(body.length).as("bytes after the final chunk").isEqualTo(at + 2);
-				return payload;
-			}
-			payload += size;
-			at += size + 2;
-			assertThat(at).as("truncated chunk").isLessThan(body.length);
-		}
-	}
-
-	private static int indexOfCrlf(byte[] body, int from) {
-		for (int i = from; i < body.length - 1; i++) {
-			if (body[i] == '\r' && body[i + 1] == '\n') {
-				return i;
-			}
-		}
-		throw new AssertionError("No chunk size line at " + from + " of " + body.length + " bytes");
 	}
 
 	/**

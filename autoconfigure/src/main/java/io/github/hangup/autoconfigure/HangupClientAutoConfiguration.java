@@ -9,20 +9,26 @@ import io.github.hangup.client.HangupExchangeFilterFunction;
 import io.github.hangup.client.OutboundCalls;
 import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
+import org.jspecify.annotations.Nullable;
+import reactor.netty.http.client.HttpClient;
 
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBooleanProperty;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
 import org.springframework.boot.context.properties.bind.Binder;
+import org.springframework.boot.http.client.reactive.ReactorClientHttpConnectorBuilder;
 import org.springframework.boot.webclient.WebClientCustomizer;
 import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
 import org.springframework.core.env.Environment;
 import org.springframework.web.reactive.function.client.WebClient;
 
 /**
  * Installs the {@link HangupExchangeFilterFunction} on the auto-configured
- * {@code WebClient.Builder}.
+ * {@code WebClient.Builder}. Its response timeout is the one timeout of WebClient calls: when
+ * it stands in for Boot's read timeout, Boot's is taken off the Reactor Netty connector Boot
+ * builds.
  *
  * @since 0.1.0
  */
@@ -50,17 +56,18 @@ public final class HangupClientAutoConfiguration {
 	}
 
 	/**
-	 * One timeout a user sets, not two: Hangup's own when set, else Boot's read timeout
-	 * (which Boot also gives the connector, so that both end a silent call at the same
-	 * moment), else 30 seconds.
+	 * One timeout a user sets, not two: Hangup's own when set, else Boot's read timeout,
+	 * else 30 seconds. Whichever it is, it takes the place of Boot's read timeout, when set,
+	 * at the Reactor Netty connector (see {@link ConnectorResponseTimeout}).
 	 */
 	static Duration responseTimeout(HangupProperties properties, Environment environment) {
 		Duration own = properties.getClient().getResponseTimeout();
-		Duration boot = Binder.get(environment).bind(BOOT_READ_TIMEOUT, Duration.class).orElse(null);
+		Duration boot = bootReadTimeout(environment);
 		if (own != null) {
 			if (boot != null && !boot.equals(own)) {
 				logger.warn("Both hangup.client.response-timeout (" + own + ") and " + BOOT_READ_TIMEOUT + " (" + boot
-						+ ") are set: Boot's applies at the connector too, so the shorter ends a silent call");
+						+ ") are set: Hangup's applies to WebClient calls, and Boot's is taken off the Reactor Netty "
+						+ "connector Boot builds for them");
 			}
 			return own;
 		}
@@ -72,6 +79,10 @@ public final class HangupClientAutoConfiguration {
 				: boot;
 	}
 
+	static @Nullable Duration bootReadTimeout(Environment environment) {
+		return Binder.get(environment).bind(BOOT_READ_TIMEOUT, Duration.class).orElse(null);
+	}
+
 	@Bean
 	WebClientCustomizer hangupWebClientCustomizer(HangupExchangeFilterFunction filter) {
 		// Last in the list: the filter sits closest to the connector and sees raw errors.
@@ -79,6 +90,23 @@ public final class HangupClientAutoConfiguration {
 			filters.remove(filter);
 			filters.add(filter);
 		}).defaultRequest(HangupExchangeFilterFunction::captureCurrentScope);
+	}
+
+	/**
+	 * Takes Boot's read timeout off the Reactor Netty connectors Boot builds. Boot applies
+	 * the customizer to its own {@code ClientHttpConnectorBuilder} only, so that a connector
+	 * of the application's own (a {@code ClientHttpConnector} or
+	 * {@code ClientHttpConnectorBuilder} bean) is left as it is.
+	 */
+	@Configuration(proxyBeanMethods = false)
+	@ConditionalOnClass({ HttpClient.class, ReactorClientHttpConnectorBuilder.class })
+	static class ReactorNettyConnectorConfiguration {
+
+		@Bean
+		ConnectorResponseTimeout hangupConnectorResponseTimeout(Environment environment) {
+			return new ConnectorResponseTimeout(bootReadTimeout(environment));
+		}
+
 	}
 
 }

@@ -178,7 +178,8 @@ public class HangupProperties implements Validator {
 		/**
 		 * Maximum time to wait for an upstream response once the request has been sent, and
 		 * between two chunks of its body. Zero turns the timeout off. When not set,
-		 * spring.http.clients.read-timeout applies, and 30s without it.
+		 * spring.http.clients.read-timeout applies, and 30s without it. Takes the place of
+		 * spring.http.clients.read-timeout at the Reactor Netty connector Boot builds.
 		 */
 		private @Nullable Duration responseTimeout;
 

@@ -3,22 +3,35 @@ package io.github.hangup.autoconfigure;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicReference;
 
 import io.github.hangup.HangupClassifier;
 import io.github.hangup.HangupRecorder;
 import io.github.hangup.UpstreamTimeoutException;
 import io.github.hangup.client.HangupExchangeFilterFunction;
 import io.github.hangup.support.FaultyUpstream;
+import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import reactor.netty.http.client.HttpClient;
 import reactor.test.StepVerifier;
 
 import org.springframework.boot.autoconfigure.AutoConfigurations;
+import org.springframework.boot.http.client.HttpClientSettings;
+import org.springframework.boot.http.client.autoconfigure.HttpClientAutoConfiguration;
+import org.springframework.boot.http.client.autoconfigure.reactive.ReactiveHttpClientAutoConfiguration;
+import org.springframework.boot.http.client.reactive.ClientHttpConnectorBuilder;
+import org.springframework.boot.http.client.reactive.ReactorClientHttpConnectorBuilder;
 import org.springframework.boot.test.context.FilteredClassLoader;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
+import org.springframework.boot.test.system.CapturedOutput;
+import org.springframework.boot.test.system.OutputCaptureExtension;
 import org.springframework.boot.webclient.WebClientCustomizer;
 import org.springframework.boot.webclient.autoconfigure.WebClientAutoConfiguration;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
+import org.springframework.http.client.reactive.ClientHttpConnector;
+import org.springframework.http.client.reactive.ReactorClientHttpConnector;
 import org.springframework.web.reactive.function.client.ExchangeFilterFunction;
 import org.springframework.web.reactive.function.client.WebClient;
 
@@ -26,14 +39,19 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * Tests for {@link HangupClientAutoConfiguration}, together with Boot's
- * {@link WebClientAutoConfiguration} that applies its customizer.
+ * {@link WebClientAutoConfiguration} that applies its customizer and Boot's HTTP client
+ * auto-configurations that build WebClient's connector.
  */
+@ExtendWith(OutputCaptureExtension.class)
 class HangupClientAutoConfigurationTests {
 
 	private static final String CUSTOMIZER = "hangupWebClientCustomizer";
 
+	private static final String BOOT_READ_TIMEOUT = "spring.http.clients.read-timeout=2s";
+
 	private final ApplicationContextRunner runner = new ApplicationContextRunner()
 		.withConfiguration(AutoConfigurations.of(HangupAutoConfiguration.class, HangupClientAutoConfiguration.class,
+				HttpClientAutoConfiguration.class, ReactiveHttpClientAutoConfiguration.class,
 				WebClientAutoConfiguration.class));
 
 	@Test
@@ -103,7 +121,6 @@ class HangupClientAutoConfigurationTests {
 
 	@Test
 	void bootsReadTimeoutIsTheResponseTimeoutWhenHangupsIsNotSet() throws Exception {
-		// No Boot connector here: only Hangup's timer can end the call.
 		try (FaultyUpstream upstream = new FaultyUpstream()) {
 			this.runner.withPropertyValues("spring.http.clients.read-timeout=200ms").run((context) -> {
 				WebClient client = context.getBean(WebClient.Builder.class).build();
@@ -116,6 +133,7 @@ class HangupClientAutoConfigurationTests {
 
 	@Test
 	void hangupsResponseTimeoutTakesPrecedenceOverBootsReadTimeout() throws Exception {
+		// Also at the connector Boot builds, which would end the call after 200 ms otherwise.
 		try (FaultyUpstream upstream = new FaultyUpstream()) {
 			this.runner.withPropertyValues("spring.http.clients.read-timeout=200ms", "hangup.client.response-timeout=1h")
 				.run((context) -> {
@@ -142,6 +160,96 @@ class HangupClientAutoConfigurationTests {
 			.run((context) -> assertThat(HangupClientAutoConfiguration
 				.responseTimeout(context.getBean(HangupProperties.class), context.getEnvironment()))
 				.isEqualTo(Duration.ofDays(1)));
+	}
+
+	@Test
+	void startUpSaysWhichTimeoutAppliesWhenBothAreSetAndDiffer(CapturedOutput output) {
+		this.runner.withPropertyValues(BOOT_READ_TIMEOUT, "hangup.client.response-timeout=5s")
+			.run((context) -> assertThat(context).hasSingleBean(HangupExchangeFilterFunction.class));
+		assertThat(output).containsOnlyOnce("Both hangup.client.response-timeout (PT5S) and "
+				+ "spring.http.clients.read-timeout (PT2S) are set: Hangup's applies to WebClient calls");
+	}
+
+	@Test
+	void startUpSaysNothingWhenBothAreSetAlike(CapturedOutput output) {
+		this.runner.withPropertyValues(BOOT_READ_TIMEOUT, "hangup.client.response-timeout=2s")
+			.run((context) -> assertThat(context).hasSingleBean(HangupExchangeFilterFunction.class));
+		assertThat(output).doesNotContain("Both hangup.client.response-timeout");
+	}
+
+	@Test
+	void connectorBootBuildsHasNoResponseTimeoutWhenHangupsTakesBootsReadTimeout() {
+		this.runner.withPropertyValues(BOOT_READ_TIMEOUT).run((context) -> {
+			assertThat(context).hasSingleBean(ConnectorResponseTimeout.class);
+			assertThat(responseTimeoutOfClientBuiltBy(context.getBean(ClientHttpConnectorBuilder.class),
+					context.getBean(HttpClientSettings.class)))
+				.isNull();
+		});
+	}
+
+	@Test
+	void connectorBootBuildsHasNoResponseTimeoutWhenHangupsOwnTimeoutIsSetToo() {
+		this.runner.withPropertyValues(BOOT_READ_TIMEOUT, "hangup.client.response-timeout=5s")
+			.run((context) -> assertThat(responseTimeoutOfClientBuiltBy(
+					context.getBean(ClientHttpConnectorBuilder.class), context.getBean(HttpClientSettings.class)))
+				.isNull());
+	}
+
+	@Test
+	void connectorWithAReadTimeoutOtherThanBootsKeepsIt() {
+		// A service group's own read-timeout, say: Hangup did not take its place.
+		this.runner.withPropertyValues(BOOT_READ_TIMEOUT)
+			.run((context) -> assertThat(
+					responseTimeoutOfClientBuiltBy(context.getBean(ClientHttpConnectorBuilder.class),
+							context.getBean(HttpClientSettings.class).withReadTimeout(Duration.ofSeconds(7))))
+				.isEqualTo(Duration.ofSeconds(7)));
+	}
+
+	@Test
+	void connectorBuilderIsLeftAsItIsWithoutBootsReadTimeout() {
+		this.runner.run((context) -> {
+			ReactorClientHttpConnectorBuilder builder = ClientHttpConnectorBuilder.reactor();
+			assertThat(context.getBean(ConnectorResponseTimeout.class).customize(builder)).isSameAs(builder);
+		});
+	}
+
+	@Test
+	void usersConnectorBuilderKeepsBootsReadTimeout() {
+		this.runner.withPropertyValues(BOOT_READ_TIMEOUT)
+			.withUserConfiguration(UserConnectorBuilderConfiguration.class)
+			.run((context) -> {
+				ClientHttpConnectorBuilder<?> builder = context.getBean(ClientHttpConnectorBuilder.class);
+				assertThat(builder).isSameAs(context.getBean("userConnectorBuilder"));
+				assertThat(responseTimeoutOfClientBuiltBy(builder, context.getBean(HttpClientSettings.class)))
+					.isEqualTo(Duration.ofSeconds(2));
+			});
+	}
+
+	@Test
+	void usersConnectorIsLeftAsItIs() {
+		this.runner.withPropertyValues(BOOT_READ_TIMEOUT)
+			.withUserConfiguration(UserConnectorConfiguration.class)
+			.run((context) -> assertThat(context).getBean(ClientHttpConnector.class)
+				.isSameAs(context.getBean("userConnector")));
+	}
+
+	@Test
+	void connectorBootBuildsKeepsBootsReadTimeoutWhenHangupIsDisabled() {
+		this.runner.withPropertyValues(BOOT_READ_TIMEOUT, "hangup.enabled=false").run((context) -> {
+			assertThat(context).doesNotHaveBean(ConnectorResponseTimeout.class);
+			assertThat(responseTimeoutOfClientBuiltBy(context.getBean(ClientHttpConnectorBuilder.class),
+					context.getBean(HttpClientSettings.class)))
+				.isEqualTo(Duration.ofSeconds(2));
+		});
+	}
+
+	@Test
+	void connectorCustomizationBacksOffWithoutReactorNetty() {
+		this.runner.withPropertyValues(BOOT_READ_TIMEOUT)
+			.withClassLoader(new FilteredClassLoader(HttpClient.class))
+			.run((context) -> assertThat(context).hasNotFailed()
+				.doesNotHaveBean(ConnectorResponseTimeout.class)
+				.hasSingleBean(HangupExchangeFilterFunction.class));
 	}
 
 	@Test
@@ -179,12 +287,46 @@ class HangupClientAutoConfigurationTests {
 		return filters;
 	}
 
+	/**
+	 * The response timeout of the Reactor Netty client the builder builds for the settings,
+	 * read by one more customizer, applied after every other.
+	 */
+	private static @Nullable Duration responseTimeoutOfClientBuiltBy(
+			ClientHttpConnectorBuilder<?> builder, HttpClientSettings settings) {
+		AtomicReference<HttpClient> built = new AtomicReference<>();
+		((ReactorClientHttpConnectorBuilder) builder).withHttpClientCustomizer((client) -> {
+			built.set(client);
+			return client;
+		}).build(settings);
+		return built.get().configuration().responseTimeout();
+	}
+
 	@Configuration(proxyBeanMethods = false)
 	static class UserFilterConfiguration {
 
 		@Bean
 		HangupExchangeFilterFunction userFilter(HangupClassifier classifier, HangupRecorder recorder) {
 			return new HangupExchangeFilterFunction(classifier, recorder, Duration.ofSeconds(1));
+		}
+
+	}
+
+	@Configuration(proxyBeanMethods = false)
+	static class UserConnectorBuilderConfiguration {
+
+		@Bean
+		ClientHttpConnectorBuilder<?> userConnectorBuilder() {
+			return ClientHttpConnectorBuilder.reactor();
+		}
+
+	}
+
+	@Configuration(proxyBeanMethods = false)
+	static class UserConnectorConfiguration {
+
+		@Bean
+		ClientHttpConnector userConnector() {
+			return new ReactorClientHttpConnector(HttpClient.create().responseTimeout(Duration.ofSeconds(2)));
 		}
 
 	}

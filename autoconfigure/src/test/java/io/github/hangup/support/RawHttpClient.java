@@ -106,6 +106,40 @@ public final class RawHttpClient implements AutoCloseable {
 		}
 	}
 
+	/**
+	 * Decodes a chunked body to the length of its payload; fails unless it ends with the
+	 * final chunk and nothing after it.
+	 */
+	public static long payloadOfChunked(byte[] body) {
+		long payload = 0;
+		int at = 0;
+		while (true) {
+			int lineEnd = indexOfCrlf(body, at);
+			int size = Integer.parseInt(new String(body, at, lineEnd - at, StandardCharsets.US_ASCII).trim(), 16);
+			at = lineEnd + 2;
+			if (size == 0) {
+				if (body.length != at + 2) {
+					throw new AssertionError((body.length - at - 2) + " bytes after the final chunk");
+				}
+				return payload;
+			}
+			payload += size;
+			at += size + 2;
+			if (at >= body.length) {
+				throw new AssertionError("Truncated chunk: " + payload + " bytes of payload in " + body.length + " bytes");
+			}
+		}
+	}
+
+	private static int indexOfCrlf(byte[] body, int from) {
+		for (int i = from; i < body.length - 1; i++) {
+			if (body[i] == '\r' && body[i + 1] == '\n') {
+				return i;
+			}
+		}
+		throw new AssertionError("No chunk size line at " + from + " of " + body.length + " bytes");
+	}
+
 	/** Closes the connection: the client gives up. */
 	@Override
 	public void close() throws IOException {
