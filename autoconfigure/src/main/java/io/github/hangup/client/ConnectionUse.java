@@ -11,10 +11,13 @@ import java.util.concurrent.atomic.AtomicInteger;
 import io.github.hangup.UpstreamConnection;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelPromise;
 import io.netty.util.AttributeKey;
 import io.netty.util.concurrent.ScheduledFuture;
 import org.jspecify.annotations.Nullable;
 import reactor.core.publisher.Mono;
+import reactor.netty.Connection;
+import reactor.netty.channel.ChannelOperations;
 
 /**
  * What Hangup knows of one pooled HTTP/1.1 upstream connection, kept as an attribute of its
@@ -27,6 +30,13 @@ import reactor.core.publisher.Mono;
  * first. A closed channel is never handed out by Reactor Netty's pool (it checks that a
  * channel is still active on acquire), so a connection past its limit is not reused, while
  * one the upstream still holds open keeps being reused.
+ * <p>
+ * The pool is not Hangup's (by default it is Reactor Netty's global one, shared with clients
+ * Hangup does not see), so Hangup never closes a connection that carries a call: Reactor
+ * Netty binds a call's {@link ChannelOperations} to the channel when its pool hands the
+ * channel out, on the channel's event loop, and unbinds them before the channel goes back.
+ * Checked on that event loop, a connection that carries no call cannot be handed out before
+ * it is closed.
  */
 final class ConnectionUse {
 
@@ -47,7 +57,7 @@ final class ConnectionUse {
 
 	private boolean watched;
 
-	/** Closed by {@link #closeIdle} for a retry, from another thread. */
+	/** Closed by {@link #closeIdle} for a retry; read by the connection's next call. */
 	private volatile boolean closedForRetry;
 
 	private ConnectionUse() {
@@ -90,21 +100,38 @@ final class ConnectionUse {
 	/**
 	 * A call on the channel ended with its whole response read: the connection goes back to
 	 * the pool. Closes it once idle for {@code maxIdle}, or before the upstream's advertised
-	 * keep-alive timeout. May be called from any thread.
+	 * keep-alive timeout. A release that comes once the pool handed the connection to
+	 * another call (a slow reader's last chunks, or a call of a client Hangup does not see)
+	 * is ignored: the connection is not idle. May be called from any thread.
+	 * @param call the releasing call's connection, as the pool handed it out
 	 * @param keepAlive the response's {@code Keep-Alive} header, if any
 	 * @param maxIdle the longest the connection may sit idle; zero for no limit of our own
 	 * @param idle the idle connections to the same upstream, which this one joins
 	 */
-	static void released(Channel channel, @Nullable String keepAlive, Duration maxIdle, Set<Object> idle) {
+	static void released(Connection call, @Nullable String keepAlive, Duration maxIdle, Set<Object> idle) {
+		released(call.channel(), call, keepAlive, maxIdle, idle);
+	}
+
+	/**
+	 * {@link #released(Connection, String, Duration, Set)} on {@code channel}, the channel
+	 * of {@code call} when it released it: from another thread, the release runs later on
+	 * the channel's event loop, by when the pool may have handed the channel to another call.
+	 */
+	static void released(Channel channel, Connection call, @Nullable String keepAlive, Duration maxIdle,
+			Set<Object> idle) {
 		if (channel.parent() != null || !channel.isActive()) {
 			return;
 		}
 		if (!channel.eventLoop().inEventLoop()) {
-			channel.eventLoop().execute(() -> released(channel, keepAlive, maxIdle, idle));
+			channel.eventLoop().execute(() -> released(channel, call, keepAlive, maxIdle, idle));
 			return;
 		}
 		ConnectionUse use = channel.attr(KEY).get();
 		if (use == null || use.idleSince != 0) {
+			return;
+		}
+		ChannelOperations<?, ?> carried = callOn(channel);
+		if (carried != null && carried != call) {
 			return;
 		}
 		long now = System.nanoTime();
@@ -131,8 +158,9 @@ final class ConnectionUse {
 		long limit = idleLimitNanos(keepAlive, maxIdle);
 		if (limit > 0) {
 			use.closer = channel.eventLoop().schedule(() -> {
-				// Still idle since this release: not reused in between.
-				if (use.idleSince == now) {
+				// Still idle since this release: not reused in between, by a call of Hangup's
+				// (which would have stopped this timer) or of a client it does not see.
+				if (use.idleSince == now && callOn(channel) == null) {
 					channel.close();
 				}
 			}, limit, TimeUnit.NANOSECONDS);
@@ -158,12 +186,7 @@ final class ConnectionUse {
 		List<ChannelFuture> closing = new ArrayList<>();
 		for (Object connection : idle) {
 			if (idle.remove(connection)) {
-				Channel channel = (Channel) connection;
-				ConnectionUse use = channel.attr(KEY).get();
-				if (use != null) {
-					use.closedForRetry = true;
-				}
-				closing.add(channel.close());
+				closing.add(closeIfIdle((Channel) connection));
 			}
 		}
 		if (closing.isEmpty()) {
@@ -179,6 +202,40 @@ final class ConnectionUse {
 				});
 			}
 		});
+	}
+
+	/**
+	 * Close an idle connection, on its event loop, unless a call of a client Hangup does not
+	 * see took it from the pool meanwhile (Hangup's own calls take theirs out of the set).
+	 * @return a future done once the connection is closed or left to its call
+	 */
+	private static ChannelFuture closeIfIdle(Channel channel) {
+		ChannelPromise done = channel.newPromise();
+		Runnable close = () -> {
+			if (callOn(channel) != null) {
+				done.setSuccess();
+				return;
+			}
+			ConnectionUse use = channel.attr(KEY).get();
+			if (use != null) {
+				use.closedForRetry = true;
+			}
+			channel.close().addListener((closed) -> done.setSuccess());
+		};
+		if (channel.eventLoop().inEventLoop()) {
+			close.run();
+		}
+		else {
+			channel.eventLoop().execute(close);
+		}
+		return done;
+	}
+
+	/**
+	 * The call the channel carries, if any. Call on the channel's event loop.
+	 */
+	private static @Nullable ChannelOperations<?, ?> callOn(Channel channel) {
+		return ChannelOperations.get(channel);
 	}
 
 	/**

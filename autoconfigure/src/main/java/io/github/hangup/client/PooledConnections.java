@@ -92,7 +92,7 @@ final class PooledConnections {
 
 		static void released(Object nativeRequest, @Nullable String keepAlive, Duration maxIdle, Set<Object> idle) {
 			if (nativeRequest instanceof Connection connection) {
-				ConnectionUse.released(connection.channel(), keepAlive, maxIdle, idle);
+				ConnectionUse.released(connection, keepAlive, maxIdle, idle);
 			}
 		}
 

@@ -12,6 +12,9 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
+import reactor.netty.Connection;
+import reactor.netty.ConnectionObserver;
+import reactor.netty.channel.ChannelOperations;
 import reactor.test.StepVerifier;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -37,18 +40,18 @@ class ConnectionUseTests {
 	@Test
 	void firstCallIsOnANewConnectionAndTheNextOnAReusedOne() {
 		assertThat(ConnectionUse.acquired(this.channel)).isEqualTo(UpstreamConnection.NEW);
-		ConnectionUse.released(this.channel, null, Duration.ZERO, this.idle);
+		ConnectionUse.released(Connection.from(this.channel), null, Duration.ZERO, this.idle);
 		UpstreamConnection second = ConnectionUse.acquired(this.channel);
 		assertThat(second.reused()).isTrue();
 		assertThat(second.requests()).isEqualTo(1);
-		ConnectionUse.released(this.channel, null, Duration.ZERO, this.idle);
+		ConnectionUse.released(Connection.from(this.channel), null, Duration.ZERO, this.idle);
 		assertThat(ConnectionUse.acquired(this.channel).requests()).isEqualTo(2);
 	}
 
 	@Test
 	void idleConnectionIsClosedAtTheMaximumIdleTime() {
 		ConnectionUse.acquired(this.channel);
-		ConnectionUse.released(this.channel, null, Duration.ofSeconds(20), this.idle);
+		ConnectionUse.released(Connection.from(this.channel), null, Duration.ofSeconds(20), this.idle);
 		advance(Duration.ofSeconds(20).minusMillis(1));
 		assertThat(this.channel.isOpen()).isTrue();
 		advance(Duration.ofMillis(1));
@@ -58,7 +61,8 @@ class ConnectionUseTests {
 	@Test
 	void advertisedKeepAliveTimeoutClosesTheConnectionASecondBefore() {
 		ConnectionUse.acquired(this.channel);
-		ConnectionUse.released(this.channel, "timeout=5, max=100", Duration.ofSeconds(20), this.idle);
+		ConnectionUse.released(Connection.from(this.channel), "timeout=5, max=100", Duration.ofSeconds(20),
+				this.idle);
 		advance(Duration.ofMillis(3999));
 		assertThat(this.channel.isOpen()).isTrue();
 		advance(Duration.ofMillis(1));
@@ -68,7 +72,7 @@ class ConnectionUseTests {
 	@Test
 	void connectionReusedBeforeItsLimitIsNotClosedUnderTheCall() {
 		ConnectionUse.acquired(this.channel);
-		ConnectionUse.released(this.channel, "timeout=5", Duration.ofSeconds(20), this.idle);
+		ConnectionUse.released(Connection.from(this.channel), "timeout=5", Duration.ofSeconds(20), this.idle);
 		advance(Duration.ofSeconds(3));
 		ConnectionUse.acquired(this.channel);
 		advance(Duration.ofSeconds(30));
@@ -76,9 +80,19 @@ class ConnectionUseTests {
 	}
 
 	@Test
+	void connectionTakenByAClientHangupDoesNotSeeIsNotClosedUnderItsCallAtTheLimit() {
+		ConnectionUse.acquired(this.channel);
+		ConnectionUse.released(Connection.from(this.channel), null, Duration.ofSeconds(20), this.idle);
+		// The pool hands it to a call of another client, which tells Hangup nothing.
+		startCall(this.channel);
+		advance(Duration.ofSeconds(30));
+		assertThat(this.channel.isOpen()).isTrue();
+	}
+
+	@Test
 	void noLimitOfOurOwnAndNoHeaderKeepsTheConnection() {
 		ConnectionUse.acquired(this.channel);
-		ConnectionUse.released(this.channel, null, Duration.ZERO, this.idle);
+		ConnectionUse.released(Connection.from(this.channel), null, Duration.ZERO, this.idle);
 		advance(Duration.ofDays(1));
 		assertThat(this.channel.isOpen()).isTrue();
 	}
@@ -86,7 +100,7 @@ class ConnectionUseTests {
 	@Test
 	void connectionClosedWhileIdleGivesUpItsTimerWhichWouldHoldItUntilTheLimit() {
 		ConnectionUse.acquired(this.channel);
-		ConnectionUse.released(this.channel, null, Duration.ofSeconds(20), this.idle);
+		ConnectionUse.released(Connection.from(this.channel), null, Duration.ofSeconds(20), this.idle);
 		assertThat(this.channel.runScheduledPendingTasks()).as("the idle timer").isPositive();
 		// Closed by the upstream, or by a retry closing an upstream's idle connections. (Not
 		// this.channel.close(): an embedded channel also cancels its scheduled tasks there,
@@ -100,8 +114,8 @@ class ConnectionUseTests {
 		EmbeddedChannel other = new EmbeddedChannel();
 		ConnectionUse.acquired(this.channel);
 		ConnectionUse.acquired(other);
-		ConnectionUse.released(this.channel, null, Duration.ZERO, this.idle);
-		ConnectionUse.released(other, null, Duration.ZERO, this.idle);
+		ConnectionUse.released(Connection.from(this.channel), null, Duration.ZERO, this.idle);
+		ConnectionUse.released(Connection.from(other), null, Duration.ZERO, this.idle);
 		assertThat(this.idle).containsExactlyInAnyOrder(this.channel, other);
 		ConnectionUse.acquired(other);
 		assertThat(this.idle).containsExactly(this.channel);
@@ -115,7 +129,7 @@ class ConnectionUseTests {
 		EmbeddedChannel other = new EmbeddedChannel();
 		for (EmbeddedChannel each : List.of(this.channel, other)) {
 			ConnectionUse.acquired(each);
-			ConnectionUse.released(each, null, Duration.ZERO, this.idle);
+			ConnectionUse.released(Connection.from(each), null, Duration.ZERO, this.idle);
 		}
 		assertThat(ConnectionUse.isClosedForRetry(this.channel)).isFalse();
 		StepVerifier.create(ConnectionUse.closeIdle(this.idle)).verifyComplete();
@@ -125,6 +139,16 @@ class ConnectionUseTests {
 		// A request the pool handed one of them to failed before it was sent.
 		assertThat(ConnectionUse.isClosedForRetry(this.channel)).isTrue();
 		assertThat(ConnectionUse.isClosedForRetry(other)).isTrue();
+	}
+
+	@Test
+	void closingTheIdleConnectionsOfAnUpstreamLeavesOneThatAClientHangupDoesNotSeeTookMeanwhile() {
+		ConnectionUse.acquired(this.channel);
+		ConnectionUse.released(Connection.from(this.channel), null, Duration.ZERO, this.idle);
+		startCall(this.channel);
+		StepVerifier.create(ConnectionUse.closeIdle(this.idle)).verifyComplete();
+		assertThat(this.channel.isOpen()).isTrue();
+		assertThat(this.idle).isEmpty();
 	}
 
 	@ParameterizedTest(name = "Keep-Alive: \"{0}\" -> {1} ms")
@@ -141,6 +165,14 @@ class ConnectionUseTests {
 	void advertisedTimeoutAppliesAloneWhenWeSetNoLimit() {
 		assertThat(ConnectionUse.idleLimitNanos("timeout=75", Duration.ZERO)).isEqualTo(TimeUnit.SECONDS.toNanos(74));
 		assertThat(ConnectionUse.idleLimitNanos(null, Duration.ZERO)).isZero();
+	}
+
+	/**
+	 * A call of a client Hangup does not see starts on the channel: its operations are bound
+	 * to it, as Reactor Netty's pool does when it hands the channel out.
+	 */
+	private static void startCall(EmbeddedChannel channel) {
+		new ChannelOperations<>(Connection.from(channel), ConnectionObserver.emptyListener()).bind();
 	}
 
 	private void advance(Duration duration) {
