@@ -7,6 +7,7 @@ import io.github.hangup.HangupRecorder;
 import io.github.hangup.client.ConnectionReuse;
 import io.github.hangup.client.HangupExchangeFilterFunction;
 import io.github.hangup.client.OutboundCalls;
+import io.github.hangup.client.StreamingResponses;
 import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
 import org.jspecify.annotations.Nullable;
@@ -52,7 +53,9 @@ public final class HangupClientAutoConfiguration {
 		HangupProperties.Client client = properties.getClient();
 		return new HangupExchangeFilterFunction(classifier, recorder, responseTimeout(properties, environment),
 				properties.propagationMode(),
-				new ConnectionReuse(client.getMaxIdleTime(), client.isRetryStaleConnections()), calls);
+				new ConnectionReuse(client.getMaxIdleTime(), client.isRetryStaleConnections()), calls,
+				new StreamingResponses(client.getStreamingMediaTypes(),
+						(client.getStreamIdleTimeout() != null) ? client.getStreamIdleTimeout() : Duration.ZERO));
 	}
 
 	/**

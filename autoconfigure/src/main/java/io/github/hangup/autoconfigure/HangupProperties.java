@@ -1,18 +1,21 @@
 package io.github.hangup.autoconfigure;
 
 import java.time.Duration;
-
+import java.util.ArrayList;
 import java.util.EnumMap;
+import java.util.List;
 import java.util.Map;
 
 import io.github.hangup.HangupKind;
 import io.github.hangup.client.PropagationMode;
+import io.github.hangup.client.StreamingResponses;
 import org.jspecify.annotations.Nullable;
 
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.boot.context.properties.DeprecatedConfigurationProperty;
 import org.springframework.boot.context.properties.bind.DataObjectPropertyName;
 import org.springframework.boot.logging.LogLevel;
+import org.springframework.http.MediaType;
 import org.springframework.validation.Errors;
 import org.springframework.validation.Validator;
 
@@ -127,6 +130,11 @@ public class HangupProperties implements Validator {
 			reject(errors, "client.responseTimeout", "range",
 					"must be at most " + MAX_RESPONSE_TIMEOUT + " (0 turns it off), was " + timeout);
 		}
+		Duration streamIdle = properties.getClient().getStreamIdleTimeout();
+		if (streamIdle != null && (streamIdle.isNegative() || streamIdle.compareTo(MAX_RESPONSE_TIMEOUT) > 0)) {
+			reject(errors, "client.streamIdleTimeout", "range",
+					"must be between 0 (no limit) and " + MAX_RESPONSE_TIMEOUT + ", was " + streamIdle);
+		}
 		Duration maxIdle = properties.getClient().getMaxIdleTime();
 		if (maxIdle == null || maxIdle.isNegative() || maxIdle.compareTo(MAX_RESPONSE_TIMEOUT) > 0) {
 			reject(errors, "client.maxIdleTime", "range",
@@ -203,6 +211,35 @@ public class HangupProperties implements Validator {
 		 * proxied calls too, on routes without Gateway's Retry filter.
 		 */
 		private boolean retryStaleConnections = true;
+
+		/**
+		 * Maximum silence between two chunks of a streaming response body (an event stream).
+		 * When not set, or zero, a stream may stay silent between chunks for as long as it
+		 * likes; the response timeout still covers the wait for its response.
+		 */
+		private @Nullable Duration streamIdleTimeout;
+
+		/**
+		 * Media types of streaming response bodies, whose silences between chunks the
+		 * response timeout does not cover.
+		 */
+		private List<MediaType> streamingMediaTypes = new ArrayList<>(StreamingResponses.DEFAULT_MEDIA_TYPES);
+
+		public @Nullable Duration getStreamIdleTimeout() {
+			return this.streamIdleTimeout;
+		}
+
+		public void setStreamIdleTimeout(@Nullable Duration streamIdleTimeout) {
+			this.streamIdleTimeout = streamIdleTimeout;
+		}
+
+		public List<MediaType> getStreamingMediaTypes() {
+			return this.streamingMediaTypes;
+		}
+
+		public void setStreamingMediaTypes(List<MediaType> streamingMediaTypes) {
+			this.streamingMediaTypes = streamingMediaTypes;
+		}
 
 		public Duration getMaxIdleTime() {
 			return this.maxIdleTime;

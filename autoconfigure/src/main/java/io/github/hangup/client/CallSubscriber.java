@@ -12,6 +12,8 @@ import reactor.core.publisher.Operators;
 import reactor.util.context.Context;
 
 import org.springframework.http.HttpStatus;
+import org.springframework.http.InvalidMediaTypeException;
+import org.springframework.http.MediaType;
 import org.springframework.web.reactive.function.client.ClientRequest;
 import org.springframework.web.reactive.function.client.ClientRequestObservationContext;
 import org.springframework.web.reactive.function.client.ClientResponse;
@@ -146,8 +148,18 @@ final class CallSubscriber implements CoreSubscriber<ClientResponse>, Subscripti
 		this.call.responded(clientResponse);
 		TrackedBody tracked = new TrackedBody(this.call);
 		this.body = tracked;
-		this.call.timeout().responded();
+		this.call.timeout().responded(contentType(clientResponse));
 		this.actual.onNext(new TrackedResponse(clientResponse, tracked));
+	}
+
+	private static @Nullable MediaType contentType(ClientResponse response) {
+		try {
+			return response.headers().contentType().orElse(null);
+		}
+		catch (InvalidMediaTypeException ex) {
+			// Not one the application can read either: no stream of ours.
+			return null;
+		}
 	}
 
 	/** A response that is no valid answer: fails the call as the reply's fault. */

@@ -29,7 +29,8 @@ import org.springframework.web.reactive.function.client.WebClient;
  * WebClient filter that makes outbound hang-ups explicit:
  * <ul>
  * <li>applies a response timeout (to the response and between two chunks of its body), since
- * without one a WebClient waits forever;</li>
+ * without one a WebClient waits forever; a streaming body (an event stream) has a limit of its
+ * own on its silences, none by default;</li>
  * <li>translates upstream failures, before the response and in its body, into
  * {@link io.github.hangup.UpstreamHangupException}s that keep the original cause;</li>
  * <li>records each outbound hang-up once, including calls cancelled because the inbound
@@ -57,6 +58,8 @@ public final class HangupExchangeFilterFunction implements ExchangeFilterFunctio
 	private final Map<String, Set<Object>> idle = new ConcurrentHashMap<>();
 
 	private final OutboundCalls calls;
+
+	private final StreamingResponses streams;
 
 	private volatile @Nullable Upstream lastUpstream;
 
@@ -111,6 +114,25 @@ public final class HangupExchangeFilterFunction implements ExchangeFilterFunctio
 	 */
 	public HangupExchangeFilterFunction(HangupClassifier classifier, HangupRecorder recorder,
 			Duration responseTimeout, PropagationMode propagation, ConnectionReuse reuse, OutboundCalls calls) {
+		this(classifier, recorder, responseTimeout, propagation, reuse, calls, StreamingResponses.DEFAULTS);
+	}
+
+	/**
+	 * Create a filter.
+	 * @param classifier decides which errors are hang-ups
+	 * @param recorder receives the hang-ups
+	 * @param responseTimeout default response timeout; {@link Duration#ZERO} for none
+	 * @param propagation how far a client leaving reaches into outbound calls
+	 * @param reuse how pooled keep-alive connections are kept from going stale, and what
+	 * happens when one did
+	 * @param calls counts the calls in flight, with those of other integrations
+	 * @param streams which responses are streams, whose silences between chunks the response
+	 * timeout does not cover
+	 * @since 0.4.0
+	 */
+	public HangupExchangeFilterFunction(HangupClassifier classifier, HangupRecorder recorder,
+			Duration responseTimeout, PropagationMode propagation, ConnectionReuse reuse, OutboundCalls calls,
+			StreamingResponses streams) {
 		Assert.isTrue(!responseTimeout.isNegative(), "Response timeout must not be negative");
 		this.classifier = classifier;
 		this.recorder = recorder;
@@ -118,6 +140,7 @@ public final class HangupExchangeFilterFunction implements ExchangeFilterFunctio
 		this.propagation = propagation;
 		this.reuse = reuse;
 		this.calls = calls;
+		this.streams = streams;
 	}
 
 	/**
@@ -159,7 +182,7 @@ public final class HangupExchangeFilterFunction implements ExchangeFilterFunctio
 		Object timeout = request.attributes().get(HangupClientAttributes.RESPONSE_TIMEOUT);
 		Set<Object> idle = this.idle.computeIfAbsent(call.upstream(), (key) -> ConcurrentHashMap.newKeySet());
 		call.start(request, next, (timeout instanceof Duration duration) ? duration : this.responseTimeout, this.reuse,
-				idle, actual);
+				this.streams, idle, actual);
 	}
 
 	private @Nullable InboundScope scope(ClientRequest request, ContextView context) {

@@ -30,9 +30,15 @@ final class IdleTimer implements Disposable, Runnable {
 		this.timeout = timeout;
 	}
 
+	/** Schedule the next check in {@code nanos}, in place of one still pending. */
 	void schedule(long nanos) {
+		Future<?> previous = this.task;
 		Future<?> scheduled = this.connection.channel().eventLoop().schedule(this, nanos, TimeUnit.NANOSECONDS);
 		this.task = scheduled;
+		if (previous != null && !previous.isDone()) {
+			// A shorter limit took over (a stream's own): one check pending, not two.
+			previous.cancel(false);
+		}
 		if (this.disposed) {
 			// Disposed while scheduling: the check in run() would only have found it later.
 			scheduled.cancel(false);

@@ -59,18 +59,19 @@ final class OutboundCall extends AbstractOutboundCall {
 	 */
 	void start(ClientRequest request, ExchangeFunction next, Duration timeout,
 			CoreSubscriber<? super ClientResponse> actual) {
-		start(request, next, timeout, ConnectionReuse.DEFAULTS, ConcurrentHashMap.newKeySet(), actual);
+		start(request, next, timeout, ConnectionReuse.DEFAULTS, StreamingResponses.DEFAULTS,
+				ConcurrentHashMap.newKeySet(), actual);
 	}
 
 	/**
 	 * Start the exchange for {@code actual}, keeping its pooled connections as {@code reuse}
-	 * says.
+	 * says and timing a streaming body as {@code streams} says.
 	 */
 	void start(ClientRequest request, ExchangeFunction next, Duration timeout, ConnectionReuse reuse,
-			Set<Object> idle, CoreSubscriber<? super ClientResponse> actual) {
+			StreamingResponses streams, Set<Object> idle, CoreSubscriber<? super ClientResponse> actual) {
 		this.retry = new StaleRetry(this, reuse, idle);
 		this.subscriber = new CallSubscriber(this, this.state, actual);
-		this.timeout = new ResponseTimeout(this.subscriber, this.state, timeout);
+		this.timeout = new ResponseTimeout(this.subscriber, this.state, timeout, streams);
 		countStarted();
 		HangupException refused = joinScope();
 		if (refused != null) {

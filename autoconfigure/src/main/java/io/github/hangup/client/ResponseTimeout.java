@@ -13,6 +13,7 @@ import reactor.core.scheduler.Schedulers;
 import reactor.netty.Connection;
 
 import org.springframework.core.io.buffer.DataBuffer;
+import org.springframework.http.MediaType;
 import org.springframework.http.client.reactive.ClientHttpRequest;
 import org.springframework.util.ClassUtils;
 
@@ -36,6 +37,14 @@ final class ResponseTimeout {
 
 	private final Duration timeout;
 
+	private final StreamingResponses streams;
+
+	/**
+	 * The limit on silence in the body, in nanoseconds: the response timeout, or a stream's
+	 * own (0 for none) once the response turned out to be a stream.
+	 */
+	private volatile long bodyTimeout;
+
 	/** The connection's event loop once known: the body's signals are serialized on it. */
 	private volatile @Nullable Executor eventLoop;
 
@@ -53,10 +62,12 @@ final class ResponseTimeout {
 	/** When a retried call's first attempt began waiting; 0 unless retried. */
 	private volatile long retryOrigin;
 
-	ResponseTimeout(CallSubscriber subscriber, CallState state, Duration timeout) {
+	ResponseTimeout(CallSubscriber subscriber, CallState state, Duration timeout, StreamingResponses streams) {
 		this.subscriber = subscriber;
 		this.state = state;
 		this.timeout = timeout;
+		this.streams = streams;
+		this.bodyTimeout = timeout.toNanos();
 	}
 
 	/**
@@ -157,13 +168,25 @@ final class ResponseTimeout {
 		}
 	}
 
-	/** The response arrived: a Reactor timer is done, an idle one goes on through the body. */
-	void responded() {
-		if (!this.idle) {
-			disarm();
+	/**
+	 * The response arrived: a Reactor timer is done, an idle one goes on through the body,
+	 * unless the body is a stream without a limit on its silences.
+	 */
+	void responded(@Nullable MediaType contentType) {
+		boolean stream = this.streams.isStreaming(contentType);
+		if (stream) {
+			this.bodyTimeout = this.streams.idleTimeoutNanos();
 		}
-		else {
-			this.lastRead = System.nanoTime();
+		if (!this.idle || this.bodyTimeout == 0) {
+			disarm();
+			return;
+		}
+		this.lastRead = System.nanoTime();
+		if (stream && this.timer instanceof IdleTimer armed) {
+			// Its next check comes when the stream's own limit is up. Should the check
+			// pending before still run (this runs off the event loop), it finds time left
+			// and schedules again: at worst one check too many, never one too few.
+			armed.schedule(this.bodyTimeout);
 		}
 	}
 
@@ -176,11 +199,14 @@ final class ResponseTimeout {
 
 	/** The body as read: with a {@code timeout} operator unless the idle timer covers it. */
 	Flux<DataBuffer> body(Flux<DataBuffer> source) {
-		return (this.timeout.isZero() || this.idle) ? source : source.timeout(this.timeout);
+		long limit = this.bodyTimeout;
+		return (limit == 0 || this.idle) ? source : source.timeout(Duration.ofNanos(limit));
 	}
 
 	TimeoutException exception() {
-		return new TimeoutException("Nothing received from the upstream for " + this.timeout.toMillis() + " ms");
+		long limit = this.state.isResponded() ? this.bodyTimeout : this.timeout.toNanos();
+		return new TimeoutException("Nothing received from the upstream for " + TimeUnit.NANOSECONDS.toMillis(limit)
+				+ " ms");
 	}
 
 	boolean isRequestSent() {
@@ -201,16 +227,18 @@ final class ResponseTimeout {
 			// Still writing the request: waiting for a response has not begun.
 			return this.timeout.toNanos();
 		}
+		long limit = this.timeout.toNanos();
 		if (state.isResponded()) {
+			limit = this.bodyTimeout;
 			TrackedBody body = this.subscriber.body();
-			if (body == null || !body.demands()) {
+			if (limit == 0 || body == null || !body.demands()) {
 				// Nobody asks for the body (yet, or right now: a slow reader holds it back
 				// through backpressure). The upstream is not silent, we are not listening:
-				// the clock restarts when demand does.
-				return this.timeout.toNanos();
+				// the clock restarts when demand does. A stream without a limit never times out.
+				return (limit != 0) ? limit : this.timeout.toNanos();
 			}
 		}
-		long remaining = this.timeout.toNanos() - (System.nanoTime() - this.lastRead);
+		long remaining = limit - (System.nanoTime() - this.lastRead);
 		return (remaining > 0 && !state.isEnded()) ? remaining : 0;
 	}
 
