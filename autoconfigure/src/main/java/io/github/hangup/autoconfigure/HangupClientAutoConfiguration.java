@@ -51,11 +51,13 @@ public final class HangupClientAutoConfiguration {
 	HangupExchangeFilterFunction hangupExchangeFilterFunction(HangupClassifier classifier, HangupRecorder recorder,
 			HangupProperties properties, Environment environment, OutboundCalls calls) {
 		HangupProperties.Client client = properties.getClient();
+		Duration streamIdleTimeout = client.getStreamIdleTimeout();
 		return new HangupExchangeFilterFunction(classifier, recorder, responseTimeout(properties, environment),
 				properties.propagationMode(),
 				new ConnectionReuse(client.getMaxIdleTime(), client.isRetryStaleConnections()), calls,
 				new StreamingResponses(client.getStreamingMediaTypes(),
-						(client.getStreamIdleTimeout() != null) ? client.getStreamIdleTimeout() : Duration.ZERO));
+						(streamIdleTimeout != null) ? streamIdleTimeout : Duration.ZERO),
+				properties.getLogging().isQuietDroppedErrors());
 	}
 
 	/**

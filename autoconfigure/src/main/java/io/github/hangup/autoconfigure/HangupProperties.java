@@ -454,6 +454,21 @@ public class HangupProperties implements Validator {
 		 */
 		private boolean quietReactorNetty = true;
 
+		/**
+		 * Whether to add, the first time an outbound call is stopped because its client
+		 * left, a Reactor onErrorDropped hook that logs such a call's unhandled error at
+		 * DEBUG instead of ERROR (other dropped errors as Reactor does).
+		 */
+		private boolean quietDroppedErrors = true;
+
+		public boolean isQuietDroppedErrors() {
+			return this.quietDroppedErrors;
+		}
+
+		public void setQuietDroppedErrors(boolean quietDroppedErrors) {
+			this.quietDroppedErrors = quietDroppedErrors;
+		}
+
 		public Level getLevel() {
 			return this.level;
 		}

@@ -227,7 +227,7 @@ final class CallSubscriber implements CoreSubscriber<ClientResponse>, Subscripti
 	/** The call is refused before it starts: its downstream gets {@code refused} at once. */
 	void refuse(HangupException refused) {
 		this.state.signal(CallState.TERMINATED);
-		StoppedCalls.quietWhenDropped();
+		this.call.stopping();
 		Operators.error(this.actual, refused);
 	}
 
@@ -241,7 +241,7 @@ final class CallSubscriber implements CoreSubscriber<ClientResponse>, Subscripti
 	void stop(HangupException stopped) {
 		this.stoppedWith = stopped;
 		this.call.end();
-		StoppedCalls.quietWhenDropped();
+		this.call.stopping();
 		TrackedBody tracked = this.body;
 		if (tracked != null) {
 			tracked.cancel();

@@ -61,6 +61,8 @@ public final class HangupExchangeFilterFunction implements ExchangeFilterFunctio
 
 	private final StreamingResponses streams;
 
+	private final boolean quietDroppedErrors;
+
 	private volatile @Nullable Upstream lastUpstream;
 
 	/**
@@ -114,7 +116,7 @@ public final class HangupExchangeFilterFunction implements ExchangeFilterFunctio
 	 */
 	public HangupExchangeFilterFunction(HangupClassifier classifier, HangupRecorder recorder,
 			Duration responseTimeout, PropagationMode propagation, ConnectionReuse reuse, OutboundCalls calls) {
-		this(classifier, recorder, responseTimeout, propagation, reuse, calls, StreamingResponses.DEFAULTS);
+		this(classifier, recorder, responseTimeout, propagation, reuse, calls, StreamingResponses.DEFAULTS, true);
 	}
 
 	/**
@@ -128,11 +130,14 @@ public final class HangupExchangeFilterFunction implements ExchangeFilterFunctio
 	 * @param calls counts the calls in flight, with those of other integrations
 	 * @param streams which responses are streams, whose silences between chunks the response
 	 * timeout does not cover
+	 * @param quietDroppedErrors whether to add, the first time a call is stopped, the Reactor
+	 * {@code onErrorDropped} hook that logs a stopped call's unhandled error at DEBUG instead of
+	 * ERROR (a process-wide change)
 	 * @since 0.4.0
 	 */
 	public HangupExchangeFilterFunction(HangupClassifier classifier, HangupRecorder recorder,
 			Duration responseTimeout, PropagationMode propagation, ConnectionReuse reuse, OutboundCalls calls,
-			StreamingResponses streams) {
+			StreamingResponses streams, boolean quietDroppedErrors) {
 		Assert.isTrue(!responseTimeout.isNegative(), "Response timeout must not be negative");
 		this.classifier = classifier;
 		this.recorder = recorder;
@@ -141,6 +146,7 @@ public final class HangupExchangeFilterFunction implements ExchangeFilterFunctio
 		this.reuse = reuse;
 		this.calls = calls;
 		this.streams = streams;
+		this.quietDroppedErrors = quietDroppedErrors;
 	}
 
 	/**
@@ -174,7 +180,8 @@ public final class HangupExchangeFilterFunction implements ExchangeFilterFunctio
 		ContextView context = actual.currentContext();
 		InboundScope scope = scope(request, context);
 		OutboundCall call = new OutboundCall(this.classifier, this.recorder, HangupObservations.method(request.method().name()),
-				upstream(request), scope, this.propagation == PropagationMode.REQUEST, this.calls);
+				upstream(request), scope, this.propagation == PropagationMode.REQUEST, this.calls,
+				this.quietDroppedErrors);
 		Observation observation = context.getOrDefault(ObservationThreadLocalAccessor.KEY, null);
 		if (observation != null && !observation.isNoop()) {
 			call.observe(observation);

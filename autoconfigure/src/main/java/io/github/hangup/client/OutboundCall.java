@@ -49,9 +49,25 @@ final class OutboundCall extends AbstractOutboundCall {
 	@SuppressWarnings("NullAway.Init")
 	private StaleRetry retry;
 
+	/** Whether a stopped call's unhandled error is kept out of Reactor's ERROR line. */
+	private final boolean quietDroppedErrors;
+
 	OutboundCall(HangupClassifier classifier, HangupRecorder recorder, String method, String upstream,
 			@Nullable InboundScope scope, boolean stopWithClient, OutboundCalls calls) {
+		this(classifier, recorder, method, upstream, scope, stopWithClient, calls, true);
+	}
+
+	OutboundCall(HangupClassifier classifier, HangupRecorder recorder, String method, String upstream,
+			@Nullable InboundScope scope, boolean stopWithClient, OutboundCalls calls, boolean quietDroppedErrors) {
 		super(classifier, recorder, method, upstream, scope, stopWithClient, calls);
+		this.quietDroppedErrors = quietDroppedErrors;
+	}
+
+	/** The call is being stopped: its error may reach a subscriber that handles none. */
+	void stopping() {
+		if (this.quietDroppedErrors) {
+			StoppedCalls.quietWhenDropped();
+		}
 	}
 
 	/**

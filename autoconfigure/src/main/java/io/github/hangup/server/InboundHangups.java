@@ -159,11 +159,17 @@ public final class InboundHangups {
 		return exchange.getResponse().isCommitted() ? HangupPhase.DURING_RESPONSE : HangupPhase.BEFORE_RESPONSE;
 	}
 
-	/** The client cancel Hangup stopped an outbound call with, if {@code error} is or wraps one. */
+	/**
+	 * The client cancel Hangup stopped an outbound call with, if {@code error} is or wraps one.
+	 * A stop is the scope's decision, not a failure, so it has no cause: a call that failed
+	 * because its own client left (a request body cut by the client) keeps the failure as
+	 * its cause.
+	 */
 	static @Nullable HangupException stoppedCall(Throwable error) {
 		int depth = 0;
 		for (Throwable t = error; t != null && depth < 32; t = (t.getCause() != t) ? t.getCause() : null, depth++) {
-			if (t instanceof HangupException stopped && stopped.getKind() == HangupKind.CLIENT_CANCEL) {
+			if (t instanceof HangupException stopped && stopped.getKind() == HangupKind.CLIENT_CANCEL
+					&& stopped.getCause() == null) {
 				return stopped;
 			}
 		}

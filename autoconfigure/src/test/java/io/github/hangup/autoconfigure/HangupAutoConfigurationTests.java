@@ -268,7 +268,8 @@ class HangupAutoConfigurationTests {
 				"hangup.client.propagation", "hangup.events.capacity", "hangup.observation.enabled",
 				"hangup.observation.client-closed-status", "hangup.logging.level.client-cancel",
 				"hangup.logging.level.upstream-timeout", "hangup.logging.level.upstream-reset",
-				"hangup.logging.level.upstream-unreachable", "hangup.logging.quiet-reactor-netty");
+				"hangup.logging.level.upstream-unreachable", "hangup.logging.quiet-reactor-netty", "hangup.logging.quiet-dropped-errors",
+				"hangup.client.stream-idle-timeout", "hangup.client.streaming-media-types");
 	}
 
 	@Test

@@ -120,6 +120,27 @@ class HangupClientAutoConfigurationTests {
 	}
 
 	@Test
+	void droppedErrorsOfStoppedCallsAreQuietedByDefault() {
+		this.runner.run((context) -> assertThat(context.getBean(HangupExchangeFilterFunction.class))
+			.hasFieldOrPropertyWithValue("quietDroppedErrors", true));
+	}
+
+	@Test
+	void quietDroppedErrorsPropertyReachesTheFilter() {
+		this.runner.withPropertyValues("hangup.logging.quiet-dropped-errors=false")
+			.run((context) -> assertThat(context.getBean(HangupExchangeFilterFunction.class))
+				.hasFieldOrPropertyWithValue("quietDroppedErrors", false));
+	}
+
+	@Test
+	void streamIdleTimeoutBeyondADayFailsTheApplicationNamingTheProperty() {
+		this.runner.withPropertyValues("hangup.client.stream-idle-timeout=2d")
+			.run((context) -> assertThat(context).getFailure()
+				.rootCause()
+				.hasMessageContaining("hangup.client.stream-idle-timeout must be between 0 (no limit) and PT24H"));
+	}
+
+	@Test
 	void bootsReadTimeoutIsTheResponseTimeoutWhenHangupsIsNotSet() throws Exception {
 		try (FaultyUpstream upstream = new FaultyUpstream()) {
 			this.runner.withPropertyValues("spring.http.clients.read-timeout=200ms").run((context) -> {
