@@ -134,6 +134,56 @@ public final class LoadBench {
 		if (only.contains("storm")) {
 			storm(sampleJar, out, stormDuration, clients);
 		}
+		if (only.contains("errors")) {
+			errors(sampleJar, out, quick ? 100 : 200, quick ? 200 : 500);
+		}
+	}
+
+	/**
+	 * How long an honest 502 takes, cold and warm, with the starter and without it (Spring's
+	 * own 500), against a raw-socket upstream that closes or resets, and a refused route.
+	 */
+	private static void errors(String sampleJar, Path out, int warmUp, int rounds) throws Exception {
+		System.out.printf(Locale.ROOT, "%n== Errors: a new client connection per request, send -> whole answer read; "
+				+ "the proxies and kinds in turn, one request at a time; cold = the first %d of each kind after "
+				+ "start-up, warm = %d after %d more%n", ErrorLatency.COLD, rounds, warmUp);
+		String refused = "http://127.0.0.1:" + AppProcess.freePort();
+		// Hang-ups logged as an application logs them by default: one WARN line each.
+		String[] routes = { "--sample.routes.refused.prefix=/refused", "--sample.routes.refused.uri=" + refused,
+				"--logging.level.io.github.hangup.Hangups=warn" };
+		try (FaultyUpstream upstream = new FaultyUpstream();
+				AppProcess enabled = sample("enabled", sampleJar, upstream.url(), out.resolve("errors-enabled.log"),
+						routes);
+				AppProcess disabled = sample("disabled", sampleJar, upstream.url(), out.resolve("errors-disabled.log"),
+						concat(routes, "--hangup.enabled=false"))) {
+			List<ErrorLatency.Measured> proxies = new ArrayList<>(List.of(
+					new ErrorLatency.Measured("enabled", enabled.port()),
+					new ErrorLatency.Measured("disabled", disabled.port())));
+			Path binary = Nginx.binary();
+			Nginx nginx = (binary != null)
+					? Nginx.start(binary, upstream.url(), refused, appCpus, out.toAbsolutePath().resolve("nginx")) : null;
+			try {
+				if (nginx != null) {
+					proxies.add(new ErrorLatency.Measured("nginx", nginx.port()));
+				}
+				else {
+					System.out.println("  (no nginx on the path: apt-get install nginx-light adds it as the yardstick)");
+				}
+				ErrorLatency.measure(proxies, warmUp, rounds);
+				ErrorLatency.print(proxies);
+			}
+			finally {
+				if (nginx != null) {
+					nginx.close();
+				}
+			}
+		}
+	}
+
+	private static String[] concat(String[] first, String... more) {
+		List<String> all = new ArrayList<>(List.of(first));
+		all.addAll(List.of(more));
+		return all.toArray(String[]::new);
 	}
 
 	private static String cpus() {
@@ -601,9 +651,15 @@ public final class LoadBench {
 				args(arguments.toArray(String[]::new)), log, Duration.ofSeconds(90));
 	}
 
+	/** The arguments, then those of {@link #QUIET} whose property they do not set already. */
 	private static List<String> args(String... args) {
 		List<String> all = new ArrayList<>(List.of(args));
-		all.addAll(QUIET);
+		for (String quiet : QUIET) {
+			String key = quiet.substring(0, quiet.indexOf('=') + 1);
+			if (all.stream().noneMatch((arg) -> arg.startsWith(key))) {
+				all.add(quiet);
+			}
+		}
 		return all;
 	}
 
