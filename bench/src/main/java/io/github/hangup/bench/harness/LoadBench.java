@@ -85,6 +85,9 @@ public final class LoadBench {
 		int stormDuration = -1;
 		int clients = 16;
 		int cancels = -1;
+		int connections = 32;
+		boolean ci = false;
+		double failAbove = 0;
 		Path out = Path.of("target", "load");
 		for (int i = 0; i < args.length; i++) {
 			switch (args[i]) {
@@ -101,9 +104,17 @@ public final class LoadBench {
 				case "--out" -> out = Path.of(args[++i]);
 				case "--app-cpus" -> appCpus = args[++i];
 				case "--warm-up" -> warmUpSeconds = Integer.parseInt(args[++i]);
+				case "--connections" -> connections = Integer.parseInt(args[++i]);
+				case "--ci" -> ci = true;
+				case "--fail-above" -> failAbove = Double.parseDouble(args[++i]);
 				default -> throw new IllegalArgumentException("Unknown argument " + args[i]);
 			}
 		}
+		// The proxy-bound sizes, before the other parts' defaults fill in what was not given.
+		ProxyBound.Sizes boundSizes = new ProxyBound.Sizes(
+				(warmUpSeconds > 0) ? warmUpSeconds : (ci ? 20 : (quick ? 40 : 120)),
+				(runs > 0) ? runs : (ci ? 3 : (quick ? 5 : 10)), (duration > 0) ? duration : (ci ? 3 : (quick ? 5 : 8)),
+				connections, (failAbove > 0) ? failAbove : (ci ? 1.15 : 0));
 		launches = (launches > 0) ? launches : (quick ? 1 : 3);
 		runs = (runs > 0) ? runs : (quick ? 5 : 10);
 		duration = (duration > 0) ? duration : (quick ? 4 : 8);
@@ -134,8 +145,18 @@ public final class LoadBench {
 		if (only.contains("storm")) {
 			storm(sampleJar, out, stormDuration, clients);
 		}
+		boolean passed = true;
+		if (only.contains("bound")) {
+			String jar = sampleJar;
+			Path logs = out;
+			passed = ProxyBound.run((name, upstreamUrl, extra) -> sample(name, jar, upstreamUrl,
+					logs.resolve("bound-" + name + ".log"), extra), appCpus, boundSizes);
+		}
 		if (only.contains("errors")) {
 			errors(sampleJar, out, quick ? 100 : 200, quick ? 200 : 500);
+		}
+		if (!passed) {
+			System.exit(1);
 		}
 	}
 
