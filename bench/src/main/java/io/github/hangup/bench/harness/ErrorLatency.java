@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.function.DoubleSupplier;
 
 /**
  * How long an honest error takes: a client on a new connection (as {@code curl} is) asks the
@@ -48,34 +49,50 @@ final class ErrorLatency {
 
 		final int port;
 
+		/** CPU time the proxy used so far, in seconds. */
+		final DoubleSupplier cpu;
+
+		final Map<Kind, double[]> cpuPerKind = new LinkedHashMap<>();
+
 		final Map<Kind, List<Double>> cold = new LinkedHashMap<>();
 
 		final Map<Kind, List<Double>> warm = new LinkedHashMap<>();
 
 		final Map<Kind, Map<Integer, Integer>> statuses = new LinkedHashMap<>();
 
-		Measured(String name, int port) {
+		Measured(String name, int port, DoubleSupplier cpu) {
 			this.name = name;
 			this.port = port;
+			this.cpu = cpu;
 			for (Kind kind : KINDS) {
 				this.cold.put(kind, new ArrayList<>());
 				this.warm.put(kind, new ArrayList<>());
 				this.statuses.put(kind, new LinkedHashMap<>());
+				this.cpuPerKind.put(kind, new double[1]);
 			}
 		}
 
 	}
 
 	/**
-	 * Measures the proxies in turn: {@link #COLD} cold rounds, {@code warmUp} rounds not kept,
-	 * then {@code rounds} warm rounds; a round sends one request of each kind to each proxy.
+	 * Measures the proxies in turn: {@link #COLD} cold rounds, then {@code load} (healthy
+	 * load, as a proxy in service has had) and {@code warmUp} rounds not kept, then
+	 * {@code rounds} warm rounds; a round sends one request of each kind to each proxy. The
+	 * CPU time of the warm rounds is summed per kind.
 	 */
-	static void measure(List<Measured> proxies, int warmUp, int rounds) throws Exception {
+	static void measure(List<Measured> proxies, Runnable load, int warmUp, int rounds) throws Exception {
 		int id = 0;
 		for (int round = 0; round < COLD + warmUp + rounds; round++) {
+			if (round == COLD) {
+				load.run();
+			}
 			for (Kind kind : KINDS) {
 				for (Measured proxy : proxies) {
+					double cpuBefore = proxy.cpu.getAsDouble();
 					long[] result = once(proxy.port, kind.target() + "e" + (id++));
+					if (round >= COLD + warmUp) {
+						proxy.cpuPerKind.get(kind)[0] += proxy.cpu.getAsDouble() - cpuBefore;
+					}
 					proxy.statuses.get(kind).merge((int) result[0], 1, Integer::sum);
 					double millis = result[1] / 1e6;
 					if (round < COLD) {
@@ -112,8 +129,9 @@ final class ErrorLatency {
 	static void print(List<Measured> proxies) {
 		for (Kind kind : KINDS) {
 			for (Measured proxy : proxies) {
-				System.out.printf(Locale.ROOT, "  %-24s %-9s cold %s   warm %s   statuses %s%n", kind.label(), proxy.name,
-						figures(proxy.cold.get(kind)), figures(proxy.warm.get(kind)), proxy.statuses.get(kind));
+				System.out.printf(Locale.ROOT, "  %-24s %-9s cold %s   warm %s   CPU %5.0f us/request (warm)   statuses %s%n",
+						kind.label(), proxy.name, figures(proxy.cold.get(kind)), figures(proxy.warm.get(kind)),
+						proxy.cpuPerKind.get(kind)[0] * 1e6 / proxy.warm.get(kind).size(), proxy.statuses.get(kind));
 			}
 		}
 	}

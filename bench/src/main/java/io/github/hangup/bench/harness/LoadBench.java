@@ -37,11 +37,15 @@ import io.github.hangup.bench.harness.FaultyUpstream.Tracked;
  * the stopped call being released, through the bench app's {@code /blocked} route. The three
  * run in turn, one cancel at a time, 20 ms apart;</li>
  * <li>{@code storm}: healthy clients' p99 while 30% of clients abandon their requests,
- * against the same healthy load alone.</li>
+ * against the same healthy load alone;</li>
+ * <li>{@code bound} (not run by default): the proxy as the bottleneck, loaded by {@code wrk},
+ * see {@link ProxyBound};</li>
+ * <li>{@code errors} (not run by default): how long an honest 502 takes, see
+ * {@link ErrorLatency}.</li>
  * </ul>
  * Arguments: {@code --sample-jar JAR [--quick] [--only ratios,side-by-side,cancel,storm]
  * [--launches N] [--runs N] [--duration S] [--storm-duration S] [--clients N] [--cancels N]
- * [--warm-up S] [--app-cpus LIST] [--control]}. {@code --control} starts both applications with
+ * [--warm-up S] [--app-cpus LIST] [--control] [--connections N] [--ci] [--fail-above RATIO]}. {@code --control} starts both applications with
  * {@code --hangup.enabled=false}: the ratios of two identical applications show the noise
  * floor of the machine.
  */
@@ -178,19 +182,32 @@ public final class LoadBench {
 				AppProcess disabled = sample("disabled", sampleJar, upstream.url(), out.resolve("errors-disabled.log"),
 						concat(routes, "--hangup.enabled=false"))) {
 			List<ErrorLatency.Measured> proxies = new ArrayList<>(List.of(
-					new ErrorLatency.Measured("enabled", enabled.port()),
-					new ErrorLatency.Measured("disabled", disabled.port())));
+					new ErrorLatency.Measured("enabled", enabled.port(), enabled::cpuSeconds),
+					new ErrorLatency.Measured("disabled", disabled.port(), disabled::cpuSeconds)));
 			Path binary = Nginx.binary();
 			Nginx nginx = (binary != null)
 					? Nginx.start(binary, upstream.url(), refused, appCpus, out.toAbsolutePath().resolve("nginx")) : null;
 			try {
 				if (nginx != null) {
-					proxies.add(new ErrorLatency.Measured("nginx", nginx.port()));
+					proxies.add(new ErrorLatency.Measured("nginx", nginx.port(), nginx::cpuSeconds));
 				}
 				else {
 					System.out.println("  (no nginx on the path: apt-get install nginx-light adds it as the yardstick)");
 				}
-				ErrorLatency.measure(proxies, warmUp, rounds);
+				// Between the cold and the warm rounds, healthy load, as a proxy in service has had.
+				Runnable load = () -> {
+					for (AppProcess app : List.of(enabled, disabled)) {
+						for (int step = 0; step < 4; step++) {
+							try {
+								LoadGenerator.run(app.port(), "/ok?id=load", 8, 5000, 0, null);
+							}
+							catch (InterruptedException ex) {
+								Thread.currentThread().interrupt();
+							}
+						}
+					}
+				};
+				ErrorLatency.measure(proxies, load, warmUp, rounds);
 				ErrorLatency.print(proxies);
 			}
 			finally {

@@ -98,6 +98,35 @@ final class Nginx implements AutoCloseable {
 		return url.replaceFirst("^http://", "");
 	}
 
+	/** CPU time of the master and its workers so far, in seconds, from {@code /proc}. */
+	double cpuSeconds() {
+		double seconds = cpuSeconds(this.process.pid());
+		try {
+			String children = Files.readString(Path.of("/proc", Long.toString(this.process.pid()), "task",
+					Long.toString(this.process.pid()), "children"));
+			for (String child : children.trim().split("\\s+")) {
+				if (!child.isEmpty()) {
+					seconds += cpuSeconds(Long.parseLong(child));
+				}
+			}
+		}
+		catch (IOException | RuntimeException ex) {
+			// Without /proc: the master's alone.
+		}
+		return seconds;
+	}
+
+	private static double cpuSeconds(long pid) {
+		try {
+			String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
+			String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+			return (Long.parseLong(fields[11]) + Long.parseLong(fields[12])) / 100.0;
+		}
+		catch (IOException | RuntimeException ex) {
+			return 0;
+		}
+	}
+
 	int port() {
 		return this.port;
 	}
