@@ -37,11 +37,15 @@ import io.github.hangup.bench.harness.FaultyUpstream.Tracked;
  * the stopped call being released, through the bench app's {@code /blocked} route. The three
  * run in turn, one cancel at a time, 20 ms apart;</li>
  * <li>{@code storm}: healthy clients' p99 while 30% of clients abandon their requests,
- * against the same healthy load alone.</li>
+ * against the same healthy load alone;</li>
+ * <li>{@code bound} (not run by default): the proxy as the bottleneck, loaded by {@code wrk},
+ * see {@link ProxyBound};</li>
+ * <li>{@code errors} (not run by default): how long an honest 502 takes, see
+ * {@link ErrorLatency}.</li>
  * </ul>
  * Arguments: {@code --sample-jar JAR [--quick] [--only ratios,side-by-side,cancel,storm]
  * [--launches N] [--runs N] [--duration S] [--storm-duration S] [--clients N] [--cancels N]
- * [--warm-up S] [--app-cpus LIST] [--control]}. {@code --control} starts both applications with
+ * [--warm-up S] [--app-cpus LIST] [--control] [--connections N] [--ci] [--fail-above RATIO]}. {@code --control} starts both applications with
  * {@code --hangup.enabled=false}: the ratios of two identical applications show the noise
  * floor of the machine.
  */
@@ -85,6 +89,9 @@ public final class LoadBench {
 		int stormDuration = -1;
 		int clients = 16;
 		int cancels = -1;
+		int connections = 32;
+		boolean ci = false;
+		double failAbove = 0;
 		Path out = Path.of("target", "load");
 		for (int i = 0; i < args.length; i++) {
 			switch (args[i]) {
@@ -101,9 +108,17 @@ public final class LoadBench {
 				case "--out" -> out = Path.of(args[++i]);
 				case "--app-cpus" -> appCpus = args[++i];
 				case "--warm-up" -> warmUpSeconds = Integer.parseInt(args[++i]);
+				case "--connections" -> connections = Integer.parseInt(args[++i]);
+				case "--ci" -> ci = true;
+				case "--fail-above" -> failAbove = Double.parseDouble(args[++i]);
 				default -> throw new IllegalArgumentException("Unknown argument " + args[i]);
 			}
 		}
+		// The proxy-bound sizes, before the other parts' defaults fill in what was not given.
+		ProxyBound.Sizes boundSizes = new ProxyBound.Sizes(
+				(warmUpSeconds > 0) ? warmUpSeconds : (ci ? 20 : (quick ? 40 : 120)),
+				(runs > 0) ? runs : (ci ? 3 : (quick ? 5 : 10)), (duration > 0) ? duration : (ci ? 3 : (quick ? 5 : 8)),
+				connections, (failAbove > 0) ? failAbove : (ci ? 1.30 : 0));
 		launches = (launches > 0) ? launches : (quick ? 1 : 3);
 		runs = (runs > 0) ? runs : (quick ? 5 : 10);
 		duration = (duration > 0) ? duration : (quick ? 4 : 8);
@@ -134,6 +149,79 @@ public final class LoadBench {
 		if (only.contains("storm")) {
 			storm(sampleJar, out, stormDuration, clients);
 		}
+		boolean passed = true;
+		if (only.contains("bound")) {
+			String jar = sampleJar;
+			Path logs = out;
+			passed = ProxyBound.run((name, upstreamUrl, extra) -> sample(name, jar, upstreamUrl,
+					logs.resolve("bound-" + name + ".log"), extra), appCpus, boundSizes);
+		}
+		if (only.contains("errors")) {
+			errors(sampleJar, out, quick ? 100 : 200, quick ? 200 : 500);
+		}
+		if (!passed) {
+			System.exit(1);
+		}
+	}
+
+	/**
+	 * How long an honest 502 takes, cold and warm, with the starter and without it (Spring's
+	 * own 500), against a raw-socket upstream that closes or resets, and a refused route.
+	 */
+	private static void errors(String sampleJar, Path out, int warmUp, int rounds) throws Exception {
+		System.out.printf(Locale.ROOT, "%n== Errors: a new client connection per request, send -> whole answer read; "
+				+ "the proxies and kinds in turn, one request at a time; cold = the first %d of each kind after "
+				+ "start-up, warm = %d after %d more%n", ErrorLatency.COLD, rounds, warmUp);
+		String refused = "http://127.0.0.1:" + AppProcess.freePort();
+		// Hang-ups logged as an application logs them by default: one WARN line each.
+		String[] routes = { "--sample.routes.refused.prefix=/refused", "--sample.routes.refused.uri=" + refused,
+				"--logging.level.io.github.hangup.Hangups=warn" };
+		try (FaultyUpstream upstream = new FaultyUpstream();
+				AppProcess enabled = sample("enabled", sampleJar, upstream.url(), out.resolve("errors-enabled.log"),
+						routes);
+				AppProcess disabled = sample("disabled", sampleJar, upstream.url(), out.resolve("errors-disabled.log"),
+						concat(routes, "--hangup.enabled=false"))) {
+			List<ErrorLatency.Measured> proxies = new ArrayList<>(List.of(
+					new ErrorLatency.Measured("enabled", enabled.port(), enabled::cpuSeconds),
+					new ErrorLatency.Measured("disabled", disabled.port(), disabled::cpuSeconds)));
+			Path binary = Nginx.binary();
+			Nginx nginx = (binary != null)
+					? Nginx.start(binary, upstream.url(), refused, appCpus, out.toAbsolutePath().resolve("nginx")) : null;
+			try {
+				if (nginx != null) {
+					proxies.add(new ErrorLatency.Measured("nginx", nginx.port(), nginx::cpuSeconds));
+				}
+				else {
+					System.out.println("  (no nginx on the path: apt-get install nginx-light adds it as the yardstick)");
+				}
+				// Between the cold and the warm rounds, healthy load, as a proxy in service has had.
+				Runnable load = () -> {
+					for (AppProcess app : List.of(enabled, disabled)) {
+						for (int step = 0; step < 4; step++) {
+							try {
+								LoadGenerator.run(app.port(), "/ok?id=load", 8, 5000, 0, null);
+							}
+							catch (InterruptedException ex) {
+								Thread.currentThread().interrupt();
+							}
+						}
+					}
+				};
+				ErrorLatency.measure(proxies, load, warmUp, rounds);
+				ErrorLatency.print(proxies);
+			}
+			finally {
+				if (nginx != null) {
+					nginx.close();
+				}
+			}
+		}
+	}
+
+	private static String[] concat(String[] first, String... more) {
+		List<String> all = new ArrayList<>(List.of(first));
+		all.addAll(List.of(more));
+		return all.toArray(String[]::new);
 	}
 
 	private static String cpus() {
@@ -601,9 +689,15 @@ public final class LoadBench {
 				args(arguments.toArray(String[]::new)), log, Duration.ofSeconds(90));
 	}
 
+	/** The arguments, then those of {@link #QUIET} whose property they do not set already. */
 	private static List<String> args(String... args) {
 		List<String> all = new ArrayList<>(List.of(args));
-		all.addAll(QUIET);
+		for (String quiet : QUIET) {
+			String key = quiet.substring(0, quiet.indexOf('=') + 1);
+			if (all.stream().noneMatch((arg) -> arg.startsWith(key))) {
+				all.add(quiet);
+			}
+		}
 		return all;
 	}
 
