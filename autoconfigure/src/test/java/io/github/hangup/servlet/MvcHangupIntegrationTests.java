@@ -31,11 +31,14 @@ import org.springframework.boot.test.system.CapturedOutput;
 import org.springframework.boot.test.system.OutputCaptureExtension;
 import org.springframework.context.ConfigurableApplicationContext;
 import org.springframework.core.env.Environment;
+import org.springframework.http.HttpMethod;
+import org.springframework.http.client.JdkClientHttpRequestFactory;
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.PathVariable;
 import org.springframework.web.bind.annotation.RestController;
 import org.springframework.web.client.RestClient;
 import org.springframework.web.client.RestTemplate;
+import org.springframework.web.util.DefaultUriBuilderFactory;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -137,6 +140,22 @@ class MvcHangupIntegrationTests {
 				"kind=UPSTREAM_UNREACHABLE,method=GET,phase=BEFORE_RESPONSE,upstream=127.0.0.1:" + refusedPort, 1L));
 	}
 
+	@Test
+	void upstreamResetOfAClientHangupDoesNotSeeIsBlamedOnTheUpstreamNeverOnTheClient() throws Exception {
+		// A RestTemplate made by hand: its "Connection reset" reaches MVC raw, wrapped by Spring.
+		Head head;
+		String body;
+		try (RawHttpClient raw = new RawHttpClient(port, READ_TIMEOUT)) {
+			head = raw.send("GET", "/plain-rest-template/reset", "Connection: close").readHead();
+			body = raw.readRest().text();
+		}
+		assertThat(head.status()).isEqualTo(502);
+		assertThat(body).contains("\"hangup\":\"UPSTREAM_RESET\"");
+		HangupMeters.awaitCounts(registry, HangupMetrics.SERVER_HANGUPS,
+				Map.of("kind=UPSTREAM_RESET,method=GET,phase=BEFORE_RESPONSE,uri=/plain-rest-template/{path}", 1L));
+		HangupMeters.awaitClientHangups(registry, Map.of());
+	}
+
 	@ParameterizedTest
 	@ValueSource(strings = { "rest-client", "rest-template" })
 	void upstreamStallingMidBodyCutsTheCommittedResponseAndIsCountedOnceOnEachSide(String client, CapturedOutput output)
@@ -213,6 +232,8 @@ class MvcHangupIntegrationTests {
 
 		private final RestTemplate refusedRestTemplate;
 
+		private final RestTemplate plainRestTemplate;
+
 		RelayController(RestClient.Builder restClients, RestTemplateBuilder restTemplates, Environment environment) {
 			String upstream = environment.getRequiredProperty("test.upstream");
 			String refused = environment.getRequiredProperty("test.refused");
@@ -220,6 +241,8 @@ class MvcHangupIntegrationTests {
 			this.refusedRestClient = restClients.clone().baseUrl(refused).build();
 			this.restTemplate = restTemplates.rootUri(upstream).build();
 			this.refusedRestTemplate = restTemplates.rootUri(refused).build();
+			this.plainRestTemplate = new RestTemplate(new JdkClientHttpRequestFactory());
+			this.plainRestTemplate.setUriTemplateHandler(new DefaultUriBuilderFactory(upstream));
 		}
 
 		@GetMapping("/rest-client/{path}")
@@ -242,6 +265,11 @@ class MvcHangupIntegrationTests {
 			return this.refusedRestTemplate.getForObject("/" + path, String.class);
 		}
 
+		@GetMapping("/plain-rest-template/{path}")
+		String plainRestTemplate(@PathVariable String path) {
+			return this.plainRestTemplate.getForObject("/" + path, String.class);
+		}
+
 		@GetMapping("/rest-client-relay/{path}")
 		void restClientRelay(@PathVariable String path, HttpServletResponse response) {
 			this.restClient.get().uri("/" + path).exchange((request, upstreamResponse) -> {
@@ -252,7 +280,7 @@ class MvcHangupIntegrationTests {
 
 		@GetMapping("/rest-template-relay/{path}")
 		void restTemplateRelay(@PathVariable String path, HttpServletResponse response) {
-			this.restTemplate.execute("/" + path, org.springframework.http.HttpMethod.GET, null, (upstreamResponse) -> {
+			this.restTemplate.execute("/" + path, HttpMethod.GET, null, (upstreamResponse) -> {
 				relay(upstreamResponse.getBody(), response);
 				return null;
 			});
