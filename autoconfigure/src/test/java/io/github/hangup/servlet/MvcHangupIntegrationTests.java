@@ -184,6 +184,24 @@ class MvcHangupIntegrationTests {
 		assertThat(output).doesNotContain("Servlet.service()");
 	}
 
+	@ParameterizedTest
+	@ValueSource(strings = { "rest-client", "rest-template" })
+	void clientLeavingMidResponseIsCountedOnceAsAClientCancelWithoutAnErrorLog(String client, CapturedOutput output)
+			throws Exception {
+		try (RawHttpClient raw = new RawHttpClient(port, READ_TIMEOUT)) {
+			Head head = raw.send("GET", "/" + client + "-relay/big").readHead();
+			assertThat(head.status()).isEqualTo(200);
+			// Leaves with megabytes still to come: Tomcat finds it gone at its next write.
+			raw.reset();
+		}
+		HangupMeters.awaitCounts(registry, HangupMetrics.SERVER_HANGUPS,
+				Map.of("kind=CLIENT_CANCEL,method=GET,phase=DURING_RESPONSE,uri=/" + client + "-relay/{path}", 1L));
+		HangupMeters.awaitCounts(registry, "http.server.requests",
+				Map.of("hangup=CLIENT_CANCEL,method=GET,uri=/" + client + "-relay/{path}", 1L), HangupObservations.KEY,
+				"method", "uri");
+		assertThat(output).doesNotContain("Servlet.service()").doesNotContain(" ERROR ").doesNotContain(" WARN ");
+	}
+
 	private static void assertAnswered(String client, String path, int status, String kind, String detail)
 			throws IOException {
 		Head head;
