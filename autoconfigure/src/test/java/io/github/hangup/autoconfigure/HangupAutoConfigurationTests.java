@@ -242,7 +242,8 @@ class HangupAutoConfigurationTests {
 		assertThat(ours).containsExactlyInAnyOrder(HangupAutoConfiguration.class.getName(),
 				HangupClientAutoConfiguration.class.getName(), HangupServerAutoConfiguration.class.getName(),
 				HangupMetricsAutoConfiguration.class.getName(), HangupObservationAutoConfiguration.class.getName(),
-				HangupEndpointAutoConfiguration.class.getName(),
+				HangupEndpointAutoConfiguration.class.getName(), HangupServletAutoConfiguration.class.getName(),
+				HangupRestClientAutoConfiguration.class.getName(),
 				// By name: these tests run without Spring Cloud Gateway, its condition.
 				"io.github.hangup.autoconfigure.HangupGatewayAutoConfiguration");
 	}

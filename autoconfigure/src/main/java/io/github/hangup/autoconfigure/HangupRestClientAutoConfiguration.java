@@ -1,0 +1,64 @@
+package io.github.hangup.autoconfigure;
+
+import java.util.List;
+
+import io.github.hangup.HangupClassifier;
+import io.github.hangup.HangupRecorder;
+import io.github.hangup.client.OutboundCalls;
+import io.github.hangup.client.blocking.HangupClientHttpRequestInterceptor;
+
+import org.springframework.boot.autoconfigure.AutoConfiguration;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnBooleanProperty;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
+import org.springframework.boot.restclient.RestClientCustomizer;
+import org.springframework.boot.restclient.RestTemplateCustomizer;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+import org.springframework.http.client.ClientHttpRequestInterceptor;
+import org.springframework.web.client.RestClient;
+import org.springframework.web.client.RestTemplate;
+
+/**
+ * Installs the {@link HangupClientHttpRequestInterceptor} on the {@code RestClient.Builder}
+ * and the {@code RestTemplateBuilder} Boot auto-configures, last of their interceptors.
+ *
+ * @since 0.3.0
+ */
+@AutoConfiguration(after = HangupAutoConfiguration.class,
+		beforeName = { "org.springframework.boot.restclient.autoconfigure.RestClientAutoConfiguration",
+				"org.springframework.boot.restclient.autoconfigure.RestTemplateAutoConfiguration" })
+@ConditionalOnClass({ RestClient.class, RestClientCustomizer.class })
+@ConditionalOnBooleanProperty(name = "hangup.enabled", matchIfMissing = true)
+public final class HangupRestClientAutoConfiguration {
+
+	@Bean
+	@ConditionalOnMissingBean
+	HangupClientHttpRequestInterceptor hangupClientHttpRequestInterceptor(HangupClassifier classifier,
+			HangupRecorder recorder, HangupProperties properties, OutboundCalls calls) {
+		return new HangupClientHttpRequestInterceptor(classifier, recorder, properties.propagationMode(), calls);
+	}
+
+	@Bean
+	RestClientCustomizer hangupRestClientCustomizer(HangupClientHttpRequestInterceptor interceptor) {
+		// Last in the list: the interceptor sits closest to the request factory and sees raw errors.
+		return (builder) -> builder.requestInterceptors((interceptors) -> last(interceptors, interceptor));
+	}
+
+	static void last(List<ClientHttpRequestInterceptor> interceptors, ClientHttpRequestInterceptor interceptor) {
+		interceptors.remove(interceptor);
+		interceptors.add(interceptor);
+	}
+
+	@Configuration(proxyBeanMethods = false)
+	@ConditionalOnClass({ RestTemplate.class, RestTemplateCustomizer.class })
+	static class RestTemplateConfiguration {
+
+		@Bean
+		RestTemplateCustomizer hangupRestTemplateCustomizer(HangupClientHttpRequestInterceptor interceptor) {
+			return (restTemplate) -> last(restTemplate.getInterceptors(), interceptor);
+		}
+
+	}
+
+}

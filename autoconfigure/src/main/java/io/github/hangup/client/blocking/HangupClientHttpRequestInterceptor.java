@@ -1,0 +1,113 @@
+package io.github.hangup.client.blocking;
+
+import java.io.IOException;
+import java.net.URI;
+
+import io.github.hangup.HangupClassifier;
+import io.github.hangup.HangupException;
+import io.github.hangup.HangupObservations;
+import io.github.hangup.HangupRecorder;
+import io.github.hangup.client.HangupClientAttributes;
+import io.github.hangup.client.OutboundCalls;
+import io.github.hangup.client.PropagationMode;
+import io.github.hangup.server.InboundScope;
+import org.jspecify.annotations.Nullable;
+
+import org.springframework.http.HttpRequest;
+import org.springframework.http.client.ClientHttpRequestExecution;
+import org.springframework.http.client.ClientHttpRequestInterceptor;
+import org.springframework.http.client.ClientHttpResponse;
+
+/**
+ * Makes each call of a {@code RestClient} or {@code RestTemplate} an outbound call as
+ * Hangup's {@code WebClient} filter does: it joins the scope of the inbound request served on
+ * the calling thread, its failures are classified into the same kinds and counted once on
+ * {@code http.client.hangups}, before the response and while its body is read.
+ * <p>
+ * A hang-up before the response is thrown as a {@link HangupResourceAccessException}, the
+ * {@code ResourceAccessException} the clients throw for any failed call, with the typed
+ * {@link HangupException} as its cause; one while the body is read as an
+ * {@code IOException} with the hang-up as its cause, which the clients wrap as they wrap any
+ * failure of a body. Installed last, closest to the request factory, so that it sees the
+ * factory's own errors.
+ *
+ * @since 0.3.0
+ */
+public final class HangupClientHttpRequestInterceptor implements ClientHttpRequestInterceptor {
+
+	private final HangupClassifier classifier;
+
+	private final HangupRecorder recorder;
+
+	private final PropagationMode propagation;
+
+	private final OutboundCalls calls;
+
+	/**
+	 * Create an interceptor.
+	 * @param classifier decides which failures are hang-ups
+	 * @param recorder receives the hang-ups
+	 * @param propagation how far a client leaving reaches
+	 * @param calls counts the calls in flight, with every other integration's
+	 */
+	public HangupClientHttpRequestInterceptor(HangupClassifier classifier, HangupRecorder recorder,
+			PropagationMode propagation, OutboundCalls calls) {
+		this.classifier = classifier;
+		this.recorder = recorder;
+		this.propagation = propagation;
+		this.calls = calls;
+	}
+
+	@Override
+	public ClientHttpResponse intercept(HttpRequest request, byte[] body, ClientHttpRequestExecution execution)
+			throws IOException {
+		BlockingCall call = new BlockingCall(this.classifier, this.recorder,
+				HangupObservations.method(request.getMethod().name()), upstream(request), scope(request),
+				this.propagation == PropagationMode.REQUEST, this.calls);
+		HangupException early = call.begin();
+		if (early != null) {
+			throw new HangupResourceAccessException(request, early);
+		}
+		ClientHttpResponse response;
+		try {
+			response = execution.execute(request, body);
+		}
+		catch (IOException | RuntimeException ex) {
+			if (call.fail(ex) instanceof HangupException hangup) {
+				throw new HangupResourceAccessException(request, hangup);
+			}
+			throw ex;
+		}
+		HangupException stopped = call.stopped();
+		if (stopped != null) {
+			// Its client left while it waited: the answer has nobody to go to.
+			response.close();
+			throw new HangupResourceAccessException(request, stopped);
+		}
+		call.responded();
+		return new TrackedClientHttpResponse(response, call);
+	}
+
+	private @Nullable InboundScope scope(HttpRequest request) {
+		if (this.propagation == PropagationMode.OFF
+				|| Boolean.TRUE.equals(request.getAttributes().get(HangupClientAttributes.DETACHED))) {
+			return null;
+		}
+		return InboundScope.current();
+	}
+
+	private static String upstream(HttpRequest request) {
+		Object name = request.getAttributes().get(HangupClientAttributes.CLIENT_NAME);
+		if (name instanceof String text && !text.isEmpty()) {
+			return text;
+		}
+		URI url = request.getURI();
+		String host = (url.getHost() != null) ? url.getHost() : "unknown";
+		int port = url.getPort();
+		if (port == -1) {
+			port = "https".equalsIgnoreCase(url.getScheme()) ? 443 : 80;
+		}
+		return host + ":" + port;
+	}
+
+}

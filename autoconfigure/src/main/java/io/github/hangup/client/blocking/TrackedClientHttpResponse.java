@@ -1,0 +1,149 @@
+package io.github.hangup.client.blocking;
+
+import java.io.FilterInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.http.HttpTimeoutException;
+
+import io.github.hangup.HangupException;
+import org.jspecify.annotations.Nullable;
+
+import org.springframework.http.HttpHeaders;
+import org.springframework.http.HttpStatusCode;
+import org.springframework.http.client.ClientHttpResponse;
+
+/**
+ * The response of a {@link BlockingCall}: its body's failures are the call's hang-ups during
+ * the response, its end or close the end of the call.
+ */
+final class TrackedClientHttpResponse implements ClientHttpResponse {
+
+	/**
+	 * Spring's response for the JDK's {@code HttpClient}, whose read timeout closes the body
+	 * under its reader: the reader then fails with a bare {@code IOException("closed")}.
+	 */
+	private static final String JDK_RESPONSE = "org.springframework.http.client.JdkClientHttpResponse";
+
+	private final ClientHttpResponse response;
+
+	private final boolean jdk;
+
+	/** The caller closed the response: a read failing after that is the caller's doing. */
+	private volatile boolean closed;
+
+	private final BlockingCall call;
+
+	private volatile @Nullable InputStream body;
+
+	TrackedClientHttpResponse(ClientHttpResponse response, BlockingCall call) {
+		this.response = response;
+		this.call = call;
+		this.jdk = response.getClass().getName().equals(JDK_RESPONSE);
+	}
+
+	@Override
+	public HttpStatusCode getStatusCode() throws IOException {
+		return this.response.getStatusCode();
+	}
+
+	@Override
+	public String getStatusText() throws IOException {
+		return this.response.getStatusText();
+	}
+
+	@Override
+	public HttpHeaders getHeaders() {
+		return this.response.getHeaders();
+	}
+
+	@Override
+	public InputStream getBody() throws IOException {
+		InputStream body = this.body;
+		if (body == null) {
+			try {
+				body = new TrackedBody(this.response.getBody());
+			}
+			catch (IOException ex) {
+				throw failed(ex);
+			}
+			this.body = body;
+		}
+		return body;
+	}
+
+	@Override
+	public void close() {
+		this.closed = true;
+		try {
+			this.response.close();
+		}
+		finally {
+			// Closed before its end: the caller's choice, no hang-up.
+			this.call.finish();
+		}
+	}
+
+	private IOException failed(IOException ex) {
+		Throwable failed = this.call.fail(isReadTimeout(ex) ? readTimeout(ex) : ex);
+		// The converters and the clients know I/O errors only: the hang-up travels as the cause.
+		return (failed instanceof HangupException hangup) ? new IOException(hangup.getMessage(), hangup) : ex;
+	}
+
+	/** Whether the JDK client's read timeout closed the body under its reader. */
+	private boolean isReadTimeout(IOException ex) {
+		return this.jdk && !this.closed && ex.getClass() == IOException.class && "closed".equals(ex.getMessage());
+	}
+
+	private static IOException readTimeout(IOException ex) {
+		HttpTimeoutException timeout = new HttpTimeoutException("Response body not read in time: the read timeout closed it");
+		timeout.initCause(ex);
+		return timeout;
+	}
+
+	private final class TrackedBody extends FilterInputStream {
+
+		TrackedBody(InputStream body) {
+			super(body);
+		}
+
+		@Override
+		public int read() throws IOException {
+			try {
+				int read = super.read();
+				if (read == -1) {
+					TrackedClientHttpResponse.this.call.finish();
+				}
+				return read;
+			}
+			catch (IOException ex) {
+				throw failed(ex);
+			}
+		}
+
+		@Override
+		public int read(byte[] bytes, int offset, int length) throws IOException {
+			try {
+				int read = super.read(bytes, offset, length);
+				if (read == -1) {
+					TrackedClientHttpResponse.this.call.finish();
+				}
+				return read;
+			}
+			catch (IOException ex) {
+				throw failed(ex);
+			}
+		}
+
+		@Override
+		public long skip(long count) throws IOException {
+			try {
+				return super.skip(count);
+			}
+			catch (IOException ex) {
+				throw failed(ex);
+			}
+		}
+
+	}
+
+}

@@ -1,0 +1,48 @@
+package io.github.hangup.servlet;
+
+import java.io.IOException;
+
+import jakarta.servlet.ServletException;
+import org.apache.catalina.connector.Request;
+import org.apache.catalina.connector.Response;
+import org.apache.catalina.valves.ValveBase;
+import org.apache.coyote.ActionCode;
+
+/**
+ * Lets Hangup cut a committed response on Tomcat the way Tomcat cuts one whose processing
+ * failed: what was written so far is sent, then the connection is closed at once, so that a
+ * chunked body lacks its final chunk and a body with a {@code Content-Length} is short.
+ * Offers the abort to {@link HangupHandlerExceptionResolver} while the request is served,
+ * which then swallows the error instead of letting it reach Tomcat's ERROR log.
+ *
+ * @since 0.3.0
+ */
+public final class HangupTomcatValve extends ValveBase {
+
+	/**
+	 * Create the valve.
+	 */
+	public HangupTomcatValve() {
+		super(true);
+	}
+
+	@Override
+	public void invoke(Request request, Response response) throws IOException, ServletException {
+		request.setAttribute(ServletHangups.ABORT_ATTRIBUTE, (ServletHangups.InboundAbort) (cause) -> abort(response, cause));
+		getNext().invoke(request, response);
+	}
+
+	private static void abort(Response response, Throwable cause) {
+		try {
+			response.flushBuffer();
+		}
+		catch (IOException ex) {
+			// The client is gone already: closing is all that is left.
+		}
+		// Tomcat turns the status into a 500 for any error but an I/O error: the client got the
+		// status already sent, and the request's metrics must say so.
+		IOException error = (cause instanceof IOException io) ? io : new IOException(cause.getMessage(), cause);
+		response.getCoyoteResponse().action(ActionCode.CLOSE_NOW, error);
+	}
+
+}

@@ -1,0 +1,175 @@
+package io.github.hangup.servlet;
+
+import java.time.Duration;
+import java.util.Set;
+
+import io.github.hangup.HangupClassifier;
+import io.github.hangup.HangupEvent;
+import io.github.hangup.HangupException;
+import io.github.hangup.HangupKind;
+import io.github.hangup.HangupObservations;
+import io.github.hangup.HangupPhase;
+import io.github.hangup.HangupRecorder;
+import io.github.hangup.HangupSide;
+import io.github.hangup.server.InboundScope;
+import io.github.hangup.server.InboundScopes;
+import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletResponse;
+import org.jspecify.annotations.Nullable;
+
+import org.springframework.web.servlet.HandlerMapping;
+import org.springframework.web.util.pattern.PathPattern;
+
+/**
+ * Inbound-side hang-up bookkeeping on the Servlet stack, shared by
+ * {@link HangupServletFilter} and {@link HangupHandlerExceptionResolver}: classification that
+ * keeps the client's side apart from the upstream's, the once-only recording, and the route.
+ *
+ * @since 0.3.0
+ */
+public final class ServletHangups {
+
+	/**
+	 * Request attribute under which a container integration offers to abort the request's
+	 * connection, as an {@link InboundAbort}.
+	 */
+	public static final String ABORT_ATTRIBUTE = InboundAbort.class.getName();
+
+	/**
+	 * The exceptions containers and Spring raise when the inbound client is gone, by class
+	 * name so that none of their libraries is required: Tomcat's, Jetty's and Spring's own.
+	 */
+	private static final Set<String> CLIENT_GONE = Set.of("org.apache.catalina.connector.ClientAbortException",
+			"org.eclipse.jetty.io.EofException",
+			"org.springframework.web.context.request.async.AsyncRequestNotUsableException");
+
+	private static final int MAX_DEPTH = 32;
+
+	private final HangupClassifier classifier;
+
+	private final HangupRecorder recorder;
+
+	/**
+	 * Create the inbound bookkeeping.
+	 * @param classifier decides which errors are hang-ups
+	 * @param recorder receives the hang-ups
+	 */
+	public ServletHangups(HangupClassifier classifier, HangupRecorder recorder) {
+		this.classifier = classifier;
+		this.recorder = recorder;
+	}
+
+	/**
+	 * Classify an error that reached the request's handling. Only the container (or Spring,
+	 * on its behalf) says the client is gone, with an exception of its own; any other lost
+	 * connection came from an outbound call, whatever its message says, so that an
+	 * upstream's reset is never taken for the client leaving.
+	 */
+	@Nullable HangupKind classify(Throwable error) {
+		if (isClientGone(error)) {
+			return HangupKind.CLIENT_CANCEL;
+		}
+		return this.classifier.classify(error, HangupSide.OUTBOUND);
+	}
+
+	private static boolean isClientGone(Throwable error) {
+		int depth = 0;
+		for (Throwable t = error; t != null && depth < MAX_DEPTH; t = (t.getCause() != t) ? t.getCause() : null, depth++) {
+			if (t instanceof HangupException) {
+				// A stopped or failed outbound call, whatever the container said after it.
+				return false;
+			}
+			for (Class<?> type = t.getClass(); type != null && type != Throwable.class; type = type.getSuperclass()) {
+				if (CLIENT_GONE.contains(type.getName())) {
+					return true;
+				}
+			}
+		}
+		return false;
+	}
+
+	/**
+	 * The client left: record it once, as {@link HangupKind#CLIENT_CANCEL}, and stop the
+	 * request's outbound calls.
+	 */
+	void clientGone(HttpServletRequest request, HttpServletResponse response, InboundScope scope,
+			@Nullable Throwable cause) {
+		HangupPhase phase = phase(response);
+		Set<String> stopped = InboundScopes.ended(scope, HangupKind.CLIENT_CANCEL);
+		if (InboundScopes.claimRecording(scope)) {
+			String upstreams = stopped.isEmpty() ? null : String.join(", ", stopped);
+			record(request, scope, HangupKind.CLIENT_CANCEL, phase, null, upstreams, cause);
+		}
+		InboundScopes.stopRemaining(scope);
+	}
+
+	void record(HttpServletRequest request, InboundScope scope, HangupKind kind, HangupPhase phase,
+			@Nullable Integer status, @Nullable String upstream, @Nullable Throwable cause) {
+		Duration elapsed = Duration.ofNanos(System.nanoTime() - InboundScopes.startNanos(scope));
+		InboundScopes.recorded(scope, kind, phase);
+		this.recorder.record(HangupEvent.inbound(kind, phase, HangupObservations.method(request.getMethod()), elapsed)
+			.route(route(request))
+			.upstream(upstream)
+			.status(status)
+			.cause(cause)
+			.protocol(request.getProtocol())
+			.connection((cause instanceof HangupException hangup) ? hangup.getConnection() : null)
+			.build());
+	}
+
+	/**
+	 * Return the request's scope, made on the spot when the filter did not run.
+	 */
+	static InboundScope scope(HttpServletRequest request) {
+		Object scope = request.getAttribute(InboundScope.ATTRIBUTE);
+		if (scope instanceof InboundScope inbound) {
+			return inbound;
+		}
+		// The filter was replaced or disabled: time from now on.
+		InboundScope created = new InboundScope();
+		request.setAttribute(InboundScope.ATTRIBUTE, created);
+		return created;
+	}
+
+	static HangupPhase phase(HttpServletResponse response) {
+		return response.isCommitted() ? HangupPhase.DURING_RESPONSE : HangupPhase.BEFORE_RESPONSE;
+	}
+
+	static @Nullable String upstream(Throwable error) {
+		int depth = 0;
+		for (Throwable t = error; t != null && depth < MAX_DEPTH; t = (t.getCause() != t) ? t.getCause() : null, depth++) {
+			if (t instanceof HangupException hangup) {
+				return hangup.getUpstream();
+			}
+		}
+		return null;
+	}
+
+	/**
+	 * The matched route pattern, never the raw path: patterns are few, paths are not.
+	 */
+	static @Nullable String route(HttpServletRequest request) {
+		Object pattern = request.getAttribute(HandlerMapping.BEST_MATCHING_PATTERN_ATTRIBUTE);
+		if (pattern instanceof PathPattern pathPattern) {
+			return pathPattern.getPatternString();
+		}
+		return (pattern instanceof String text) ? text : null;
+	}
+
+	/**
+	 * Aborts the connection of a request whose response is committed, so that its client
+	 * sees a cut instead of a body that looks complete. Offered by a container integration
+	 * under {@link #ABORT_ATTRIBUTE} for as long as the request is being served.
+	 */
+	@FunctionalInterface
+	public interface InboundAbort {
+
+		/**
+		 * Send what was written so far, then close the connection at once.
+		 * @param cause why
+		 */
+		void abort(Throwable cause);
+
+	}
+
+}

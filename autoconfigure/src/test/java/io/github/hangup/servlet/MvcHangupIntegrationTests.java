@@ -1,0 +1,322 @@
+package io.github.hangup.servlet;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.time.Duration;
+import java.util.Map;
+
+import io.github.hangup.HangupObservations;
+import io.github.hangup.metrics.HangupMetrics;
+import io.github.hangup.support.FaultyUpstream;
+import io.github.hangup.support.HangupMeters;
+import io.github.hangup.support.RawHttpClient;
+import io.github.hangup.support.RawHttpClient.Ending;
+import io.github.hangup.support.RawHttpClient.Head;
+import io.github.hangup.support.RawHttpClient.Rest;
+import io.github.hangup.support.ServletTestApps;
+import io.github.hangup.support.TestApps;
+import io.micrometer.core.instrument.MeterRegistry;
+import jakarta.servlet.http.HttpServletResponse;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import org.springframework.boot.restclient.RestTemplateBuilder;
+import org.springframework.boot.test.system.CapturedOutput;
+import org.springframework.boot.test.system.OutputCaptureExtension;
+import org.springframework.context.ConfigurableApplicationContext;
+import org.springframework.core.env.Environment;
+import org.springframework.http.HttpMethod;
+import org.springframework.http.client.JdkClientHttpRequestFactory;
+import org.springframework.web.bind.annotation.GetMapping;
+import org.springframework.web.bind.annotation.PathVariable;
+import org.springframework.web.bind.annotation.RestController;
+import org.springframework.web.client.RestClient;
+import org.springframework.web.client.RestTemplate;
+import org.springframework.web.util.DefaultUriBuilderFactory;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/**
+ * The hang-up matrix through a real Spring MVC application on Tomcat, relaying with the
+ * {@code RestClient} and {@code RestTemplate} Boot builds (on the JDK's {@code HttpClient}),
+ * in front of a raw-socket upstream that misbehaves on purpose. Each test asserts what the
+ * client sees and the exact counts on both of Hangup's meters and on Boot's server timer.
+ */
+@ExtendWith(OutputCaptureExtension.class)
+class MvcHangupIntegrationTests {
+
+	private static final Duration READ_TIMEOUT = Duration.ofSeconds(10);
+
+	private static FaultyUpstream upstream;
+
+	private static int refusedPort;
+
+	private static ConfigurableApplicationContext app;
+
+	private static MeterRegistry registry;
+
+	private static int port;
+
+	@BeforeAll
+	static void start() throws Exception {
+		upstream = new FaultyUpstream();
+		refusedPort = FaultyUpstream.refusedPort();
+		app = ServletTestApps.start(RelayController.class, "test.upstream=" + upstream.baseUrl(),
+				"test.refused=http://127.0.0.1:" + refusedPort, "spring.http.clients.imperative.factory=jdk",
+				"spring.http.clients.read-timeout=1s");
+		registry = app.getBean(MeterRegistry.class);
+		port = TestApps.port(app);
+	}
+
+	@AfterAll
+	static void stop() throws Exception {
+		app.close();
+		upstream.close();
+	}
+
+	@BeforeEach
+	void clearMeters() {
+		registry.clear();
+	}
+
+	@ParameterizedTest
+	@ValueSource(strings = { "rest-client", "rest-template" })
+	void healthyCallIsRelayedAndRecordsNothing(String client) throws Exception {
+		try (RawHttpClient raw = new RawHttpClient(port, READ_TIMEOUT)) {
+			Head head = raw.send("GET", "/" + client + "/ok", "Connection: close").readHead();
+			assertThat(head.status()).isEqualTo(200);
+			assertThat(raw.readRest().text()).contains("hello");
+		}
+		assertServerRequest(client, HangupObservations.NONE, "200", "SUCCESS");
+		HangupMeters.awaitCounts(registry, HangupMetrics.SERVER_HANGUPS, Map.of());
+		HangupMeters.awaitClientHangups(registry, Map.of());
+	}
+
+	@ParameterizedTest
+	@ValueSource(strings = { "rest-client", "rest-template" })
+	void upstreamClosingWithoutAnAnswerIsAnswered502AndCountedOnceOnEachSide(String client) throws Exception {
+		assertAnswered(client, "/close", 502, "UPSTREAM_RESET",
+				"The upstream service closed the connection before completing its response.");
+	}
+
+	@ParameterizedTest
+	@ValueSource(strings = { "rest-client", "rest-template" })
+	void upstreamResetIsAnswered502AndCountedOnceOnEachSide(String client) throws Exception {
+		assertAnswered(client, "/reset", 502, "UPSTREAM_RESET",
+				"The upstream service closed the connection before completing its response.");
+	}
+
+	@ParameterizedTest
+	@ValueSource(strings = { "rest-client", "rest-template" })
+	void upstreamSlowerThanBootsReadTimeoutIsAnswered504AndCountedOnceOnEachSide(String client) throws Exception {
+		assertAnswered(client, "/hang", 504, "UPSTREAM_TIMEOUT", "The upstream service did not respond in time.");
+	}
+
+	@ParameterizedTest
+	@ValueSource(strings = { "rest-client", "rest-template" })
+	void refusedConnectionIsAnswered502AndCountedOnceOnEachSide(String client) throws Exception {
+		String route = "/" + client + "-refused/{path}";
+		Head head;
+		String body;
+		try (RawHttpClient raw = new RawHttpClient(port, READ_TIMEOUT)) {
+			head = raw.send("GET", "/" + client + "-refused/ok", "Connection: close").readHead();
+			body = raw.readRest().text();
+		}
+		assertThat(head.status()).isEqualTo(502);
+		assertThat(head.header("content-type")).isEqualTo("application/problem+json");
+		assertThat(body).contains("\"hangup\":\"UPSTREAM_UNREACHABLE\"")
+			.contains("\"detail\":\"The upstream service could not be reached.\"")
+			.doesNotContain(String.valueOf(refusedPort));
+		HangupMeters.awaitCounts(registry, HangupMetrics.SERVER_HANGUPS,
+				Map.of("kind=UPSTREAM_UNREACHABLE,method=GET,phase=BEFORE_RESPONSE,uri=" + route, 1L));
+		HangupMeters.awaitClientHangups(registry, Map.of(
+				"kind=UPSTREAM_UNREACHABLE,method=GET,phase=BEFORE_RESPONSE,upstream=127.0.0.1:" + refusedPort, 1L));
+	}
+
+	@Test
+	void upstreamResetOfAClientHangupDoesNotSeeIsBlamedOnTheUpstreamNeverOnTheClient() throws Exception {
+		// A RestTemplate made by hand: its "Connection reset" reaches MVC raw, wrapped by Spring.
+		Head head;
+		String body;
+		try (RawHttpClient raw = new RawHttpClient(port, READ_TIMEOUT)) {
+			head = raw.send("GET", "/plain-rest-template/reset", "Connection: close").readHead();
+			body = raw.readRest().text();
+		}
+		assertThat(head.status()).isEqualTo(502);
+		assertThat(body).contains("\"hangup\":\"UPSTREAM_RESET\"");
+		HangupMeters.awaitCounts(registry, HangupMetrics.SERVER_HANGUPS,
+				Map.of("kind=UPSTREAM_RESET,method=GET,phase=BEFORE_RESPONSE,uri=/plain-rest-template/{path}", 1L));
+		HangupMeters.awaitClientHangups(registry, Map.of());
+	}
+
+	@ParameterizedTest
+	@ValueSource(strings = { "rest-client", "rest-template" })
+	void upstreamStallingMidBodyCutsTheCommittedResponseAndIsCountedOnceOnEachSide(String client, CapturedOutput output)
+			throws Exception {
+		Head head;
+		Rest rest;
+		try (RawHttpClient raw = new RawHttpClient(port, READ_TIMEOUT)) {
+			head = raw.send("GET", "/" + client + "-relay/stall-mid-body").readHead();
+			rest = raw.readRest();
+		}
+		assertThat(head.status()).isEqualTo(200);
+		assertThat(head.header("transfer-encoding")).isEqualTo("chunked");
+		// What arrived before the stall is relayed, then the connection is cut at once, without
+		// the final chunk: the client does not take it for a complete body.
+		assertThat(rest.ending()).isNotEqualTo(Ending.STALLED);
+		assertThat(rest.bytes()).hasSizeGreaterThanOrEqualTo(FaultyUpstream.SENT_LENGTH);
+		assertThatThrownBy(() -> RawHttpClient.payloadOfChunked(rest.bytes())).isInstanceOf(AssertionError.class);
+		HangupMeters.awaitCounts(registry, HangupMetrics.SERVER_HANGUPS, Map.of(
+				"kind=UPSTREAM_TIMEOUT,method=GET,phase=DURING_RESPONSE,uri=/" + client + "-relay/{path}", 1L));
+		HangupMeters.awaitClientHangups(registry, Map.of(
+				"kind=UPSTREAM_TIMEOUT,method=GET,phase=DURING_RESPONSE,upstream=127.0.0.1:" + upstream.port(), 1L));
+		HangupMeters.awaitCounts(registry, "http.server.requests",
+				Map.of("hangup=UPSTREAM_TIMEOUT,method=GET,outcome=UNKNOWN,status=200,uri=/" + client + "-relay/{path}",
+						1L),
+				HangupObservations.KEY, "method", "outcome", "status", "uri");
+		assertThat(output).doesNotContain("Servlet.service()");
+	}
+
+	@ParameterizedTest
+	@ValueSource(strings = { "rest-client", "rest-template" })
+	void clientLeavingMidResponseIsCountedOnceAsAClientCancelWithoutAnErrorLog(String client, CapturedOutput output)
+			throws Exception {
+		try (RawHttpClient raw = new RawHttpClient(port, READ_TIMEOUT)) {
+			Head head = raw.send("GET", "/" + client + "-relay/big").readHead();
+			assertThat(head.status()).isEqualTo(200);
+			// Leaves with megabytes still to come: Tomcat finds it gone at its next write.
+			raw.reset();
+		}
+		HangupMeters.awaitCounts(registry, HangupMetrics.SERVER_HANGUPS,
+				Map.of("kind=CLIENT_CANCEL,method=GET,phase=DURING_RESPONSE,uri=/" + client + "-relay/{path}", 1L));
+		HangupMeters.awaitCounts(registry, "http.server.requests",
+				Map.of("hangup=CLIENT_CANCEL,method=GET,uri=/" + client + "-relay/{path}", 1L), HangupObservations.KEY,
+				"method", "uri");
+		assertThat(output).doesNotContain("Servlet.service()").doesNotContain(" ERROR ").doesNotContain(" WARN ");
+	}
+
+	private static void assertAnswered(String client, String path, int status, String kind, String detail)
+			throws IOException {
+		Head head;
+		String body;
+		try (RawHttpClient raw = new RawHttpClient(port, READ_TIMEOUT)) {
+			head = raw.send("GET", "/" + client + path, "Connection: close").readHead();
+			body = raw.readRest().text();
+		}
+		assertThat(head.status()).isEqualTo(status);
+		assertThat(head.header("content-type")).isEqualTo("application/problem+json");
+		assertThat(head.header("cache-control")).isEqualTo("no-store");
+		assertThat(body).contains("\"hangup\":\"" + kind + "\"")
+			.contains("\"status\":" + status)
+			.contains("\"type\":\"about:blank\"")
+			.contains("\"detail\":\"" + detail + "\"")
+			.doesNotContain("127.0.0.1");
+		HangupMeters.awaitCounts(registry, HangupMetrics.SERVER_HANGUPS,
+				Map.of("kind=" + kind + ",method=GET,phase=BEFORE_RESPONSE,uri=/" + client + "/{path}", 1L));
+		HangupMeters.awaitClientHangups(registry,
+				Map.of("kind=" + kind + ",method=GET,phase=BEFORE_RESPONSE,upstream=127.0.0.1:" + upstream.port(), 1L));
+		assertServerRequest(client, kind, String.valueOf(status), (status >= 500) ? "SERVER_ERROR" : "CLIENT_ERROR");
+	}
+
+	/**
+	 * Boot's server timer counted the scenario's one request once, with its status, outcome
+	 * and hangup key.
+	 */
+	private static void assertServerRequest(String client, String hangup, String status, String outcome) {
+		HangupMeters.awaitCounts(registry, "http.server.requests",
+				Map.of("hangup=" + hangup + ",method=GET,outcome=" + outcome + ",status=" + status + ",uri=/" + client
+						+ "/{path}", 1L),
+				HangupObservations.KEY, "method", "outcome", "status", "uri");
+	}
+
+	/**
+	 * Relays to the upstream with the clients Boot builds, as an application would.
+	 */
+	@RestController
+	static class RelayController {
+
+		private final RestClient restClient;
+
+		private final RestClient refusedRestClient;
+
+		private final RestTemplate restTemplate;
+
+		private final RestTemplate refusedRestTemplate;
+
+		private final RestTemplate plainRestTemplate;
+
+		RelayController(RestClient.Builder restClients, RestTemplateBuilder restTemplates, Environment environment) {
+			String upstream = environment.getRequiredProperty("test.upstream");
+			String refused = environment.getRequiredProperty("test.refused");
+			this.restClient = restClients.clone().baseUrl(upstream).build();
+			this.refusedRestClient = restClients.clone().baseUrl(refused).build();
+			this.restTemplate = restTemplates.rootUri(upstream).build();
+			this.refusedRestTemplate = restTemplates.rootUri(refused).build();
+			this.plainRestTemplate = new RestTemplate(new JdkClientHttpRequestFactory());
+			this.plainRestTemplate.setUriTemplateHandler(new DefaultUriBuilderFactory(upstream));
+		}
+
+		@GetMapping("/rest-client/{path}")
+		String restClient(@PathVariable String path) {
+			return this.restClient.get().uri("/" + path).retrieve().body(String.class);
+		}
+
+		@GetMapping("/rest-template/{path}")
+		String restTemplate(@PathVariable String path) {
+			return this.restTemplate.getForObject("/" + path, String.class);
+		}
+
+		@GetMapping("/rest-client-refused/{path}")
+		String restClientRefused(@PathVariable String path) {
+			return this.refusedRestClient.get().uri("/" + path).retrieve().body(String.class);
+		}
+
+		@GetMapping("/rest-template-refused/{path}")
+		String restTemplateRefused(@PathVariable String path) {
+			return this.refusedRestTemplate.getForObject("/" + path, String.class);
+		}
+
+		@GetMapping("/plain-rest-template/{path}")
+		String plainRestTemplate(@PathVariable String path) {
+			return this.plainRestTemplate.getForObject("/" + path, String.class);
+		}
+
+		@GetMapping("/rest-client-relay/{path}")
+		void restClientRelay(@PathVariable String path, HttpServletResponse response) {
+			this.restClient.get().uri("/" + path).exchange((request, upstreamResponse) -> {
+				relay(upstreamResponse.getBody(), response);
+				return null;
+			});
+		}
+
+		@GetMapping("/rest-template-relay/{path}")
+		void restTemplateRelay(@PathVariable String path, HttpServletResponse response) {
+			this.restTemplate.execute("/" + path, HttpMethod.GET, null, (upstreamResponse) -> {
+				relay(upstreamResponse.getBody(), response);
+				return null;
+			});
+		}
+
+		/** A streaming relay: each piece of the upstream's body is sent on as it arrives. */
+		private static void relay(InputStream body, HttpServletResponse response) throws IOException {
+			response.setStatus(200);
+			response.setContentType("text/plain");
+			OutputStream out = response.getOutputStream();
+			byte[] buffer = new byte[8192];
+			int read;
+			while ((read = body.read(buffer)) != -1) {
+				out.write(buffer, 0, read);
+				out.flush();
+			}
+		}
+
+	}
+
+}
