@@ -6,6 +6,8 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
+import io.netty.util.concurrent.EventExecutor;
+import io.netty.util.internal.ThreadExecutorMap;
 import org.jspecify.annotations.Nullable;
 import reactor.core.Disposable;
 import reactor.core.publisher.Flux;
@@ -157,7 +159,9 @@ final class ResponseTimeout {
 	private void startTimer(long nanos) {
 		if (!this.state.isSignalled()) {
 			// Should the response win the race with this check, the timer finds it answered.
-			this.timer = Schedulers.parallel().schedule(this.subscriber::timedOut, nanos, TimeUnit.NANOSECONDS);
+			Disposable onLoop = REACTOR_NETTY_PRESENT ? ReactorNetty.onCurrentLoop(this.subscriber::timedOut, nanos) : null;
+			this.timer = (onLoop != null) ? onLoop
+					: Schedulers.parallel().schedule(this.subscriber::timedOut, nanos, TimeUnit.NANOSECONDS);
 		}
 	}
 
@@ -265,6 +269,21 @@ final class ResponseTimeout {
 
 		static @Nullable Executor eventLoop(Object nativeRequest) {
 			return (nativeRequest instanceof Connection connection) ? connection.channel().eventLoop() : null;
+		}
+
+		/**
+		 * A timer on the event loop the call is started from, as a proxy's calls are: armed and
+		 * disarmed on that thread, it costs no other thread's wake-up, where Reactor's parallel
+		 * scheduler is woken for every call only to be cancelled a moment later.
+		 * @return the timer, or {@code null} off an event loop
+		 */
+		static @Nullable Disposable onCurrentLoop(Runnable task, long nanos) {
+			EventExecutor loop = ThreadExecutorMap.currentExecutor();
+			if (loop == null) {
+				return null;
+			}
+			Future<?> scheduled = loop.schedule(task, nanos, TimeUnit.NANOSECONDS);
+			return () -> scheduled.cancel(false);
 		}
 
 		static @Nullable Disposable idleTimer(Object nativeRequest, ResponseTimeout timeout, long nanos) {
