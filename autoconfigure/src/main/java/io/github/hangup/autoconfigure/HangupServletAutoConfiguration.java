@@ -7,6 +7,7 @@ import java.util.Map;
 import io.github.hangup.HangupClassifier;
 import io.github.hangup.HangupKind;
 import io.github.hangup.HangupRecorder;
+import io.github.hangup.servlet.HangupCallableProcessingInterceptor;
 import io.github.hangup.servlet.HangupHandlerExceptionResolver;
 import io.github.hangup.servlet.HangupServletFilter;
 import io.github.hangup.servlet.HangupServletObservationFilter;
@@ -27,6 +28,8 @@ import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.http.converter.HttpMessageConverter;
 import org.springframework.web.servlet.DispatcherServlet;
+import org.springframework.web.servlet.config.annotation.AsyncSupportConfigurer;
+import org.springframework.web.servlet.config.annotation.WebMvcConfigurer;
 import org.springframework.web.servlet.mvc.method.annotation.RequestMappingHandlerAdapter;
 
 /**
@@ -65,6 +68,18 @@ public final class HangupServletAutoConfiguration {
 			ObjectProvider<HangupServletProblemDetailCustomizer> customizers) {
 		return new HangupHandlerExceptionResolver(hangups, statuses(properties), () -> converters(adapters),
 				customizers.orderedStream().toList());
+	}
+
+	@Bean
+	WebMvcConfigurer hangupWebMvcConfigurer() {
+		return new WebMvcConfigurer() {
+
+			@Override
+			public void configureAsyncSupport(AsyncSupportConfigurer configurer) {
+				configurer.registerCallableInterceptors(new HangupCallableProcessingInterceptor());
+			}
+
+		};
 	}
 
 	/** The converters MVC writes its responses with, the application's JSON mapper among them. */
