@@ -14,6 +14,7 @@ import io.github.hangup.servlet.HangupServletObservationFilter;
 import io.github.hangup.servlet.HangupServletProblemDetailCustomizer;
 import io.github.hangup.servlet.HangupTomcatValve;
 import io.github.hangup.servlet.ServletHangups;
+import io.github.hangup.servlet.ServletServerShutdown;
 import io.micrometer.observation.ObservationRegistry;
 import org.apache.catalina.startup.Tomcat;
 
@@ -59,6 +60,12 @@ public final class HangupServletAutoConfiguration {
 	@ConditionalOnMissingBean
 	HangupServletFilter hangupServletFilter(ServletHangups hangups) {
 		return new HangupServletFilter(hangups);
+	}
+
+	@Bean
+	@ConditionalOnMissingBean
+	ServletServerShutdown hangupServletServerShutdown(HangupServletFilter filter) {
+		return new ServletServerShutdown(filter);
 	}
 
 	@Bean

@@ -1,6 +1,11 @@
 package io.github.hangup.servlet;
 
 import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 
 import io.github.hangup.HangupKind;
 import io.github.hangup.server.InboundScope;
@@ -42,12 +47,33 @@ public final class HangupServletFilter extends OncePerRequestFilter implements O
 
 	private final ServletHangups hangups;
 
+	/** The requests in flight, for a shutdown to close. */
+	private final Set<InFlight> inFlight = ConcurrentHashMap.newKeySet();
+
 	/**
 	 * Create a filter.
 	 * @param hangups records inbound hang-ups
 	 */
 	public HangupServletFilter(ServletHangups hangups) {
 		this.hangups = hangups;
+	}
+
+	/**
+	 * Close the requests still in flight, as a shutdown does once its grace period is over:
+	 * each is recorded once as {@link HangupKind#SERVER_CLOSE} and its outbound calls are
+	 * stopped, so that the threads waiting on them answer {@code 503} (or cut a response
+	 * already begun) while the web server still runs.
+	 * @return completes when every request closed has ended
+	 */
+	public List<CompletableFuture<Void>> closeInFlight() {
+		List<CompletableFuture<Void>> closed = new ArrayList<>();
+		for (InFlight request : this.inFlight) {
+			if (!request.scope.isClientGone()) {
+				this.hangups.serverClosing(request.request, request.response, request.scope);
+				closed.add(request.ended);
+			}
+		}
+		return closed;
 	}
 
 	@Override
@@ -64,15 +90,20 @@ public final class HangupServletFilter extends OncePerRequestFilter implements O
 		HttpServletRequest served = request;
 		HttpServletResponse answered = response;
 		AsyncScopeRequest async = null;
+		InFlight flight;
 		if (initial) {
 			scope = new InboundScope();
 			request.setAttribute(InboundScope.ATTRIBUTE, scope);
-			async = new AsyncScopeRequest(request, response, scope, this.hangups);
+			flight = new InFlight(request, response, scope);
+			request.setAttribute(InFlight.ATTRIBUTE, flight);
+			this.inFlight.add(flight);
+			async = new AsyncScopeRequest(request, response, scope, this);
 			served = async;
 			answered = new WatchedResponse(request, response, scope, this.hangups);
 		}
 		else {
 			scope = ServletHangups.scope(request);
+			flight = (request.getAttribute(InFlight.ATTRIBUTE) instanceof InFlight known) ? known : null;
 		}
 		InboundScope previous = InboundScopes.makeCurrent(scope);
 		try {
@@ -87,11 +118,11 @@ public final class HangupServletFilter extends OncePerRequestFilter implements O
 		finally {
 			InboundScopes.restore(previous);
 			if (!request.isAsyncStarted()) {
-				InboundScopes.close(scope);
+				ended(scope, flight);
 			}
 			else if (async != null && !async.listening) {
 				// Went asynchronous without this request's startAsync: listened to from now.
-				request.getAsyncContext().addListener(new ScopeListener(request, response, scope, this.hangups));
+				request.getAsyncContext().addListener(new ScopeListener(request, response, scope, flight, this));
 			}
 		}
 	}
@@ -99,6 +130,35 @@ public final class HangupServletFilter extends OncePerRequestFilter implements O
 	@Override
 	public int getOrder() {
 		return ORDER;
+	}
+
+	private void ended(InboundScope scope, @Nullable InFlight flight) {
+		InboundScopes.close(scope);
+		if (flight != null) {
+			this.inFlight.remove(flight);
+			flight.ended.complete(null);
+		}
+	}
+
+	/** A request in flight, with what a shutdown needs to close it. */
+	private static final class InFlight {
+
+		static final String ATTRIBUTE = InFlight.class.getName();
+
+		final HttpServletRequest request;
+
+		final HttpServletResponse response;
+
+		final InboundScope scope;
+
+		final CompletableFuture<Void> ended = new CompletableFuture<>();
+
+		InFlight(HttpServletRequest request, HttpServletResponse response, InboundScope scope) {
+			this.request = request;
+			this.response = response;
+			this.scope = scope;
+		}
+
 	}
 
 	/**
@@ -221,17 +281,17 @@ public final class HangupServletFilter extends OncePerRequestFilter implements O
 
 		private final InboundScope scope;
 
-		private final ServletHangups hangups;
+		private final HangupServletFilter filter;
 
 		/** Whether a listener was added: only read on the request's thread, after the chain. */
 		private boolean listening;
 
 		AsyncScopeRequest(HttpServletRequest request, HttpServletResponse response, InboundScope scope,
-				ServletHangups hangups) {
+				HangupServletFilter filter) {
 			super(request);
 			this.response = response;
 			this.scope = scope;
-			this.hangups = hangups;
+			this.filter = filter;
 		}
 
 		@Override
@@ -247,8 +307,10 @@ public final class HangupServletFilter extends OncePerRequestFilter implements O
 		/** Each start of asynchronous processing drops the listeners of the one before: added each time. */
 		private AsyncContext listen(AsyncContext context) {
 			this.listening = true;
-			context.addListener(new ScopeListener((HttpServletRequest) getRequest(), this.response, this.scope,
-					this.hangups));
+			HttpServletRequest request = (HttpServletRequest) getRequest();
+			Object flight = request.getAttribute(InFlight.ATTRIBUTE);
+			context.addListener(new ScopeListener(request, this.response, this.scope,
+					(flight instanceof InFlight known) ? known : null, this.filter));
 			return context;
 		}
 
@@ -266,19 +328,22 @@ public final class HangupServletFilter extends OncePerRequestFilter implements O
 
 		private final InboundScope scope;
 
-		private final ServletHangups hangups;
+		private final @Nullable InFlight flight;
+
+		private final HangupServletFilter filter;
 
 		ScopeListener(HttpServletRequest request, HttpServletResponse response, InboundScope scope,
-				ServletHangups hangups) {
+				@Nullable InFlight flight, HangupServletFilter filter) {
 			this.request = request;
 			this.response = response;
 			this.scope = scope;
-			this.hangups = hangups;
+			this.flight = flight;
+			this.filter = filter;
 		}
 
 		@Override
 		public void onComplete(AsyncEvent event) {
-			InboundScopes.close(this.scope);
+			this.filter.ended(this.scope, this.flight);
 		}
 
 		@Override
@@ -292,7 +357,7 @@ public final class HangupServletFilter extends OncePerRequestFilter implements O
 			// hang-up carried this far is the upstream's.
 			Throwable error = event.getThrowable();
 			if (error == null || ServletHangups.upstream(error) == null) {
-				this.hangups.clientGone(this.request, this.response, this.scope, error);
+				this.filter.hangups.clientGone(this.request, this.response, this.scope, error);
 			}
 		}
 
