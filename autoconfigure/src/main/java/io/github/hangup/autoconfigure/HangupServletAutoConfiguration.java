@@ -7,12 +7,14 @@ import java.util.Map;
 import io.github.hangup.HangupClassifier;
 import io.github.hangup.HangupKind;
 import io.github.hangup.HangupRecorder;
+import io.github.hangup.servlet.HangupCallableProcessingInterceptor;
 import io.github.hangup.servlet.HangupHandlerExceptionResolver;
 import io.github.hangup.servlet.HangupServletFilter;
 import io.github.hangup.servlet.HangupServletObservationFilter;
 import io.github.hangup.servlet.HangupServletProblemDetailCustomizer;
 import io.github.hangup.servlet.HangupTomcatValve;
 import io.github.hangup.servlet.ServletHangups;
+import io.github.hangup.servlet.ServletServerShutdown;
 import io.micrometer.observation.ObservationRegistry;
 import org.apache.catalina.startup.Tomcat;
 
@@ -27,6 +29,8 @@ import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.http.converter.HttpMessageConverter;
 import org.springframework.web.servlet.DispatcherServlet;
+import org.springframework.web.servlet.config.annotation.AsyncSupportConfigurer;
+import org.springframework.web.servlet.config.annotation.WebMvcConfigurer;
 import org.springframework.web.servlet.mvc.method.annotation.RequestMappingHandlerAdapter;
 
 /**
@@ -60,11 +64,29 @@ public final class HangupServletAutoConfiguration {
 
 	@Bean
 	@ConditionalOnMissingBean
+	ServletServerShutdown hangupServletServerShutdown(HangupServletFilter filter) {
+		return new ServletServerShutdown(filter);
+	}
+
+	@Bean
+	@ConditionalOnMissingBean
 	HangupHandlerExceptionResolver hangupHandlerExceptionResolver(ServletHangups hangups, HangupProperties properties,
 			ObjectProvider<RequestMappingHandlerAdapter> adapters,
 			ObjectProvider<HangupServletProblemDetailCustomizer> customizers) {
 		return new HangupHandlerExceptionResolver(hangups, statuses(properties), () -> converters(adapters),
 				customizers.orderedStream().toList());
+	}
+
+	@Bean
+	WebMvcConfigurer hangupWebMvcConfigurer() {
+		return new WebMvcConfigurer() {
+
+			@Override
+			public void configureAsyncSupport(AsyncSupportConfigurer configurer) {
+				configurer.registerCallableInterceptors(new HangupCallableProcessingInterceptor());
+			}
+
+		};
 	}
 
 	/** The converters MVC writes its responses with, the application's JSON mapper among them. */

@@ -1,6 +1,5 @@
 package io.github.hangup.server;
 
-import java.net.URI;
 import java.util.Collections;
 import java.util.List;
 import java.util.Map;
@@ -10,6 +9,7 @@ import java.util.WeakHashMap;
 import io.github.hangup.HangupException;
 import io.github.hangup.HangupKind;
 import io.github.hangup.HangupPhase;
+import io.github.hangup.HangupProblemDetails;
 import io.github.hangup.server.InboundScope;
 import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
@@ -62,8 +62,6 @@ public final class HangupWebExceptionHandler implements WebExceptionHandler, Ord
 	private static final MediaType PROBLEM_JSON = MediaType.APPLICATION_PROBLEM_JSON;
 
 	private static final ResolvableType PROBLEM_TYPE = ResolvableType.forClass(ProblemDetail.class);
-
-	private static final URI BLANK = URI.create("about:blank");
 
 	private final InboundHangups hangups;
 
@@ -220,25 +218,7 @@ public final class HangupWebExceptionHandler implements WebExceptionHandler, Ord
 	}
 
 	private static ProblemDetail defaultProblem(HangupKind kind, int status) {
-		String detail = switch (kind) {
-			case UPSTREAM_TIMEOUT -> "The upstream service did not respond in time.";
-			case UPSTREAM_RESET -> "The upstream service closed the connection before completing its response.";
-			case UPSTREAM_UNREACHABLE -> "The upstream service could not be reached.";
-			case UPSTREAM_PROTOCOL_ERROR -> "The upstream service sent a reply that is not valid HTTP.";
-			case UPSTREAM_OVERFLOW -> "Too many requests to the upstream service are in flight; retry shortly.";
-			case SERVER_CLOSE -> "The service is shutting down; retry the request.";
-			// Only ever answered to another request that shared the stopped call.
-			case CLIENT_CANCEL -> "An upstream call this request shared with another request was stopped when "
-					+ "that request's client left; retry the request.";
-		};
-		ProblemDetail problem = ProblemDetail.forStatusAndDetail(HttpStatusCode.valueOf(status), detail);
-		// Spring leaves the type unset, which RFC 9457 reads as about:blank: said outright,
-		// as answers have always said it.
-		problem.setType(BLANK);
-		HttpStatus resolved = HttpStatus.resolve(status);
-		problem.setTitle((resolved != null) ? resolved.getReasonPhrase() : "Upstream Error");
-		problem.setProperty("hangup", kind.name());
-		return problem;
+		return HangupProblemDetails.of(kind, status);
 	}
 
 	@SuppressWarnings("unchecked")

@@ -18,6 +18,7 @@ import org.jspecify.annotations.Nullable;
 
 import org.springframework.core.Ordered;
 import org.springframework.http.HttpHeaders;
+import org.springframework.http.HttpStatus;
 import org.springframework.http.MediaType;
 import org.springframework.http.ProblemDetail;
 import org.springframework.http.converter.HttpMessageConverter;
@@ -38,7 +39,10 @@ import org.springframework.web.servlet.ModelAndView;
  * <li>an upstream hang-up after the response was committed aborts the inbound connection, so
  * the client sees a truncated body at once instead of a body that looks complete;</li>
  * <li>a client that left is recorded and the error swallowed: nothing can be sent and it is
- * not worth an ERROR log.</li>
+ * not worth an ERROR log;</li>
+ * <li>a request whose calls a shutdown stopped (recorded by then as
+ * {@link HangupKind#SERVER_CLOSE}) is answered {@code 503} with {@code Connection: close}, or
+ * cut once its response is committed.</li>
  * </ul>
  * Other errors pass through untouched. Each hang-up is counted once on the request.
  *
@@ -93,8 +97,16 @@ public final class HangupHandlerExceptionResolver implements HandlerExceptionRes
 	public @Nullable ModelAndView resolveException(HttpServletRequest request, HttpServletResponse response,
 			@Nullable Object handler, Exception ex) {
 		HangupKind kind = this.hangups.classify(ex);
-		if (kind == null || kind == HangupKind.SERVER_CLOSE) {
+		if (kind == null) {
 			return null;
+		}
+		if (kind == HangupKind.SERVER_CLOSE) {
+			// Recorded already by the shutdown that stopped the request's calls; its client is
+			// still there and must not take what it got for a complete answer.
+			if (ServletHangups.phase(response) == HangupPhase.DURING_RESPONSE) {
+				return abort(request, ex);
+			}
+			return answered(request, response, kind, HttpStatus.SERVICE_UNAVAILABLE.value());
 		}
 		InboundScope scope = ServletHangups.scope(request);
 		if (kind == HangupKind.CLIENT_CANCEL) {
@@ -114,11 +126,16 @@ public final class HangupHandlerExceptionResolver implements HandlerExceptionRes
 		if (record) {
 			this.hangups.record(request, scope, kind, phase, status, upstream, ex);
 		}
+		return answered(request, response, kind, status);
+	}
+
+	private ModelAndView answered(HttpServletRequest request, HttpServletResponse response, HangupKind kind,
+			int status) {
 		try {
 			answer(request, response, kind, status);
 		}
 		catch (IOException writeFailed) {
-			// The client left while being answered: the upstream's hang-up is what was counted.
+			// The client left while being answered: the hang-up recorded is what was counted.
 			logger.debug("Could not write the answer to a hang-up", writeFailed);
 		}
 		return new ModelAndView();
@@ -144,7 +161,11 @@ public final class HangupHandlerExceptionResolver implements HandlerExceptionRes
 		// into the answer (a Content-Length of the upstream body, for one).
 		response.reset();
 		response.setStatus(status);
-		if (kind == HangupKind.UPSTREAM_OVERFLOW) {
+		if (kind == HangupKind.SERVER_CLOSE) {
+			// The server is going away: the client's next request goes to a new connection.
+			response.setHeader(HttpHeaders.CONNECTION, "close");
+		}
+		else if (kind == HangupKind.UPSTREAM_OVERFLOW) {
 			// A full pool frees up within moments: say when a retry makes sense.
 			response.setHeader(HttpHeaders.RETRY_AFTER, "1");
 		}

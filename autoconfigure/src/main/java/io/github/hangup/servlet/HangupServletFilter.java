@@ -1,16 +1,29 @@
 package io.github.hangup.servlet;
 
 import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 
 import io.github.hangup.HangupKind;
 import io.github.hangup.server.InboundScope;
 import io.github.hangup.server.InboundScopes;
+import jakarta.servlet.AsyncContext;
 import jakarta.servlet.AsyncEvent;
 import jakarta.servlet.AsyncListener;
 import jakarta.servlet.FilterChain;
 import jakarta.servlet.ServletException;
+import jakarta.servlet.ServletOutputStream;
+import jakarta.servlet.ServletRequest;
+import jakarta.servlet.ServletResponse;
 import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.WriteListener;
+import jakarta.servlet.http.HttpServletRequestWrapper;
 import jakarta.servlet.http.HttpServletResponse;
+import jakarta.servlet.http.HttpServletResponseWrapper;
+import org.jspecify.annotations.Nullable;
 
 import org.springframework.core.Ordered;
 import org.springframework.web.filter.OncePerRequestFilter;
@@ -34,12 +47,33 @@ public final class HangupServletFilter extends OncePerRequestFilter implements O
 
 	private final ServletHangups hangups;
 
+	/** The requests in flight, for a shutdown to close. */
+	private final Set<InFlight> inFlight = ConcurrentHashMap.newKeySet();
+
 	/**
 	 * Create a filter.
 	 * @param hangups records inbound hang-ups
 	 */
 	public HangupServletFilter(ServletHangups hangups) {
 		this.hangups = hangups;
+	}
+
+	/**
+	 * Close the requests still in flight, as a shutdown does once its grace period is over:
+	 * each is recorded once as {@link HangupKind#SERVER_CLOSE} and its outbound calls are
+	 * stopped, so that the threads waiting on them answer {@code 503} (or cut a response
+	 * already begun) while the web server still runs.
+	 * @return completes when every request closed has ended
+	 */
+	public List<CompletableFuture<Void>> closeInFlight() {
+		List<CompletableFuture<Void>> closed = new ArrayList<>();
+		for (InFlight request : this.inFlight) {
+			if (!request.scope.isClientGone()) {
+				this.hangups.serverClosing(request.request, request.response, request.scope);
+				closed.add(request.ended);
+			}
+		}
+		return closed;
 	}
 
 	@Override
@@ -53,16 +87,27 @@ public final class HangupServletFilter extends OncePerRequestFilter implements O
 			throws ServletException, IOException {
 		boolean initial = !isAsyncDispatch(request);
 		InboundScope scope;
+		HttpServletRequest served = request;
+		HttpServletResponse answered = response;
+		AsyncScopeRequest async = null;
+		InFlight flight;
 		if (initial) {
 			scope = new InboundScope();
 			request.setAttribute(InboundScope.ATTRIBUTE, scope);
+			flight = new InFlight(request, response, scope);
+			request.setAttribute(InFlight.ATTRIBUTE, flight);
+			this.inFlight.add(flight);
+			async = new AsyncScopeRequest(request, response, scope, this);
+			served = async;
+			answered = new WatchedResponse(request, response, scope, this.hangups);
 		}
 		else {
 			scope = ServletHangups.scope(request);
+			flight = (request.getAttribute(InFlight.ATTRIBUTE) instanceof InFlight known) ? known : null;
 		}
 		InboundScope previous = InboundScopes.makeCurrent(scope);
 		try {
-			chain.doFilter(request, response);
+			chain.doFilter(served, answered);
 		}
 		catch (IOException | ServletException | RuntimeException ex) {
 			if (this.hangups.classify(ex) != HangupKind.CLIENT_CANCEL) {
@@ -73,10 +118,11 @@ public final class HangupServletFilter extends OncePerRequestFilter implements O
 		finally {
 			InboundScopes.restore(previous);
 			if (!request.isAsyncStarted()) {
-				InboundScopes.close(scope);
+				ended(scope, flight);
 			}
-			else if (initial) {
-				request.getAsyncContext().addListener(new ScopeListener(scope));
+			else if (async != null && !async.listening) {
+				// Went asynchronous without this request's startAsync: listened to from now.
+				request.getAsyncContext().addListener(new ScopeListener(request, response, scope, flight, this));
 			}
 		}
 	}
@@ -86,20 +132,218 @@ public final class HangupServletFilter extends OncePerRequestFilter implements O
 		return ORDER;
 	}
 
+	private void ended(InboundScope scope, @Nullable InFlight flight) {
+		InboundScopes.close(scope);
+		if (flight != null) {
+			this.inFlight.remove(flight);
+			flight.ended.complete(null);
+		}
+	}
+
+	/** A request in flight, with what a shutdown needs to close it. */
+	private static final class InFlight {
+
+		static final String ATTRIBUTE = InFlight.class.getName();
+
+		final HttpServletRequest request;
+
+		final HttpServletResponse response;
+
+		final InboundScope scope;
+
+		final CompletableFuture<Void> ended = new CompletableFuture<>();
+
+		InFlight(HttpServletRequest request, HttpServletResponse response, InboundScope scope) {
+			this.request = request;
+			this.response = response;
+			this.scope = scope;
+		}
+
+	}
+
 	/**
-	 * Ends the scope of an asynchronous request when the container completes it.
+	 * Finds the client gone at the write that fails, on the writing thread, before the error
+	 * unwinds: the request's calls stop at once, instead of after whatever the error passes
+	 * through on its way out (a client closing the upstream response it relayed drains it).
+	 * Containers notice a client leaving only when a write fails, or, asynchronously, when
+	 * they tell the request's listeners.
 	 */
-	private static final class ScopeListener implements AsyncListener {
+	private static final class WatchedResponse extends HttpServletResponseWrapper {
+
+		private final HttpServletRequest request;
 
 		private final InboundScope scope;
 
-		ScopeListener(InboundScope scope) {
+		private final ServletHangups hangups;
+
+		private @Nullable WatchedOutputStream output;
+
+		WatchedResponse(HttpServletRequest request, HttpServletResponse response, InboundScope scope,
+				ServletHangups hangups) {
+			super(response);
+			this.request = request;
 			this.scope = scope;
+			this.hangups = hangups;
+		}
+
+		@Override
+		public ServletOutputStream getOutputStream() throws IOException {
+			ServletOutputStream delegate = super.getOutputStream();
+			WatchedOutputStream output = this.output;
+			if (output == null || output.delegate != delegate) {
+				output = new WatchedOutputStream(delegate, this);
+				this.output = output;
+			}
+			return output;
+		}
+
+		IOException failed(IOException ex) {
+			if (this.hangups.classify(ex) == HangupKind.CLIENT_CANCEL) {
+				this.hangups.clientGone(this.request, (HttpServletResponse) getResponse(), this.scope, ex);
+			}
+			return ex;
+		}
+
+	}
+
+	private static final class WatchedOutputStream extends ServletOutputStream {
+
+		final ServletOutputStream delegate;
+
+		private final WatchedResponse response;
+
+		WatchedOutputStream(ServletOutputStream delegate, WatchedResponse response) {
+			this.delegate = delegate;
+			this.response = response;
+		}
+
+		@Override
+		public void write(int b) throws IOException {
+			try {
+				this.delegate.write(b);
+			}
+			catch (IOException ex) {
+				throw this.response.failed(ex);
+			}
+		}
+
+		@Override
+		public void write(byte[] bytes, int offset, int length) throws IOException {
+			try {
+				this.delegate.write(bytes, offset, length);
+			}
+			catch (IOException ex) {
+				throw this.response.failed(ex);
+			}
+		}
+
+		@Override
+		public void flush() throws IOException {
+			try {
+				this.delegate.flush();
+			}
+			catch (IOException ex) {
+				throw this.response.failed(ex);
+			}
+		}
+
+		@Override
+		public void close() throws IOException {
+			try {
+				this.delegate.close();
+			}
+			catch (IOException ex) {
+				throw this.response.failed(ex);
+			}
+		}
+
+		@Override
+		public boolean isReady() {
+			return this.delegate.isReady();
+		}
+
+		@Override
+		public void setWriteListener(WriteListener listener) {
+			this.delegate.setWriteListener(listener);
+		}
+
+	}
+
+	/**
+	 * Listens to the request from the moment it goes asynchronous, before Spring MVC's own
+	 * listener is added: a client leaving is then known to the scope, its calls stopped and
+	 * the hang-up recorded, before Spring acts on the error (it cancels a {@code Callable}'s
+	 * task, which the task's calls would otherwise take for a failure of their own).
+	 */
+	private static final class AsyncScopeRequest extends HttpServletRequestWrapper {
+
+		private final HttpServletResponse response;
+
+		private final InboundScope scope;
+
+		private final HangupServletFilter filter;
+
+		/** Whether a listener was added: only read on the request's thread, after the chain. */
+		private boolean listening;
+
+		AsyncScopeRequest(HttpServletRequest request, HttpServletResponse response, InboundScope scope,
+				HangupServletFilter filter) {
+			super(request);
+			this.response = response;
+			this.scope = scope;
+			this.filter = filter;
+		}
+
+		@Override
+		public AsyncContext startAsync() {
+			return listen(super.startAsync());
+		}
+
+		@Override
+		public AsyncContext startAsync(ServletRequest request, ServletResponse response) {
+			return listen(super.startAsync(request, response));
+		}
+
+		/** Each start of asynchronous processing drops the listeners of the one before: added each time. */
+		private AsyncContext listen(AsyncContext context) {
+			this.listening = true;
+			HttpServletRequest request = (HttpServletRequest) getRequest();
+			Object flight = request.getAttribute(InFlight.ATTRIBUTE);
+			context.addListener(new ScopeListener(request, this.response, this.scope,
+					(flight instanceof InFlight known) ? known : null, this.filter));
+			return context;
+		}
+
+	}
+
+	/**
+	 * Ends the scope of an asynchronous request when the container completes it, and records
+	 * its client leaving when the container reports the connection lost while it waits.
+	 */
+	private static final class ScopeListener implements AsyncListener {
+
+		private final HttpServletRequest request;
+
+		private final HttpServletResponse response;
+
+		private final InboundScope scope;
+
+		private final @Nullable InFlight flight;
+
+		private final HangupServletFilter filter;
+
+		ScopeListener(HttpServletRequest request, HttpServletResponse response, InboundScope scope,
+				@Nullable InFlight flight, HangupServletFilter filter) {
+			this.request = request;
+			this.response = response;
+			this.scope = scope;
+			this.flight = flight;
+			this.filter = filter;
 		}
 
 		@Override
 		public void onComplete(AsyncEvent event) {
-			InboundScopes.close(this.scope);
+			this.filter.ended(this.scope, this.flight);
 		}
 
 		@Override
@@ -108,6 +352,13 @@ public final class HangupServletFilter extends OncePerRequestFilter implements O
 
 		@Override
 		public void onError(AsyncEvent event) {
+			// The container reports an error of the request's own connection: Tomcat when its
+			// poller finds the connection closed, or a write failing. Only an outbound call's
+			// hang-up carried this far is the upstream's.
+			Throwable error = event.getThrowable();
+			if (error == null || ServletHangups.upstream(error) == null) {
+				this.filter.hangups.clientGone(this.request, this.response, this.scope, error);
+			}
 		}
 
 		@Override

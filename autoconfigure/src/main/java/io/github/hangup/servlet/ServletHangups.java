@@ -103,6 +103,20 @@ public final class ServletHangups {
 		InboundScopes.stopRemaining(scope);
 	}
 
+	/**
+	 * This server closes the request, as a shutdown does: record it once, as
+	 * {@link HangupKind#SERVER_CLOSE}, and stop the request's outbound calls.
+	 */
+	void serverClosing(HttpServletRequest request, HttpServletResponse response, InboundScope scope) {
+		HangupPhase phase = phase(response);
+		Set<String> stopped = InboundScopes.ended(scope, HangupKind.SERVER_CLOSE);
+		if (InboundScopes.claimRecording(scope)) {
+			String upstreams = stopped.isEmpty() ? null : String.join(", ", stopped);
+			record(request, scope, scope.goneKind(), phase, null, upstreams, null);
+		}
+		InboundScopes.stopRemaining(scope);
+	}
+
 	void record(HttpServletRequest request, InboundScope scope, HangupKind kind, HangupPhase phase,
 			@Nullable Integer status, @Nullable String upstream, @Nullable Throwable cause) {
 		Duration elapsed = Duration.ofNanos(System.nanoTime() - InboundScopes.startNanos(scope));

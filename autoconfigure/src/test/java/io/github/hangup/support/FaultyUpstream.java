@@ -33,7 +33,8 @@ import static org.awaitility.Awaitility.await;
  * <li>{@code /stream}: sends one chunk of a chunked body, then stalls;</li>
  * <li>{@code /sse}: sends one server-sent event, then stalls;</li>
  * <li>{@code /trickle}: sends a chunked body of {@value #TRICKLE_CHUNKS} chunks,
- * {@value #TRICKLE_GAP_MILLIS} ms apart;</li>
+ * {@value #TRICKLE_GAP_MILLIS} ms apart (a connection closed before its end counts as closed
+ * by the peer);</li>
  * <li>{@code /gate}: answers 200 once the test {@link #openGate() opens the gate}.</li>
  * <li>{@code /malformed/<case>}: a reply that is not valid HTTP/1.1, one per
  * {@link #MALFORMED} case, then a close;</li>
@@ -285,13 +286,21 @@ public final class FaultyUpstream implements AutoCloseable {
 			case "/trickle" -> {
 				out.write("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n"
 					.getBytes(StandardCharsets.US_ASCII));
-				for (int chunk = 0; chunk < TRICKLE_CHUNKS; chunk++) {
-					out.write("1\r\nx\r\n".getBytes(StandardCharsets.US_ASCII));
+				try {
+					for (int chunk = 0; chunk < TRICKLE_CHUNKS; chunk++) {
+						out.write("1\r\nx\r\n".getBytes(StandardCharsets.US_ASCII));
+						out.flush();
+						pause(TRICKLE_GAP_MILLIS);
+					}
+					out.write("0\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
 					out.flush();
-					pause(TRICKLE_GAP_MILLIS);
 				}
-				out.write("0\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
-				out.flush();
+				catch (IOException ex) {
+					// The peer closed the connection while the body was still coming.
+					this.peerClosed.computeIfAbsent(path, (key) -> new AtomicInteger()).incrementAndGet();
+					throw ex;
+				}
+				this.answered.computeIfAbsent(path, (key) -> new AtomicInteger()).incrementAndGet();
 				return true;
 			}
 			default -> {

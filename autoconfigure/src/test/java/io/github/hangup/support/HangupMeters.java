@@ -5,6 +5,8 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.function.Predicate;
 
+import io.github.hangup.HangupEvent;
+import io.github.hangup.HangupSide;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tag;
@@ -75,6 +77,15 @@ public final class HangupMeters {
 	 */
 	public static void awaitClientHangups(MeterRegistry registry, Map<String, Long> expected) {
 		awaitCounts(registry, "http.client.hangups", expected, "kind", "method", "phase", "upstream");
+	}
+
+	/**
+	 * Describe a hang-up by what its meter is tagged with: side, kind, phase, method, and the
+	 * route (inbound) or upstream (outbound).
+	 */
+	public static String describe(HangupEvent event) {
+		return event.side() + " " + event.kind() + " " + event.phase() + " " + event.method() + " "
+				+ ((event.side() == HangupSide.INBOUND) ? "route=" + event.route() : "upstream=" + event.upstream());
 	}
 
 	private static Map<String, Long> counts(MeterRegistry registry, String name, Predicate<String> tagKeys) {

@@ -1,5 +1,7 @@
 package io.github.hangup.client.blocking;
 
+import java.io.Closeable;
+import java.io.IOException;
 import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
 
 import io.github.hangup.HangupClassifier;
@@ -14,6 +16,13 @@ import org.jspecify.annotations.Nullable;
 /**
  * One call of a blocking client: from the interceptor that sends it to the end of its
  * response body. Its verdict (a hang-up at most once) is the one every outbound call has.
+ * <p>
+ * Stopped when its client leaves: a thread waiting on the request factory for the response
+ * is interrupted, which the JDK {@code HttpClient}'s factory answers by cancelling the
+ * exchange and closing its connection; a body being read is closed under its reader when
+ * the factory's body can be closed from another thread without draining it first. The
+ * interrupt is delivered only while the calling thread waits on the factory, and taken back
+ * when the wait ends, so that it never reaches the application's code after the call.
  */
 final class BlockingCall extends AbstractOutboundCall {
 
@@ -23,8 +32,31 @@ final class BlockingCall extends AbstractOutboundCall {
 	/** The response head arrived: what fails from now on fails during the response. */
 	private volatile boolean responded;
 
+	private static final AtomicIntegerFieldUpdater<BlockingCall> WAIT = AtomicIntegerFieldUpdater
+		.newUpdater(BlockingCall.class, "wait");
+
+	/** No thread waits on the request factory. */
+	private static final int IDLE = 0;
+
+	/** The calling thread waits on the request factory: a stop interrupts it. */
+	private static final int WAITING = 1;
+
+	/** A stop is interrupting the waiting thread. */
+	private static final int INTERRUPTING = 2;
+
+	/** A stop interrupted the waiting thread, which must take the interrupt back. */
+	private static final int INTERRUPTED = 3;
+
 	/** 1 once the call stopped being in flight. */
 	private volatile int ended;
+
+	/** Whether the calling thread waits on the request factory, and whether a stop interrupted it. */
+	private volatile int wait = IDLE;
+
+	private volatile @Nullable Thread waiter;
+
+	/** The response body to close when the call stops while its body is read, if it can be closed so. */
+	private volatile @Nullable Closeable body;
 
 	/** Set when the call's client left while it ran: what its caller gets in place of the result. */
 	private volatile @Nullable HangupException stopped;
@@ -46,8 +78,46 @@ final class BlockingCall extends AbstractOutboundCall {
 		return early;
 	}
 
-	void responded() {
+	/**
+	 * The calling thread waits on the request factory from now on, until {@link #awaited()}:
+	 * a stop in between interrupts it.
+	 * @return the hang-up the call was stopped with before the wait began, in which case the
+	 * call must not be sent, or {@code null}
+	 */
+	@Nullable HangupException awaiting() {
+		this.waiter = Thread.currentThread();
+		this.wait = WAITING;
+		// The stop sets its error, then looks at the wait; this set the wait, then looks at
+		// the error: one of the two sees the other.
+		return this.stopped;
+	}
+
+	/**
+	 * The calling thread no longer waits on the request factory: an interrupt a stop
+	 * delivered is taken back, so that the application's code after the call never sees it.
+	 */
+	void awaited() {
+		if (!WAIT.compareAndSet(this, WAITING, IDLE)) {
+			while (this.wait == INTERRUPTING) {
+				// The stop is between its compare-and-set and its interrupt: a few instructions.
+				Thread.onSpinWait();
+			}
+			Thread.interrupted();
+			this.wait = IDLE;
+		}
+		this.waiter = null;
+	}
+
+	/**
+	 * The response head arrived.
+	 * @param body the response body to close should the call stop while it is read, or
+	 * {@code null} when the factory's body cannot be closed from another thread
+	 * @return the hang-up the call was stopped with meanwhile, or {@code null}
+	 */
+	@Nullable HangupException responded(@Nullable Closeable body) {
 		this.responded = true;
+		this.body = body;
+		return this.stopped;
 	}
 
 	/**
@@ -93,10 +163,26 @@ final class BlockingCall extends AbstractOutboundCall {
 
 	@Override
 	protected void stop(HangupException stopped) {
-		// Recorded already. A blocking call cannot be interrupted through the request
-		// factories' common interface: the thread waiting on it gets the hang-up when the
-		// call returns.
+		// Recorded already: whoever waits on the call gets the hang-up in place of its result.
 		this.stopped = stopped;
+		Thread waiter = this.waiter;
+		if (waiter != null && WAIT.compareAndSet(this, WAITING, INTERRUPTING)) {
+			try {
+				waiter.interrupt();
+			}
+			finally {
+				this.wait = INTERRUPTED;
+			}
+		}
+		Closeable body = this.body;
+		if (body != null) {
+			try {
+				body.close();
+			}
+			catch (IOException | RuntimeException ex) {
+				// Closing is all a stop can do to the connection: it did what it could.
+			}
+		}
 	}
 
 }

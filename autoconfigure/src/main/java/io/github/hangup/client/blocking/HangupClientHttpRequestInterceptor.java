@@ -70,6 +70,10 @@ public final class HangupClientHttpRequestInterceptor implements ClientHttpReque
 		}
 		ClientHttpResponse response;
 		try {
+			if (call.awaiting() != null) {
+				// Its client left before the call was sent: it is not sent, and fails as stopped.
+				throw new IOException("Call stopped before it was sent");
+			}
 			response = execution.execute(request, body);
 		}
 		catch (IOException | RuntimeException ex) {
@@ -78,13 +82,16 @@ public final class HangupClientHttpRequestInterceptor implements ClientHttpReque
 			}
 			throw ex;
 		}
-		HangupException stopped = call.stopped();
+		finally {
+			call.awaited();
+		}
+		HangupException stopped = call.responded(TrackedClientHttpResponse.closeableBody(response));
 		if (stopped != null) {
 			// Its client left while it waited: the answer has nobody to go to.
-			response.close();
+			TrackedClientHttpResponse.abort(response);
+			call.finish();
 			throw new HangupResourceAccessException(request, stopped);
 		}
-		call.responded();
 		return new TrackedClientHttpResponse(response, call);
 	}
 

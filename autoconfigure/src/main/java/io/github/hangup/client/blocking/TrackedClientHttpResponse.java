@@ -1,5 +1,6 @@
 package io.github.hangup.client.blocking;
 
+import java.io.Closeable;
 import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -39,6 +40,40 @@ final class TrackedClientHttpResponse implements ClientHttpResponse {
 		this.response = response;
 		this.call = call;
 		this.jdk = response.getClass().getName().equals(JDK_RESPONSE);
+	}
+
+	/**
+	 * The body to close when the call stops while its body is read: the JDK
+	 * {@code HttpClient}'s body stream, whose close from another thread cancels the exchange,
+	 * closes its connection and wakes its reader. Other factories' responses drain or consume
+	 * their body when closed, which a stopped call must not wait for: they are not closed so.
+	 */
+	static @Nullable Closeable closeableBody(ClientHttpResponse response) {
+		if (!response.getClass().getName().equals(JDK_RESPONSE)) {
+			return null;
+		}
+		try {
+			// Spring's JDK response hands out the stream it holds, made when the head arrived.
+			return response.getBody();
+		}
+		catch (IOException ex) {
+			return null;
+		}
+	}
+
+	/** Give up a response nobody will read: closed without draining where the factory allows it. */
+	static void abort(ClientHttpResponse response) {
+		Closeable body = closeableBody(response);
+		if (body == null) {
+			response.close();
+			return;
+		}
+		try {
+			body.close();
+		}
+		catch (IOException ex) {
+			// Closed as far as it goes.
+		}
 	}
 
 	@Override
@@ -111,7 +146,7 @@ final class TrackedClientHttpResponse implements ClientHttpResponse {
 			try {
 				int read = super.read();
 				if (read == -1) {
-					TrackedClientHttpResponse.this.call.finish();
+					ended();
 				}
 				return read;
 			}
@@ -125,12 +160,21 @@ final class TrackedClientHttpResponse implements ClientHttpResponse {
 			try {
 				int read = super.read(bytes, offset, length);
 				if (read == -1) {
-					TrackedClientHttpResponse.this.call.finish();
+					ended();
 				}
 				return read;
 			}
 			catch (IOException ex) {
 				throw failed(ex);
+			}
+		}
+
+		/** The body ended: at its end, or where a stop closed it under its reader. */
+		private void ended() throws IOException {
+			TrackedClientHttpResponse.this.call.finish();
+			HangupException stopped = TrackedClientHttpResponse.this.call.stopped();
+			if (stopped != null) {
+				throw new IOException(stopped.getMessage(), stopped);
 			}
 		}
 

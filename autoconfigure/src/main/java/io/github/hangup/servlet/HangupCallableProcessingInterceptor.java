@@ -1,0 +1,58 @@
+package io.github.hangup.servlet;
+
+import java.util.concurrent.Callable;
+
+import io.github.hangup.server.InboundScope;
+import io.github.hangup.server.InboundScopes;
+import org.jspecify.annotations.Nullable;
+
+import org.springframework.web.context.request.NativeWebRequest;
+import org.springframework.web.context.request.RequestAttributes;
+import org.springframework.web.context.request.async.CallableProcessingInterceptor;
+
+/**
+ * Makes the request's {@link InboundScope} current on the thread that runs a handler's
+ * {@code Callable}, {@code WebAsyncTask} or {@code StreamingResponseBody}, so that the
+ * outbound calls made there join the request and stop when its client leaves, without any
+ * context propagation set up by the application.
+ *
+ * @since 0.3.0
+ */
+public final class HangupCallableProcessingInterceptor implements CallableProcessingInterceptor {
+
+	/** Request attribute holding the scope that was current on the task's thread before it. */
+	private static final String PREVIOUS_ATTRIBUTE = HangupCallableProcessingInterceptor.class.getName() + ".previous";
+
+	/** Held in place of the scope that was current before when there was none. */
+	private static final Object NONE = new Object();
+
+	/**
+	 * Create the interceptor.
+	 */
+	public HangupCallableProcessingInterceptor() {
+	}
+
+	@Override
+	public <T> void preProcess(NativeWebRequest request, Callable<T> task) {
+		Object scope = request.getAttribute(InboundScope.ATTRIBUTE, RequestAttributes.SCOPE_REQUEST);
+		if (scope instanceof InboundScope inbound) {
+			InboundScope previous = InboundScopes.makeCurrent(inbound);
+			request.setAttribute(PREVIOUS_ATTRIBUTE, (previous != null) ? previous : NONE,
+					RequestAttributes.SCOPE_REQUEST);
+		}
+	}
+
+	@Override
+	public <T> void postProcess(NativeWebRequest request, Callable<T> task, @Nullable Object concurrentResult) {
+		// On the task's thread again: a pooled thread gets back the nothing it had, a thread
+		// that ran the task in place (a synchronous executor) the scope it had.
+		Object previous = request.getAttribute(PREVIOUS_ATTRIBUTE, RequestAttributes.SCOPE_REQUEST);
+		if (previous == null) {
+			// The request had no scope: nothing was made current.
+			return;
+		}
+		request.removeAttribute(PREVIOUS_ATTRIBUTE, RequestAttributes.SCOPE_REQUEST);
+		InboundScopes.restore((previous instanceof InboundScope inbound) ? inbound : null);
+	}
+
+}

@@ -1,0 +1,155 @@
+package io.github.hangup.servlet;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.time.Duration;
+import java.util.Map;
+
+import io.github.hangup.HangupObservations;
+import io.github.hangup.client.OutboundCalls;
+import io.github.hangup.metrics.HangupMetrics;
+import io.github.hangup.support.FaultyUpstream;
+import io.github.hangup.support.HangupMeters;
+import io.github.hangup.support.RawHttpClient;
+import io.github.hangup.support.RawHttpClient.Head;
+import io.github.hangup.support.ServletTestApps;
+import io.github.hangup.support.TestApps;
+import io.micrometer.core.instrument.MeterRegistry;
+import jakarta.servlet.http.HttpServletResponse;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+import org.springframework.boot.test.system.CapturedOutput;
+import org.springframework.boot.test.system.OutputCaptureExtension;
+import org.springframework.context.ConfigurableApplicationContext;
+import org.springframework.core.env.Environment;
+import org.springframework.web.bind.annotation.GetMapping;
+import org.springframework.web.bind.annotation.PathVariable;
+import org.springframework.web.bind.annotation.RestController;
+import org.springframework.web.client.RestClient;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * A client leaving a Spring MVC request on Tomcat while the request relays the body of a
+ * {@code RestClient} call (Boot's, on the JDK's {@code HttpClient}): Tomcat finds the client
+ * gone at the relay's next write, the relayed call is closed there and then (the upstream
+ * sees its connection closed before its body ended), and the hang-up is counted once on each
+ * side.
+ */
+@ExtendWith(OutputCaptureExtension.class)
+class MvcClientLeavingTests {
+
+	/** Far beyond any wait of these tests: only the client leaving ends a call to /hang. */
+	private static final Duration READ_TIMEOUT = Duration.ofSeconds(30);
+
+	private static FaultyUpstream upstream;
+
+	private static ConfigurableApplicationContext app;
+
+	private static MeterRegistry registry;
+
+	private static OutboundCalls calls;
+
+	private static int port;
+
+	@BeforeAll
+	static void start() throws Exception {
+		upstream = new FaultyUpstream();
+		app = ServletTestApps.start(LeavingController.class, "test.upstream=" + upstream.baseUrl(),
+				"spring.http.clients.imperative.factory=jdk", "spring.http.clients.read-timeout=30s");
+		registry = app.getBean(MeterRegistry.class);
+		calls = app.getBean(OutboundCalls.class);
+		port = TestApps.port(app);
+	}
+
+	@AfterAll
+	static void stop() throws Exception {
+		app.close();
+		upstream.close();
+	}
+
+	@BeforeEach
+	void clear() {
+		registry.clear();
+	}
+
+	@AfterEach
+	void nothingLeftWaiting() {
+		await().atMost(Duration.ofSeconds(10)).until(() -> calls.inFlight() == 0);
+	}
+
+	@Test
+	void clientLeavingASynchronousRelayMidBodyAbortsTheRelayedCallAtTheNextWriteAndIsCountedOnceOnEachSide(
+			CapturedOutput output) throws Exception {
+		assertLeavingMidBodyAbortsTheCall("/relay/trickle", "/relay/{path}");
+		assertQuiet(output);
+	}
+
+	/**
+	 * The client leaves while the upstream's body trickles in: Tomcat finds it gone at the
+	 * relay's next write, and the relayed call is closed there and then, long before the
+	 * upstream would have finished its body.
+	 */
+	private static void assertLeavingMidBodyAbortsTheCall(String path, String route) throws Exception {
+		int closedBefore = upstream.peerClosed("/trickle");
+		int answeredBefore = upstream.answered("/trickle");
+		try (RawHttpClient raw = new RawHttpClient(port, READ_TIMEOUT)) {
+			Head head = raw.send("GET", path).readHead();
+			assertThat(head.status()).isEqualTo(200);
+			raw.readBytes(1);
+			raw.reset();
+		}
+		upstream.awaitPeerClosed("/trickle", closedBefore + 1);
+		assertThat(upstream.answered("/trickle")).as("bodies the upstream finished").isEqualTo(answeredBefore);
+		HangupMeters.awaitCounts(registry, HangupMetrics.SERVER_HANGUPS,
+				Map.of("kind=CLIENT_CANCEL,method=GET,phase=DURING_RESPONSE,uri=" + route, 1L));
+		HangupMeters.awaitClientHangups(registry, Map.of(
+				"kind=CLIENT_CANCEL,method=GET,phase=DURING_RESPONSE,upstream=127.0.0.1:" + upstream.port(), 1L));
+		HangupMeters.awaitCounts(registry, "http.server.requests",
+				Map.of("hangup=CLIENT_CANCEL,method=GET,uri=" + route, 1L), HangupObservations.KEY, "method", "uri");
+	}
+
+	private static void assertQuiet(CapturedOutput output) {
+		assertThat(output).doesNotContain(" ERROR ").doesNotContain(" WARN ").doesNotContain("Servlet.service()");
+	}
+
+	/**
+	 * Relays the upstream's body as it comes.
+	 */
+	@RestController
+	static class LeavingController {
+
+		private final RestClient restClient;
+
+		LeavingController(RestClient.Builder restClients, Environment environment) {
+			this.restClient = restClients.clone().baseUrl(environment.getRequiredProperty("test.upstream")).build();
+		}
+
+		@GetMapping("/relay/{path}")
+		void relay(@PathVariable String path, HttpServletResponse response) {
+			response.setContentType("text/plain");
+			this.restClient.get().uri("/" + path).exchange((request, upstreamResponse) -> {
+				relay(upstreamResponse.getBody(), response.getOutputStream());
+				return null;
+			});
+		}
+
+		private static void relay(InputStream body, OutputStream out) throws IOException {
+			byte[] buffer = new byte[8192];
+			int read;
+			while ((read = body.read(buffer)) != -1) {
+				out.write(buffer, 0, read);
+				out.flush();
+			}
+		}
+
+	}
+
+}
