@@ -203,9 +203,13 @@ final class ProxyBound {
 					// machine that moves two identical proxies apart is not a regression.
 					double noise = Math.max(0, Stats.median(ratios(control, disabled, body, Measure::cpuMicrosPerRequest)) - 1);
 					double limit = sizes.failAbove() + noise;
-					if (Stats.median(cpu) > limit) {
-						System.out.printf(Locale.ROOT, "  FAILED: %s CPU per request ratio %.3f above %.3f (%.2f + the "
-								+ "control's %.3f)%n", label, Stats.median(cpu), limit, sizes.failAbove(), noise);
+					double pooled = pooledCpuRatio(proxy, disabled, body);
+					// A gross regression shows in the median round and over all rounds alike; one
+					// noisy round on a shared machine moves only the first.
+					if (Stats.median(cpu) > limit && pooled > limit) {
+						System.out.printf(Locale.ROOT, "  FAILED: %s CPU per request ratio %.3f (over all rounds %.3f) "
+								+ "above %.3f (%.2f + the control's %.3f)%n", label, Stats.median(cpu), pooled, limit,
+								sizes.failAbove(), noise);
 						passed = false;
 					}
 				}
