@@ -95,6 +95,7 @@ class MvcHangupIntegrationTests {
 			assertThat(raw.readRest().text()).contains("hello");
 		}
 		assertServerRequest(client, HangupObservations.NONE, "200", "SUCCESS");
+		assertClientRequest(HangupObservations.NONE);
 		HangupMeters.awaitCounts(registry, HangupMetrics.SERVER_HANGUPS, Map.of());
 		HangupMeters.awaitClientHangups(registry, Map.of());
 	}
@@ -138,6 +139,7 @@ class MvcHangupIntegrationTests {
 				Map.of("kind=UPSTREAM_UNREACHABLE,method=GET,phase=BEFORE_RESPONSE,uri=" + route, 1L));
 		HangupMeters.awaitClientHangups(registry, Map.of(
 				"kind=UPSTREAM_UNREACHABLE,method=GET,phase=BEFORE_RESPONSE,upstream=127.0.0.1:" + refusedPort, 1L));
+		assertClientRequest("UPSTREAM_UNREACHABLE");
 	}
 
 	@Test
@@ -181,7 +183,23 @@ class MvcHangupIntegrationTests {
 				Map.of("hangup=UPSTREAM_TIMEOUT,method=GET,outcome=UNKNOWN,status=200,uri=/" + client + "-relay/{path}",
 						1L),
 				HangupObservations.KEY, "method", "outcome", "status", "uri");
+		assertClientRequest("UPSTREAM_TIMEOUT");
 		assertThat(output).doesNotContain("Servlet.service()");
+	}
+
+	@ParameterizedTest
+	@ValueSource(strings = { "rest-client", "rest-template" })
+	void bodyFailureTheApplicationSwallowsIsStillTaggedOnBootsClientTimer(String client) throws Exception {
+		// The observation sees no error: only the call itself knows its body was cut.
+		try (RawHttpClient raw = new RawHttpClient(port, READ_TIMEOUT)) {
+			Head head = raw.send("GET", "/" + client + "-swallow/stall-mid-body", "Connection: close").readHead();
+			assertThat(head.status()).isEqualTo(200);
+			assertThat(raw.readRest().text()).isEqualTo("fallback");
+		}
+		HangupMeters.awaitClientHangups(registry, Map.of(
+				"kind=UPSTREAM_TIMEOUT,method=GET,phase=DURING_RESPONSE,upstream=127.0.0.1:" + upstream.port(), 1L));
+		assertClientRequest("UPSTREAM_TIMEOUT");
+		HangupMeters.awaitCounts(registry, HangupMetrics.SERVER_HANGUPS, Map.of());
 	}
 
 	@ParameterizedTest
@@ -223,6 +241,15 @@ class MvcHangupIntegrationTests {
 		HangupMeters.awaitClientHangups(registry,
 				Map.of("kind=" + kind + ",method=GET,phase=BEFORE_RESPONSE,upstream=127.0.0.1:" + upstream.port(), 1L));
 		assertServerRequest(client, kind, String.valueOf(status), (status >= 500) ? "SERVER_ERROR" : "CLIENT_ERROR");
+		assertClientRequest(kind);
+	}
+
+	/**
+	 * Boot's client timer counted the scenario's one call once, with the hangup key.
+	 */
+	private static void assertClientRequest(String hangup) {
+		HangupMeters.awaitCounts(registry, "http.client.requests", Map.of("hangup=" + hangup + ",method=GET", 1L),
+				HangupObservations.KEY, "method");
 	}
 
 	/**
@@ -302,6 +329,28 @@ class MvcHangupIntegrationTests {
 				relay(upstreamResponse.getBody(), response);
 				return null;
 			});
+		}
+
+		@GetMapping("/rest-client-swallow/{path}")
+		String restClientSwallow(@PathVariable String path) {
+			return this.restClient.get().uri("/" + path).exchange((request, upstreamResponse) -> drain(upstreamResponse.getBody()));
+		}
+
+		@GetMapping("/rest-template-swallow/{path}")
+		String restTemplateSwallow(@PathVariable String path) {
+			return this.restTemplate.execute("/" + path, HttpMethod.GET, null,
+					(upstreamResponse) -> drain(upstreamResponse.getBody()));
+		}
+
+		/** Reads a body to its end, answering a fallback when it fails. */
+		private static String drain(InputStream body) {
+			try {
+				body.readAllBytes();
+				return "complete";
+			}
+			catch (IOException ex) {
+				return "fallback";
+			}
 		}
 
 		/** A streaming relay: each piece of the upstream's body is sent on as it arrives. */

@@ -6,6 +6,7 @@ import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
 
 import io.github.hangup.HangupClassifier;
 import io.github.hangup.HangupException;
+import io.github.hangup.HangupKind;
 import io.github.hangup.HangupPhase;
 import io.github.hangup.HangupRecorder;
 import io.github.hangup.client.AbstractOutboundCall;
@@ -25,6 +26,9 @@ import org.jspecify.annotations.Nullable;
  * when the wait ends, so that it never reaches the application's code after the call.
  */
 final class BlockingCall extends AbstractOutboundCall {
+
+	/** Request attribute holding the call, for its observation. */
+	static final String ATTRIBUTE = BlockingCall.class.getName();
 
 	private static final AtomicIntegerFieldUpdater<BlockingCall> ENDED = AtomicIntegerFieldUpdater
 		.newUpdater(BlockingCall.class, "ended");
@@ -141,6 +145,14 @@ final class BlockingCall extends AbstractOutboundCall {
 	/** The hang-up the call's client leaving stopped it with, if it did. */
 	@Nullable HangupException stopped() {
 		return this.stopped;
+	}
+
+	/**
+	 * The kind for the call's observation: the hang-up recorded, or, for a call its client
+	 * left, the kind it is recorded as.
+	 */
+	@Nullable HangupKind observedKind() {
+		return observedKind(this.stopped != null);
 	}
 
 	private void end() {
