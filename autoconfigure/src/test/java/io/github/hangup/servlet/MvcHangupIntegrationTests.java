@@ -24,6 +24,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import org.springframework.boot.restclient.RestTemplateBuilder;
@@ -140,6 +141,31 @@ class MvcHangupIntegrationTests {
 		HangupMeters.awaitClientHangups(registry, Map.of(
 				"kind=UPSTREAM_UNREACHABLE,method=GET,phase=BEFORE_RESPONSE,upstream=127.0.0.1:" + refusedPort, 1L));
 		assertClientRequest("UPSTREAM_UNREACHABLE");
+	}
+
+	// HTTP/2 frames, with no line ending before the close, are a connection closed mid-status-line
+	// to the JDK's parser: UPSTREAM_RESET, as the README says.
+	@ParameterizedTest
+	@CsvSource({ "rest-client,not-http", "rest-template,not-http", "rest-client,status-abc",
+			"rest-template,status-abc" })
+	void replyThatIsNotHttpIsAnswered502AsAProtocolErrorAndCountedOnceOnEachSide(String client, String reply)
+			throws Exception {
+		Head head;
+		String body;
+		try (RawHttpClient raw = new RawHttpClient(port, READ_TIMEOUT)) {
+			head = raw.send("GET", "/" + client + "-malformed/" + reply, "Connection: close").readHead();
+			body = raw.readRest().text();
+		}
+		assertThat(head.status()).isEqualTo(502);
+		assertThat(head.header("content-type")).isEqualTo("application/problem+json");
+		assertThat(body).contains("\"hangup\":\"UPSTREAM_PROTOCOL_ERROR\"").doesNotContain("127.0.0.1");
+		HangupMeters.awaitCounts(registry, HangupMetrics.SERVER_HANGUPS, Map.of(
+				"kind=UPSTREAM_PROTOCOL_ERROR,method=GET,phase=BEFORE_RESPONSE,uri=/" + client + "-malformed/{reply}",
+				1L));
+		HangupMeters.awaitClientHangups(registry, Map.of(
+				"kind=UPSTREAM_PROTOCOL_ERROR,method=GET,phase=BEFORE_RESPONSE,upstream=127.0.0.1:" + upstream.port(),
+				1L));
+		assertClientRequest("UPSTREAM_PROTOCOL_ERROR");
 	}
 
 	@Test
@@ -329,6 +355,16 @@ class MvcHangupIntegrationTests {
 				relay(upstreamResponse.getBody(), response);
 				return null;
 			});
+		}
+
+		@GetMapping("/rest-client-malformed/{reply}")
+		String restClientMalformed(@PathVariable String reply) {
+			return this.restClient.get().uri("/malformed/" + reply).retrieve().body(String.class);
+		}
+
+		@GetMapping("/rest-template-malformed/{reply}")
+		String restTemplateMalformed(@PathVariable String reply) {
+			return this.restTemplate.getForObject("/malformed/" + reply, String.class);
 		}
 
 		@GetMapping("/rest-client-swallow/{path}")

@@ -2,6 +2,7 @@ package io.github.hangup.client.blocking;
 
 import java.io.Closeable;
 import java.io.IOException;
+import java.net.ProtocolException;
 import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
 
 import io.github.hangup.HangupClassifier;
@@ -164,6 +165,27 @@ final class BlockingCall extends AbstractOutboundCall {
 	@Override
 	protected HangupPhase phase() {
 		return this.responded ? HangupPhase.DURING_RESPONSE : HangupPhase.BEFORE_RESPONSE;
+	}
+
+	@Override
+	protected @Nullable HangupKind kind(Throwable error, HangupPhase phase) {
+		HangupKind kind = super.kind(error, phase);
+		if (kind == null && phase == HangupPhase.BEFORE_RESPONSE && !isClientGone() && isProtocolError(error)) {
+			// The JDK's clients (HttpClient, HttpURLConnection) raise this type for a reply
+			// they cannot parse as HTTP; Netty's codecs are known to the classifier already.
+			return HangupKind.UPSTREAM_PROTOCOL_ERROR;
+		}
+		return kind;
+	}
+
+	private static boolean isProtocolError(Throwable error) {
+		int depth = 0;
+		for (Throwable t = error; t != null && depth < 16; t = (t.getCause() != t) ? t.getCause() : null, depth++) {
+			if (t instanceof ProtocolException) {
+				return true;
+			}
+		}
+		return false;
 	}
 
 	@Override
