@@ -19,9 +19,12 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
+import org.springframework.boot.test.system.CapturedOutput;
+import org.springframework.boot.test.system.OutputCaptureExtension;
 import org.springframework.boot.web.server.context.WebServerApplicationContext;
 import org.springframework.context.ConfigurableApplicationContext;
 
@@ -32,9 +35,11 @@ import static org.assertj.core.api.Assertions.assertThat;
  * {@link MvcHangupIntegrationTests}, run by the {@code jetty-test} execution, whose class
  * path has Boot's Jetty module in place of its Tomcat module. Healthy calls, an upstream
  * that closes without answering, one that resets, one slower than the read timeout and one
- * that refuses connections, through {@code RestClient} and {@code RestTemplate}.
+ * that refuses connections, one that stalls mid-body, and a client leaving mid-response,
+ * through {@code RestClient} and {@code RestTemplate}.
  */
 @Tag("jetty")
+@ExtendWith(OutputCaptureExtension.class)
 class MvcJettyHangupTests {
 
 	private static final Duration READ_TIMEOUT = Duration.ofSeconds(10);
@@ -134,6 +139,23 @@ class MvcJettyHangupTests {
 				"kind=UPSTREAM_TIMEOUT,method=GET,phase=DURING_RESPONSE,uri=/" + client + "-relay/{path}", 1L));
 		HangupMeters.awaitClientHangups(registry, Map.of(
 				"kind=UPSTREAM_TIMEOUT,method=GET,phase=DURING_RESPONSE,upstream=127.0.0.1:" + upstream.port(), 1L));
+	}
+
+	@ParameterizedTest
+	@ValueSource(strings = { "rest-client", "rest-template" })
+	void clientLeavingMidResponseIsCountedOnceAsAClientCancelWithoutAWarning(String client, CapturedOutput output)
+			throws Exception {
+		try (RawHttpClient raw = new RawHttpClient(port, READ_TIMEOUT)) {
+			Head head = raw.send("GET", "/" + client + "-relay/big").readHead();
+			assertThat(head.status()).isEqualTo(200);
+			// Leaves with megabytes still to come: Jetty finds it gone at a write.
+			raw.reset();
+		}
+		HangupMeters.awaitCounts(registry, HangupMetrics.SERVER_HANGUPS,
+				Map.of("kind=CLIENT_CANCEL,method=GET,phase=DURING_RESPONSE,uri=/" + client + "-relay/{path}", 1L));
+		HangupMeters.awaitCounts(registry, "http.server.requests",
+				Map.of("hangup=CLIENT_CANCEL,uri=/" + client + "-relay/{path}", 1L), HangupObservations.KEY, "uri");
+		assertThat(output).doesNotContain(" ERROR ").doesNotContain(" WARN ");
 	}
 
 	private static boolean isCompleteChunkedBody(byte[] bytes) {
