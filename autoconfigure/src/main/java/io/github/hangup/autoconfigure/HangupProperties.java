@@ -187,7 +187,8 @@ public class HangupProperties implements Validator {
 		 * Maximum time to wait for an upstream response once the request has been sent, and
 		 * between two chunks of its body. Zero turns the timeout off. When not set,
 		 * spring.http.clients.read-timeout applies, and 30s without it. Takes the place of
-		 * spring.http.clients.read-timeout at the Reactor Netty connector Boot builds.
+		 * spring.http.clients.read-timeout at the Reactor Netty connector Boot builds, and is
+		 * the read timeout of the request factories Boot builds for RestClient and RestTemplate.
 		 */
 		private @Nullable Duration responseTimeout;
 

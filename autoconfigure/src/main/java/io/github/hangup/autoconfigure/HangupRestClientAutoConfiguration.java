@@ -11,22 +11,28 @@ import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBooleanProperty;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
+import org.springframework.boot.http.client.autoconfigure.ClientHttpRequestFactoryBuilderCustomizer;
 import org.springframework.boot.restclient.RestClientCustomizer;
 import org.springframework.boot.restclient.RestTemplateCustomizer;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
+import org.springframework.core.Ordered;
+import org.springframework.core.annotation.Order;
+import org.springframework.core.env.Environment;
 import org.springframework.http.client.ClientHttpRequestInterceptor;
 import org.springframework.web.client.RestClient;
 import org.springframework.web.client.RestTemplate;
 
 /**
  * Installs the {@link HangupClientHttpRequestInterceptor} on the {@code RestClient.Builder}
- * and the {@code RestTemplateBuilder} Boot auto-configures, last of their interceptors.
+ * and the {@code RestTemplateBuilder} Boot auto-configures, last of their interceptors, and
+ * gives the request factories Boot builds for them Hangup's response timeout.
  *
  * @since 0.3.0
  */
 @AutoConfiguration(after = HangupAutoConfiguration.class,
-		beforeName = { "org.springframework.boot.restclient.autoconfigure.RestClientAutoConfiguration",
+		beforeName = { "org.springframework.boot.http.client.autoconfigure.imperative.ImperativeHttpClientAutoConfiguration",
+				"org.springframework.boot.restclient.autoconfigure.RestClientAutoConfiguration",
 				"org.springframework.boot.restclient.autoconfigure.RestTemplateAutoConfiguration" })
 @ConditionalOnClass({ RestClient.class, RestClientCustomizer.class })
 @ConditionalOnBooleanProperty(name = "hangup.enabled", matchIfMissing = true)
@@ -48,6 +54,25 @@ public final class HangupRestClientAutoConfiguration {
 	static void last(List<ClientHttpRequestInterceptor> interceptors, ClientHttpRequestInterceptor interceptor) {
 		interceptors.remove(interceptor);
 		interceptors.add(interceptor);
+	}
+
+	/**
+	 * Gives the request factories Boot builds Hangup's response timeout. Boot applies the
+	 * customizer to its own {@code ClientHttpRequestFactoryBuilder} only, so that a request
+	 * factory of the application's own is left as it is.
+	 */
+	@Configuration(proxyBeanMethods = false)
+	@ConditionalOnClass(ClientHttpRequestFactoryBuilderCustomizer.class)
+	static class ReadTimeoutConfiguration {
+
+		@Bean
+		@Order(Ordered.LOWEST_PRECEDENCE)
+		RequestFactoryReadTimeout hangupRequestFactoryReadTimeout(HangupProperties properties,
+				Environment environment) {
+			return new RequestFactoryReadTimeout(properties.getClient().getResponseTimeout(),
+					RequestFactoryReadTimeout.bootReadTimeout(environment));
+		}
+
 	}
 
 	@Configuration(proxyBeanMethods = false)

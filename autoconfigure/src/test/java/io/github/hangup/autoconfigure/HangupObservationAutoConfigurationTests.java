@@ -1,6 +1,7 @@
 package io.github.hangup.autoconfigure;
 
 import io.github.hangup.client.HangupClientObservationFilter;
+import io.github.hangup.client.blocking.HangupRestClientObservationFilter;
 import io.github.hangup.server.HangupServerObservationFilter;
 import io.micrometer.observation.ObservationRegistry;
 import org.junit.jupiter.api.Test;
@@ -9,6 +10,7 @@ import org.springframework.boot.autoconfigure.AutoConfigurations;
 import org.springframework.boot.test.context.FilteredClassLoader;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 import org.springframework.boot.test.context.runner.ReactiveWebApplicationContextRunner;
+import org.springframework.web.client.RestClient;
 import org.springframework.web.reactive.function.client.WebClient;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -55,6 +57,30 @@ class HangupObservationAutoConfigurationTests {
 	void clientFilterBacksOffWithoutWebClient() {
 		this.runner.withClassLoader(new FilteredClassLoader(WebClient.class))
 			.run((context) -> assertThat(context).doesNotHaveBean(HangupClientObservationFilter.class));
+	}
+
+	@Test
+	void restClientFilterIsPresentBesideTheWebClientFilter() {
+		this.runner.run((context) -> assertThat(context).hasSingleBean(HangupRestClientObservationFilter.class)
+			.hasSingleBean(HangupClientObservationFilter.class));
+	}
+
+	@Test
+	void restClientFilterIsPresentWithoutWebClient() {
+		this.runner.withClassLoader(new FilteredClassLoader(WebClient.class))
+			.run((context) -> assertThat(context).hasSingleBean(HangupRestClientObservationFilter.class));
+	}
+
+	@Test
+	void restClientFilterBacksOffWithoutRestClient() {
+		this.runner.withClassLoader(new FilteredClassLoader(RestClient.class))
+			.run((context) -> assertThat(context).doesNotHaveBean(HangupRestClientObservationFilter.class));
+	}
+
+	@Test
+	void restClientFilterBacksOffWhenTheObservationKeyIsTurnedOff() {
+		this.runner.withPropertyValues("hangup.observation.enabled=false")
+			.run((context) -> assertThat(context).doesNotHaveBean(HangupRestClientObservationFilter.class));
 	}
 
 	@Test

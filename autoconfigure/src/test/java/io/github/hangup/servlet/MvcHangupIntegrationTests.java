@@ -24,6 +24,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import org.springframework.boot.restclient.RestTemplateBuilder;
@@ -95,6 +96,7 @@ class MvcHangupIntegrationTests {
 			assertThat(raw.readRest().text()).contains("hello");
 		}
 		assertServerRequest(client, HangupObservations.NONE, "200", "SUCCESS");
+		assertClientRequest(HangupObservations.NONE);
 		HangupMeters.awaitCounts(registry, HangupMetrics.SERVER_HANGUPS, Map.of());
 		HangupMeters.awaitClientHangups(registry, Map.of());
 	}
@@ -138,6 +140,32 @@ class MvcHangupIntegrationTests {
 				Map.of("kind=UPSTREAM_UNREACHABLE,method=GET,phase=BEFORE_RESPONSE,uri=" + route, 1L));
 		HangupMeters.awaitClientHangups(registry, Map.of(
 				"kind=UPSTREAM_UNREACHABLE,method=GET,phase=BEFORE_RESPONSE,upstream=127.0.0.1:" + refusedPort, 1L));
+		assertClientRequest("UPSTREAM_UNREACHABLE");
+	}
+
+	// HTTP/2 frames, with no line ending before the close, are a connection closed mid-status-line
+	// to the JDK's parser: UPSTREAM_RESET, as the README says.
+	@ParameterizedTest
+	@CsvSource({ "rest-client,not-http", "rest-template,not-http", "rest-client,status-abc",
+			"rest-template,status-abc" })
+	void replyThatIsNotHttpIsAnswered502AsAProtocolErrorAndCountedOnceOnEachSide(String client, String reply)
+			throws Exception {
+		Head head;
+		String body;
+		try (RawHttpClient raw = new RawHttpClient(port, READ_TIMEOUT)) {
+			head = raw.send("GET", "/" + client + "-malformed/" + reply, "Connection: close").readHead();
+			body = raw.readRest().text();
+		}
+		assertThat(head.status()).isEqualTo(502);
+		assertThat(head.header("content-type")).isEqualTo("application/problem+json");
+		assertThat(body).contains("\"hangup\":\"UPSTREAM_PROTOCOL_ERROR\"").doesNotContain("127.0.0.1");
+		HangupMeters.awaitCounts(registry, HangupMetrics.SERVER_HANGUPS, Map.of(
+				"kind=UPSTREAM_PROTOCOL_ERROR,method=GET,phase=BEFORE_RESPONSE,uri=/" + client + "-malformed/{reply}",
+				1L));
+		HangupMeters.awaitClientHangups(registry, Map.of(
+				"kind=UPSTREAM_PROTOCOL_ERROR,method=GET,phase=BEFORE_RESPONSE,upstream=127.0.0.1:" + upstream.port(),
+				1L));
+		assertClientRequest("UPSTREAM_PROTOCOL_ERROR");
 	}
 
 	@Test
@@ -181,7 +209,41 @@ class MvcHangupIntegrationTests {
 				Map.of("hangup=UPSTREAM_TIMEOUT,method=GET,outcome=UNKNOWN,status=200,uri=/" + client + "-relay/{path}",
 						1L),
 				HangupObservations.KEY, "method", "outcome", "status", "uri");
+		assertClientRequest("UPSTREAM_TIMEOUT");
 		assertThat(output).doesNotContain("Servlet.service()");
+	}
+
+	@ParameterizedTest
+	@ValueSource(strings = { "rest-client", "rest-template" })
+	void upstreamResettingMidBodyIsCountedOnceAsAResetNotATimeout(String client) throws Exception {
+		// The JDK client's body fails with IOException("closed") here too, as when its read
+		// timeout closes it, but with the reset as its cause. The reset may reach the relay
+		// before the bytes sent ahead of it (Linux drops received data a reset overtakes), so
+		// the response is either cut after its head or answered 502: a reset either way.
+		Head head;
+		try (RawHttpClient raw = new RawHttpClient(port, READ_TIMEOUT)) {
+			head = raw.send("GET", "/" + client + "-relay/reset-mid-body", "Connection: close").readHead();
+			raw.readRest();
+		}
+		assertThat(head.status()).isIn(200, 502);
+		HangupMeters.awaitCounts(registry, HangupMetrics.SERVER_HANGUPS, Map.of("kind=UPSTREAM_RESET", 1L), "kind");
+		HangupMeters.awaitCounts(registry, "http.client.hangups", Map.of("kind=UPSTREAM_RESET", 1L), "kind");
+		assertClientRequest("UPSTREAM_RESET");
+	}
+
+	@ParameterizedTest
+	@ValueSource(strings = { "rest-client", "rest-template" })
+	void bodyFailureTheApplicationSwallowsIsStillTaggedOnBootsClientTimer(String client) throws Exception {
+		// The observation sees no error: only the call itself knows its body was cut.
+		try (RawHttpClient raw = new RawHttpClient(port, READ_TIMEOUT)) {
+			Head head = raw.send("GET", "/" + client + "-swallow/stall-mid-body", "Connection: close").readHead();
+			assertThat(head.status()).isEqualTo(200);
+			assertThat(raw.readRest().text()).isEqualTo("fallback");
+		}
+		HangupMeters.awaitClientHangups(registry, Map.of(
+				"kind=UPSTREAM_TIMEOUT,method=GET,phase=DURING_RESPONSE,upstream=127.0.0.1:" + upstream.port(), 1L));
+		assertClientRequest("UPSTREAM_TIMEOUT");
+		HangupMeters.awaitCounts(registry, HangupMetrics.SERVER_HANGUPS, Map.of());
 	}
 
 	@ParameterizedTest
@@ -223,6 +285,15 @@ class MvcHangupIntegrationTests {
 		HangupMeters.awaitClientHangups(registry,
 				Map.of("kind=" + kind + ",method=GET,phase=BEFORE_RESPONSE,upstream=127.0.0.1:" + upstream.port(), 1L));
 		assertServerRequest(client, kind, String.valueOf(status), (status >= 500) ? "SERVER_ERROR" : "CLIENT_ERROR");
+		assertClientRequest(kind);
+	}
+
+	/**
+	 * Boot's client timer counted the scenario's one call once, with the hangup key.
+	 */
+	private static void assertClientRequest(String hangup) {
+		HangupMeters.awaitCounts(registry, "http.client.requests", Map.of("hangup=" + hangup + ",method=GET", 1L),
+				HangupObservations.KEY, "method");
 	}
 
 	/**
@@ -302,6 +373,38 @@ class MvcHangupIntegrationTests {
 				relay(upstreamResponse.getBody(), response);
 				return null;
 			});
+		}
+
+		@GetMapping("/rest-client-malformed/{reply}")
+		String restClientMalformed(@PathVariable String reply) {
+			return this.restClient.get().uri("/malformed/" + reply).retrieve().body(String.class);
+		}
+
+		@GetMapping("/rest-template-malformed/{reply}")
+		String restTemplateMalformed(@PathVariable String reply) {
+			return this.restTemplate.getForObject("/malformed/" + reply, String.class);
+		}
+
+		@GetMapping("/rest-client-swallow/{path}")
+		String restClientSwallow(@PathVariable String path) {
+			return this.restClient.get().uri("/" + path).exchange((request, upstreamResponse) -> drain(upstreamResponse.getBody()));
+		}
+
+		@GetMapping("/rest-template-swallow/{path}")
+		String restTemplateSwallow(@PathVariable String path) {
+			return this.restTemplate.execute("/" + path, HttpMethod.GET, null,
+					(upstreamResponse) -> drain(upstreamResponse.getBody()));
+		}
+
+		/** Reads a body to its end, answering a fallback when it fails. */
+		private static String drain(InputStream body) {
+			try {
+				body.readAllBytes();
+				return "complete";
+			}
+			catch (IOException ex) {
+				return "fallback";
+			}
 		}
 
 		/** A streaming relay: each piece of the upstream's body is sent on as it arrives. */

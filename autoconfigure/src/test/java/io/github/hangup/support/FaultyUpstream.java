@@ -35,6 +35,10 @@ import static org.awaitility.Awaitility.await;
  * <li>{@code /trickle}: sends a chunked body of {@value #TRICKLE_CHUNKS} chunks,
  * {@value #TRICKLE_GAP_MILLIS} ms apart (a connection closed before its end counts as closed
  * by the peer);</li>
+ * <li>{@code /megabyte}: 200 with a body of {@value #MEGABYTE} bytes that are not all alike,
+ * with a Content-Length (see {@link #megabyte()});</li>
+ * <li>{@code /status-500}: 500 with a small body;</li>
+ * <li>any other path: 404 with an empty body;</li>
  * <li>{@code /gate}: answers 200 once the test {@link #openGate() opens the gate}.</li>
  * <li>{@code /malformed/<case>}: a reply that is not valid HTTP/1.1, one per
  * {@link #MALFORMED} case, then a close;</li>
@@ -56,6 +60,8 @@ public final class FaultyUpstream implements AutoCloseable {
 	public static final long TRICKLE_GAP_MILLIS = 100;
 
 	public static final int BIG_LENGTH = 32 * 1024 * 1024;
+
+	public static final int MEGABYTE = 1024 * 1024;
 
 	/**
 	 * Replies that are not valid HTTP/1.1, by name: each is written as is, then the
@@ -200,6 +206,22 @@ public final class FaultyUpstream implements AutoCloseable {
 				byte[] body = "hello".getBytes(StandardCharsets.US_ASCII);
 				out.write(("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: " + body.length
 						+ "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+				out.write(body);
+				out.flush();
+				return true;
+			}
+			case "/megabyte" -> {
+				byte[] body = megabyte();
+				out.write(("HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: " + body.length
+						+ "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+				out.write(body);
+				out.flush();
+				return true;
+			}
+			case "/status-500" -> {
+				byte[] body = "upstream failed".getBytes(StandardCharsets.US_ASCII);
+				out.write(("HTTP/1.1 500 Internal Server Error\r\nContent-Type: text/plain\r\nContent-Length: "
+						+ body.length + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
 				out.write(body);
 				out.flush();
 				return true;
@@ -395,6 +417,15 @@ public final class FaultyUpstream implements AutoCloseable {
 		for (Socket socket : this.sockets) {
 			socket.close();
 		}
+	}
+
+	/** The body of {@code /megabyte}: byte {@code i} is {@code i % 251}. */
+	public static byte[] megabyte() {
+		byte[] body = new byte[MEGABYTE];
+		for (int i = 0; i < body.length; i++) {
+			body[i] = (byte) (i % 251);
+		}
+		return body;
 	}
 
 	private static Map<String, byte[]> malformed() {

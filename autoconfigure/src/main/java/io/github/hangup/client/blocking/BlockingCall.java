@@ -2,10 +2,12 @@ package io.github.hangup.client.blocking;
 
 import java.io.Closeable;
 import java.io.IOException;
+import java.net.ProtocolException;
 import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
 
 import io.github.hangup.HangupClassifier;
 import io.github.hangup.HangupException;
+import io.github.hangup.HangupKind;
 import io.github.hangup.HangupPhase;
 import io.github.hangup.HangupRecorder;
 import io.github.hangup.client.AbstractOutboundCall;
@@ -25,6 +27,9 @@ import org.jspecify.annotations.Nullable;
  * when the wait ends, so that it never reaches the application's code after the call.
  */
 final class BlockingCall extends AbstractOutboundCall {
+
+	/** Request attribute holding the call, for its observation. */
+	static final String ATTRIBUTE = BlockingCall.class.getName();
 
 	private static final AtomicIntegerFieldUpdater<BlockingCall> ENDED = AtomicIntegerFieldUpdater
 		.newUpdater(BlockingCall.class, "ended");
@@ -143,6 +148,14 @@ final class BlockingCall extends AbstractOutboundCall {
 		return this.stopped;
 	}
 
+	/**
+	 * The kind for the call's observation: the hang-up recorded, or, for a call its client
+	 * left, the kind it is recorded as.
+	 */
+	@Nullable HangupKind observedKind() {
+		return observedKind(this.stopped != null);
+	}
+
 	private void end() {
 		if (ENDED.compareAndSet(this, 0, 1)) {
 			countEnded();
@@ -152,6 +165,27 @@ final class BlockingCall extends AbstractOutboundCall {
 	@Override
 	protected HangupPhase phase() {
 		return this.responded ? HangupPhase.DURING_RESPONSE : HangupPhase.BEFORE_RESPONSE;
+	}
+
+	@Override
+	protected @Nullable HangupKind kind(Throwable error, HangupPhase phase) {
+		HangupKind kind = super.kind(error, phase);
+		if (kind == null && phase == HangupPhase.BEFORE_RESPONSE && !isClientGone() && isProtocolError(error)) {
+			// The JDK's clients (HttpClient, HttpURLConnection) raise this type for a reply
+			// they cannot parse as HTTP; Netty's codecs are known to the classifier already.
+			return HangupKind.UPSTREAM_PROTOCOL_ERROR;
+		}
+		return kind;
+	}
+
+	private static boolean isProtocolError(Throwable error) {
+		int depth = 0;
+		for (Throwable t = error; t != null && depth < 16; t = (t.getCause() != t) ? t.getCause() : null, depth++) {
+			if (t instanceof ProtocolException) {
+				return true;
+			}
+		}
+		return false;
 	}
 
 	@Override

@@ -64,6 +64,8 @@ public final class HangupClientHttpRequestInterceptor implements ClientHttpReque
 		BlockingCall call = new BlockingCall(this.classifier, this.recorder,
 				HangupObservations.method(request.getMethod().name()), upstream(request), scope(request),
 				this.propagation == PropagationMode.REQUEST, this.calls);
+		// For the hangup key of the call's observation, whose carrier is this request.
+		request.getAttributes().put(BlockingCall.ATTRIBUTE, call);
 		HangupException early = call.begin();
 		if (early != null) {
 			throw new HangupResourceAccessException(request, early);

@@ -124,9 +124,15 @@ final class TrackedClientHttpResponse implements ClientHttpResponse {
 		return (failed instanceof HangupException hangup) ? new IOException(hangup.getMessage(), hangup) : ex;
 	}
 
-	/** Whether the JDK client's read timeout closed the body under its reader. */
+	/**
+	 * Whether the JDK client's read timeout closed the body under its reader. The JDK's body
+	 * also fails with {@code IOException("closed")} when its connection failed, as on a reset
+	 * mid-body, but then with the connection's failure as its cause: that one is classified
+	 * by its cause.
+	 */
 	private boolean isReadTimeout(IOException ex) {
-		return this.jdk && !this.closed && ex.getClass() == IOException.class && "closed".equals(ex.getMessage());
+		return this.jdk && !this.closed && ex.getClass() == IOException.class && ex.getCause() == null
+				&& "closed".equals(ex.getMessage());
 	}
 
 	private static IOException readTimeout(IOException ex) {

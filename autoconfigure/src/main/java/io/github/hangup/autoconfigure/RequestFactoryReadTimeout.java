@@ -1,0 +1,84 @@
+package io.github.hangup.autoconfigure;
+
+import java.time.Duration;
+import java.util.Objects;
+
+import org.jspecify.annotations.Nullable;
+
+import org.springframework.boot.context.properties.bind.Binder;
+import org.springframework.boot.http.client.ClientHttpRequestFactoryBuilder;
+import org.springframework.boot.http.client.HttpClientSettings;
+import org.springframework.boot.http.client.autoconfigure.ClientHttpRequestFactoryBuilderCustomizer;
+import org.springframework.core.env.Environment;
+import org.springframework.http.client.ClientHttpRequestFactory;
+
+/**
+ * Gives the request factories that Boot's auto-configured {@code ClientHttpRequestFactoryBuilder}
+ * builds for {@code RestClient} and {@code RestTemplate} the response timeout WebClient calls
+ * get, as their read timeout: Hangup's own when set ({@code 0} for none), else Boot's
+ * {@code spring.http.clients.read-timeout}, else 30 seconds. A read timeout of another value
+ * than Boot's (one given to a {@code RestTemplateBuilder}, a service group's own) stays.
+ * <p>
+ * The factories themselves time the call, so a timeout is classified as any other
+ * {@code UPSTREAM_TIMEOUT}. Ordered last: the builder it returns builds with the settings
+ * adjusted, and is no longer of the type a customizer after it could expect.
+ */
+final class RequestFactoryReadTimeout implements ClientHttpRequestFactoryBuilderCustomizer<ClientHttpRequestFactoryBuilder<?>> {
+
+	/** As WebClient's: kept here so that an application without WebFlux loads nothing of it. */
+	private static final Duration DEFAULT = Duration.ofSeconds(30);
+
+	private final @Nullable Duration own;
+
+	private final @Nullable Duration boot;
+
+	/**
+	 * @param own {@code hangup.client.response-timeout}, if set
+	 * @param boot {@code spring.http.clients.read-timeout}, if set
+	 */
+	RequestFactoryReadTimeout(@Nullable Duration own, @Nullable Duration boot) {
+		this.own = own;
+		this.boot = boot;
+	}
+
+	/** Boot's read timeout for the HTTP clients it builds, if set. */
+	static @Nullable Duration bootReadTimeout(Environment environment) {
+		// A compile-time constant: reading it loads nothing of WebClient's configuration.
+		return Binder.get(environment).bind(HangupClientAutoConfiguration.BOOT_READ_TIMEOUT, Duration.class).orElse(null);
+	}
+
+	@Override
+	public ClientHttpRequestFactoryBuilder<?> customize(ClientHttpRequestFactoryBuilder<?> builder) {
+		return new Adjusting<>(builder, this);
+	}
+
+	/**
+	 * The read timeout to build with, given the one the settings carry.
+	 * @param given the settings' read timeout, {@code null} for none
+	 * @return the read timeout, {@code null} for none
+	 */
+	@Nullable Duration readTimeout(@Nullable Duration given) {
+		if (given != null && !given.equals(this.boot)) {
+			// Set for this client alone: the application chose it.
+			return given;
+		}
+		Duration own = this.own;
+		if (own != null) {
+			return own.isZero() ? null : own;
+		}
+		return (given != null) ? given : DEFAULT;
+	}
+
+	private record Adjusting<T extends ClientHttpRequestFactory>(ClientHttpRequestFactoryBuilder<T> delegate,
+			RequestFactoryReadTimeout timeout) implements ClientHttpRequestFactoryBuilder<T> {
+
+		@Override
+		public T build(@Nullable HttpClientSettings settings) {
+			HttpClientSettings given = Objects.requireNonNullElseGet(settings, HttpClientSettings::defaults);
+			Duration readTimeout = this.timeout.readTimeout(given.readTimeout());
+			return this.delegate.build(given.withReadTimeout(readTimeout));
+		}
+
+	}
+
+}
