@@ -10,8 +10,6 @@ import io.github.hangup.HangupRecorder;
 import io.github.hangup.server.HangupProblemDetailCustomizer;
 import io.github.hangup.server.HangupWebExceptionHandler;
 import io.github.hangup.server.HangupWebFilter;
-import io.github.hangup.server.InboundHangups;
-import io.github.hangup.server.ServerShutdown;
 
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
@@ -19,6 +17,7 @@ import org.springframework.boot.autoconfigure.condition.ConditionalOnBooleanProp
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnWebApplication;
+import org.springframework.context.SmartLifecycle;
 import org.springframework.context.annotation.Bean;
 import org.springframework.http.codec.HttpMessageWriter;
 import org.springframework.http.codec.ServerCodecConfigurer;
@@ -41,26 +40,20 @@ public final class HangupServerAutoConfiguration {
 
 	@Bean
 	@ConditionalOnMissingBean
-	InboundHangups inboundHangups(HangupClassifier classifier, HangupRecorder recorder) {
-		return new InboundHangups(classifier, recorder);
+	HangupWebFilter hangupWebFilter(HangupClassifier classifier, HangupRecorder recorder) {
+		return new HangupWebFilter(classifier, recorder);
+	}
+
+	@Bean
+	SmartLifecycle hangupServerShutdown(HangupWebFilter filter) {
+		return filter.shutdownLifecycle();
 	}
 
 	@Bean
 	@ConditionalOnMissingBean
-	HangupWebFilter hangupWebFilter(InboundHangups hangups) {
-		return new HangupWebFilter(hangups);
-	}
-
-	@Bean
-	@ConditionalOnMissingBean
-	ServerShutdown hangupServerShutdown(HangupWebFilter filter) {
-		return new ServerShutdown(filter);
-	}
-
-	@Bean
-	@ConditionalOnMissingBean
-	HangupWebExceptionHandler hangupWebExceptionHandler(InboundHangups hangups, HangupProperties properties,
-			ObjectProvider<ServerCodecConfigurer> codecs, ObjectProvider<HangupProblemDetailCustomizer> customizers) {
+	HangupWebExceptionHandler hangupWebExceptionHandler(HangupClassifier classifier, HangupRecorder recorder,
+			HangupProperties properties, ObjectProvider<ServerCodecConfigurer> codecs,
+			ObjectProvider<HangupProblemDetailCustomizer> customizers) {
 		HangupProperties.Server.Status status = properties.getServer().getStatus();
 		Map<HangupKind, Integer> statuses = new EnumMap<>(HangupKind.class);
 		statuses.put(HangupKind.UPSTREAM_TIMEOUT, status.getUpstreamTimeout());
@@ -69,7 +62,8 @@ public final class HangupServerAutoConfiguration {
 		statuses.put(HangupKind.UPSTREAM_PROTOCOL_ERROR, status.getUpstreamProtocolError());
 		statuses.put(HangupKind.UPSTREAM_OVERFLOW, status.getUpstreamOverflow());
 		List<HttpMessageWriter<?>> writers = codecs.getIfAvailable(ServerCodecConfigurer::create).getWriters();
-		return new HangupWebExceptionHandler(hangups, statuses, writers, customizers.orderedStream().toList());
+		return new HangupWebExceptionHandler(classifier, recorder, statuses, writers,
+				customizers.orderedStream().toList());
 	}
 
 }

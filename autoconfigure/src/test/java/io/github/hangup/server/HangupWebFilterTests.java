@@ -35,8 +35,8 @@ class HangupWebFilterTests {
 
 	private final List<HangupEvent> events = new CopyOnWriteArrayList<>();
 
-	private final HangupWebFilter filter = new HangupWebFilter(
-			new InboundHangups(new DefaultHangupClassifier(), HangupRecorder.of(this.events::add)));
+	private final HangupWebFilter filter = new HangupWebFilter(new DefaultHangupClassifier(),
+			HangupRecorder.of(this.events::add));
 
 	private final MockServerWebExchange exchange = MockServerWebExchange.from(MockServerHttpRequest.get("/items/1"));
 

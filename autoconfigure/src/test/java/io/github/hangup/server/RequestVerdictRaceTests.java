@@ -46,8 +46,8 @@ class RequestVerdictRaceTests {
 		int cancels = 0;
 		for (int round = 0; round < ROUNDS; round++) {
 			List<HangupEvent> events = new CopyOnWriteArrayList<>();
-			HangupWebFilter filter = new HangupWebFilter(
-					new InboundHangups(new DefaultHangupClassifier(), HangupRecorder.of(events::add)));
+			HangupWebFilter filter = new HangupWebFilter(new DefaultHangupClassifier(),
+					HangupRecorder.of(events::add));
 			MockServerWebExchange exchange = MockServerWebExchange.from(MockServerHttpRequest.get("/items/1"));
 			Sinks.Empty<Void> processing = Sinks.empty();
 			filter.filter(exchange, (filtered) -> processing.asMono()).subscribe();
