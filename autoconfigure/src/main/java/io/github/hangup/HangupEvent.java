@@ -97,6 +97,19 @@ public record HangupEvent(HangupSide side, HangupKind kind, HangupPhase phase, S
 	}
 
 	/**
+	 * Return what was wrong with the upstream's reply of an
+	 * {@link HangupKind#UPSTREAM_PROTOCOL_ERROR}, such as {@code duplicate Content-Length}:
+	 * one of a fixed set of phrases, never text taken from the reply.
+	 * @return the reason, or {@code null} for the other kinds
+	 * @since 0.3.0
+	 * @see UpstreamProtocolErrorException#getReason()
+	 */
+	public @Nullable String protocolErrorReason() {
+		return (this.kind == HangupKind.UPSTREAM_PROTOCOL_ERROR) ? UpstreamProtocolErrorException.reasonOf(this.cause)
+				: null;
+	}
+
+	/**
 	 * Builds a {@link HangupEvent} from its required fields, given to
 	 * {@link HangupEvent#inbound inbound} or {@link HangupEvent#outbound outbound}, and the
 	 * optional ones named here; those not named are {@code null}.
