@@ -34,7 +34,6 @@ public record HangupEvent(HangupSide side, HangupKind kind, HangupPhase phase, S
 		@Nullable String upstream, Duration elapsed, @Nullable Integer status, @Nullable Throwable cause,
 		@Nullable String protocol, @Nullable UpstreamConnection connection) {
 
-
 	/**
 	 * Start an event observed by the server side, for a request received by this
 	 * application.

@@ -3,7 +3,6 @@ package io.github.hangup.server;
 import io.github.hangup.HangupKind;
 import io.github.hangup.HangupObservations;
 import io.github.hangup.HangupPhase;
-import io.github.hangup.server.InboundScope;
 import io.micrometer.common.KeyValue;
 import io.micrometer.core.instrument.binder.http.Outcome;
 import io.micrometer.observation.Observation;

@@ -11,7 +11,6 @@ import io.github.hangup.DefaultHangupClassifier;
 import io.github.hangup.HangupEvent;
 import io.github.hangup.HangupObservations;
 import io.github.hangup.HangupRecorder;
-import io.github.hangup.server.InboundScope;
 import io.micrometer.common.KeyValue;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
