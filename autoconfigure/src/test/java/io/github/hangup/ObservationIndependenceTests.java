@@ -19,13 +19,15 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import org.springframework.context.ConfigurableApplicationContext;
+import org.springframework.http.server.reactive.HttpHandler;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * How a request ended does not depend on whether its observation is tagged: the same faults
  * through the same proxy, once with the observation filters and once without
- * ({@code hangup.observation.enabled=false}), count the same on {@code http.server.hangups}.
+ * ({@code hangup.observation.enabled=false}), count the same on {@code http.server.hangups}:
+ * the web filter decides how a request ended, the observation filter only reads it.
  */
 class ObservationIndependenceTests {
 
@@ -45,6 +47,11 @@ class ObservationIndependenceTests {
 						"hangup.observation.enabled=false")));
 		assertThat(proxies.get(0).getBeansOfType(HangupServerObservationFilter.class)).hasSize(1);
 		assertThat(proxies.get(1).getBeansOfType(HangupServerObservationFilter.class)).isEmpty();
+		// Both see the server's aborts before WebFlux's observation does.
+		for (ConfigurableApplicationContext proxy : proxies) {
+			assertThat(proxy.getBean(HttpHandler.class).getClass().getName())
+				.isEqualTo("io.github.hangup.server.ServerAborts");
+		}
 	}
 
 	@AfterAll

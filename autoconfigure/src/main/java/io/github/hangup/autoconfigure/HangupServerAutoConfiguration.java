@@ -17,8 +17,10 @@ import org.springframework.boot.autoconfigure.condition.ConditionalOnBooleanProp
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnWebApplication;
+import org.springframework.boot.webflux.autoconfigure.WebHttpHandlerBuilderCustomizer;
 import org.springframework.context.SmartLifecycle;
 import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
 import org.springframework.http.codec.HttpMessageWriter;
 import org.springframework.http.codec.ServerCodecConfigurer;
 import org.springframework.web.reactive.DispatcherHandler;
@@ -47,6 +49,21 @@ public final class HangupServerAutoConfiguration {
 	@Bean
 	SmartLifecycle hangupServerShutdown(HangupWebFilter filter) {
 		return filter.shutdownLifecycle();
+	}
+
+	/**
+	 * Lets the web filter see a request the server aborts before WebFlux stops the
+	 * request's observation, so that observations only read how the request ended.
+	 */
+	@Configuration(proxyBeanMethods = false)
+	@ConditionalOnClass(name = "org.springframework.boot.webflux.autoconfigure.WebHttpHandlerBuilderCustomizer")
+	static class ServerAbortsConfiguration {
+
+		@Bean
+		WebHttpHandlerBuilderCustomizer hangupServerAborts() {
+			return (builder) -> builder.httpHandlerDecorator(HangupWebFilter::watchAborts);
+		}
+
 	}
 
 	@Bean

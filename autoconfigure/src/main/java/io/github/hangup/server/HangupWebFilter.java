@@ -18,6 +18,7 @@ import reactor.util.context.Context;
 
 import org.springframework.context.SmartLifecycle;
 import org.springframework.core.Ordered;
+import org.springframework.http.server.reactive.HttpHandler;
 import org.springframework.web.server.ServerWebExchange;
 import org.springframework.web.server.WebFilter;
 import org.springframework.web.server.WebFilterChain;
@@ -71,6 +72,20 @@ public final class HangupWebFilter implements WebFilter, Ordered {
 	 */
 	public SmartLifecycle shutdownLifecycle() {
 		return new ServerShutdown(this);
+	}
+
+	/**
+	 * Wrap the application's {@link HttpHandler} so that a request the server aborts (its
+	 * connection closed, its HTTP/2 stream reset) reaches this filter before WebFlux stops
+	 * the request's observation: the filter decides then whether the client left, and the
+	 * observation only reads it. Register it with
+	 * {@code WebHttpHandlerBuilder.httpHandlerDecorator}.
+	 * @param handler the application's handler
+	 * @return the wrapped handler
+	 * @since 0.3.0
+	 */
+	public static HttpHandler watchAborts(HttpHandler handler) {
+		return new ServerAborts(handler);
 	}
 
 	/**
@@ -198,6 +213,22 @@ public final class HangupWebFilter implements WebFilter, Ordered {
 			this.exchange = exchange;
 			this.scope = scope;
 			this.context = actual.currentContext().put(InboundScope.CONTEXT_KEY, scope);
+			ServerAborts.Watch watch = this.context.getOrDefault(ServerAborts.Watch.class, null);
+			if (watch != null) {
+				watch.onAbort(this::aborted);
+			}
+		}
+
+		/**
+		 * The server aborts the request, before WebFlux stops its observation and before the
+		 * cancel comes down to {@link #cancel()}: unless the client already has the whole
+		 * response, the client left, and a processing that ends in between learns it.
+		 */
+		private void aborted() {
+			if (this.scope.kind() == null && !InboundHangups.isResponseComplete(this.exchange.getRequest(),
+					this.exchange.getResponse(), this.scope)) {
+				this.scope.abort();
+			}
 		}
 
 		@Override

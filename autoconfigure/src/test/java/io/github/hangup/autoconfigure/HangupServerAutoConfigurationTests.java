@@ -46,7 +46,8 @@ class HangupServerAutoConfigurationTests {
 	void webFilterExceptionHandlerAndShutdownArePresentByDefault() {
 		this.runner.run((context) -> assertThat(context).hasSingleBean(HangupWebFilter.class)
 			.hasSingleBean(HangupWebExceptionHandler.class)
-			.hasBean("hangupServerShutdown"));
+			.hasBean("hangupServerShutdown")
+			.hasBean("hangupServerAborts"));
 	}
 
 	@Test
@@ -133,6 +134,7 @@ class HangupServerAutoConfigurationTests {
 	private static <A extends ApplicationContextAssert<?>> A assertNoServerComponents(A context) {
 		context.doesNotHaveBean(HangupWebFilter.class)
 			.doesNotHaveBean("hangupServerShutdown")
+			.doesNotHaveBean("hangupServerAborts")
 			.doesNotHaveBean(HangupWebExceptionHandler.class);
 		return context;
 	}
