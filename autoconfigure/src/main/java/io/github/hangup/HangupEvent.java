@@ -34,7 +34,6 @@ public record HangupEvent(HangupSide side, HangupKind kind, HangupPhase phase, S
 		@Nullable String upstream, Duration elapsed, @Nullable Integer status, @Nullable Throwable cause,
 		@Nullable String protocol, @Nullable UpstreamConnection connection) {
 
-
 	/**
 	 * Start an event observed by the server side, for a request received by this
 	 * application.
@@ -94,6 +93,19 @@ public record HangupEvent(HangupSide side, HangupKind kind, HangupPhase phase, S
 	public boolean isStaleConnection() {
 		return this.kind == HangupKind.UPSTREAM_RESET && this.phase == HangupPhase.BEFORE_RESPONSE
 				&& this.connection != null && this.connection.reused();
+	}
+
+	/**
+	 * Return what was wrong with the upstream's reply of an
+	 * {@link HangupKind#UPSTREAM_PROTOCOL_ERROR}, such as {@code duplicate Content-Length}:
+	 * one of a fixed set of phrases, never text taken from the reply.
+	 * @return the reason, or {@code null} for the other kinds
+	 * @since 0.3.0
+	 * @see UpstreamProtocolErrorException#getReason()
+	 */
+	public @Nullable String protocolErrorReason() {
+		return (this.kind == HangupKind.UPSTREAM_PROTOCOL_ERROR) ? UpstreamProtocolErrorException.reasonOf(this.cause)
+				: null;
 	}
 
 	/**

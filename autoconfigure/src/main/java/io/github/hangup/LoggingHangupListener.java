@@ -127,8 +127,9 @@ public final class LoggingHangupListener implements HangupListener {
 				line.append(" stale=true");
 			}
 		}
-		if (event.kind() == HangupKind.UPSTREAM_PROTOCOL_ERROR) {
-			line.append(" reason=\"").append(UpstreamProtocolErrorException.reasonOf(event.cause())).append('"');
+		String reason = event.protocolErrorReason();
+		if (reason != null) {
+			line.append(" reason=\"").append(reason).append('"');
 		}
 		return line.toString();
 	}

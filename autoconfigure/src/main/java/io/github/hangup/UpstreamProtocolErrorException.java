@@ -44,9 +44,8 @@ public final class UpstreamProtocolErrorException extends UpstreamHangupExceptio
 	 * Return what was wrong with a reply, from the error its decoding raised: by type first,
 	 * by the decoder's message last, always one of a fixed set of phrases.
 	 * @param error the decoding error, or an error that has it as a cause
-	 * @return the reason
 	 */
-	public static String reasonOf(@Nullable Throwable error) {
+	static String reasonOf(@Nullable Throwable error) {
 		List<Throwable> chain = new ArrayList<>();
 		for (Throwable t = error; t != null && chain.size() < 16; t = (t.getCause() != t) ? t.getCause() : null) {
 			if (t instanceof UpstreamProtocolErrorException protocolError) {

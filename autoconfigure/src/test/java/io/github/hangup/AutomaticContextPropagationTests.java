@@ -4,7 +4,6 @@ import java.time.Duration;
 import java.util.Map;
 
 import io.github.hangup.client.HangupExchangeFilterFunction;
-import io.github.hangup.metrics.HangupMetrics;
 import io.github.hangup.support.FaultyUpstream;
 import io.github.hangup.support.HangupMeters;
 import io.github.hangup.support.RawHttpClient;

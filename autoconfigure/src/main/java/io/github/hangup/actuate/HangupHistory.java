@@ -12,7 +12,6 @@ import io.github.hangup.HangupKind;
 import io.github.hangup.HangupListener;
 import io.github.hangup.HangupPhase;
 import io.github.hangup.HangupSide;
-import io.github.hangup.UpstreamProtocolErrorException;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -75,8 +74,7 @@ public final class HangupHistory implements HangupListener {
 		// (nor the request it may reference).
 		HangupEvent kept = event.withoutCause();
 		// What was wrong with a malformed reply is kept as a phrase, without its exception.
-		String reason = (event.kind() == HangupKind.UPSTREAM_PROTOCOL_ERROR)
-				? UpstreamProtocolErrorException.reasonOf(event.cause()) : null;
+		String reason = event.protocolErrorReason();
 		Entry entry = new Entry(this.clock.instant(), kept, reason);
 		synchronized (this.lock) {
 			if (this.size == this.ring.length && this.ring.length < this.capacity) {

@@ -8,7 +8,6 @@ import io.github.hangup.HangupKind;
 import io.github.hangup.HangupPhase;
 import io.github.hangup.HangupSide;
 import io.github.hangup.UpstreamConnection;
-import io.github.hangup.UpstreamProtocolErrorException;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -47,8 +46,7 @@ public record RecordedHangup(String timestamp, HangupSide side, HangupKind kind,
 	}
 
 	static String explain(HangupEvent event, long elapsed) {
-		return explain(event, elapsed, (event.kind() == HangupKind.UPSTREAM_PROTOCOL_ERROR)
-				? UpstreamProtocolErrorException.reasonOf(event.cause()) : null);
+		return explain(event, elapsed, event.protocolErrorReason());
 	}
 
 	/**

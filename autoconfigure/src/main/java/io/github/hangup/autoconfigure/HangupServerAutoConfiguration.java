@@ -10,8 +10,6 @@ import io.github.hangup.HangupRecorder;
 import io.github.hangup.server.HangupProblemDetailCustomizer;
 import io.github.hangup.server.HangupWebExceptionHandler;
 import io.github.hangup.server.HangupWebFilter;
-import io.github.hangup.server.InboundHangups;
-import io.github.hangup.server.ServerShutdown;
 
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
@@ -19,7 +17,10 @@ import org.springframework.boot.autoconfigure.condition.ConditionalOnBooleanProp
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnWebApplication;
+import org.springframework.boot.webflux.autoconfigure.WebHttpHandlerBuilderCustomizer;
+import org.springframework.context.SmartLifecycle;
 import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
 import org.springframework.http.codec.HttpMessageWriter;
 import org.springframework.http.codec.ServerCodecConfigurer;
 import org.springframework.web.reactive.DispatcherHandler;
@@ -41,26 +42,35 @@ public final class HangupServerAutoConfiguration {
 
 	@Bean
 	@ConditionalOnMissingBean
-	InboundHangups inboundHangups(HangupClassifier classifier, HangupRecorder recorder) {
-		return new InboundHangups(classifier, recorder);
+	HangupWebFilter hangupWebFilter(HangupClassifier classifier, HangupRecorder recorder) {
+		return new HangupWebFilter(classifier, recorder);
+	}
+
+	@Bean
+	SmartLifecycle hangupServerShutdown(HangupWebFilter filter) {
+		return filter.shutdownLifecycle();
+	}
+
+	/**
+	 * Lets the web filter see a request the server aborts before WebFlux stops the
+	 * request's observation, so that observations only read how the request ended.
+	 */
+	@Configuration(proxyBeanMethods = false)
+	@ConditionalOnClass(name = "org.springframework.boot.webflux.autoconfigure.WebHttpHandlerBuilderCustomizer")
+	static class ServerAbortsConfiguration {
+
+		@Bean
+		WebHttpHandlerBuilderCustomizer hangupServerAborts() {
+			return (builder) -> builder.httpHandlerDecorator(HangupWebFilter::watchAborts);
+		}
+
 	}
 
 	@Bean
 	@ConditionalOnMissingBean
-	HangupWebFilter hangupWebFilter(InboundHangups hangups) {
-		return new HangupWebFilter(hangups);
-	}
-
-	@Bean
-	@ConditionalOnMissingBean
-	ServerShutdown hangupServerShutdown(HangupWebFilter filter) {
-		return new ServerShutdown(filter);
-	}
-
-	@Bean
-	@ConditionalOnMissingBean
-	HangupWebExceptionHandler hangupWebExceptionHandler(InboundHangups hangups, HangupProperties properties,
-			ObjectProvider<ServerCodecConfigurer> codecs, ObjectProvider<HangupProblemDetailCustomizer> customizers) {
+	HangupWebExceptionHandler hangupWebExceptionHandler(HangupClassifier classifier, HangupRecorder recorder,
+			HangupProperties properties, ObjectProvider<ServerCodecConfigurer> codecs,
+			ObjectProvider<HangupProblemDetailCustomizer> customizers) {
 		HangupProperties.Server.Status status = properties.getServer().getStatus();
 		Map<HangupKind, Integer> statuses = new EnumMap<>(HangupKind.class);
 		statuses.put(HangupKind.UPSTREAM_TIMEOUT, status.getUpstreamTimeout());
@@ -69,7 +79,8 @@ public final class HangupServerAutoConfiguration {
 		statuses.put(HangupKind.UPSTREAM_PROTOCOL_ERROR, status.getUpstreamProtocolError());
 		statuses.put(HangupKind.UPSTREAM_OVERFLOW, status.getUpstreamOverflow());
 		List<HttpMessageWriter<?>> writers = codecs.getIfAvailable(ServerCodecConfigurer::create).getWriters();
-		return new HangupWebExceptionHandler(hangups, statuses, writers, customizers.orderedStream().toList());
+		return new HangupWebExceptionHandler(classifier, recorder, statuses, writers,
+				customizers.orderedStream().toList());
 	}
 
 }

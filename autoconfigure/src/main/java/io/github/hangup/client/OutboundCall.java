@@ -6,7 +6,6 @@ import java.util.concurrent.ConcurrentHashMap;
 
 import io.github.hangup.HangupClassifier;
 import io.github.hangup.HangupException;
-import io.github.hangup.HangupKind;
 import io.github.hangup.HangupPhase;
 import io.github.hangup.HangupRecorder;
 import io.github.hangup.HangupRetry;

@@ -213,10 +213,6 @@ final class ResponseTimeout {
 				+ " ms");
 	}
 
-	boolean isRequestSent() {
-		return this.sent;
-	}
-
 	@Nullable Executor eventLoop() {
 		return this.eventLoop;
 	}

@@ -3,7 +3,6 @@ package io.github.hangup.server;
 import java.io.File;
 import java.nio.file.Path;
 
-import io.github.hangup.server.InboundScope;
 import org.reactivestreams.Publisher;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;

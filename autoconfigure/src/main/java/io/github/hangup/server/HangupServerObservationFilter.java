@@ -3,7 +3,6 @@ package io.github.hangup.server;
 import io.github.hangup.HangupKind;
 import io.github.hangup.HangupObservations;
 import io.github.hangup.HangupPhase;
-import io.github.hangup.server.InboundScope;
 import io.micrometer.common.KeyValue;
 import io.micrometer.core.instrument.binder.http.Outcome;
 import io.micrometer.observation.Observation;
@@ -43,7 +42,9 @@ public final class HangupServerObservationFilter implements ObservationFilter {
 		InboundScope scope = (InboundScope) server.getAttributes().get(InboundScope.ATTRIBUTE);
 		HangupKind kind = (scope != null) ? scope.kind() : null;
 		if (kind == null && server.isConnectionAborted()) {
-			if (scope != null && (isResponseComplete(server, scope) || !scope.abort())) {
+			// The web filter decided, as the server aborted the request, whether its client
+			// left (see HangupWebFilter.watchAborts): read that decision, do not make it.
+			if (scope != null && (isResponseComplete(server, scope) || scope.isClosed())) {
 				// Reactor Netty may cancel a request whose response it already sent in full;
 				// WebFlux records that as UNKNOWN. Record what the client really got.
 				recordSentStatus(server);

@@ -6,11 +6,12 @@ import java.util.Map;
 import java.util.Set;
 import java.util.WeakHashMap;
 
+import io.github.hangup.HangupClassifier;
 import io.github.hangup.HangupException;
 import io.github.hangup.HangupKind;
 import io.github.hangup.HangupPhase;
 import io.github.hangup.HangupProblemDetails;
-import io.github.hangup.server.InboundScope;
+import io.github.hangup.HangupRecorder;
 import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
 import org.jspecify.annotations.Nullable;
@@ -78,28 +79,33 @@ public final class HangupWebExceptionHandler implements WebExceptionHandler, Ord
 	/**
 	 * Create a handler that writes its problems with Spring's default codecs and does not
 	 * customize them.
-	 * @param hangups records inbound hang-ups
+	 * @param classifier decides which errors are hang-ups
+	 * @param recorder receives the inbound hang-ups
 	 * @param statuses status answered for each upstream kind; missing kinds get
 	 * {@link HangupKind#defaultStatus()}
+	 * @since 0.3.0
 	 */
-	public HangupWebExceptionHandler(InboundHangups hangups, Map<HangupKind, Integer> statuses) {
-		this(hangups, statuses, ServerCodecConfigurer.create().getWriters(), List.of());
+	public HangupWebExceptionHandler(HangupClassifier classifier, HangupRecorder recorder,
+			Map<HangupKind, Integer> statuses) {
+		this(classifier, recorder, statuses, ServerCodecConfigurer.create().getWriters(), List.of());
 	}
 
 	/**
 	 * Create a handler.
-	 * @param hangups records inbound hang-ups
+	 * @param classifier decides which errors are hang-ups
+	 * @param recorder receives the inbound hang-ups
 	 * @param statuses status answered for each upstream kind; missing kinds get
 	 * {@link HangupKind#defaultStatus()}
 	 * @param writers the application's writers, one of which writes the problems; without
 	 * one for {@link ProblemDetail} as {@code application/problem+json}, answers have their
 	 * status and no body
 	 * @param customizers called in order on each problem before it is written
-	 * @since 0.2.0
+	 * @since 0.3.0
 	 */
-	public HangupWebExceptionHandler(InboundHangups hangups, Map<HangupKind, Integer> statuses,
-			List<HttpMessageWriter<?>> writers, List<HangupProblemDetailCustomizer> customizers) {
-		this.hangups = hangups;
+	public HangupWebExceptionHandler(HangupClassifier classifier, HangupRecorder recorder,
+			Map<HangupKind, Integer> statuses, List<HttpMessageWriter<?>> writers,
+			List<HangupProblemDetailCustomizer> customizers) {
+		this.hangups = new InboundHangups(classifier, recorder);
 		for (HangupKind kind : HangupKind.values()) {
 			if (kind.isUpstream()) {
 				this.statuses[kind.ordinal()] = statuses.getOrDefault(kind, kind.defaultStatus());

@@ -6,8 +6,9 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
 
+import io.github.hangup.HangupClassifier;
 import io.github.hangup.HangupKind;
-import io.github.hangup.server.InboundScope;
+import io.github.hangup.HangupRecorder;
 import org.jspecify.annotations.Nullable;
 import org.reactivestreams.Subscription;
 import reactor.core.CoreSubscriber;
@@ -15,7 +16,9 @@ import reactor.core.publisher.Mono;
 import reactor.core.publisher.Operators;
 import reactor.util.context.Context;
 
+import org.springframework.context.SmartLifecycle;
 import org.springframework.core.Ordered;
+import org.springframework.http.server.reactive.HttpHandler;
 import org.springframework.web.server.ServerWebExchange;
 import org.springframework.web.server.WebFilter;
 import org.springframework.web.server.WebFilterChain;
@@ -51,10 +54,38 @@ public final class HangupWebFilter implements WebFilter, Ordered {
 
 	/**
 	 * Create a filter.
-	 * @param hangups records inbound hang-ups
+	 * @param classifier decides which errors are hang-ups
+	 * @param recorder receives the inbound hang-ups
+	 * @since 0.3.0
 	 */
-	public HangupWebFilter(InboundHangups hangups) {
-		this.hangups = hangups;
+	public HangupWebFilter(HangupClassifier classifier, HangupRecorder recorder) {
+		this.hangups = new InboundHangups(classifier, recorder);
+	}
+
+	/**
+	 * Return a lifecycle that closes the requests still in flight through this filter once
+	 * graceful shutdown is over, just before the web server stops: each is recorded as a
+	 * {@link HangupKind#SERVER_CLOSE} and its outbound calls are stopped. Register it as a
+	 * bean.
+	 * @return the lifecycle
+	 * @since 0.3.0
+	 */
+	public SmartLifecycle shutdownLifecycle() {
+		return new ServerShutdown(this);
+	}
+
+	/**
+	 * Wrap the application's {@link HttpHandler} so that a request the server aborts (its
+	 * connection closed, its HTTP/2 stream reset) reaches this filter before WebFlux stops
+	 * the request's observation: the filter decides then whether the client left, and the
+	 * observation only reads it. Register it with
+	 * {@code WebHttpHandlerBuilder.httpHandlerDecorator}.
+	 * @param handler the application's handler
+	 * @return the wrapped handler
+	 * @since 0.3.0
+	 */
+	public static HttpHandler watchAborts(HttpHandler handler) {
+		return new ServerAborts(handler);
 	}
 
 	/**
@@ -70,9 +101,8 @@ public final class HangupWebFilter implements WebFilter, Ordered {
 	 * closed by the server and stop its outbound calls.
 	 * @return one {@code Mono} per request closed here (not already hung up), completing
 	 * once its answer has been written or its connection closed
-	 * @since 0.2.0
 	 */
-	public List<Mono<Void>> closeInFlight() {
+	List<Mono<Void>> closeInFlight() {
 		List<Mono<Void>> closed = new ArrayList<>();
 		for (ProcessingSubscriber processing : this.open) {
 			if (this.hangups.serverClosing(processing.exchange, processing.scope)) {
@@ -183,6 +213,22 @@ public final class HangupWebFilter implements WebFilter, Ordered {
 			this.exchange = exchange;
 			this.scope = scope;
 			this.context = actual.currentContext().put(InboundScope.CONTEXT_KEY, scope);
+			ServerAborts.Watch watch = this.context.getOrDefault(ServerAborts.Watch.class, null);
+			if (watch != null) {
+				watch.onAbort(this::aborted);
+			}
+		}
+
+		/**
+		 * The server aborts the request, before WebFlux stops its observation and before the
+		 * cancel comes down to {@link #cancel()}: unless the client already has the whole
+		 * response, the client left, and a processing that ends in between learns it.
+		 */
+		private void aborted() {
+			if (this.scope.kind() == null && !InboundHangups.isResponseComplete(this.exchange.getRequest(),
+					this.exchange.getResponse(), this.scope)) {
+				this.scope.abort();
+			}
 		}
 
 		@Override

@@ -27,21 +27,14 @@ import org.springframework.web.util.pattern.PathPattern;
  * Inbound-side hang-up bookkeeping shared by {@link HangupWebFilter} and
  * {@link HangupWebExceptionHandler}: classification, the once-only recording guard, and
  * access to the native connection.
- *
- * @since 0.1.0
  */
-public final class InboundHangups {
+final class InboundHangups {
 
 	private final HangupClassifier classifier;
 
 	private final HangupRecorder recorder;
 
-	/**
-	 * Create the inbound bookkeeping.
-	 * @param classifier decides which errors are hang-ups
-	 * @param recorder receives the hang-ups
-	 */
-	public InboundHangups(HangupClassifier classifier, HangupRecorder recorder) {
+	InboundHangups(HangupClassifier classifier, HangupRecorder recorder) {
 		this.classifier = classifier;
 		this.recorder = recorder;
 	}

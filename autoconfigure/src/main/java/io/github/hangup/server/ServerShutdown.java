@@ -20,17 +20,15 @@ import org.springframework.context.SmartLifecycle;
  * response, a cut stream during it), so that the web server's stop does not close a
  * connection under an answer still on its way; Spring bounds that wait with
  * {@code spring.lifecycle.timeout-per-shutdown-phase}.
- *
- * @since 0.2.0
  */
-public final class ServerShutdown implements SmartLifecycle {
+final class ServerShutdown implements SmartLifecycle {
 
 	/**
 	 * Phase of this lifecycle: between Boot's graceful shutdown
 	 * ({@code SmartLifecycle.DEFAULT_PHASE - 1024}) and the web server's stop
 	 * ({@code SmartLifecycle.DEFAULT_PHASE - 2048}); higher phases stop first.
 	 */
-	public static final int PHASE = SmartLifecycle.DEFAULT_PHASE - 1536;
+	static final int PHASE = SmartLifecycle.DEFAULT_PHASE - 1536;
 
 	private static final Log logger = LogFactory.getLog("io.github.hangup.Hangups");
 
@@ -42,7 +40,7 @@ public final class ServerShutdown implements SmartLifecycle {
 	 * Create the shutdown step.
 	 * @param filter the filter that knows the requests in flight
 	 */
-	public ServerShutdown(HangupWebFilter filter) {
+	ServerShutdown(HangupWebFilter filter) {
 		this.filter = filter;
 	}
 

@@ -15,7 +15,6 @@ import io.github.hangup.UpstreamHangupException;
 import io.github.hangup.server.HangupProblemDetailCustomizer;
 import io.github.hangup.server.HangupWebExceptionHandler;
 import io.github.hangup.server.HangupWebFilter;
-import io.github.hangup.server.InboundHangups;
 import org.junit.jupiter.api.Test;
 import reactor.core.publisher.Mono;
 
@@ -44,23 +43,24 @@ class HangupServerAutoConfigurationTests {
 		.withConfiguration(AutoConfigurations.of(HangupAutoConfiguration.class, HangupServerAutoConfiguration.class));
 
 	@Test
-	void inboundHangupsWebFilterAndExceptionHandlerArePresentByDefault() {
-		this.runner.run((context) -> assertThat(context).hasSingleBean(InboundHangups.class)
-			.hasSingleBean(HangupWebFilter.class)
-			.hasSingleBean(HangupWebExceptionHandler.class));
+	void webFilterExceptionHandlerAndShutdownArePresentByDefault() {
+		this.runner.run((context) -> assertThat(context).hasSingleBean(HangupWebFilter.class)
+			.hasSingleBean(HangupWebExceptionHandler.class)
+			.hasBean("hangupServerShutdown")
+			.hasBean("hangupServerAborts"));
 	}
 
 	@Test
-	void userInboundHangupsReplacesTheDefaultOne() {
-		this.runner.withUserConfiguration(UserInboundHangupsConfiguration.class).run((context) -> {
-			assertThat(context).hasSingleBean(InboundHangups.class);
+	void userWebFilterAndExceptionHandlerRecordToTheirOwnRecorder() {
+		this.runner.withUserConfiguration(UserRecorderConfiguration.class).run((context) -> {
+			assertThat(context).hasSingleBean(HangupWebFilter.class).hasSingleBean(HangupWebExceptionHandler.class);
 			context.getBean(HangupWebFilter.class).filter(exchange(), (exchange) -> Mono.never()).subscribe().dispose();
 			context.getBean(HangupWebExceptionHandler.class)
 				.handle(exchange(), UpstreamHangupException.of(HangupKind.UPSTREAM_RESET, HangupPhase.BEFORE_RESPONSE,
 						"GET", "catalog:8080", null))
 				.block(Duration.ofSeconds(5));
-			// The web filter and the exception handler record through the user's
-			// InboundHangups: to its own listener only, not to the listener beans.
+			// The user's web filter and exception handler record through their own
+			// recorder: to its listener only, not to the listener beans.
 			Listened listened = context.getBean(Listened.class);
 			assertThat(listened.own).extracting(HangupEvent::kind)
 				.containsExactly(HangupKind.CLIENT_CANCEL, HangupKind.UPSTREAM_RESET);
@@ -132,8 +132,9 @@ class HangupServerAutoConfigurationTests {
 	}
 
 	private static <A extends ApplicationContextAssert<?>> A assertNoServerComponents(A context) {
-		context.doesNotHaveBean(InboundHangups.class)
-			.doesNotHaveBean(HangupWebFilter.class)
+		context.doesNotHaveBean(HangupWebFilter.class)
+			.doesNotHaveBean("hangupServerShutdown")
+			.doesNotHaveBean("hangupServerAborts")
 			.doesNotHaveBean(HangupWebExceptionHandler.class);
 		return context;
 	}
@@ -143,10 +144,11 @@ class HangupServerAutoConfigurationTests {
 	}
 
 	/**
-	 * Inbound bookkeeping recording to a listener of its own, next to a listener bean.
+	 * A web filter and an exception handler recording to a listener of their own, next to
+	 * a listener bean.
 	 */
 	@Configuration(proxyBeanMethods = false)
-	static class UserInboundHangupsConfiguration {
+	static class UserRecorderConfiguration {
 
 		@Bean
 		Listened listened() {
@@ -159,8 +161,13 @@ class HangupServerAutoConfigurationTests {
 		}
 
 		@Bean
-		InboundHangups userInboundHangups(HangupClassifier classifier, Listened listened) {
-			return new InboundHangups(classifier, HangupRecorder.of(listened.own::add));
+		HangupWebFilter userWebFilter(HangupClassifier classifier, Listened listened) {
+			return new HangupWebFilter(classifier, HangupRecorder.of(listened.own::add));
+		}
+
+		@Bean
+		HangupWebExceptionHandler userExceptionHandler(HangupClassifier classifier, Listened listened) {
+			return new HangupWebExceptionHandler(classifier, HangupRecorder.of(listened.own::add), Map.of());
 		}
 
 	}
@@ -186,8 +193,8 @@ class HangupServerAutoConfigurationTests {
 	static class UserWebFilterConfiguration {
 
 		@Bean
-		HangupWebFilter userWebFilter(InboundHangups hangups) {
-			return new HangupWebFilter(hangups);
+		HangupWebFilter userWebFilter(HangupClassifier classifier, HangupRecorder recorder) {
+			return new HangupWebFilter(classifier, recorder);
 		}
 
 	}
@@ -196,8 +203,8 @@ class HangupServerAutoConfigurationTests {
 	static class UserExceptionHandlerConfiguration {
 
 		@Bean
-		HangupWebExceptionHandler userExceptionHandler(InboundHangups hangups) {
-			return new HangupWebExceptionHandler(hangups, Map.of());
+		HangupWebExceptionHandler userExceptionHandler(HangupClassifier classifier, HangupRecorder recorder) {
+			return new HangupWebExceptionHandler(classifier, recorder, Map.of());
 		}
 
 	}

@@ -26,11 +26,11 @@ import static org.assertj.core.api.Assertions.assertThat;
  */
 class HangupWebExceptionHandlerTests {
 
-	private final InboundHangups hangups = new InboundHangups(new DefaultHangupClassifier(), HangupRecorder.of());
+	private final DefaultHangupClassifier classifier = new DefaultHangupClassifier();
 
 	@Test
 	void configuredStatusReplacesTheDefaultAndNamesItsReasonPhrase() throws Exception {
-		HangupWebExceptionHandler handler = new HangupWebExceptionHandler(this.hangups,
+		HangupWebExceptionHandler handler = new HangupWebExceptionHandler(this.classifier, HangupRecorder.of(),
 				Map.of(HangupKind.UPSTREAM_RESET, 503));
 		MockServerWebExchange exchange = MockServerWebExchange.from(MockServerHttpRequest.get("/x"));
 		exchange.getResponse().getHeaders().setContentLength(1000);
@@ -50,7 +50,7 @@ class HangupWebExceptionHandlerTests {
 
 	@Test
 	void defaultStatusesAre504ForTimeoutsAnd502Otherwise() {
-		HangupWebExceptionHandler handler = new HangupWebExceptionHandler(this.hangups, Map.of());
+		HangupWebExceptionHandler handler = new HangupWebExceptionHandler(this.classifier, HangupRecorder.of(), Map.of());
 		assertThat(answer(handler, HangupKind.UPSTREAM_TIMEOUT)).isEqualTo(504);
 		assertThat(answer(handler, HangupKind.UPSTREAM_RESET)).isEqualTo(502);
 		assertThat(answer(handler, HangupKind.UPSTREAM_UNREACHABLE)).isEqualTo(502);
@@ -58,7 +58,7 @@ class HangupWebExceptionHandlerTests {
 
 	@Test
 	void otherErrorsPassThrough() {
-		HangupWebExceptionHandler handler = new HangupWebExceptionHandler(this.hangups, Map.of());
+		HangupWebExceptionHandler handler = new HangupWebExceptionHandler(this.classifier, HangupRecorder.of(), Map.of());
 		MockServerWebExchange exchange = MockServerWebExchange.from(MockServerHttpRequest.get("/x"));
 		IllegalStateException error = new IllegalStateException("not a hang-up");
 		StepVerifier.create(handler.handle(exchange, error)).verifyErrorSatisfies((ex) -> assertThat(ex).isSameAs(error));
@@ -91,7 +91,7 @@ class HangupWebExceptionHandlerTests {
 
 	@Test
 	void withoutAProblemWriterTheStatusIsAnsweredWithAnEmptyBody() {
-		HangupWebExceptionHandler handler = new HangupWebExceptionHandler(this.hangups, Map.of(), List.of(),
+		HangupWebExceptionHandler handler = new HangupWebExceptionHandler(this.classifier, HangupRecorder.of(), Map.of(), List.of(),
 				List.of());
 		MockServerWebExchange exchange = exchange();
 		StepVerifier.create(handler.handle(exchange, reset())).verifyComplete();
@@ -101,7 +101,7 @@ class HangupWebExceptionHandlerTests {
 	}
 
 	private HangupWebExceptionHandler handler(HangupProblemDetailCustomizer... customizers) {
-		return new HangupWebExceptionHandler(this.hangups, Map.of(), ServerCodecConfigurer.create().getWriters(),
+		return new HangupWebExceptionHandler(this.classifier, HangupRecorder.of(), Map.of(), ServerCodecConfigurer.create().getWriters(),
 				List.of(customizers));
 	}
 

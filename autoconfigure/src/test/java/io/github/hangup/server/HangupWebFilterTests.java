@@ -12,7 +12,6 @@ import io.github.hangup.HangupKind;
 import io.github.hangup.HangupPhase;
 import io.github.hangup.HangupRecorder;
 import io.github.hangup.HangupSide;
-import io.github.hangup.server.InboundScope;
 import org.junit.jupiter.api.Test;
 import org.reactivestreams.Subscription;
 import reactor.core.publisher.BaseSubscriber;
@@ -35,8 +34,8 @@ class HangupWebFilterTests {
 
 	private final List<HangupEvent> events = new CopyOnWriteArrayList<>();
 
-	private final HangupWebFilter filter = new HangupWebFilter(
-			new InboundHangups(new DefaultHangupClassifier(), HangupRecorder.of(this.events::add)));
+	private final HangupWebFilter filter = new HangupWebFilter(new DefaultHangupClassifier(),
+			HangupRecorder.of(this.events::add));
 
 	private final MockServerWebExchange exchange = MockServerWebExchange.from(MockServerHttpRequest.get("/items/1"));
 

@@ -11,7 +11,6 @@ import io.github.hangup.DefaultHangupClassifier;
 import io.github.hangup.HangupEvent;
 import io.github.hangup.HangupObservations;
 import io.github.hangup.HangupRecorder;
-import io.github.hangup.server.InboundScope;
 import io.micrometer.common.KeyValue;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -24,9 +23,10 @@ import org.springframework.mock.web.server.MockServerWebExchange;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * The request's observation and the server components each see one end of a request, on
- * their own threads: a client that leaves just as the processing completes is counted on
- * Boot's {@code http.server.requests} exactly when it is on {@code http.server.hangups}.
+ * The server's abort of a request and the end of its processing come on their own threads:
+ * a client that leaves just as the processing completes is counted on Boot's
+ * {@code http.server.requests} exactly when it is on {@code http.server.hangups}, which the
+ * web filter decides and the observation reads.
  */
 class RequestVerdictRaceTests {
 
@@ -46,11 +46,14 @@ class RequestVerdictRaceTests {
 		int cancels = 0;
 		for (int round = 0; round < ROUNDS; round++) {
 			List<HangupEvent> events = new CopyOnWriteArrayList<>();
-			HangupWebFilter filter = new HangupWebFilter(
-					new InboundHangups(new DefaultHangupClassifier(), HangupRecorder.of(events::add)));
+			HangupWebFilter filter = new HangupWebFilter(new DefaultHangupClassifier(),
+					HangupRecorder.of(events::add));
 			MockServerWebExchange exchange = MockServerWebExchange.from(MockServerHttpRequest.get("/items/1"));
 			Sinks.Empty<Void> processing = Sinks.empty();
-			filter.filter(exchange, (filtered) -> processing.asMono()).subscribe();
+			ServerAborts.Watch watch = new ServerAborts.Watch();
+			filter.filter(exchange, (filtered) -> processing.asMono())
+				.contextWrite((context) -> context.put(ServerAborts.Watch.class, watch))
+				.subscribe();
 			ServerRequestObservationContext observation = new ServerRequestObservationContext(exchange.getRequest(),
 					exchange.getResponse(), exchange.getAttributes());
 			Future<?> complete = this.threads.submit(() -> {
@@ -59,7 +62,9 @@ class RequestVerdictRaceTests {
 			});
 			Future<?> abort = this.threads.submit(() -> {
 				await(barrier);
-				// What WebFlux does when the connection goes away before the processing ended.
+				// What the server does when the connection goes away before the processing
+				// ended: the cancel passes the handler Hangup wraps, then WebFlux's observation.
+				watch.run();
 				observation.setConnectionAborted(true);
 				observationFilter.map(observation);
 			});

@@ -10,7 +10,6 @@ import io.github.hangup.HangupProblemDetails;
 import io.github.hangup.HangupRecorder;
 import io.github.hangup.UpstreamHangupException;
 import io.github.hangup.server.HangupWebExceptionHandler;
-import io.github.hangup.server.InboundHangups;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 import tools.jackson.databind.json.JsonMapper;
@@ -30,8 +29,8 @@ class ProblemDetailParityTests {
 	@ParameterizedTest
 	@EnumSource(value = HangupKind.class, names = "UPSTREAM_.*", mode = EnumSource.Mode.MATCH_ALL)
 	void defaultProblemOfEachUpstreamKindIsTheOneWebFluxAnswers(HangupKind kind) {
-		HangupWebExceptionHandler webFlux = new HangupWebExceptionHandler(
-				new InboundHangups(new DefaultHangupClassifier(), HangupRecorder.of()), Map.of());
+		HangupWebExceptionHandler webFlux = new HangupWebExceptionHandler(new DefaultHangupClassifier(),
+				HangupRecorder.of(), Map.of());
 		MockServerWebExchange exchange = MockServerWebExchange.from(MockServerHttpRequest.get("/"));
 		webFlux.handle(exchange, UpstreamHangupException.of(kind, HangupPhase.BEFORE_RESPONSE, "GET", "catalog:8080", null))
 			.block(Duration.ofSeconds(5));

@@ -6,7 +6,6 @@ import io.github.hangup.DefaultHangupClassifier;
 import io.github.hangup.HangupRecorder;
 import io.github.hangup.metrics.MicrometerHangupListener;
 import io.github.hangup.server.HangupWebFilter;
-import io.github.hangup.server.InboundHangups;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -34,8 +33,8 @@ import org.springframework.web.server.WebFilterChain;
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
 public class ServerFilterBenchmark {
 
-	private final HangupWebFilter filter = new HangupWebFilter(new InboundHangups(new DefaultHangupClassifier(),
-			HangupRecorder.of(new MicrometerHangupListener(new SimpleMeterRegistry(), 100))));
+	private final HangupWebFilter filter = new HangupWebFilter(new DefaultHangupClassifier(),
+			HangupRecorder.of(new MicrometerHangupListener(new SimpleMeterRegistry(), 100)));
 
 	private final WebFilterChain chain = (exchange) -> {
 		exchange.getResponse().setStatusCode(HttpStatus.OK);
