@@ -1,5 +1,7 @@
 package io.github.hangup.autoconfigure;
 
+import java.time.Duration;
+
 import java.util.List;
 
 import io.github.hangup.HangupClassifier;
@@ -41,8 +43,14 @@ public final class HangupRestClientAutoConfiguration {
 	@Bean
 	@ConditionalOnMissingBean
 	HangupClientHttpRequestInterceptor hangupClientHttpRequestInterceptor(HangupClassifier classifier,
-			HangupRecorder recorder, HangupProperties properties, OutboundCalls calls) {
-		return new HangupClientHttpRequestInterceptor(classifier, recorder, properties.propagationMode(), calls);
+			HangupRecorder recorder, HangupProperties properties, OutboundCalls calls, Environment environment) {
+		Duration boot = RequestFactoryReadTimeout.bootReadTimeout(environment);
+		// The read timeout the factories Boot builds get, so that the interceptor tells it
+		// from a failing connection on the JDK client.
+		Duration readTimeout = new RequestFactoryReadTimeout(properties.getClient().getResponseTimeout(), boot)
+			.readTimeout(boot);
+		return new HangupClientHttpRequestInterceptor(classifier, recorder, properties.propagationMode(), calls,
+				(readTimeout != null) ? readTimeout : Duration.ZERO);
 	}
 
 	@Bean

@@ -2,6 +2,7 @@ package io.github.hangup.client.blocking;
 
 import java.io.IOException;
 import java.net.URI;
+import java.time.Duration;
 
 import io.github.hangup.HangupClassifier;
 import io.github.hangup.HangupException;
@@ -43,6 +44,8 @@ public final class HangupClientHttpRequestInterceptor implements ClientHttpReque
 
 	private final OutboundCalls calls;
 
+	private final long readTimeoutNanos;
+
 	/**
 	 * Create an interceptor.
 	 * @param classifier decides which failures are hang-ups
@@ -52,10 +55,27 @@ public final class HangupClientHttpRequestInterceptor implements ClientHttpReque
 	 */
 	public HangupClientHttpRequestInterceptor(HangupClassifier classifier, HangupRecorder recorder,
 			PropagationMode propagation, OutboundCalls calls) {
+		this(classifier, recorder, propagation, calls, Duration.ZERO);
+	}
+
+	/**
+	 * Create an interceptor that knows the read timeout of the request factories it serves.
+	 * @param classifier decides which failures are hang-ups
+	 * @param recorder receives the hang-ups
+	 * @param propagation how far a client leaving reaches
+	 * @param calls counts the calls in flight, with every other integration's
+	 * @param readTimeout the factories' read timeout, {@link Duration#ZERO} if none or unknown:
+	 * the JDK client's body fails alike whether its read timeout closed it or its connection
+	 * failed, and only the time the body was silent tells the two apart
+	 * @since 0.4.0
+	 */
+	public HangupClientHttpRequestInterceptor(HangupClassifier classifier, HangupRecorder recorder,
+			PropagationMode propagation, OutboundCalls calls, Duration readTimeout) {
 		this.classifier = classifier;
 		this.recorder = recorder;
 		this.propagation = propagation;
 		this.calls = calls;
+		this.readTimeoutNanos = readTimeout.toNanos();
 	}
 
 	@Override
@@ -94,7 +114,7 @@ public final class HangupClientHttpRequestInterceptor implements ClientHttpReque
 			call.finish();
 			throw new HangupResourceAccessException(request, stopped);
 		}
-		return new TrackedClientHttpResponse(response, call);
+		return new TrackedClientHttpResponse(response, call, this.readTimeoutNanos);
 	}
 
 	private @Nullable InboundScope scope(HttpRequest request) {

@@ -36,7 +36,18 @@ final class TrackedClientHttpResponse implements ClientHttpResponse {
 
 	private volatile @Nullable InputStream body;
 
+	/** The factory's read timeout in nanoseconds, 0 if unknown. */
+	private final long readTimeoutNanos;
+
+	/** When the body last gave bytes, or the response arrived. */
+	private volatile long lastRead = System.nanoTime();
+
 	TrackedClientHttpResponse(ClientHttpResponse response, BlockingCall call) {
+		this(response, call, 0);
+	}
+
+	TrackedClientHttpResponse(ClientHttpResponse response, BlockingCall call, long readTimeoutNanos) {
+		this.readTimeoutNanos = readTimeoutNanos;
 		this.response = response;
 		this.call = call;
 		this.jdk = response.getClass().getName().equals(JDK_RESPONSE);
@@ -131,8 +142,16 @@ final class TrackedClientHttpResponse implements ClientHttpResponse {
 	 * by its cause.
 	 */
 	private boolean isReadTimeout(IOException ex) {
-		return this.jdk && !this.closed && ex.getClass() == IOException.class && ex.getCause() == null
-				&& "closed".equals(ex.getMessage());
+		if (!this.jdk || this.closed || ex.getClass() != IOException.class || !"closed".equals(ex.getMessage())) {
+			return false;
+		}
+		if (ex.getCause() == null) {
+			return true;
+		}
+		// Newer JDKs give the close by the read timeout the connection's failure as its cause
+		// too: the body was silent for the read timeout, which a failing connection need not be.
+		long silent = System.nanoTime() - this.lastRead;
+		return this.readTimeoutNanos > 0 && silent >= this.readTimeoutNanos - this.readTimeoutNanos / 10;
 	}
 
 	private static IOException readTimeout(IOException ex) {
@@ -154,6 +173,9 @@ final class TrackedClientHttpResponse implements ClientHttpResponse {
 				if (read == -1) {
 					ended();
 				}
+				else {
+					TrackedClientHttpResponse.this.lastRead = System.nanoTime();
+				}
 				return read;
 			}
 			catch (IOException ex) {
@@ -167,6 +189,9 @@ final class TrackedClientHttpResponse implements ClientHttpResponse {
 				int read = super.read(bytes, offset, length);
 				if (read == -1) {
 					ended();
+				}
+				else {
+					TrackedClientHttpResponse.this.lastRead = System.nanoTime();
 				}
 				return read;
 			}
