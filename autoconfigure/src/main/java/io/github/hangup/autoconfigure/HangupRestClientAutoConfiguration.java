@@ -44,11 +44,9 @@ public final class HangupRestClientAutoConfiguration {
 	@ConditionalOnMissingBean
 	HangupClientHttpRequestInterceptor hangupClientHttpRequestInterceptor(HangupClassifier classifier,
 			HangupRecorder recorder, HangupProperties properties, OutboundCalls calls, Environment environment) {
-		Duration boot = RequestFactoryReadTimeout.bootReadTimeout(environment);
 		// The read timeout the factories Boot builds get, so that the interceptor tells it
 		// from a failing connection on the JDK client.
-		Duration readTimeout = new RequestFactoryReadTimeout(properties.getClient().getResponseTimeout(), boot)
-			.readTimeout(boot);
+		Duration readTimeout = RequestFactoryReadTimeout.of(properties, environment).readTimeout();
 		return new HangupClientHttpRequestInterceptor(classifier, recorder, properties.propagationMode(), calls,
 				(readTimeout != null) ? readTimeout : Duration.ZERO);
 	}
@@ -77,8 +75,7 @@ public final class HangupRestClientAutoConfiguration {
 		@Order(Ordered.LOWEST_PRECEDENCE)
 		RequestFactoryReadTimeout hangupRequestFactoryReadTimeout(HangupProperties properties,
 				Environment environment) {
-			return new RequestFactoryReadTimeout(properties.getClient().getResponseTimeout(),
-					RequestFactoryReadTimeout.bootReadTimeout(environment));
+			return RequestFactoryReadTimeout.of(properties, environment);
 		}
 
 	}

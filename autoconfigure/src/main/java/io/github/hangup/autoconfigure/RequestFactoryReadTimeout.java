@@ -42,6 +42,16 @@ final class RequestFactoryReadTimeout implements ClientHttpRequestFactoryBuilder
 	}
 
 	/** Boot's read timeout for the HTTP clients it builds, if set. */
+	/** The read timeout rule of the request factories Boot builds, from Hangup's and Boot's settings. */
+	static RequestFactoryReadTimeout of(HangupProperties properties, Environment environment) {
+		return new RequestFactoryReadTimeout(properties.getClient().getResponseTimeout(), bootReadTimeout(environment));
+	}
+
+	/** The read timeout those factories get when no client sets its own. */
+	@Nullable Duration readTimeout() {
+		return readTimeout(this.boot);
+	}
+
 	static @Nullable Duration bootReadTimeout(Environment environment) {
 		// A compile-time constant: reading it loads nothing of WebClient's configuration.
 		return Binder.get(environment).bind(HangupClientAutoConfiguration.BOOT_READ_TIMEOUT, Duration.class).orElse(null);

@@ -159,22 +159,22 @@ final class InboundHangups {
 	 * its cause.
 	 */
 	static @Nullable HangupException stoppedCall(Throwable error) {
-		int depth = 0;
-		for (Throwable t = error; t != null && depth < 32; t = (t.getCause() != t) ? t.getCause() : null, depth++) {
-			if (t instanceof HangupException stopped && stopped.getKind() == HangupKind.CLIENT_CANCEL
-					&& stopped.getCause() == null) {
-				return stopped;
-			}
-		}
-		return null;
+		HangupException found = hangupIn(error);
+		return (found != null && found.getKind() == HangupKind.CLIENT_CANCEL && found.getCause() == null) ? found : null;
 	}
 
 	static @Nullable String upstream(Throwable error) {
+		HangupException found = hangupIn(error);
+		return (found != null) ? found.getUpstream() : null;
+	}
+
+	/** The first hang-up in an error's cause chain, if any. */
+	private static @Nullable HangupException hangupIn(Throwable error) {
 		// Bounded, like the classifier's walk: a cause chain may loop.
 		int depth = 0;
 		for (Throwable t = error; t != null && depth < 32; t = (t.getCause() != t) ? t.getCause() : null, depth++) {
-			if (t instanceof HangupException upstream) {
-				return upstream.getUpstream();
+			if (t instanceof HangupException hangup) {
+				return hangup;
 			}
 		}
 		return null;
