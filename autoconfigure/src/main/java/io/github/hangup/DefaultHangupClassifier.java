@@ -22,8 +22,8 @@ import org.jspecify.annotations.Nullable;
 
 /**
  * Classifies errors by exception type along the cause chain first and by message text only
- * as a last resort. Types from optional libraries (Reactor Netty, Netty, Spring WebFlux) are
- * matched by class name so that none of them is required.
+ * as a last resort. Types from optional libraries (Reactor Netty, Netty, Spring WebFlux,
+ * Apache HttpClient 5, Jetty) are matched by class name so that none of them is required.
  *
  * @since 0.1.0
  */
@@ -46,6 +46,15 @@ public class DefaultHangupClassifier implements HangupClassifier {
 
 	/** Netty's codec failures: on a client, its HTTP decoder could not parse the reply. */
 	private static final String NETTY_CODEC = "io.netty.handler.codec.CodecException";
+
+	/**
+	 * Apache HttpClient 5: the connection closed where a response head was due. Its parser
+	 * skips lines it cannot read, so a reply that is not HTTP ends the same way.
+	 */
+	private static final String NO_HTTP_RESPONSE = "org.apache.hc.core5.http.NoHttpResponseException";
+
+	/** Jetty's HTTP parser failures (its {@code BadMessageException} among them). */
+	private static final String JETTY_HTTP = "org.eclipse.jetty.http.HttpException$RuntimeException";
 
 	private static final String POOL_ACQUIRE_TIMEOUT = "reactor.netty.internal.shaded.reactor.pool.PoolAcquireTimeoutException";
 
@@ -107,7 +116,7 @@ public class DefaultHangupClassifier implements HangupClassifier {
 				|| t instanceof HttpTimeoutException || isA(t, NETTY_TIMEOUT)) {
 			return HangupKind.UPSTREAM_TIMEOUT;
 		}
-		if (isA(t, PREMATURE_CLOSE)) {
+		if (isA(t, PREMATURE_CLOSE) || isA(t, NO_HTTP_RESPONSE)) {
 			return HangupKind.UPSTREAM_RESET;
 		}
 		if (side == HangupSide.OUTBOUND && t instanceof SSLException) {
@@ -115,7 +124,8 @@ public class DefaultHangupClassifier implements HangupClassifier {
 			// connection to speak HTTP on was made.
 			return HangupKind.UPSTREAM_UNREACHABLE;
 		}
-		if (side == HangupSide.OUTBOUND && isA(t, NETTY_CODEC) && !(t.getCause() instanceof SSLException)) {
+		if (side == HangupSide.OUTBOUND
+				&& ((isA(t, NETTY_CODEC) && !(t.getCause() instanceof SSLException)) || isA(t, JETTY_HTTP))) {
 			return HangupKind.UPSTREAM_PROTOCOL_ERROR;
 		}
 		if (isA(t, ABORTED) || t instanceof ClosedChannelException || t instanceof EOFException

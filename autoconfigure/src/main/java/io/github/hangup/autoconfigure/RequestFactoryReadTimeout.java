@@ -5,6 +5,8 @@ import java.util.Objects;
 
 import org.jspecify.annotations.Nullable;
 
+import io.github.hangup.client.blocking.RequestFactoryAborts;
+
 import org.springframework.boot.context.properties.bind.Binder;
 import org.springframework.boot.http.client.ClientHttpRequestFactoryBuilder;
 import org.springframework.boot.http.client.HttpClientSettings;
@@ -21,7 +23,9 @@ import org.springframework.http.client.ClientHttpRequestFactory;
  * <p>
  * The factories themselves time the call, so a timeout is classified as any other
  * {@code UPSTREAM_TIMEOUT}. Ordered last: the builder it returns builds with the settings
- * adjusted, and is no longer of the type a customizer after it could expect.
+ * adjusted, and is no longer of the type a customizer after it could expect. It also gives
+ * the factories' clients the hooks through which a stopped call aborts its exchange
+ * ({@link RequestFactoryAborts}).
  */
 final class RequestFactoryReadTimeout implements ClientHttpRequestFactoryBuilderCustomizer<ClientHttpRequestFactoryBuilder<?>> {
 
@@ -41,7 +45,6 @@ final class RequestFactoryReadTimeout implements ClientHttpRequestFactoryBuilder
 		this.boot = boot;
 	}
 
-	/** Boot's read timeout for the HTTP clients it builds, if set. */
 	/** The read timeout rule of the request factories Boot builds, from Hangup's and Boot's settings. */
 	static RequestFactoryReadTimeout of(HangupProperties properties, Environment environment) {
 		return new RequestFactoryReadTimeout(properties.getClient().getResponseTimeout(), bootReadTimeout(environment));
@@ -59,7 +62,9 @@ final class RequestFactoryReadTimeout implements ClientHttpRequestFactoryBuilder
 
 	@Override
 	public ClientHttpRequestFactoryBuilder<?> customize(ClientHttpRequestFactoryBuilder<?> builder) {
-		return new Adjusting<>(builder, this);
+		// The hooks through which a stopped call aborts its exchange go in first, while the
+		// builder is still of its own type.
+		return new Adjusting<>(RequestFactoryAborts.apply(builder), this);
 	}
 
 	/**

@@ -141,7 +141,8 @@ class MvcClientLeavingTests {
 			});
 		}
 
-		private static void relay(InputStream body, OutputStream out) throws IOException {
+		/** Copies a body to the client piece by piece, flushing each. */
+		static void relay(InputStream body, OutputStream out) throws IOException {
 			byte[] buffer = new byte[8192];
 			int read;
 			while ((read = body.read(buffer)) != -1) {

@@ -347,6 +347,11 @@ public final class FaultyUpstream implements AutoCloseable {
 			catch (SocketTimeoutException ex) {
 				// still open: look at the gate again
 			}
+			catch (IOException ex) {
+				// reset by peer: closed too
+				this.peerClosed.computeIfAbsent(path, (key) -> new AtomicInteger()).incrementAndGet();
+				return false;
+			}
 		}
 		socket.setSoTimeout(0);
 		out.write("HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\ngate".getBytes(StandardCharsets.US_ASCII));

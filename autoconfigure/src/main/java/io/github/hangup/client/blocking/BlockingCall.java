@@ -25,11 +25,17 @@ import org.jspecify.annotations.Nullable;
  * the factory's body can be closed from another thread without draining it first. The
  * interrupt is delivered only while the calling thread waits on the factory, and taken back
  * when the wait ends, so that it never reaches the application's code after the call.
+ * Where the factory's client offers a hook, its exchange is also aborted through it, before
+ * the response and while its body is read (see {@link RequestFactoryAborts}): the hook finds
+ * the call the calling thread is sending with {@link #sending()}.
  */
 final class BlockingCall extends AbstractOutboundCall {
 
 	/** Request attribute holding the call, for its observation. */
 	static final String ATTRIBUTE = BlockingCall.class.getName();
+
+	/** The call whose request the thread hands to the request factory, while it does. */
+	private static final ThreadLocal<BlockingCall> SENDING = new ThreadLocal<>();
 
 	private static final AtomicIntegerFieldUpdater<BlockingCall> ENDED = AtomicIntegerFieldUpdater
 		.newUpdater(BlockingCall.class, "ended");
@@ -66,6 +72,9 @@ final class BlockingCall extends AbstractOutboundCall {
 	/** Set when the call's client left while it ran: what its caller gets in place of the result. */
 	private volatile @Nullable HangupException stopped;
 
+	/** Aborts the exchange in the factory's client, closing its connection, if a hook gave one. */
+	private volatile @Nullable Runnable abort;
+
 	BlockingCall(HangupClassifier classifier, HangupRecorder recorder, String method, String upstream,
 			@Nullable InboundScope scope, boolean stopWithClient, OutboundCalls calls) {
 		super(classifier, recorder, method, upstream, scope, stopWithClient, calls);
@@ -91,6 +100,7 @@ final class BlockingCall extends AbstractOutboundCall {
 	 */
 	@Nullable HangupException awaiting() {
 		this.waiter = Thread.currentThread();
+		SENDING.set(this);
 		this.wait = WAITING;
 		// The stop sets its error, then looks at the wait; this set the wait, then looks at
 		// the error: one of the two sees the other.
@@ -111,6 +121,49 @@ final class BlockingCall extends AbstractOutboundCall {
 			this.wait = IDLE;
 		}
 		this.waiter = null;
+		SENDING.remove();
+	}
+
+	/**
+	 * The call whose request the current thread hands to the request factory, for a hook of
+	 * the factory's client that runs on that thread as the exchange starts.
+	 * @return the call, or {@code null} when the thread sends none through Hangup's interceptor
+	 */
+	static @Nullable BlockingCall sending() {
+		return SENDING.get();
+	}
+
+	/**
+	 * Give the call the means to abort its exchange in the factory's client: run when the
+	 * call stops, before its response or while its body is read, or at once if it stopped
+	 * already. It may run more than once, as aborts do.
+	 * @param abort aborts the exchange and closes its connection, from any thread
+	 */
+	void abortWith(Runnable abort) {
+		this.abort = abort;
+		// The stop sets its error, then looks at the abort; this set the abort, then looks at
+		// the error: one of the two runs it.
+		if (this.stopped != null) {
+			abortExchange();
+		}
+	}
+
+	/**
+	 * Abort the exchange through the hook of the factory's client.
+	 * @return whether a hook was there to do it
+	 */
+	boolean abortExchange() {
+		Runnable abort = this.abort;
+		if (abort == null) {
+			return false;
+		}
+		try {
+			abort.run();
+		}
+		catch (RuntimeException ex) {
+			// Aborting is all a stop can do to the exchange: it did what it could.
+		}
+		return true;
 	}
 
 	/**
@@ -208,6 +261,7 @@ final class BlockingCall extends AbstractOutboundCall {
 				this.wait = INTERRUPTED;
 			}
 		}
+		abortExchange();
 		Closeable body = this.body;
 		if (body != null) {
 			try {

@@ -110,7 +110,7 @@ public final class HangupClientHttpRequestInterceptor implements ClientHttpReque
 		HangupException stopped = call.responded(TrackedClientHttpResponse.closeableBody(response));
 		if (stopped != null) {
 			// Its client left while it waited: the answer has nobody to go to.
-			TrackedClientHttpResponse.abort(response);
+			TrackedClientHttpResponse.abort(response, call);
 			call.finish();
 			throw new HangupResourceAccessException(request, stopped);
 		}

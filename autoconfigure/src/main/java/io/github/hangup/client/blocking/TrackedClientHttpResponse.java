@@ -72,11 +72,23 @@ final class TrackedClientHttpResponse implements ClientHttpResponse {
 		}
 	}
 
-	/** Give up a response nobody will read: closed without draining where the factory allows it. */
-	static void abort(ClientHttpResponse response) {
+	/**
+	 * Give up a response nobody will read: its exchange aborted through the hook of the
+	 * factory's client, or its body closed without draining where the factory allows it.
+	 */
+	static void abort(ClientHttpResponse response, BlockingCall call) {
 		Closeable body = closeableBody(response);
 		if (body == null) {
-			response.close();
+			boolean aborted = call.abortExchange();
+			try {
+				// Once aborted, what the close would drain fails at once.
+				response.close();
+			}
+			catch (RuntimeException ex) {
+				if (!aborted) {
+					throw ex;
+				}
+			}
 			return;
 		}
 		try {
@@ -112,6 +124,9 @@ final class TrackedClientHttpResponse implements ClientHttpResponse {
 			catch (IOException ex) {
 				throw failed(ex);
 			}
+			catch (RuntimeException ex) {
+				throw failed(ex);
+			}
 			this.body = body;
 		}
 		return body;
@@ -133,6 +148,18 @@ final class TrackedClientHttpResponse implements ClientHttpResponse {
 		Throwable failed = this.call.fail(isReadTimeout(ex) ? readTimeout(ex) : ex);
 		// The converters and the clients know I/O errors only: the hang-up travels as the cause.
 		return (failed instanceof HangupException hangup) ? new IOException(hangup.getMessage(), hangup) : ex;
+	}
+
+	/**
+	 * A body that failed unchecked: Reactor Netty's factory propagates its connection's
+	 * failure (a read timeout, a reset) as it is.
+	 * @throws IOException the hang-up as its cause, when the failure is one
+	 */
+	private RuntimeException failed(RuntimeException ex) throws IOException {
+		if (this.call.fail(ex) instanceof HangupException hangup) {
+			throw new IOException(hangup.getMessage(), hangup);
+		}
+		return ex;
 	}
 
 	/**
@@ -181,6 +208,9 @@ final class TrackedClientHttpResponse implements ClientHttpResponse {
 			catch (IOException ex) {
 				throw failed(ex);
 			}
+			catch (RuntimeException ex) {
+				throw failed(ex);
+			}
 		}
 
 		@Override
@@ -196,6 +226,9 @@ final class TrackedClientHttpResponse implements ClientHttpResponse {
 				return read;
 			}
 			catch (IOException ex) {
+				throw failed(ex);
+			}
+			catch (RuntimeException ex) {
 				throw failed(ex);
 			}
 		}
@@ -215,6 +248,9 @@ final class TrackedClientHttpResponse implements ClientHttpResponse {
 				return super.skip(count);
 			}
 			catch (IOException ex) {
+				throw failed(ex);
+			}
+			catch (RuntimeException ex) {
 				throw failed(ex);
 			}
 		}
