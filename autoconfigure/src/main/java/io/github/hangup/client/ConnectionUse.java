@@ -50,7 +50,15 @@ final class ConnectionUse {
 	/** When the connection last became idle; 0 while a call uses it or before its first. */
 	private long idleSince;
 
+	/**
+	 * The check that closes the connection once idle for {@link #idleLimit}. One per
+	 * connection, not one per release: a busy connection is released and acquired again many
+	 * times before its check comes, which then looks again when there is time left.
+	 */
 	private @Nullable ScheduledFuture<?> closer;
+
+	/** The idle limit set by the last release, in nanoseconds. */
+	private long idleLimit;
 
 	/** The idle connections to the same upstream, while this one is among them. */
 	private @Nullable Set<Object> idle;
@@ -78,18 +86,13 @@ final class ConnectionUse {
 			use = new ConnectionUse();
 			channel.attr(KEY).set(use);
 		}
-		ScheduledFuture<?> closer = use.closer;
-		if (closer != null) {
-			closer.cancel(false);
-			use.closer = null;
-		}
 		Set<Object> joined = use.idle;
 		if (joined != null) {
 			joined.remove(channel);
 			use.idle = null;
 		}
 		// Idle since unknown when the last call's body was released unread.
-		Duration idle = (use.idleSince != 0) ? Duration.ofNanos(System.nanoTime() - use.idleSince) : Duration.ZERO;
+		Duration idle = (use.idleSince != 0) ? Duration.ofNanos(now(channel) - use.idleSince) : Duration.ZERO;
 		UpstreamConnection connection = (use.requests == 0) ? UpstreamConnection.NEW
 				: new UpstreamConnection(true, idle, use.requests);
 		use.requests++;
@@ -134,8 +137,7 @@ final class ConnectionUse {
 		if (carried != null && carried != call) {
 			return;
 		}
-		long now = System.nanoTime();
-		use.idleSince = now;
+		use.idleSince = now(channel);
 		use.idle = idle;
 		idle.add(channel);
 		if (!use.watched) {
@@ -156,14 +158,35 @@ final class ConnectionUse {
 			});
 		}
 		long limit = idleLimitNanos(keepAlive, maxIdle);
-		if (limit > 0) {
-			use.closer = channel.eventLoop().schedule(() -> {
-				// Still idle since this release: not reused in between, by a call of Hangup's
-				// (which would have stopped this timer) or of a client it does not see.
-				if (use.idleSince == now && callOn(channel) == null) {
-					channel.close();
-				}
-			}, limit, TimeUnit.NANOSECONDS);
+		use.idleLimit = limit;
+		ScheduledFuture<?> pending = use.closer;
+		if (pending != null && (limit == 0 || pending.getDelay(TimeUnit.NANOSECONDS) > limit)) {
+			// A shorter limit than the one the check was set for, or none.
+			pending.cancel(false);
+			use.closer = null;
+		}
+		if (limit > 0 && use.closer == null) {
+			use.closer = channel.eventLoop().schedule(() -> use.checkIdle(channel), limit, TimeUnit.NANOSECONDS);
+		}
+	}
+
+	/**
+	 * The idle check, on the channel's event loop: closes the connection if it has been idle
+	 * for its limit since it was last released, by a call of Hangup's or of a client it does
+	 * not see; looks again when it has not, and leaves a busy connection to its next release.
+	 */
+	private void checkIdle(Channel channel) {
+		this.closer = null;
+		long since = this.idleSince;
+		if (since == 0 || this.idleLimit == 0 || callOn(channel) != null || !channel.isActive()) {
+			return;
+		}
+		long left = this.idleLimit - (now(channel) - since);
+		if (left <= 0) {
+			channel.close();
+		}
+		else {
+			this.closer = channel.eventLoop().schedule(() -> checkIdle(channel), left, TimeUnit.NANOSECONDS);
 		}
 	}
 
@@ -229,6 +252,11 @@ final class ConnectionUse {
 			channel.eventLoop().execute(close);
 		}
 		return done;
+	}
+
+	/** The time on the channel's event loop, which schedules its checks by that clock. */
+	private static long now(Channel channel) {
+		return channel.eventLoop().ticker().nanoTime();
 	}
 
 	/**

@@ -197,7 +197,7 @@ public final class HangupExchangeFilterFunction implements ExchangeFilterFunctio
 				|| Boolean.TRUE.equals(request.attributes().get(HangupClientAttributes.DETACHED))) {
 			return null;
 		}
-		InboundScope scope = context.getOrDefault(InboundScope.CONTEXT_KEY, null);
+		InboundScope scope = InboundScope.from(context);
 		if (scope == null && this.propagation == PropagationMode.REQUEST) {
 			// Subscribed outside the chain (toFuture(), subscribe()) from the request's code:
 			// captured when the request was built, since operators between there and here

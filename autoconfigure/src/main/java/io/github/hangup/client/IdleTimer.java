@@ -3,37 +3,62 @@ package io.github.hangup.client;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 
+import io.netty.util.concurrent.EventExecutor;
 import org.jspecify.annotations.Nullable;
 import reactor.core.Disposable;
 import reactor.netty.Connection;
 
 /**
- * The response timeout of a Reactor Netty connection: fires when nothing arrived for the
- * timeout, before the response or between two chunks of its body. One task on the
- * connection's event loop, which reschedules itself while data keeps arriving.
+ * The response timeout of a Reactor Netty call: fires when nothing arrived for the timeout,
+ * before the response or between two chunks of its body. One task on an event loop, which
+ * reschedules itself while data keeps arriving. Armed before the call has a connection, on
+ * the event loop it starts from; when the connection turns out to be on that loop, as a
+ * proxy's usually is, the same task goes on as the connection's timer: one task per call.
  * <p>
  * Reactor Netty only: created through {@link ResponseTimeout}'s holder of Reactor Netty
  * code, so that other connectors never load it.
  */
 final class IdleTimer implements Disposable, Runnable {
 
-	private final Connection connection;
+	private final EventExecutor loop;
 
 	private final ResponseTimeout timeout;
+
+	/** The call's connection, once the timer is the connection's. */
+	private volatile @Nullable Connection connection;
 
 	private volatile @Nullable Future<?> task;
 
 	private volatile boolean disposed;
 
-	IdleTimer(Connection connection, ResponseTimeout timeout) {
-		this.connection = connection;
+	IdleTimer(EventExecutor loop, ResponseTimeout timeout) {
+		this.loop = loop;
 		this.timeout = timeout;
+	}
+
+	/** A timer on the event loop of {@code connection}, closed should the call not stop. */
+	IdleTimer(Connection connection, ResponseTimeout timeout) {
+		this(connection.channel().eventLoop(), timeout);
+		this.connection = connection;
+	}
+
+	/**
+	 * Go on as the timer of {@code connection}, if it is on this timer's event loop. Call on
+	 * the connection's event loop.
+	 * @return whether it is
+	 */
+	boolean bind(Connection connection) {
+		if (!this.loop.inEventLoop() || !connection.channel().eventLoop().inEventLoop()) {
+			return false;
+		}
+		this.connection = connection;
+		return true;
 	}
 
 	/** Schedule the next check in {@code nanos}, in place of one still pending. */
 	void schedule(long nanos) {
 		Future<?> previous = this.task;
-		Future<?> scheduled = this.connection.channel().eventLoop().schedule(this, nanos, TimeUnit.NANOSECONDS);
+		Future<?> scheduled = this.loop.schedule(this, nanos, TimeUnit.NANOSECONDS);
 		this.task = scheduled;
 		if (previous != null && !previous.isDone()) {
 			// A shorter limit took over (a stream's own): one check pending, not two.
@@ -55,7 +80,10 @@ final class IdleTimer implements Disposable, Runnable {
 			schedule(remaining);
 		}
 		else if (!this.timeout.idleExpired()) {
-			this.connection.dispose();
+			Connection connection = this.connection;
+			if (connection != null) {
+				connection.dispose();
+			}
 		}
 	}
 

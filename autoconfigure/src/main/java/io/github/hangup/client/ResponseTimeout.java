@@ -2,7 +2,6 @@ package io.github.hangup.client;
 
 import java.time.Duration;
 import java.util.concurrent.Executor;
-import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
@@ -59,6 +58,9 @@ final class ResponseTimeout {
 	/** The request is sent: the idle timeout counts from then, as Reactor Netty's does. */
 	private volatile boolean sent;
 
+	/** The request is being written on a connection; before that, the timeout counts from the start. */
+	private volatile boolean connected;
+
 	private volatile @Nullable Disposable timer;
 
 	/** When a retried call's first attempt began waiting; 0 unless retried. */
@@ -97,6 +99,8 @@ final class ResponseTimeout {
 		}
 		disarm();
 		this.idle = false;
+		// Until the retry is written, its timer counts from the failed attempt's start.
+		this.connected = false;
 		// Before any response byte: when the failed attempt was sent, began writing, or, never
 		// written, began.
 		long origin = this.lastRead;
@@ -120,10 +124,21 @@ final class ResponseTimeout {
 		if (this.timeout.isZero()) {
 			return;
 		}
-		disarm();
 		long now = System.nanoTime();
+		if (REACTOR_NETTY_PRESENT && this.timer instanceof IdleTimer pending
+				&& ReactorNetty.bind(pending, httpRequest.getNativeRequest())) {
+			// The timer armed before the connection goes on as the connection's, on the same
+			// event loop, which runs this: when it fires, it finds the new start and waits on.
+			this.lastRead = waitingSince(now);
+			this.sent = sent;
+			this.connected = true;
+			this.idle = true;
+			return;
+		}
+		disarm();
 		this.lastRead = waitingSince(now);
 		this.sent = sent;
+		this.connected = true;
 		long wait = Math.max(1, this.timeout.toNanos() - (now - this.lastRead));
 		if (REACTOR_NETTY_PRESENT) {
 			Disposable idle = ReactorNetty.idleTimer(httpRequest.getNativeRequest(), this, wait);
@@ -159,7 +174,7 @@ final class ResponseTimeout {
 	private void startTimer(long nanos) {
 		if (!this.state.isSignalled()) {
 			// Should the response win the race with this check, the timer finds it answered.
-			Disposable onLoop = REACTOR_NETTY_PRESENT ? ReactorNetty.onCurrentLoop(this.subscriber::timedOut, nanos) : null;
+			Disposable onLoop = REACTOR_NETTY_PRESENT ? ReactorNetty.onCurrentLoop(this, nanos) : null;
 			this.timer = (onLoop != null) ? onLoop
 					: Schedulers.parallel().schedule(this.subscriber::timedOut, nanos, TimeUnit.NANOSECONDS);
 		}
@@ -223,7 +238,7 @@ final class ResponseTimeout {
 	 */
 	long idleRemaining() {
 		CallState state = this.state;
-		if (!this.sent && !state.isSignalled() && !state.isEnded()) {
+		if (this.connected && !this.sent && !state.isSignalled() && !state.isEnded()) {
 			// Still writing the request: waiting for a response has not begun.
 			return this.timeout.toNanos();
 		}
@@ -270,16 +285,23 @@ final class ResponseTimeout {
 		/**
 		 * A timer on the event loop the call is started from, as a proxy's calls are: armed and
 		 * disarmed on that thread, it costs no other thread's wake-up, where Reactor's parallel
-		 * scheduler is woken for every call only to be cancelled a moment later.
+		 * scheduler is woken for every call only to be cancelled a moment later. It counts from
+		 * {@link ResponseTimeout#lastRead}, and goes on as the connection's timer when the
+		 * connection is on the same event loop.
 		 * @return the timer, or {@code null} off an event loop
 		 */
-		static @Nullable Disposable onCurrentLoop(Runnable task, long nanos) {
+		static @Nullable Disposable onCurrentLoop(ResponseTimeout timeout, long nanos) {
 			EventExecutor loop = ThreadExecutorMap.currentExecutor();
 			if (loop == null) {
 				return null;
 			}
-			Future<?> scheduled = loop.schedule(task, nanos, TimeUnit.NANOSECONDS);
-			return () -> scheduled.cancel(false);
+			IdleTimer timer = new IdleTimer(loop, timeout);
+			timer.schedule(nanos);
+			return timer;
+		}
+
+		static boolean bind(IdleTimer timer, Object nativeRequest) {
+			return nativeRequest instanceof Connection connection && timer.bind(connection);
 		}
 
 		static @Nullable Disposable idleTimer(Object nativeRequest, ResponseTimeout timeout, long nanos) {

@@ -113,7 +113,7 @@ final class SharedCalls {
 		if (inner.scanOrDefault(Scannable.Attr.CANCELLED, false)) {
 			return false;
 		}
-		InboundScope scope = subscriber.currentContext().getOrDefault(InboundScope.CONTEXT_KEY, null);
+		InboundScope scope = InboundScope.from(subscriber.currentContext());
 		// A waiter outside any request (a scheduled refresh) waits too.
 		return scope == null || (scope != own && !scope.isClientGone());
 	}

@@ -196,7 +196,7 @@ public final class HangupGatewayFilter implements GlobalFilter, Ordered {
 		if (this.propagation == PropagationMode.OFF) {
 			return null;
 		}
-		InboundScope scope = context.getOrDefault(InboundScope.CONTEXT_KEY, null);
+		InboundScope scope = InboundScope.from(context);
 		return (scope != null) ? scope : exchange.getAttribute(InboundScope.ATTRIBUTE);
 	}
 

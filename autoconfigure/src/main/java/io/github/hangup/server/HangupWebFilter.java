@@ -9,8 +9,6 @@ import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
 import io.github.hangup.HangupClassifier;
 import io.github.hangup.HangupKind;
 import io.github.hangup.HangupRecorder;
-import org.jspecify.annotations.Nullable;
-import org.reactivestreams.Subscription;
 import reactor.core.CoreSubscriber;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.Operators;
@@ -19,7 +17,9 @@ import reactor.util.context.Context;
 import org.springframework.context.SmartLifecycle;
 import org.springframework.core.Ordered;
 import org.springframework.http.server.reactive.HttpHandler;
+import org.springframework.http.server.reactive.ServerHttpResponse;
 import org.springframework.web.server.ServerWebExchange;
+import org.springframework.web.server.ServerWebExchangeDecorator;
 import org.springframework.web.server.WebFilter;
 import org.springframework.web.server.WebFilterChain;
 
@@ -114,12 +114,7 @@ public final class HangupWebFilter implements WebFilter, Ordered {
 
 	@Override
 	public Mono<Void> filter(ServerWebExchange exchange, WebFilterChain chain) {
-		InboundScope scope = new InboundScope();
-		exchange.getAttributes().put(InboundScope.ATTRIBUTE, scope);
-		ServerWebExchange counted = exchange.mutate()
-			.response(CountingResponse.of(exchange.getResponse(), scope))
-			.build();
-		return new Processing(chain.filter(counted), counted, scope);
+		return new Processing(exchange, chain);
 	}
 
 	private void cancelled(ServerWebExchange exchange, InboundScope scope) {
@@ -162,29 +157,43 @@ public final class HangupWebFilter implements WebFilter, Ordered {
 	 * The request's processing under its scope: one operator that carries the scope in the
 	 * Reactor {@code Context}, makes it current on the thread while the processing is
 	 * subscribed (that is when WebFlux invokes handlers whose arguments are ready) and sees
-	 * how the processing ends.
+	 * how the processing ends. The scope is the one {@link ServerAborts} opened for the
+	 * request, found in the subscriber's context, or a new one.
 	 */
 	private final class Processing extends Mono<Void> {
 
-		private final Mono<Void> source;
-
 		private final ServerWebExchange exchange;
 
-		private final InboundScope scope;
+		private final WebFilterChain chain;
 
-		Processing(Mono<Void> source, ServerWebExchange exchange, InboundScope scope) {
-			this.source = source;
+		Processing(ServerWebExchange exchange, WebFilterChain chain) {
 			this.exchange = exchange;
-			this.scope = scope;
+			this.chain = chain;
 		}
 
 		@Override
 		public void subscribe(CoreSubscriber<? super Void> actual) {
-			ProcessingSubscriber subscriber = new ProcessingSubscriber(actual, this.exchange, this.scope);
+			Context context = actual.currentContext();
+			Object opened = context.getOrDefault(InboundScope.KEY, null);
+			InboundScope scope;
+			if (opened instanceof InboundScope inbound) {
+				scope = inbound;
+			}
+			else {
+				scope = new InboundScope();
+				context = scope.into(context);
+			}
+			this.exchange.getAttributes().put(InboundScope.ATTRIBUTE, scope);
+			ServerWebExchange counted = new CountedExchange(this.exchange,
+					CountingResponse.of(this.exchange.getResponse(), scope));
+			ProcessingSubscriber subscriber = new ProcessingSubscriber(actual, context, counted, scope);
 			HangupWebFilter.this.open.add(subscriber);
-			InboundScope previous = CurrentScope.set(this.scope);
+			InboundScope previous = CurrentScope.set(scope);
 			try {
-				this.source.subscribe(subscriber);
+				this.chain.filter(counted).subscribe(subscriber);
+			}
+			catch (Throwable ex) {
+				Operators.error(subscriber, Operators.onOperatorError(ex, context));
 			}
 			finally {
 				CurrentScope.restore(previous);
@@ -193,30 +202,41 @@ public final class HangupWebFilter implements WebFilter, Ordered {
 
 	}
 
-	private final class ProcessingSubscriber implements CoreSubscriber<Void>, Subscription {
+	/**
+	 * The exchange with its response counted: a decorator rather than
+	 * {@code exchange.mutate()}, whose builder costs more on every request.
+	 */
+	private static final class CountedExchange extends ServerWebExchangeDecorator {
 
-		private final CoreSubscriber<? super Void> actual;
+		private final ServerHttpResponse response;
+
+		CountedExchange(ServerWebExchange delegate, ServerHttpResponse response) {
+			super(delegate);
+			this.response = response;
+		}
+
+		@Override
+		public ServerHttpResponse getResponse() {
+			return this.response;
+		}
+
+	}
+
+	private final class ProcessingSubscriber extends Relay implements Runnable {
 
 		private final ServerWebExchange exchange;
 
 		private final InboundScope scope;
 
-		private final Context context;
-
 		/** 1 once the processing ended, however it did. */
 		private volatile int ended;
 
-		private @Nullable Subscription upstream;
-
-		ProcessingSubscriber(CoreSubscriber<? super Void> actual, ServerWebExchange exchange, InboundScope scope) {
-			this.actual = actual;
+		ProcessingSubscriber(CoreSubscriber<? super Void> actual, Context context, ServerWebExchange exchange,
+				InboundScope scope) {
+			super(actual, context);
 			this.exchange = exchange;
 			this.scope = scope;
-			this.context = actual.currentContext().put(InboundScope.CONTEXT_KEY, scope);
-			ServerAborts.Watch watch = this.context.getOrDefault(ServerAborts.Watch.class, null);
-			if (watch != null) {
-				watch.onAbort(this::aborted);
-			}
+			scope.onServerAbort(this);
 		}
 
 		/**
@@ -224,7 +244,8 @@ public final class HangupWebFilter implements WebFilter, Ordered {
 		 * cancel comes down to {@link #cancel()}: unless the client already has the whole
 		 * response, the client left, and a processing that ends in between learns it.
 		 */
-		private void aborted() {
+		@Override
+		public void run() {
 			if (this.scope.kind() == null && !InboundHangups.isResponseComplete(this.exchange.getRequest(),
 					this.exchange.getResponse(), this.scope)) {
 				this.scope.abort();
@@ -232,29 +253,11 @@ public final class HangupWebFilter implements WebFilter, Ordered {
 		}
 
 		@Override
-		public Context currentContext() {
-			return this.context;
-		}
-
-		@Override
-		public void onSubscribe(Subscription subscription) {
-			if (Operators.validate(this.upstream, subscription)) {
-				this.upstream = subscription;
-				this.actual.onSubscribe(this);
-			}
-		}
-
-		@Override
-		public void onNext(Void value) {
-			this.actual.onNext(value);
-		}
-
-		@Override
 		public void onError(Throwable error) {
 			if (end() && !this.scope.close()) {
 				HangupWebFilter.this.hangups.clientGone(this.exchange, this.scope, null);
 			}
-			this.actual.onError(error);
+			super.onError(error);
 		}
 
 		@Override
@@ -262,15 +265,7 @@ public final class HangupWebFilter implements WebFilter, Ordered {
 			if (end()) {
 				completed(this.exchange, this.scope);
 			}
-			this.actual.onComplete();
-		}
-
-		@Override
-		public void request(long n) {
-			Subscription subscription = this.upstream;
-			if (subscription != null) {
-				subscription.request(n);
-			}
+			super.onComplete();
 		}
 
 		@Override
@@ -281,10 +276,7 @@ public final class HangupWebFilter implements WebFilter, Ordered {
 				// by it already see the client as gone.
 				cancelled(this.exchange, this.scope);
 			}
-			Subscription subscription = this.upstream;
-			if (subscription != null) {
-				subscription.cancel();
-			}
+			super.cancel();
 			if (first && this.scope.isClientGone()) {
 				// The cancel went down the chain first: what is left had left the chain.
 				this.scope.stopRemaining();

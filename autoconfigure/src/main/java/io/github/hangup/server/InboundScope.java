@@ -7,6 +7,9 @@ import java.util.concurrent.atomic.AtomicReferenceFieldUpdater;
 import io.github.hangup.HangupKind;
 import io.github.hangup.HangupPhase;
 import org.jspecify.annotations.Nullable;
+import reactor.core.publisher.Hooks;
+import reactor.util.context.Context;
+import reactor.util.context.ContextView;
 
 /**
  * The life of one inbound request, shared between the server components that create it and
@@ -15,18 +18,36 @@ import org.jspecify.annotations.Nullable;
  * it is told, so that a cancel caused by the client leaving is counted as
  * {@link HangupKind#CLIENT_CANCEL} and nothing else.
  * <p>
- * Carried in the Reactor {@code Context} under {@link #CONTEXT_KEY} and in the exchange
- * attributes under {@link #ATTRIBUTE}. Only the server components decide how the request
- * ended; what they use to do so is not public.
+ * Carried in the Reactor {@code Context}, where {@link #from(ContextView)} finds it, and in
+ * the exchange attributes under {@link #ATTRIBUTE}. Only the server components decide how the
+ * request ended; what they use to do so is not public.
  *
  * @since 0.1.0
  */
 public final class InboundScope {
 
 	/**
-	 * Reactor {@code Context} key under which the scope of the current request is stored.
+	 * Reactor {@code Context} key of the scope for context-propagation's thread-local accessor.
+	 * The server components store the scope under it only with Reactor's automatic context
+	 * propagation on, to make the scope current in every callback of its request's chain; an
+	 * application may store a scope under it. Read a scope with {@link #from(ContextView)}.
 	 */
 	public static final Class<InboundScope> CONTEXT_KEY = InboundScope.class;
+
+	/**
+	 * Where the server components store the scope. Not {@link #CONTEXT_KEY}: a value under
+	 * that key makes every operator that restores thread locals (each {@code tap}, such as
+	 * WebFlux's request observation) set and reset the scope's thread local around each of
+	 * its signals, a cost every request would pay for callbacks that rarely need it.
+	 */
+	static final Object KEY = new Object() {
+
+		@Override
+		public String toString() {
+			return InboundScope.class.getName() + ".KEY";
+		}
+
+	};
 
 	/**
 	 * Exchange attribute under which the scope of the current request is stored.
@@ -67,6 +88,9 @@ public final class InboundScope {
 
 	private volatile long written;
 
+	/** Told first when the server aborts the request: the web filter's processing of it. */
+	private volatile @Nullable Runnable onServerAbort;
+
 	/**
 	 * How the request ended, decided once: {@link #OPEN}, then {@link #CLOSED} (its processing
 	 * ended with its client there) or {@link #ABORTED} (its client left, or the server closed
@@ -83,6 +107,29 @@ public final class InboundScope {
 	 */
 	public static @Nullable InboundScope current() {
 		return CurrentScope.get();
+	}
+
+	/**
+	 * Return the scope of the request that {@code context} belongs to, if any.
+	 * @param context a subscriber's context
+	 * @return the scope, or {@code null}
+	 * @since 0.4.0
+	 */
+	public static @Nullable InboundScope from(ContextView context) {
+		Object scope = context.getOrDefault(KEY, null);
+		if (scope == null) {
+			scope = context.getOrDefault(CONTEXT_KEY, null);
+		}
+		return (scope instanceof InboundScope inbound) ? inbound : null;
+	}
+
+	/**
+	 * Return {@code context} with this scope, found there by {@link #from(ContextView)}, and
+	 * by the thread-local accessor when Reactor propagates context automatically.
+	 */
+	Context into(Context context) {
+		Context with = context.put(KEY, this);
+		return Hooks.isAutomaticContextPropagationEnabled() ? with.put(CONTEXT_KEY, this) : with;
 	}
 
 	/**
@@ -219,6 +266,19 @@ public final class InboundScope {
 	 */
 	boolean abort() {
 		return VERDICT.compareAndSet(this, OPEN, ABORTED) || this.verdict == ABORTED;
+	}
+
+	/** Run {@code onServerAbort} when the server aborts the request. */
+	void onServerAbort(Runnable onServerAbort) {
+		this.onServerAbort = onServerAbort;
+	}
+
+	/** The server aborts the request: its connection closed, or its HTTP/2 stream was reset. */
+	void serverAborted() {
+		Runnable onServerAbort = this.onServerAbort;
+		if (onServerAbort != null) {
+			onServerAbort.run();
+		}
 	}
 
 	boolean isClosed() {

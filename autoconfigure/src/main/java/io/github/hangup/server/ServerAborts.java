@@ -1,6 +1,6 @@
 package io.github.hangup.server;
 
-import org.jspecify.annotations.Nullable;
+import reactor.core.CoreSubscriber;
 import reactor.core.publisher.Mono;
 
 import org.springframework.http.server.reactive.HttpHandler;
@@ -8,11 +8,12 @@ import org.springframework.http.server.reactive.ServerHttpRequest;
 import org.springframework.http.server.reactive.ServerHttpResponse;
 
 /**
- * Wraps the application's {@link HttpHandler}, outside WebFlux's request observation. The
- * server cancels a request whose connection closed (or whose HTTP/2 stream was reset)
- * through here first, so {@link HangupWebFilter} decides whether its client left before
- * WebFlux stops the request's observation, and the observation filter only reads that
- * decision: how a request ended does not depend on whether it is observed.
+ * Wraps the application's {@link HttpHandler}, outside WebFlux's request observation. It
+ * opens each request's {@link InboundScope}, which {@link HangupWebFilter} then finds in the
+ * Reactor {@code Context}. The server cancels a request whose connection closed (or whose
+ * HTTP/2 stream was reset) through here first, so the web filter decides whether its client
+ * left before WebFlux stops the request's observation, and the observation filter only reads
+ * that decision: how a request ended does not depend on whether it is observed.
  */
 final class ServerAborts implements HttpHandler {
 
@@ -24,29 +25,42 @@ final class ServerAborts implements HttpHandler {
 
 	@Override
 	public Mono<Void> handle(ServerHttpRequest request, ServerHttpResponse response) {
-		Watch watch = new Watch();
-		return this.delegate.handle(request, response)
-			.doOnCancel(watch)
-			.contextWrite((context) -> context.put(Watch.class, watch));
+		return new Watched(this.delegate.handle(request, response));
 	}
 
 	/**
-	 * One request's abort, passed to the processing that the web filter registers.
+	 * The request's handling with its scope: one operator, where {@code doOnCancel} and
+	 * {@code contextWrite} would be two and a callback holder.
 	 */
-	static final class Watch implements Runnable {
+	private static final class Watched extends Mono<Void> {
 
-		private volatile @Nullable Runnable onAbort;
+		private final Mono<Void> source;
 
-		void onAbort(Runnable onAbort) {
-			this.onAbort = onAbort;
+		Watched(Mono<Void> source) {
+			this.source = source;
 		}
 
 		@Override
-		public void run() {
-			Runnable onAbort = this.onAbort;
-			if (onAbort != null) {
-				onAbort.run();
-			}
+		public void subscribe(CoreSubscriber<? super Void> actual) {
+			this.source.subscribe(new Watch(actual, new InboundScope()));
+		}
+
+	}
+
+	private static final class Watch extends Relay {
+
+		private final InboundScope scope;
+
+		Watch(CoreSubscriber<? super Void> actual, InboundScope scope) {
+			super(actual, scope.into(actual.currentContext()));
+			this.scope = scope;
+		}
+
+		@Override
+		public void cancel() {
+			// Before the cancel travels down to WebFlux's observation.
+			this.scope.serverAborted();
+			super.cancel();
 		}
 
 	}

@@ -70,6 +70,31 @@ class ConnectionUseTests {
 	}
 
 	@Test
+	void connectionReleasedAgainIsClosedItsLimitAfterTheLastRelease() {
+		ConnectionUse.acquired(this.channel);
+		ConnectionUse.released(Connection.from(this.channel), "timeout=5", Duration.ofSeconds(20), this.idle);
+		advance(Duration.ofSeconds(3));
+		ConnectionUse.acquired(this.channel);
+		ConnectionUse.released(Connection.from(this.channel), "timeout=5", Duration.ofSeconds(20), this.idle);
+		advance(Duration.ofMillis(3999));
+		assertThat(this.channel.isOpen()).isTrue();
+		advance(Duration.ofMillis(1));
+		assertThat(this.channel.isOpen()).isFalse();
+	}
+
+	@Test
+	void shorterLimitOfALaterReleaseTakesOver() {
+		ConnectionUse.acquired(this.channel);
+		ConnectionUse.released(Connection.from(this.channel), null, Duration.ofSeconds(20), this.idle);
+		ConnectionUse.acquired(this.channel);
+		ConnectionUse.released(Connection.from(this.channel), "timeout=2", Duration.ofSeconds(20), this.idle);
+		advance(Duration.ofMillis(999));
+		assertThat(this.channel.isOpen()).isTrue();
+		advance(Duration.ofMillis(1));
+		assertThat(this.channel.isOpen()).isFalse();
+	}
+
+	@Test
 	void connectionReusedBeforeItsLimitIsNotClosedUnderTheCall() {
 		ConnectionUse.acquired(this.channel);
 		ConnectionUse.released(Connection.from(this.channel), "timeout=5", Duration.ofSeconds(20), this.idle);

@@ -46,7 +46,7 @@ class HangupWebFilterTests {
 		StepVerifier.create(this.filter.filter(this.exchange, (exchange) -> {
 			chained.set(exchange);
 			return Mono.deferContextual((context) -> {
-				inContext.set(context.get(InboundScope.CONTEXT_KEY));
+				inContext.set(InboundScope.from(context));
 				return Mono.empty();
 			});
 		})).verifyComplete();

@@ -50,9 +50,9 @@ class RequestVerdictRaceTests {
 					HangupRecorder.of(events::add));
 			MockServerWebExchange exchange = MockServerWebExchange.from(MockServerHttpRequest.get("/items/1"));
 			Sinks.Empty<Void> processing = Sinks.empty();
-			ServerAborts.Watch watch = new ServerAborts.Watch();
+			InboundScope scope = new InboundScope();
 			filter.filter(exchange, (filtered) -> processing.asMono())
-				.contextWrite((context) -> context.put(ServerAborts.Watch.class, watch))
+				.contextWrite(scope::into)
 				.subscribe();
 			ServerRequestObservationContext observation = new ServerRequestObservationContext(exchange.getRequest(),
 					exchange.getResponse(), exchange.getAttributes());
@@ -64,7 +64,7 @@ class RequestVerdictRaceTests {
 				await(barrier);
 				// What the server does when the connection goes away before the processing
 				// ended: the cancel passes the handler Hangup wraps, then WebFlux's observation.
-				watch.run();
+				scope.serverAborted();
 				observation.setConnectionAborted(true);
 				observationFilter.map(observation);
 			});
