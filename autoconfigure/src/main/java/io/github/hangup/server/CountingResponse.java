@@ -3,6 +3,7 @@ package io.github.hangup.server;
 import java.io.File;
 import java.nio.file.Path;
 
+import org.jspecify.annotations.Nullable;
 import org.reactivestreams.Publisher;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
@@ -14,7 +15,8 @@ import org.springframework.http.server.reactive.ServerHttpResponseDecorator;
 
 /**
  * Counts the body bytes of a response, so that a client closing its connection right after
- * a complete response is not taken for a client that left.
+ * a complete response is not taken for a client that left; holds the request's
+ * {@link InboundScope} for the web filter, which finds it by {@link #find}.
  */
 class CountingResponse extends ServerHttpResponseDecorator {
 
@@ -42,6 +44,27 @@ class CountingResponse extends ServerHttpResponseDecorator {
 	@Override
 	public Mono<Void> writeAndFlushWith(Publisher<? extends Publisher<? extends DataBuffer>> body) {
 		return super.writeAndFlushWith(Flux.from(body).map((chunk) -> Flux.from(chunk).doOnNext(this::count)));
+	}
+
+	InboundScope scope() {
+		return this.scope;
+	}
+
+	/**
+	 * The counting response under {@code response} and the decorators around it, if any.
+	 */
+	static @Nullable CountingResponse find(ServerHttpResponse response) {
+		ServerHttpResponse current = response;
+		for (int depth = 0; depth < 8; depth++) {
+			if (current instanceof CountingResponse counting) {
+				return counting;
+			}
+			if (!(current instanceof ServerHttpResponseDecorator decorator)) {
+				return null;
+			}
+			current = decorator.getDelegate();
+		}
+		return null;
 	}
 
 	private void count(DataBuffer buffer) {

@@ -158,7 +158,7 @@ public final class HangupWebFilter implements WebFilter, Ordered {
 	 * Reactor {@code Context}, makes it current on the thread while the processing is
 	 * subscribed (that is when WebFlux invokes handlers whose arguments are ready) and sees
 	 * how the processing ends. The scope is the one {@link ServerAborts} opened for the
-	 * request, found in the subscriber's context, or a new one.
+	 * request with its response, or a new one.
 	 */
 	private final class Processing extends Mono<Void> {
 
@@ -173,19 +173,19 @@ public final class HangupWebFilter implements WebFilter, Ordered {
 
 		@Override
 		public void subscribe(CoreSubscriber<? super Void> actual) {
-			Context context = actual.currentContext();
-			Object opened = context.getOrDefault(InboundScope.KEY, null);
+			CountingResponse opened = CountingResponse.find(this.exchange.getResponse());
 			InboundScope scope;
-			if (opened instanceof InboundScope inbound) {
-				scope = inbound;
+			ServerWebExchange counted;
+			if (opened != null) {
+				scope = opened.scope();
+				counted = this.exchange;
 			}
 			else {
 				scope = new InboundScope();
-				context = scope.into(context);
+				counted = new CountedExchange(this.exchange, CountingResponse.of(this.exchange.getResponse(), scope));
 			}
 			this.exchange.getAttributes().put(InboundScope.ATTRIBUTE, scope);
-			ServerWebExchange counted = new CountedExchange(this.exchange,
-					CountingResponse.of(this.exchange.getResponse(), scope));
+			Context context = scope.into(actual.currentContext());
 			ProcessingSubscriber subscriber = new ProcessingSubscriber(actual, context, counted, scope);
 			HangupWebFilter.this.open.add(subscriber);
 			InboundScope previous = CurrentScope.set(scope);

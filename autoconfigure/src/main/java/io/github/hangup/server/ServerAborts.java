@@ -9,8 +9,10 @@ import org.springframework.http.server.reactive.ServerHttpResponse;
 
 /**
  * Wraps the application's {@link HttpHandler}, outside WebFlux's request observation. It
- * opens each request's {@link InboundScope}, which {@link HangupWebFilter} then finds in the
- * Reactor {@code Context}. The server cancels a request whose connection closed (or whose
+ * opens each request's {@link InboundScope} with the response that counts the body, where
+ * {@link HangupWebFilter} then finds it: not in the Reactor {@code Context}, where any entry
+ * would make the observation's {@code tap} restore thread locals around each of its
+ * signals. The server cancels a request whose connection closed (or whose
  * HTTP/2 stream was reset) through here first, so the web filter decides whether its client
  * left before WebFlux stops the request's observation, and the observation filter only reads
  * that decision: how a request ended does not depend on whether it is observed.
@@ -25,24 +27,27 @@ final class ServerAborts implements HttpHandler {
 
 	@Override
 	public Mono<Void> handle(ServerHttpRequest request, ServerHttpResponse response) {
-		return new Watched(this.delegate.handle(request, response));
+		InboundScope scope = new InboundScope();
+		return new Watched(this.delegate.handle(request, CountingResponse.of(response, scope)), scope);
 	}
 
 	/**
-	 * The request's handling with its scope: one operator, where {@code doOnCancel} and
-	 * {@code contextWrite} would be two and a callback holder.
+	 * The request's handling, told first when the server aborts it.
 	 */
 	private static final class Watched extends Mono<Void> {
 
 		private final Mono<Void> source;
 
-		Watched(Mono<Void> source) {
+		private final InboundScope scope;
+
+		Watched(Mono<Void> source, InboundScope scope) {
 			this.source = source;
+			this.scope = scope;
 		}
 
 		@Override
 		public void subscribe(CoreSubscriber<? super Void> actual) {
-			this.source.subscribe(new Watch(actual, new InboundScope()));
+			this.source.subscribe(new Watch(actual, this.scope));
 		}
 
 	}
@@ -52,7 +57,7 @@ final class ServerAborts implements HttpHandler {
 		private final InboundScope scope;
 
 		Watch(CoreSubscriber<? super Void> actual, InboundScope scope) {
-			super(actual, scope.into(actual.currentContext()));
+			super(actual, actual.currentContext());
 			this.scope = scope;
 		}
 

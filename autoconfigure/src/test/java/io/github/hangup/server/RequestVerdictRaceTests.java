@@ -50,10 +50,8 @@ class RequestVerdictRaceTests {
 					HangupRecorder.of(events::add));
 			MockServerWebExchange exchange = MockServerWebExchange.from(MockServerHttpRequest.get("/items/1"));
 			Sinks.Empty<Void> processing = Sinks.empty();
-			InboundScope scope = new InboundScope();
-			filter.filter(exchange, (filtered) -> processing.asMono())
-				.contextWrite(scope::into)
-				.subscribe();
+			filter.filter(exchange, (filtered) -> processing.asMono()).subscribe();
+			InboundScope scope = exchange.getRequiredAttribute(InboundScope.ATTRIBUTE);
 			ServerRequestObservationContext observation = new ServerRequestObservationContext(exchange.getRequest(),
 					exchange.getResponse(), exchange.getAttributes());
 			Future<?> complete = this.threads.submit(() -> {
