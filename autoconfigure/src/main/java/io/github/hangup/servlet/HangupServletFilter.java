@@ -13,6 +13,7 @@ import io.github.hangup.server.InboundScopes;
 import jakarta.servlet.AsyncContext;
 import jakarta.servlet.AsyncEvent;
 import jakarta.servlet.AsyncListener;
+import jakarta.servlet.DispatcherType;
 import jakarta.servlet.FilterChain;
 import jakarta.servlet.ServletException;
 import jakarta.servlet.ServletOutputStream;
@@ -83,8 +84,39 @@ public final class HangupServletFilter extends OncePerRequestFilter implements O
 	}
 
 	@Override
+	protected boolean shouldNotFilterErrorDispatch() {
+		// An error page for a client that left is skipped: see errorDispatch.
+		return false;
+	}
+
+	@Override
+	protected void doFilterNestedErrorDispatch(HttpServletRequest request, HttpServletResponse response,
+			FilterChain chain) throws ServletException, IOException {
+		errorDispatch(request, response, chain);
+	}
+
+	/**
+	 * The container renders an error page for an error of the request: for a client that
+	 * left, nobody would read it, and rendering it would tag the request's observation with
+	 * the error page's route. Tomcat does so when a request's connection fails while it is
+	 * asynchronous and no listener ends the request.
+	 */
+	private static void errorDispatch(HttpServletRequest request, HttpServletResponse response, FilterChain chain)
+			throws ServletException, IOException {
+		if (request.getAttribute(InboundScope.ATTRIBUTE) instanceof InboundScope scope && scope.isClientGone()
+				&& scope.goneKind() == HangupKind.CLIENT_CANCEL) {
+			return;
+		}
+		chain.doFilter(request, response);
+	}
+
+	@Override
 	protected void doFilterInternal(HttpServletRequest request, HttpServletResponse response, FilterChain chain)
 			throws ServletException, IOException {
+		if (request.getDispatcherType() == DispatcherType.ERROR) {
+			errorDispatch(request, response, chain);
+			return;
+		}
 		boolean initial = !isAsyncDispatch(request);
 		InboundScope scope;
 		HttpServletRequest served = request;
@@ -120,9 +152,15 @@ public final class HangupServletFilter extends OncePerRequestFilter implements O
 			if (!request.isAsyncStarted()) {
 				ended(scope, flight);
 			}
-			else if (async != null && !async.listening) {
-				// Went asynchronous without this request's startAsync: listened to from now.
-				request.getAsyncContext().addListener(new ScopeListener(request, response, scope, flight, this));
+			else {
+				AsyncContext context = request.getAsyncContext();
+				if (async != null && !async.listening) {
+					// Went asynchronous without this request's startAsync: listened to from now.
+					context.addListener(new ScopeListener(request, response, scope, flight, this));
+				}
+				// After Spring MVC's own listener, which is added as the request starts being
+				// asynchronous.
+				context.addListener(new StopListener(scope));
 			}
 		}
 	}
@@ -197,11 +235,40 @@ public final class HangupServletFilter extends OncePerRequestFilter implements O
 			return output;
 		}
 
+		@Override
+		public void flushBuffer() throws IOException {
+			// How Spring's emitters send each event: past the output stream.
+			try {
+				super.flushBuffer();
+			}
+			catch (IOException ex) {
+				throw failed(ex);
+			}
+		}
+
 		IOException failed(IOException ex) {
 			if (this.hangups.classify(ex) == HangupKind.CLIENT_CANCEL) {
 				this.hangups.clientGone(this.request, (HttpServletResponse) getResponse(), this.scope, ex);
+				if (this.request.isAsyncStarted() && this.request.getAttribute(ServletHangups.ABORT_ATTRIBUTE) == null) {
+					end(this.request);
+				}
 			}
 			return ex;
+		}
+
+		/**
+		 * End an asynchronous request whose write found the client gone, on a container that
+		 * does not tell the request's listeners (Jetty; Tomcat does, and its valve is there):
+		 * Spring MVC waits for that word to end an emitter's request, which would otherwise
+		 * live on until its timeout, if it has one.
+		 */
+		private static void end(HttpServletRequest request) {
+			try {
+				request.getAsyncContext().complete();
+			}
+			catch (IllegalStateException ex) {
+				// Ended in the meantime.
+			}
 		}
 
 	}
@@ -357,8 +424,46 @@ public final class HangupServletFilter extends OncePerRequestFilter implements O
 			// hang-up carried this far is the upstream's.
 			Throwable error = event.getThrowable();
 			if (error == null || ServletHangups.upstream(error) == null) {
-				this.filter.hangups.clientGone(this.request, this.response, this.scope, error);
+				// The calls are stopped by the StopListener, after Spring MVC's listener.
+				this.filter.hangups.markClientGone(this.request, this.response, this.scope, error);
 			}
+		}
+
+		@Override
+		public void onStartAsync(AsyncEvent event) {
+		}
+
+	}
+
+	/**
+	 * Stops the calls of an asynchronous request whose client the container found gone, once
+	 * Spring MVC has handled the error: Spring ends the request then, and the application's
+	 * threads the stop releases find it ended. Released before, a thread that ends the request
+	 * itself ({@code DeferredResult.setErrorResult}, {@code ResponseBodyEmitter.completeWithError})
+	 * races with Spring, and loses with an {@code IllegalStateException} from Tomcat once the
+	 * container's error notification is over.
+	 */
+	private static final class StopListener implements AsyncListener {
+
+		private final InboundScope scope;
+
+		StopListener(InboundScope scope) {
+			this.scope = scope;
+		}
+
+		@Override
+		public void onError(AsyncEvent event) {
+			ServletHangups.stopCalls(this.scope);
+		}
+
+		@Override
+		public void onComplete(AsyncEvent event) {
+			// A request that ended after its client left keeps no call running.
+			ServletHangups.stopCalls(this.scope);
+		}
+
+		@Override
+		public void onTimeout(AsyncEvent event) {
 		}
 
 		@Override
