@@ -13,7 +13,6 @@ import io.github.hangup.server.InboundScopes;
 import jakarta.servlet.AsyncContext;
 import jakarta.servlet.AsyncEvent;
 import jakarta.servlet.AsyncListener;
-import jakarta.servlet.DispatcherType;
 import jakarta.servlet.FilterChain;
 import jakarta.servlet.ServletException;
 import jakarta.servlet.ServletOutputStream;
@@ -84,39 +83,8 @@ public final class HangupServletFilter extends OncePerRequestFilter implements O
 	}
 
 	@Override
-	protected boolean shouldNotFilterErrorDispatch() {
-		// An error page for a client that left is skipped: see errorDispatch.
-		return false;
-	}
-
-	@Override
-	protected void doFilterNestedErrorDispatch(HttpServletRequest request, HttpServletResponse response,
-			FilterChain chain) throws ServletException, IOException {
-		errorDispatch(request, response, chain);
-	}
-
-	/**
-	 * The container renders an error page for an error of the request: for a client that
-	 * left, nobody would read it, and rendering it would tag the request's observation with
-	 * the error page's route. Tomcat does so when a request's connection fails while it is
-	 * asynchronous and no listener ends the request.
-	 */
-	private static void errorDispatch(HttpServletRequest request, HttpServletResponse response, FilterChain chain)
-			throws ServletException, IOException {
-		if (request.getAttribute(InboundScope.ATTRIBUTE) instanceof InboundScope scope && scope.isClientGone()
-				&& scope.goneKind() == HangupKind.CLIENT_CANCEL) {
-			return;
-		}
-		chain.doFilter(request, response);
-	}
-
-	@Override
 	protected void doFilterInternal(HttpServletRequest request, HttpServletResponse response, FilterChain chain)
 			throws ServletException, IOException {
-		if (request.getDispatcherType() == DispatcherType.ERROR) {
-			errorDispatch(request, response, chain);
-			return;
-		}
 		boolean initial = !isAsyncDispatch(request);
 		InboundScope scope;
 		HttpServletRequest served = request;
@@ -338,9 +306,10 @@ public final class HangupServletFilter extends OncePerRequestFilter implements O
 
 	/**
 	 * Listens to the request from the moment it goes asynchronous, before Spring MVC's own
-	 * listener is added: a client leaving is then known to the scope, its calls stopped and
-	 * the hang-up recorded, before Spring acts on the error (it cancels a {@code Callable}'s
-	 * task, which the task's calls would otherwise take for a failure of their own).
+	 * listener is added: a client leaving is then known to the scope and the hang-up recorded
+	 * before Spring acts on the error. The calls of a {@code Callable}'s task are stopped
+	 * there too, since Spring cancels the task, which its calls would otherwise take for a
+	 * failure of their own; other calls are stopped by the {@link StopListener}.
 	 */
 	private static final class AsyncScopeRequest extends HttpServletRequestWrapper {
 
@@ -424,8 +393,15 @@ public final class HangupServletFilter extends OncePerRequestFilter implements O
 			// hang-up carried this far is the upstream's.
 			Throwable error = event.getThrowable();
 			if (error == null || ServletHangups.upstream(error) == null) {
-				// The calls are stopped by the StopListener, after Spring MVC's listener.
-				this.filter.hangups.markClientGone(this.request, this.response, this.scope, error);
+				if (HangupCallableProcessingInterceptor.isTaskRunning(this.request)) {
+					// Spring MVC is about to interrupt the task: its calls must be stopped
+					// first, or they take the interrupt for a failure of their own.
+					this.filter.hangups.clientGone(this.request, this.response, this.scope, error);
+				}
+				else {
+					// Stopped by the StopListener, once Spring MVC has ended the request.
+					this.filter.hangups.markClientGone(this.request, this.response, this.scope, error);
+				}
 			}
 		}
 
