@@ -4,6 +4,7 @@ import java.util.concurrent.Callable;
 
 import io.github.hangup.server.InboundScope;
 import io.github.hangup.server.InboundScopes;
+import jakarta.servlet.http.HttpServletRequest;
 import org.jspecify.annotations.Nullable;
 
 import org.springframework.web.context.request.NativeWebRequest;
@@ -30,6 +31,14 @@ public final class HangupCallableProcessingInterceptor implements CallableProces
 	 * Create the interceptor.
 	 */
 	public HangupCallableProcessingInterceptor() {
+	}
+
+	/**
+	 * Whether a task of the request runs now, on a thread of MVC's executor: Spring MVC
+	 * cancels it, with an interrupt, when the container reports an error.
+	 */
+	static boolean isTaskRunning(HttpServletRequest request) {
+		return request.getAttribute(PREVIOUS_ATTRIBUTE) != null;
 	}
 
 	@Override

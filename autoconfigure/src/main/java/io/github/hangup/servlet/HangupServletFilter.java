@@ -120,9 +120,15 @@ public final class HangupServletFilter extends OncePerRequestFilter implements O
 			if (!request.isAsyncStarted()) {
 				ended(scope, flight);
 			}
-			else if (async != null && !async.listening) {
-				// Went asynchronous without this request's startAsync: listened to from now.
-				request.getAsyncContext().addListener(new ScopeListener(request, response, scope, flight, this));
+			else {
+				AsyncContext context = request.getAsyncContext();
+				if (async != null && !async.listening) {
+					// Went asynchronous without this request's startAsync: listened to from now.
+					context.addListener(new ScopeListener(request, response, scope, flight, this));
+				}
+				// After Spring MVC's own listener, which is added as the request starts being
+				// asynchronous.
+				context.addListener(new StopListener(scope));
 			}
 		}
 	}
@@ -197,11 +203,40 @@ public final class HangupServletFilter extends OncePerRequestFilter implements O
 			return output;
 		}
 
+		@Override
+		public void flushBuffer() throws IOException {
+			// How Spring's emitters send each event: past the output stream.
+			try {
+				super.flushBuffer();
+			}
+			catch (IOException ex) {
+				throw failed(ex);
+			}
+		}
+
 		IOException failed(IOException ex) {
 			if (this.hangups.classify(ex) == HangupKind.CLIENT_CANCEL) {
 				this.hangups.clientGone(this.request, (HttpServletResponse) getResponse(), this.scope, ex);
+				if (this.request.isAsyncStarted() && this.request.getAttribute(ServletHangups.ABORT_ATTRIBUTE) == null) {
+					end(this.request);
+				}
 			}
 			return ex;
+		}
+
+		/**
+		 * End an asynchronous request whose write found the client gone, on a container that
+		 * does not tell the request's listeners (Jetty; Tomcat does, and its valve is there):
+		 * Spring MVC waits for that word to end an emitter's request, which would otherwise
+		 * live on until its timeout, if it has one.
+		 */
+		private static void end(HttpServletRequest request) {
+			try {
+				request.getAsyncContext().complete();
+			}
+			catch (IllegalStateException ex) {
+				// Ended in the meantime.
+			}
 		}
 
 	}
@@ -271,9 +306,10 @@ public final class HangupServletFilter extends OncePerRequestFilter implements O
 
 	/**
 	 * Listens to the request from the moment it goes asynchronous, before Spring MVC's own
-	 * listener is added: a client leaving is then known to the scope, its calls stopped and
-	 * the hang-up recorded, before Spring acts on the error (it cancels a {@code Callable}'s
-	 * task, which the task's calls would otherwise take for a failure of their own).
+	 * listener is added: a client leaving is then known to the scope and the hang-up recorded
+	 * before Spring acts on the error. The calls of a {@code Callable}'s task are stopped
+	 * there too, since Spring cancels the task, which its calls would otherwise take for a
+	 * failure of their own; other calls are stopped by the {@link StopListener}.
 	 */
 	private static final class AsyncScopeRequest extends HttpServletRequestWrapper {
 
@@ -357,8 +393,53 @@ public final class HangupServletFilter extends OncePerRequestFilter implements O
 			// hang-up carried this far is the upstream's.
 			Throwable error = event.getThrowable();
 			if (error == null || ServletHangups.upstream(error) == null) {
-				this.filter.hangups.clientGone(this.request, this.response, this.scope, error);
+				if (HangupCallableProcessingInterceptor.isTaskRunning(this.request)) {
+					// Spring MVC is about to interrupt the task: its calls must be stopped
+					// first, or they take the interrupt for a failure of their own.
+					this.filter.hangups.clientGone(this.request, this.response, this.scope, error);
+				}
+				else {
+					// Stopped by the StopListener, once Spring MVC has ended the request.
+					this.filter.hangups.markClientGone(this.request, this.response, this.scope, error);
+				}
 			}
+		}
+
+		@Override
+		public void onStartAsync(AsyncEvent event) {
+		}
+
+	}
+
+	/**
+	 * Stops the calls of an asynchronous request whose client the container found gone, once
+	 * Spring MVC has handled the error: Spring ends the request then, and the application's
+	 * threads the stop releases find it ended. Released before, a thread that ends the request
+	 * itself ({@code DeferredResult.setErrorResult}, {@code ResponseBodyEmitter.completeWithError})
+	 * races with Spring, and loses with an {@code IllegalStateException} from Tomcat once the
+	 * container's error notification is over.
+	 */
+	private static final class StopListener implements AsyncListener {
+
+		private final InboundScope scope;
+
+		StopListener(InboundScope scope) {
+			this.scope = scope;
+		}
+
+		@Override
+		public void onError(AsyncEvent event) {
+			ServletHangups.stopCalls(this.scope);
+		}
+
+		@Override
+		public void onComplete(AsyncEvent event) {
+			// A request that ended after its client left keeps no call running.
+			ServletHangups.stopCalls(this.scope);
+		}
+
+		@Override
+		public void onTimeout(AsyncEvent event) {
 		}
 
 		@Override

@@ -3,6 +3,7 @@ package io.github.hangup.servlet;
 import java.io.IOException;
 
 import jakarta.servlet.ServletException;
+import org.apache.catalina.LifecycleException;
 import org.apache.catalina.connector.Request;
 import org.apache.catalina.connector.Response;
 import org.apache.catalina.valves.ValveBase;
@@ -14,10 +15,17 @@ import org.apache.coyote.ActionCode;
  * chunked body lacks its final chunk and a body with a {@code Content-Length} is short.
  * Offers the abort to {@link HangupHandlerExceptionResolver} while the request is served,
  * which then swallows the error instead of letting it reach Tomcat's ERROR log.
+ * <p>
+ * Also watches the connection of each asynchronous HTTP/1.1 request while it waits, which
+ * Tomcat does not: a client leaving a {@code DeferredResult}, a {@code Callable} or an event
+ * stream that writes nothing is found within a quarter of a second, and the request's
+ * asynchronous listeners get {@code onError} as for a write that failed.
  *
  * @since 0.3.0
  */
 public final class HangupTomcatValve extends ValveBase {
+
+	private final TomcatConnectionWatch watch = new TomcatConnectionWatch();
 
 	/**
 	 * Create the valve.
@@ -30,6 +38,13 @@ public final class HangupTomcatValve extends ValveBase {
 	public void invoke(Request request, Response response) throws IOException, ServletException {
 		request.setAttribute(ServletHangups.ABORT_ATTRIBUTE, (ServletHangups.InboundAbort) (cause) -> abort(response, cause));
 		getNext().invoke(request, response);
+		this.watch.watch(request, response);
+	}
+
+	@Override
+	protected synchronized void stopInternal() throws LifecycleException {
+		this.watch.stop();
+		super.stopInternal();
 	}
 
 	private static void abort(Response response, Throwable cause) {

@@ -94,13 +94,37 @@ public final class ServletHangups {
 	 */
 	void clientGone(HttpServletRequest request, HttpServletResponse response, InboundScope scope,
 			@Nullable Throwable cause) {
-		HangupPhase phase = phase(response);
-		Set<String> stopped = InboundScopes.ended(scope, HangupKind.CLIENT_CANCEL);
-		if (InboundScopes.claimRecording(scope)) {
-			String upstreams = stopped.isEmpty() ? null : String.join(", ", stopped);
-			record(request, scope, HangupKind.CLIENT_CANCEL, phase, null, upstreams, cause);
+		// One thread at a time: a thread that finds the client gone (a write failing) goes on
+		// only once the calls were stopped, also when another thread found it first.
+		synchronized (scope) {
+			markClientGone(request, response, scope, cause);
+			InboundScopes.stopRemaining(scope);
 		}
-		InboundScopes.stopRemaining(scope);
+	}
+
+	/**
+	 * The client left: record it once, as {@link HangupKind#CLIENT_CANCEL}, and leave the
+	 * calls still running to {@link #stopCalls}.
+	 */
+	void markClientGone(HttpServletRequest request, HttpServletResponse response, InboundScope scope,
+			@Nullable Throwable cause) {
+		HangupPhase phase = phase(response);
+		synchronized (scope) {
+			Set<String> stopped = InboundScopes.ended(scope, HangupKind.CLIENT_CANCEL);
+			if (InboundScopes.claimRecording(scope)) {
+				String upstreams = stopped.isEmpty() ? null : String.join(", ", stopped);
+				record(request, scope, HangupKind.CLIENT_CANCEL, phase, null, upstreams, cause);
+			}
+		}
+	}
+
+	/** Stop the calls of a request that ended early. */
+	static void stopCalls(InboundScope scope) {
+		if (scope.isClientGone()) {
+			synchronized (scope) {
+				InboundScopes.stopRemaining(scope);
+			}
+		}
 	}
 
 	/**

@@ -44,7 +44,7 @@ import static org.awaitility.Awaitility.await;
  * {@link #MALFORMED} case, then a close;</li>
  * <li>{@code /big}, {@code /big-chunked}: {@value #BIG_LENGTH} bytes as fast as the
  * connection takes them, with a Content-Length or chunked; {@link #written(String)} tells
- * how far it got.</li>
+ * how far it got (a connection closed before the end counts as closed by the peer).</li>
  * </ul>
  * It counts, per path, the requests received and the connections the peer closed while the
  * upstream was still waiting, so that tests can prove the proxy cancelled its call.
@@ -234,20 +234,27 @@ public final class FaultyUpstream implements AutoCloseable {
 				AtomicLong count = this.written.computeIfAbsent(path,
 						(key) -> new AtomicLong());
 				byte[] chunk = new byte[BIG_CHUNK];
-				for (int sent = 0; sent < BIG_LENGTH; sent += BIG_CHUNK) {
-					if (chunked) {
-						out.write((Integer.toHexString(BIG_CHUNK) + "\r\n").getBytes(StandardCharsets.US_ASCII));
+				try {
+					for (int sent = 0; sent < BIG_LENGTH; sent += BIG_CHUNK) {
+						if (chunked) {
+							out.write((Integer.toHexString(BIG_CHUNK) + "\r\n").getBytes(StandardCharsets.US_ASCII));
+						}
+						out.write(chunk);
+						if (chunked) {
+							out.write("\r\n".getBytes(StandardCharsets.US_ASCII));
+						}
+						count.addAndGet(BIG_CHUNK);
 					}
-					out.write(chunk);
 					if (chunked) {
-						out.write("\r\n".getBytes(StandardCharsets.US_ASCII));
+						out.write("0\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
 					}
-					count.addAndGet(BIG_CHUNK);
+					out.flush();
 				}
-				if (chunked) {
-					out.write("0\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+				catch (IOException ex) {
+					// The peer closed the connection while the body was still coming.
+					this.peerClosed.computeIfAbsent(path, (key) -> new AtomicInteger()).incrementAndGet();
+					throw ex;
 				}
-				out.flush();
 				this.answered.computeIfAbsent(path, (key) -> new AtomicInteger()).incrementAndGet();
 				return true;
 			}

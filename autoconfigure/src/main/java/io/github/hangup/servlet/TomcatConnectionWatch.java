@@ -1,0 +1,258 @@
+package io.github.hangup.servlet;
+
+import java.io.EOFException;
+import java.lang.reflect.Field;
+import java.time.Duration;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.atomic.AtomicReferenceFieldUpdater;
+import java.util.concurrent.locks.ReentrantLock;
+
+import jakarta.servlet.AsyncEvent;
+import jakarta.servlet.AsyncListener;
+import org.apache.catalina.connector.ClientAbortException;
+import org.apache.catalina.connector.Request;
+import org.apache.catalina.connector.Response;
+import org.apache.commons.logging.Log;
+import org.apache.commons.logging.LogFactory;
+import org.apache.coyote.ActionCode;
+import org.apache.coyote.http11.Http11InputBuffer;
+import org.apache.tomcat.util.net.NioEndpoint;
+import org.apache.tomcat.util.net.SocketWrapperBase;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * Finds the client of an asynchronous request gone while the request writes nothing. Tomcat
+ * watches an asynchronous request's connection only for a non-blocking read listener whose
+ * body is still to come, so a {@code DeferredResult} or {@code Callable} waiting on an
+ * upstream, or an event stream between two events, learns of its client leaving only at
+ * its next write. This looks at the connection of each asynchronous HTTP/1.1 request every
+ * {@link #INTERVAL}, the way Tomcat itself does when asked whether request data is
+ * available: a read that does not block, under the lock Tomcat holds while it processes the
+ * connection, and only once the request's body was read in full, so that nothing the
+ * request reads is taken from it. A closed or reset connection is then an I/O error for
+ * Tomcat to handle as it handles a failed write: the request's asynchronous listeners get
+ * {@code onError} and the connection is closed.
+ * <p>
+ * Bytes the client sends ahead (a pipelined request) are left in Tomcat's buffer for the
+ * next request; the connection is then no longer watched. Only connections of Tomcat's NIO
+ * connector (the one Boot configures) are watched.
+ */
+final class TomcatConnectionWatch {
+
+	/** How often the connection of each asynchronous request is looked at. */
+	static final Duration INTERVAL = Duration.ofMillis(250);
+
+	private static final Log logger = LogFactory.getLog(TomcatConnectionWatch.class);
+
+	private static final String ATTRIBUTE = TomcatConnectionWatch.class.getName();
+
+	/** {@code Http11InputBuffer.wrapper}: Tomcat offers no other way to its connection's lock. */
+	private static final @Nullable Field WRAPPER = wrapperField();
+
+	private final AtomicReference<@Nullable ScheduledExecutorService> scheduler = new AtomicReference<>();
+
+	private volatile boolean stopped;
+
+	/**
+	 * Watch the request's connection from now until its asynchronous processing ends, unless
+	 * it is watched already or cannot be. Called on the container's thread, at the end of
+	 * each dispatch.
+	 */
+	void watch(Request request, Response response) {
+		if (this.stopped || !request.isAsync() || request.getAttribute(ATTRIBUTE) != null) {
+			return;
+		}
+		SocketWrapperBase<?> connection = connection(request);
+		ScheduledExecutorService scheduler = scheduler();
+		if (connection == null || scheduler == null) {
+			return;
+		}
+		Watched watched = new Watched(request, response, connection);
+		request.setAttribute(ATTRIBUTE, watched);
+		try {
+			request.getAsyncContext().addListener(watched);
+		}
+		catch (IllegalStateException ex) {
+			// Completed in the meantime: nothing to watch.
+			return;
+		}
+		long interval = INTERVAL.toNanos();
+		watched.start(scheduler.scheduleWithFixedDelay(watched::look, interval, interval, TimeUnit.NANOSECONDS));
+	}
+
+	/** Stop watching: the container stops. */
+	void stop() {
+		this.stopped = true;
+		ScheduledExecutorService scheduler = this.scheduler.getAndSet(null);
+		if (scheduler != null) {
+			scheduler.shutdownNow();
+		}
+	}
+
+	private @Nullable ScheduledExecutorService scheduler() {
+		ScheduledExecutorService scheduler = this.scheduler.get();
+		while (scheduler == null && !this.stopped) {
+			ScheduledThreadPoolExecutor created = new ScheduledThreadPoolExecutor(1, (task) -> {
+				Thread thread = new Thread(task, "hangup-connection-watch");
+				thread.setDaemon(true);
+				return thread;
+			});
+			created.setRemoveOnCancelPolicy(true);
+			if (this.scheduler.compareAndSet(null, created)) {
+				if (this.stopped) {
+					// Lost the race with stop(), which may not have seen it.
+					created.shutdownNow();
+					return null;
+				}
+				return created;
+			}
+			created.shutdownNow();
+			scheduler = this.scheduler.get();
+		}
+		return scheduler;
+	}
+
+	private static @Nullable SocketWrapperBase<?> connection(Request request) {
+		if (WRAPPER == null || !(request.getCoyoteRequest().getInputBuffer() instanceof Http11InputBuffer input)) {
+			// HTTP/2 streams share their connection: not this one's to watch.
+			return null;
+		}
+		try {
+			Object wrapper = WRAPPER.get(input);
+			// Only NIO reads without blocking when asked to: NIO2 would leave a read pending.
+			return (wrapper instanceof NioEndpoint.NioSocketWrapper nio) ? nio : null;
+		}
+		catch (IllegalAccessException ex) {
+			return null;
+		}
+	}
+
+	private static @Nullable Field wrapperField() {
+		try {
+			Field field = Http11InputBuffer.class.getDeclaredField("wrapper");
+			field.setAccessible(true);
+			return field;
+		}
+		catch (ReflectiveOperationException | RuntimeException ex) {
+			logger.debug("Cannot watch the connections of asynchronous requests on this Tomcat", ex);
+			return null;
+		}
+	}
+
+	/** One asynchronous request, watched until it completes. */
+	private static final class Watched implements AsyncListener {
+
+		private static final AtomicReferenceFieldUpdater<Watched, @Nullable Object> LOOKS = AtomicReferenceFieldUpdater
+			.newUpdater(Watched.class, Object.class, "looks");
+
+		/** Held in place of the periodic look once the watch ended. */
+		private static final Object ENDED = new Object();
+
+		private final Request request;
+
+		private final Response response;
+
+		private final SocketWrapperBase<?> connection;
+
+		/** The periodic look, {@link #ENDED} once the watch ended. */
+		private volatile @Nullable Object looks;
+
+		Watched(Request request, Response response, SocketWrapperBase<?> connection) {
+			this.request = request;
+			this.response = response;
+			this.connection = connection;
+		}
+
+		void start(ScheduledFuture<?> looks) {
+			if (!LOOKS.compareAndSet(this, null, looks)) {
+				// Ended before it started.
+				looks.cancel(false);
+			}
+		}
+
+		void end() {
+			if (LOOKS.getAndSet(this, ENDED) instanceof ScheduledFuture<?> looks) {
+				looks.cancel(false);
+			}
+		}
+
+		void look() {
+			ReentrantLock lock = this.connection.getLock();
+			if (!lock.tryLock()) {
+				// Tomcat is processing the connection: it sees for itself.
+				return;
+			}
+			try {
+				if (this.looks == ENDED || this.request.getAttribute(ATTRIBUTE) != this || !this.request.isAsync()) {
+					// The request ended (its objects may serve the next request by now).
+					end();
+				}
+				else if (isGone()) {
+					end();
+					// As for a write that failed: the request's listeners get onError, on a
+					// container thread once this lock is released, and the connection is
+					// closed. Under the lock, so that it is this request's connection.
+					this.response.getCoyoteResponse()
+						.action(ActionCode.CLOSE_NOW,
+								new ClientAbortException(new EOFException("Client closed the connection")));
+				}
+			}
+			finally {
+				lock.unlock();
+			}
+		}
+
+		/**
+		 * Whether the client closed or reset the connection: Tomcat's answer to "how much
+		 * request data is available, reading without blocking" is 1 for a read that failed.
+		 * A second answer tells that from one byte sent ahead, which stays in the buffer:
+		 * the next answer is then 0.
+		 */
+		private boolean isGone() {
+			org.apache.coyote.Request coyote = this.request.getCoyoteRequest();
+			AtomicBoolean read = new AtomicBoolean();
+			coyote.action(ActionCode.REQUEST_BODY_FULLY_READ, read);
+			if (!read.get()) {
+				// The request still reads its body: not to be read from here.
+				return false;
+			}
+			coyote.action(ActionCode.AVAILABLE, Boolean.TRUE);
+			if (coyote.getAvailable() == 0) {
+				return false;
+			}
+			coyote.action(ActionCode.AVAILABLE, Boolean.TRUE);
+			if (coyote.getAvailable() == 0) {
+				// Bytes sent ahead, kept for the next request: no longer watched.
+				end();
+				return false;
+			}
+			return true;
+		}
+
+		@Override
+		public void onComplete(AsyncEvent event) {
+			end();
+		}
+
+		@Override
+		public void onTimeout(AsyncEvent event) {
+		}
+
+		@Override
+		public void onError(AsyncEvent event) {
+		}
+
+		@Override
+		public void onStartAsync(AsyncEvent event) {
+			// Each start drops the listeners of the one before: listened to again.
+			event.getAsyncContext().addListener(this);
+		}
+
+	}
+
+}
