@@ -3,7 +3,7 @@ package io.github.hangup;
 import java.time.Duration;
 import java.util.Map;
 
-import io.github.hangup.client.HangupExchangeFilterFunction;
+import io.github.hangup.client.OutboundCalls;
 import io.github.hangup.support.FaultyUpstream;
 import io.github.hangup.support.HangupMeters;
 import io.github.hangup.support.RawHttpClient;
@@ -48,7 +48,7 @@ class AutomaticContextPropagationTests {
 			HangupMeters.awaitClientHangups(registry, Map
 				.of("kind=CLIENT_CANCEL,method=GET,phase=BEFORE_RESPONSE,upstream=127.0.0.1:" + upstream.port(), 1L));
 			await().atMost(Duration.ofSeconds(10))
-				.until(() -> proxy.getBean(HangupExchangeFilterFunction.class).inFlight() == 0);
+				.until(() -> proxy.getBean(OutboundCalls.class).inFlight() == 0);
 		}
 	}
 

@@ -5,7 +5,7 @@ import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import io.github.hangup.actuate.HangupHistory;
-import io.github.hangup.client.HangupExchangeFilterFunction;
+import io.github.hangup.client.OutboundCalls;
 import io.github.hangup.metrics.HangupMetrics;
 import io.github.hangup.support.HangupMeters;
 import io.github.hangup.support.TestApps;
@@ -74,7 +74,7 @@ class Http2CancellationTests {
 		HangupMeters.awaitClientHangups(this.registry,
 				Map.of("kind=CLIENT_CANCEL,method=GET,phase=DURING_RESPONSE,upstream=" + this.upstream.hostPort(), 1L));
 		await().atMost(Duration.ofSeconds(10))
-			.until(() -> this.proxy.getBean(HangupExchangeFilterFunction.class).inFlight() == 0);
+			.until(() -> this.proxy.getBean(OutboundCalls.class).inFlight() == 0);
 		// Said as it happened: a stream reset, on a connection that stays open.
 		assertThat(this.proxy.getBean(HangupHistory.class).recent())
 			.filteredOn((hangup) -> hangup.side() == HangupSide.INBOUND)

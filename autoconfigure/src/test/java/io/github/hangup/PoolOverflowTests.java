@@ -4,7 +4,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 
-import io.github.hangup.client.HangupExchangeFilterFunction;
+import io.github.hangup.client.OutboundCalls;
 import io.github.hangup.metrics.HangupMetrics;
 import io.github.hangup.support.HangupMeters;
 import io.github.hangup.support.ProxyUnderTest;
@@ -62,7 +62,7 @@ class PoolOverflowTests {
 				queued.send("GET", "/pooled/" + pool);
 				// The second call waits for the only connection.
 				await().atMost(Duration.ofSeconds(10))
-					.until(() -> this.app.proxy().getBean(HangupExchangeFilterFunction.class).inFlight() == 2);
+					.until(() -> this.app.proxy().getBean(OutboundCalls.class).inFlight() == 2);
 			}
 			RawHttpClient.Head head = overflow.send("GET", "/pooled/" + pool).readHead();
 			assertThat(head.status()).isEqualTo(503);

@@ -7,7 +7,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 
 import io.github.hangup.client.HangupClientAttributes;
-import io.github.hangup.client.HangupExchangeFilterFunction;
+import io.github.hangup.client.OutboundCalls;
 import io.github.hangup.metrics.HangupMetrics;
 import io.github.hangup.server.HangupWebFilter;
 import io.github.hangup.support.FaultyUpstream;
@@ -170,7 +170,7 @@ class RequestScopedCancellationTests {
 			HangupMeters.awaitCounts(chainRegistry, HangupMetrics.SERVER_HANGUPS,
 					Map.of("kind=CLIENT_CANCEL,method=GET,phase=BEFORE_RESPONSE,uri=/detached-gate", 1L));
 			// In REQUEST mode the call would have been stopped before the cancel was recorded.
-			assertThat(chainProxy.getBean(HangupExchangeFilterFunction.class).inFlight()).isEqualTo(1);
+			assertThat(chainProxy.getBean(OutboundCalls.class).inFlight()).isEqualTo(1);
 			assertThat(chainUpstream.peerClosed("/gate")).isZero();
 			chainUpstream.openGate();
 			await().atMost(Duration.ofSeconds(10)).until(() -> controller.completed.get() == 1);
@@ -193,7 +193,7 @@ class RequestScopedCancellationTests {
 			HangupMeters.awaitCounts(offRegistry, HangupMetrics.SERVER_HANGUPS,
 					Map.of("kind=CLIENT_CANCEL,method=GET,phase=BEFORE_RESPONSE,uri=/mono", 1L));
 			await().atMost(Duration.ofSeconds(10))
-				.until(() -> offProxy.getBean(HangupExchangeFilterFunction.class).inFlight() == 0);
+				.until(() -> offProxy.getBean(OutboundCalls.class).inFlight() == 0);
 			assertThat(HangupMeters.counts(offRegistry, HangupMetrics.CLIENT_HANGUPS)).isEmpty();
 		}
 	}
@@ -251,7 +251,7 @@ class RequestScopedCancellationTests {
 	}
 
 	private int inFlight() {
-		return this.proxy.getBean(HangupExchangeFilterFunction.class).inFlight();
+		return this.proxy.getBean(OutboundCalls.class).inFlight();
 	}
 
 	private static ConfigurableApplicationContext startProxy(FaultyUpstream upstream, String mode) {

@@ -11,7 +11,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
-import io.github.hangup.client.HangupExchangeFilterFunction;
+import io.github.hangup.client.OutboundCalls;
 import io.github.hangup.metrics.HangupMetrics;
 import io.github.hangup.server.HangupWebFilter;
 import io.github.hangup.support.HangupMeters;
@@ -131,7 +131,7 @@ class StoppedCallReleaseTests {
 
 	private void awaitNothingInFlight() {
 		await().atMost(Duration.ofSeconds(10))
-			.until(() -> this.app.proxy().getBean(HangupExchangeFilterFunction.class).inFlight() == 0);
+			.until(() -> this.app.proxy().getBean(OutboundCalls.class).inFlight() == 0);
 		await().atMost(Duration.ofSeconds(10)).until(() -> this.app.proxy().getBean(HangupWebFilter.class).openScopes() == 0);
 	}
 

@@ -3,7 +3,7 @@ package io.github.hangup;
 import java.time.Duration;
 import java.util.Map;
 
-import io.github.hangup.client.HangupExchangeFilterFunction;
+import io.github.hangup.client.OutboundCalls;
 import io.github.hangup.metrics.HangupMetrics;
 import io.github.hangup.server.HangupWebFilter;
 import io.github.hangup.support.HangupMeters;
@@ -106,7 +106,7 @@ class UploadAbortTests {
 		HangupMeters.awaitCounts(this.app.registry(), "http.server.requests", Map.of("hangup=CLIENT_CANCEL", 1L), "hangup");
 		HangupMeters.awaitCounts(this.app.registry(), "http.client.requests", Map.of("hangup=CLIENT_CANCEL", 1L), "hangup");
 		await().atMost(Duration.ofSeconds(10))
-			.until(() -> this.app.proxy().getBean(HangupExchangeFilterFunction.class).inFlight() == 0);
+			.until(() -> this.app.proxy().getBean(OutboundCalls.class).inFlight() == 0);
 		await().atMost(Duration.ofSeconds(10)).until(() -> this.app.proxy().getBean(HangupWebFilter.class).openScopes() == 0);
 		assertThat(output.getOut() + output.getErr()).doesNotContain("UPSTREAM_RESET")
 			.doesNotContain(" WARN ")

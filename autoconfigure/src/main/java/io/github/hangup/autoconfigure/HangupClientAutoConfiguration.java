@@ -52,12 +52,15 @@ public final class HangupClientAutoConfiguration {
 			HangupProperties properties, Environment environment, OutboundCalls calls) {
 		HangupProperties.Client client = properties.getClient();
 		Duration streamIdleTimeout = client.getStreamIdleTimeout();
-		return new HangupExchangeFilterFunction(classifier, recorder, responseTimeout(properties, environment),
-				properties.propagationMode(),
-				new ConnectionReuse(client.getMaxIdleTime(), client.isRetryStaleConnections()), calls,
-				new StreamingResponses(client.getStreamingMediaTypes(),
-						(streamIdleTimeout != null) ? streamIdleTimeout : Duration.ZERO),
-				properties.getLogging().isQuietDroppedErrors());
+		return HangupExchangeFilterFunction.builder(classifier, recorder)
+			.responseTimeout(responseTimeout(properties, environment))
+			.propagation(properties.propagationMode())
+			.connectionReuse(new ConnectionReuse(client.getMaxIdleTime(), client.isRetryStaleConnections()))
+			.calls(calls)
+			.streamingResponses(new StreamingResponses(client.getStreamingMediaTypes(),
+					(streamIdleTimeout != null) ? streamIdleTimeout : Duration.ZERO))
+			.quietDroppedErrors(properties.getLogging().isQuietDroppedErrors())
+			.build();
 	}
 
 	/**

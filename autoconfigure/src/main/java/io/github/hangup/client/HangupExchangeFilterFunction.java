@@ -65,88 +65,27 @@ public final class HangupExchangeFilterFunction implements ExchangeFilterFunctio
 
 	private volatile @Nullable Upstream lastUpstream;
 
-	/**
-	 * Create a filter that stops every call of a request when its client leaves.
-	 * @param classifier decides which errors are hang-ups
-	 * @param recorder receives the hang-ups
-	 * @param responseTimeout default response timeout; {@link Duration#ZERO} for none
-	 */
-	public HangupExchangeFilterFunction(HangupClassifier classifier, HangupRecorder recorder,
-			Duration responseTimeout) {
-		this(classifier, recorder, responseTimeout, PropagationMode.REQUEST);
+	private HangupExchangeFilterFunction(Builder builder) {
+		this.classifier = builder.classifier;
+		this.recorder = builder.recorder;
+		this.responseTimeout = builder.responseTimeout;
+		this.propagation = builder.propagation;
+		this.reuse = builder.reuse;
+		OutboundCalls calls = builder.calls;
+		this.calls = (calls != null) ? calls : new OutboundCalls();
+		this.streams = builder.streams;
+		this.quietDroppedErrors = builder.quietDroppedErrors;
 	}
 
 	/**
-	 * Create a filter.
+	 * Start building a filter.
 	 * @param classifier decides which errors are hang-ups
 	 * @param recorder receives the hang-ups
-	 * @param responseTimeout default response timeout; {@link Duration#ZERO} for none
-	 * @param propagation how far a client leaving reaches into outbound calls
-	 */
-	public HangupExchangeFilterFunction(HangupClassifier classifier, HangupRecorder recorder,
-			Duration responseTimeout, PropagationMode propagation) {
-		this(classifier, recorder, responseTimeout, propagation, ConnectionReuse.DEFAULTS);
-	}
-
-	/**
-	 * Create a filter.
-	 * @param classifier decides which errors are hang-ups
-	 * @param recorder receives the hang-ups
-	 * @param responseTimeout default response timeout; {@link Duration#ZERO} for none
-	 * @param propagation how far a client leaving reaches into outbound calls
-	 * @param reuse how pooled keep-alive connections are kept from going stale, and what
-	 * happens when one did
-	 * @since 0.2.0
-	 */
-	public HangupExchangeFilterFunction(HangupClassifier classifier, HangupRecorder recorder,
-			Duration responseTimeout, PropagationMode propagation, ConnectionReuse reuse) {
-		this(classifier, recorder, responseTimeout, propagation, reuse, new OutboundCalls());
-	}
-
-	/**
-	 * Create a filter.
-	 * @param classifier decides which errors are hang-ups
-	 * @param recorder receives the hang-ups
-	 * @param responseTimeout default response timeout; {@link Duration#ZERO} for none
-	 * @param propagation how far a client leaving reaches into outbound calls
-	 * @param reuse how pooled keep-alive connections are kept from going stale, and what
-	 * happens when one did
-	 * @param calls counts the calls in flight, with those of other integrations
-	 * @since 0.3.0
-	 */
-	public HangupExchangeFilterFunction(HangupClassifier classifier, HangupRecorder recorder,
-			Duration responseTimeout, PropagationMode propagation, ConnectionReuse reuse, OutboundCalls calls) {
-		this(classifier, recorder, responseTimeout, propagation, reuse, calls, StreamingResponses.DEFAULTS, true);
-	}
-
-	/**
-	 * Create a filter.
-	 * @param classifier decides which errors are hang-ups
-	 * @param recorder receives the hang-ups
-	 * @param responseTimeout default response timeout; {@link Duration#ZERO} for none
-	 * @param propagation how far a client leaving reaches into outbound calls
-	 * @param reuse how pooled keep-alive connections are kept from going stale, and what
-	 * happens when one did
-	 * @param calls counts the calls in flight, with those of other integrations
-	 * @param streams which responses are streams, whose silences between chunks the response
-	 * timeout does not cover
-	 * @param quietDroppedErrors whether to add, the first time a call is stopped, the Reactor
-	 * {@code onErrorDropped} hook that logs a stopped call's unhandled error at DEBUG instead of
-	 * ERROR (a process-wide change)
+	 * @return a builder with every other setting at its default
 	 * @since 0.4.0
 	 */
-	public HangupExchangeFilterFunction(HangupClassifier classifier, HangupRecorder recorder,
-			Duration responseTimeout, PropagationMode propagation, ConnectionReuse reuse, OutboundCalls calls,
-			StreamingResponses streams, boolean quietDroppedErrors) {
-		Assert.isTrue(!responseTimeout.isNegative(), "Response timeout must not be negative");
-		this.classifier = classifier;
-		this.recorder = recorder;
-		this.responseTimeout = responseTimeout;
-		this.propagation = propagation;
-		this.reuse = reuse;
-		this.calls = calls;
-		this.streams = streams;
-		this.quietDroppedErrors = quietDroppedErrors;
+	public static Builder builder(HangupClassifier classifier, HangupRecorder recorder) {
+		return new Builder(classifier, recorder);
 	}
 
 	/**
@@ -159,16 +98,6 @@ public final class HangupExchangeFilterFunction implements ExchangeFilterFunctio
 		if (scope != null) {
 			spec.attribute(InboundScope.ATTRIBUTE, scope);
 		}
-	}
-
-	/**
-	 * Return the number of outbound calls that have started and not yet ended (completed,
-	 * failed or been cancelled): this filter's, and those of the integrations it shares its
-	 * {@link OutboundCalls} with.
-	 * @return the calls in flight
-	 */
-	public int inFlight() {
-		return this.calls.inFlight();
 	}
 
 	@Override
@@ -250,6 +179,128 @@ public final class HangupExchangeFilterFunction implements ExchangeFilterFunctio
 		@Override
 		public void subscribe(CoreSubscriber<? super ClientResponse> actual) {
 			start(this.request, this.next, actual);
+		}
+
+	}
+
+	/**
+	 * Builds a {@link HangupExchangeFilterFunction}; every setting left alone keeps the
+	 * default its method states.
+	 *
+	 * @since 0.4.0
+	 */
+	public static final class Builder {
+
+		private final HangupClassifier classifier;
+
+		private final HangupRecorder recorder;
+
+		private Duration responseTimeout = Duration.ofSeconds(30);
+
+		private PropagationMode propagation = PropagationMode.REQUEST;
+
+		private ConnectionReuse reuse = ConnectionReuse.DEFAULTS;
+
+		private @Nullable OutboundCalls calls;
+
+		private StreamingResponses streams = StreamingResponses.DEFAULTS;
+
+		private boolean quietDroppedErrors = true;
+
+		private Builder(HangupClassifier classifier, HangupRecorder recorder) {
+			Assert.notNull(classifier, "Classifier must not be null");
+			Assert.notNull(recorder, "Recorder must not be null");
+			this.classifier = classifier;
+			this.recorder = recorder;
+		}
+
+		/**
+		 * Set the response timeout of calls that set none of their own (with
+		 * {@link HangupClientAttributes#RESPONSE_TIMEOUT}): the longest wait for the response
+		 * and between two chunks of its body. Defaults to 30 seconds.
+		 * @param responseTimeout the response timeout; {@link Duration#ZERO} for none
+		 * @return this builder
+		 * @since 0.4.0
+		 */
+		public Builder responseTimeout(Duration responseTimeout) {
+			Assert.notNull(responseTimeout, "Response timeout must not be null");
+			Assert.isTrue(!responseTimeout.isNegative(), "Response timeout must not be negative");
+			this.responseTimeout = responseTimeout;
+			return this;
+		}
+
+		/**
+		 * Set how far a client leaving reaches into outbound calls. Defaults to
+		 * {@link PropagationMode#REQUEST}: every call of the request stops.
+		 * @param propagation the propagation mode
+		 * @return this builder
+		 * @since 0.4.0
+		 */
+		public Builder propagation(PropagationMode propagation) {
+			Assert.notNull(propagation, "Propagation mode must not be null");
+			this.propagation = propagation;
+			return this;
+		}
+
+		/**
+		 * Set how pooled keep-alive connections are kept from going stale, and what happens
+		 * when one did. Defaults to {@link ConnectionReuse#DEFAULTS}.
+		 * @param reuse the connection reuse settings
+		 * @return this builder
+		 * @since 0.4.0
+		 */
+		public Builder connectionReuse(ConnectionReuse reuse) {
+			Assert.notNull(reuse, "Connection reuse must not be null");
+			this.reuse = reuse;
+			return this;
+		}
+
+		/**
+		 * Set the counter of calls in flight, to share it with other integrations and read
+		 * it. Defaults to a counter of this filter's own.
+		 * @param calls counts the calls in flight
+		 * @return this builder
+		 * @since 0.4.0
+		 */
+		public Builder calls(OutboundCalls calls) {
+			Assert.notNull(calls, "Outbound calls must not be null");
+			this.calls = calls;
+			return this;
+		}
+
+		/**
+		 * Set which responses are streams, whose silences between chunks the response
+		 * timeout does not cover. Defaults to {@link StreamingResponses#DEFAULTS}.
+		 * @param streams the streaming responses settings
+		 * @return this builder
+		 * @since 0.4.0
+		 */
+		public Builder streamingResponses(StreamingResponses streams) {
+			Assert.notNull(streams, "Streaming responses must not be null");
+			this.streams = streams;
+			return this;
+		}
+
+		/**
+		 * Set whether to add, the first time a call is stopped, the Reactor
+		 * {@code onErrorDropped} hook that logs a stopped call's unhandled error at DEBUG
+		 * instead of ERROR (a process-wide change). Defaults to {@code true}.
+		 * @param quietDroppedErrors whether to quiet dropped errors of stopped calls
+		 * @return this builder
+		 * @since 0.4.0
+		 */
+		public Builder quietDroppedErrors(boolean quietDroppedErrors) {
+			this.quietDroppedErrors = quietDroppedErrors;
+			return this;
+		}
+
+		/**
+		 * Build the filter.
+		 * @return a new filter with this builder's settings
+		 * @since 0.4.0
+		 */
+		public HangupExchangeFilterFunction build() {
+			return new HangupExchangeFilterFunction(this);
 		}
 
 	}

@@ -95,16 +95,6 @@ public final class HangupGatewayFilter implements GlobalFilter, Ordered {
 		this.retryStaleConnections = retryStaleConnections;
 	}
 
-	/**
-	 * Return the number of outbound calls that have started and not yet ended: the proxied
-	 * calls, and those of the integrations this filter shares its {@link OutboundCalls} with.
-	 * @return the calls in flight
-	 * @since 0.3.0
-	 */
-	public int inFlight() {
-		return this.calls.inFlight();
-	}
-
 	@Override
 	public Mono<Void> filter(ServerWebExchange exchange, GatewayFilterChain chain) {
 		URI url = exchange.getAttribute(ServerWebExchangeUtils.GATEWAY_REQUEST_URL_ATTR);

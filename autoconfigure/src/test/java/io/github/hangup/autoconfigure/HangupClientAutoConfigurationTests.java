@@ -327,7 +327,9 @@ class HangupClientAutoConfigurationTests {
 
 		@Bean
 		HangupExchangeFilterFunction userFilter(HangupClassifier classifier, HangupRecorder recorder) {
-			return new HangupExchangeFilterFunction(classifier, recorder, Duration.ofSeconds(1));
+			return HangupExchangeFilterFunction.builder(classifier, recorder)
+				.responseTimeout(Duration.ofSeconds(1))
+				.build();
 		}
 
 	}

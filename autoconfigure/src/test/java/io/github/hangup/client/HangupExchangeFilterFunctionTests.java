@@ -23,11 +23,13 @@ import reactor.test.StepVerifier;
 import reactor.util.context.Context;
 
 import org.springframework.http.HttpMethod;
+import org.springframework.test.util.ReflectionTestUtils;
 import org.springframework.web.reactive.function.client.ClientRequest;
 import org.springframework.web.reactive.function.client.ClientResponse;
 import org.springframework.web.reactive.function.client.ExchangeFunction;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatIllegalArgumentException;
 import static org.awaitility.Awaitility.await;
 
 /**
@@ -39,8 +41,13 @@ class HangupExchangeFilterFunctionTests {
 
 	private final RecordedHangups events = new RecordedHangups();
 
-	private final HangupExchangeFilterFunction filter = new HangupExchangeFilterFunction(
-			new DefaultHangupClassifier(), HangupRecorder.of(this.events), Duration.ZERO);
+	private final OutboundCalls calls = new OutboundCalls();
+
+	private final HangupExchangeFilterFunction filter = HangupExchangeFilterFunction
+		.builder(new DefaultHangupClassifier(), HangupRecorder.of(this.events))
+		.responseTimeout(Duration.ZERO)
+		.calls(this.calls)
+		.build();
 
 	private final ExchangeFunction refused = (request) -> Mono.error(new ConnectException("Connection refused"));
 
@@ -77,15 +84,18 @@ class HangupExchangeFilterFunctionTests {
 		StepVerifier.create(this.filter.filter(request, (exchanged) -> Mono.empty())
 			.contextWrite(Context.of(InboundScope.CONTEXT_KEY, scope)))
 			.verifyComplete();
-		assertThat(this.filter.inFlight()).isZero();
+		assertThat(this.calls.inFlight()).isZero();
 		assertThat(TestScopes.participants(scope)).isZero();
 		assertThat(this.events.await(0)).isEmpty();
 	}
 
 	@Test
 	void aTimeoutThatFiresBeforeTheExchangeIsSubscribedWaitsForTheSubscription() {
-		HangupExchangeFilterFunction timed = new HangupExchangeFilterFunction(new DefaultHangupClassifier(),
-				HangupRecorder.of(this.events), Duration.ofMillis(1));
+		HangupExchangeFilterFunction timed = HangupExchangeFilterFunction
+			.builder(new DefaultHangupClassifier(), HangupRecorder.of(this.events))
+			.responseTimeout(Duration.ofMillis(1))
+			.calls(this.calls)
+			.build();
 		// An exchange that hands out its subscription only once the call timed out.
 		Mono<ClientResponse> lateSubscription = new Mono<>() {
 			@Override
@@ -100,7 +110,39 @@ class HangupExchangeFilterFunctionTests {
 			.subscribe(subscriber);
 		await().atMost(Duration.ofSeconds(5)).until(() -> subscriber.signals.size() == 2);
 		assertThat(subscriber.signals).containsExactly("onSubscribe", "onError UpstreamTimeoutException");
-		assertThat(timed.inFlight()).isZero();
+		assertThat(this.calls.inFlight()).isZero();
+	}
+
+	@Test
+	void settingsLeftUnsetOnTheBuilderKeepTheirDocumentedDefaults() {
+		HangupExchangeFilterFunction built = HangupExchangeFilterFunction
+			.builder(new DefaultHangupClassifier(), HangupRecorder.of(this.events))
+			.build();
+		assertThat(built).hasFieldOrPropertyWithValue("responseTimeout", Duration.ofSeconds(30))
+			.hasFieldOrPropertyWithValue("propagation", PropagationMode.REQUEST)
+			.hasFieldOrPropertyWithValue("reuse", ConnectionReuse.DEFAULTS)
+			.hasFieldOrPropertyWithValue("streams", StreamingResponses.DEFAULTS)
+			.hasFieldOrPropertyWithValue("quietDroppedErrors", true);
+	}
+
+	@Test
+	void eachFilterBuiltWithoutSharedCallsCountsItsCallsApart() {
+		HangupExchangeFilterFunction.Builder builder = HangupExchangeFilterFunction
+			.builder(new DefaultHangupClassifier(), HangupRecorder.of(this.events));
+		Object first = builder.build();
+		Object second = builder.build();
+		assertThat(first).extracting("calls")
+			.isInstanceOf(OutboundCalls.class)
+			.isNotSameAs(this.calls)
+			.isNotSameAs(ReflectionTestUtils.getField(second, "calls"));
+	}
+
+	@Test
+	void negativeResponseTimeoutIsRejectedNamingTheSetting() {
+		HangupExchangeFilterFunction.Builder builder = HangupExchangeFilterFunction
+			.builder(new DefaultHangupClassifier(), HangupRecorder.of(this.events));
+		assertThatIllegalArgumentException().isThrownBy(() -> builder.responseTimeout(Duration.ofMillis(-1)))
+			.withMessage("Response timeout must not be negative");
 	}
 
 	/** Records the order of the signals it gets. */

@@ -49,8 +49,13 @@ class ResponseBodyTrackingTests {
 
 	private final List<HangupEvent> events = new CopyOnWriteArrayList<>();
 
-	private final HangupExchangeFilterFunction filter = new HangupExchangeFilterFunction(new DefaultHangupClassifier(),
-			HangupRecorder.of(this.events::add), Duration.ZERO);
+	private final OutboundCalls calls = new OutboundCalls();
+
+	private final HangupExchangeFilterFunction filter = HangupExchangeFilterFunction
+		.builder(new DefaultHangupClassifier(), HangupRecorder.of(this.events::add))
+		.responseTimeout(Duration.ZERO)
+		.calls(this.calls)
+		.build();
 
 	@BeforeEach
 	void start() throws Exception {
@@ -160,7 +165,7 @@ class ResponseBodyTrackingTests {
 	}
 
 	private void awaitNothingInFlight() {
-		await().atMost(Duration.ofSeconds(5)).until(() -> this.filter.inFlight() == 0);
+		await().atMost(Duration.ofSeconds(5)).until(() -> this.calls.inFlight() == 0);
 	}
 
 	private WebClient client() {

@@ -176,8 +176,10 @@ class ResponseTimeoutTests {
 	private WebClient client(String connector, Duration timeout) {
 		ClientHttpConnector http = connector.equals("jdk") ? new JdkClientHttpConnector()
 				: new ReactorClientHttpConnector();
-		HangupExchangeFilterFunction filter = new HangupExchangeFilterFunction(new DefaultHangupClassifier(),
-				HangupRecorder.of(this.events), timeout);
+		HangupExchangeFilterFunction filter = HangupExchangeFilterFunction
+			.builder(new DefaultHangupClassifier(), HangupRecorder.of(this.events))
+			.responseTimeout(timeout)
+			.build();
 		return WebClient.builder().baseUrl(this.upstream.baseUrl()).clientConnector(http).filter(filter).build();
 	}
 

@@ -50,8 +50,11 @@ public class ClientFilterBenchmark {
 		Arrays.fill(BODY, (byte) 'x');
 	}
 
-	private final HangupExchangeFilterFunction filter = new HangupExchangeFilterFunction(new DefaultHangupClassifier(),
-			HangupRecorder.of(new MicrometerHangupListener(new SimpleMeterRegistry(), 100)), Duration.ZERO);
+	private final HangupExchangeFilterFunction filter = HangupExchangeFilterFunction
+		.builder(new DefaultHangupClassifier(),
+				HangupRecorder.of(new MicrometerHangupListener(new SimpleMeterRegistry(), 100)))
+		.responseTimeout(Duration.ZERO)
+		.build();
 
 	private final ClientRequest request = ClientRequest.create(HttpMethod.GET, URI.create("http://upstream:8080/items"))
 		.build();
