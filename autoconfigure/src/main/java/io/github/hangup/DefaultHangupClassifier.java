@@ -21,9 +21,10 @@ import javax.net.ssl.SSLException;
 import org.jspecify.annotations.Nullable;
 
 /**
- * Classifies errors by exception type along the cause chain first and by message text only
- * as a last resort. Types from optional libraries (Reactor Netty, Netty, Spring WebFlux,
- * Apache HttpClient 5, Jetty) are matched by class name so that none of them is required.
+ * Classifies errors by exception type along the cause chain first and by message text
+ * only as a last resort. Types from optional libraries (Reactor Netty, Netty, Spring
+ * WebFlux, Apache HttpClient 5, Jetty) are matched by class name so that none of them is
+ * required.
  *
  * @since 0.1.0
  */
@@ -44,12 +45,14 @@ public class DefaultHangupClassifier implements HangupClassifier {
 
 	private static final String CHANNEL_BIND = "reactor.netty.ChannelBindException";
 
-	/** Netty's codec failures: on a client, its HTTP decoder could not parse the reply. */
+	/**
+	 * Netty's codec failures: on a client, its HTTP decoder could not parse the reply.
+	 */
 	private static final String NETTY_CODEC = "io.netty.handler.codec.CodecException";
 
 	/**
-	 * Apache HttpClient 5: the connection closed where a response head was due. Its parser
-	 * skips lines it cannot read, so a reply that is not HTTP ends the same way.
+	 * Apache HttpClient 5: the connection closed where a response head was due. Its
+	 * parser skips lines it cannot read, so a reply that is not HTTP ends the same way.
 	 */
 	private static final String NO_HTTP_RESPONSE = "org.apache.hc.core5.http.NoHttpResponseException";
 
@@ -99,28 +102,30 @@ public class DefaultHangupClassifier implements HangupClassifier {
 		if (t instanceof HangupException hangup) {
 			return hangup.getKind();
 		}
-		// Connect-level failures first: Netty's ConnectTimeoutException is a ConnectException
+		// Connect-level failures first: Netty's ConnectTimeoutException is a
+		// ConnectException
 		// and the JDK's HttpConnectTimeoutException is an HttpTimeoutException.
-		if (t instanceof ConnectException || t instanceof UnknownHostException
-				|| t instanceof NoRouteToHostException || t instanceof PortUnreachableException
-				|| t instanceof UnresolvedAddressException || t instanceof HttpConnectTimeoutException
-				|| t instanceof BindException || isA(t, CHANNEL_BIND) || isA(t, ANNOTATED_SOCKET) || isConnectTimeout(t)
-				|| isNativeBindFailure(t)) {
+		if (t instanceof ConnectException || t instanceof UnknownHostException || t instanceof NoRouteToHostException
+				|| t instanceof PortUnreachableException || t instanceof UnresolvedAddressException
+				|| t instanceof HttpConnectTimeoutException || t instanceof BindException || isA(t, CHANNEL_BIND)
+				|| isA(t, ANNOTATED_SOCKET) || isConnectTimeout(t) || isNativeBindFailure(t)) {
 			return HangupKind.UPSTREAM_UNREACHABLE;
 		}
-		// Before timeouts: a pool's acquire timeout is one, but it says the pool was full.
+		// Before timeouts: a pool's acquire timeout is one, but it says the pool was
+		// full.
 		if (isA(t, POOL_ACQUIRE_TIMEOUT) || isA(t, POOL_PENDING_LIMIT)) {
 			return HangupKind.UPSTREAM_OVERFLOW;
 		}
-		if (t instanceof TimeoutException || t instanceof SocketTimeoutException
-				|| t instanceof HttpTimeoutException || isA(t, NETTY_TIMEOUT)) {
+		if (t instanceof TimeoutException || t instanceof SocketTimeoutException || t instanceof HttpTimeoutException
+				|| isA(t, NETTY_TIMEOUT)) {
 			return HangupKind.UPSTREAM_TIMEOUT;
 		}
 		if (isA(t, PREMATURE_CLOSE) || isA(t, NO_HTTP_RESPONSE)) {
 			return HangupKind.UPSTREAM_RESET;
 		}
 		if (side == HangupSide.OUTBOUND && t instanceof SSLException) {
-			// A TLS handshake that failed (a plain-text port, an untrusted certificate): no
+			// A TLS handshake that failed (a plain-text port, an untrusted certificate):
+			// no
 			// connection to speak HTTP on was made.
 			return HangupKind.UPSTREAM_UNREACHABLE;
 		}
@@ -128,8 +133,8 @@ public class DefaultHangupClassifier implements HangupClassifier {
 				&& ((isA(t, NETTY_CODEC) && !(t.getCause() instanceof SSLException)) || isA(t, JETTY_HTTP))) {
 			return HangupKind.UPSTREAM_PROTOCOL_ERROR;
 		}
-		if (isA(t, ABORTED) || t instanceof ClosedChannelException || t instanceof EOFException
-				|| isA(t, NATIVE_IO) || isConnectionLoss(t)) {
+		if (isA(t, ABORTED) || t instanceof ClosedChannelException || t instanceof EOFException || isA(t, NATIVE_IO)
+				|| isConnectionLoss(t)) {
 			return lostConnection(side);
 		}
 		return null;
@@ -152,8 +157,8 @@ public class DefaultHangupClassifier implements HangupClassifier {
 	}
 
 	/**
-	 * A blocking {@code Socket.connect} times out with a plain {@link SocketTimeoutException}:
-	 * only its message tells it from a read timeout.
+	 * A blocking {@code Socket.connect} times out with a plain
+	 * {@link SocketTimeoutException}: only its message tells it from a read timeout.
 	 */
 	private static boolean isConnectTimeout(Throwable t) {
 		return t instanceof SocketTimeoutException && t.getMessage() != null
@@ -161,8 +166,9 @@ public class DefaultHangupClassifier implements HangupClassifier {
 	}
 
 	/**
-	 * The native transport reports a failure to bind the local address of a new connection
-	 * (ports exhausted, address in use) as a plain native I/O error named after the call.
+	 * The native transport reports a failure to bind the local address of a new
+	 * connection (ports exhausted, address in use) as a plain native I/O error named
+	 * after the call.
 	 */
 	private static boolean isNativeBindFailure(Throwable t) {
 		return isA(t, NATIVE_IO) && t.getMessage() != null && t.getMessage().startsWith("bind(");

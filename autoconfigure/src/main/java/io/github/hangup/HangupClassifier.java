@@ -14,8 +14,9 @@ public interface HangupClassifier {
 	/**
 	 * Classify an error.
 	 * @param error the error, possibly wrapping the real cause
-	 * @param side the side that observed it: the same {@code IOException} means the inbound
-	 * client left when a server write fails, and an upstream reset when a client read fails
+	 * @param side the side that observed it: the same {@code IOException} means the
+	 * inbound client left when a server write fails, and an upstream reset when a client
+	 * read fails
 	 * @return the kind, or {@code null} when the error is not a hang-up
 	 */
 	@Nullable HangupKind classify(Throwable error, HangupSide side);

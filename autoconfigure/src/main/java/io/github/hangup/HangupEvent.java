@@ -6,9 +6,8 @@ import org.jspecify.annotations.Nullable;
 
 /**
  * One hang-up, recorded exactly once by the side that observed it. Made with
- * {@link #inbound inbound(...)} or {@link #outbound outbound(...)}, which take the fields every
- * event has and name the optional ones:
- * <pre class="code">
+ * {@link #inbound inbound(...)} or {@link #outbound outbound(...)}, which take the fields
+ * every event has and name the optional ones: <pre class="code">
  * HangupEvent.inbound(kind, phase, "GET", elapsed).route("/items/{id}").status(502).cause(ex).build();
  * </pre>
  *
@@ -16,10 +15,10 @@ import org.jspecify.annotations.Nullable;
  * @param kind what happened
  * @param phase whether the response had started
  * @param method the HTTP method of the inbound request or outbound call
- * @param route the matched route pattern of the inbound request, or {@code null} when none
- * matched (always {@code null} for outbound events made outside a request)
- * @param upstream the upstream ({@code host:port} or client name), or {@code null} when not
- * known
+ * @param route the matched route pattern of the inbound request, or {@code null} when
+ * none matched (always {@code null} for outbound events made outside a request)
+ * @param upstream the upstream ({@code host:port} or client name), or {@code null} when
+ * not known
  * @param elapsed time from the start of the request or call to the hang-up
  * @param status the HTTP status sent to the inbound client because of it, or {@code null}
  * when none was sent
@@ -85,8 +84,8 @@ public record HangupEvent(HangupSide side, HangupKind kind, HangupPhase phase, S
 
 	/**
 	 * Return whether this is an upstream reset before any response byte on a connection
-	 * reused from the pool: most likely a stale keep-alive connection, closed by the upstream
-	 * (or a load balancer in between) while it sat idle.
+	 * reused from the pool: most likely a stale keep-alive connection, closed by the
+	 * upstream (or a load balancer in between) while it sat idle.
 	 * @return {@code true} for a stale connection
 	 * @since 0.2.0
 	 */
@@ -97,8 +96,9 @@ public record HangupEvent(HangupSide side, HangupKind kind, HangupPhase phase, S
 
 	/**
 	 * Return what was wrong with the upstream's reply of an
-	 * {@link HangupKind#UPSTREAM_PROTOCOL_ERROR}, such as {@code duplicate Content-Length}:
-	 * one of a fixed set of phrases, never text taken from the reply.
+	 * {@link HangupKind#UPSTREAM_PROTOCOL_ERROR}, such as
+	 * {@code duplicate Content-Length}: one of a fixed set of phrases, never text taken
+	 * from the reply.
 	 * @return the reason, or {@code null} for the other kinds
 	 * @since 0.3.0
 	 * @see UpstreamProtocolErrorException#getReason()
@@ -110,8 +110,8 @@ public record HangupEvent(HangupSide side, HangupKind kind, HangupPhase phase, S
 
 	/**
 	 * Builds a {@link HangupEvent} from its required fields, given to
-	 * {@link HangupEvent#inbound inbound} or {@link HangupEvent#outbound outbound}, and the
-	 * optional ones named here; those not named are {@code null}.
+	 * {@link HangupEvent#inbound inbound} or {@link HangupEvent#outbound outbound}, and
+	 * the optional ones named here; those not named are {@code null}.
 	 *
 	 * @since 0.2.0
 	 */
@@ -159,8 +159,8 @@ public record HangupEvent(HangupSide side, HangupKind kind, HangupPhase phase, S
 
 		/**
 		 * Set the upstream.
-		 * @param upstream the upstream ({@code host:port} or client name), or {@code null}
-		 * when not known
+		 * @param upstream the upstream ({@code host:port} or client name), or
+		 * {@code null} when not known
 		 * @return this builder
 		 */
 		public Builder upstream(@Nullable String upstream) {
@@ -190,7 +190,8 @@ public record HangupEvent(HangupSide side, HangupKind kind, HangupPhase phase, S
 
 		/**
 		 * Set the inbound request's protocol.
-		 * @param protocol {@code HTTP/1.1}, {@code HTTP/2.0}, or {@code null} when not known
+		 * @param protocol {@code HTTP/1.1}, {@code HTTP/2.0}, or {@code null} when not
+		 * known
 		 * @return this builder
 		 */
 		public Builder protocol(@Nullable String protocol) {

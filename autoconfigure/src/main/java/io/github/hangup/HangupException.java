@@ -3,13 +3,13 @@ package io.github.hangup;
 import org.jspecify.annotations.Nullable;
 
 /**
- * An outbound call ended in a hang-up: the upstream hung up ({@link UpstreamHangupException}),
- * or the call was stopped because the inbound request it served ended first
- * ({@link ClientCancelException}, {@link ServerCloseException}). Carries the
- * {@link HangupKind kind} and {@link HangupPhase phase}.
+ * An outbound call ended in a hang-up: the upstream hung up
+ * ({@link UpstreamHangupException}), or the call was stopped because the inbound request
+ * it served ended first ({@link ClientCancelException}, {@link ServerCloseException}).
+ * Carries the {@link HangupKind kind} and {@link HangupPhase phase}.
  * <p>
- * Like Reactor Netty's {@code PrematureCloseException}, these are expected and frequent, so
- * they skip the stack trace: the cause, when there is one, has the interesting one.
+ * Like Reactor Netty's {@code PrematureCloseException}, these are expected and frequent,
+ * so they skip the stack trace: the cause, when there is one, has the interesting one.
  *
  * @since 0.2.0
  */
@@ -57,7 +57,8 @@ public abstract sealed class HangupException extends RuntimeException
 	}
 
 	/**
-	 * Create the exception for a hang-up of the given kind on a known upstream connection.
+	 * Create the exception for a hang-up of the given kind on a known upstream
+	 * connection.
 	 * @param kind the kind
 	 * @param phase whether the upstream had started its response
 	 * @param method the HTTP method of the call
@@ -75,8 +76,9 @@ public abstract sealed class HangupException extends RuntimeException
 	}
 
 	/**
-	 * Return the pooled upstream connection the call went out on, when known: a reset before
-	 * the response on a {@link UpstreamConnection#reused() reused} one is a stale connection.
+	 * Return the pooled upstream connection the call went out on, when known: a reset
+	 * before the response on a {@link UpstreamConnection#reused() reused} one is a stale
+	 * connection.
 	 * @return the connection, or {@code null}
 	 * @since 0.2.0
 	 */

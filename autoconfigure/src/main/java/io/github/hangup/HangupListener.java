@@ -19,8 +19,8 @@ public interface HangupListener {
 	void onHangup(HangupEvent event);
 
 	/**
-	 * Called once per outbound call sent again after a stale connection failed it; the call
-	 * itself ends as the retry does. Does nothing unless overridden.
+	 * Called once per outbound call sent again after a stale connection failed it; the
+	 * call itself ends as the retry does. Does nothing unless overridden.
 	 * @param retry the retry
 	 * @since 0.2.0
 	 */

@@ -12,8 +12,9 @@ import org.springframework.util.ClassUtils;
 
 /**
  * The {@code hangup} key added to the {@code http.server.requests} and
- * {@code http.client.requests} observations, so that dashboards can split an {@code UNKNOWN}
- * outcome into what really happened, and the span event that marks a hang-up.
+ * {@code http.client.requests} observations, so that dashboards can split an
+ * {@code UNKNOWN} outcome into what really happened, and the span event that marks a
+ * hang-up.
  *
  * @since 0.1.0
  */
@@ -84,10 +85,10 @@ public final class HangupObservations {
 	}
 
 	/**
-	 * Tag an ending observation with its hang-up kind and, when it is traced, add an event
-	 * to its span. The span's {@code hangup} tag comes from the key: observation filters run
-	 * before the handlers see the stop, and the tracing handlers copy every key value onto
-	 * the span then.
+	 * Tag an ending observation with its hang-up kind and, when it is traced, add an
+	 * event to its span. The span's {@code hangup} tag comes from the key: observation
+	 * filters run before the handlers see the stop, and the tracing handlers copy every
+	 * key value onto the span then.
 	 * @param context the observation context, being stopped
 	 * @param kind the kind, or {@code null} when the request did not hang up
 	 */
@@ -107,7 +108,8 @@ public final class HangupObservations {
 			TracingObservationHandler.TracingContext tracing = context
 				.get(TracingObservationHandler.TracingContext.class);
 			if (tracing != null && tracing.getSpan() != null) {
-				// Filters run when the observation stops, which is the moment of the hang-up
+				// Filters run when the observation stops, which is the moment of the
+				// hang-up
 				// for cancels and right after the answer for upstream failures.
 				tracing.getSpan().event(EVENT + " " + kind.name());
 			}

@@ -13,8 +13,8 @@ public enum HangupPhase {
 	BEFORE_RESPONSE,
 
 	/**
-	 * Status and headers were already sent (or received, on the outbound side); the body was
-	 * cut short.
+	 * Status and headers were already sent (or received, on the outbound side); the body
+	 * was cut short.
 	 */
 	DURING_RESPONSE
 

@@ -7,8 +7,8 @@ import org.springframework.http.HttpStatusCode;
 import org.springframework.http.ProblemDetail;
 
 /**
- * The RFC 9457 problem answered for a hang-up before any customizer changes it, the same on
- * every web stack: {@code type} {@code about:blank}, the status's reason phrase as its
+ * The RFC 9457 problem answered for a hang-up before any customizer changes it, the same
+ * on every web stack: {@code type} {@code about:blank}, the status's reason phrase as its
  * {@code title}, a fixed {@code detail} and a {@code hangup} property naming the kind. It
  * never names an upstream host or address, nor says anything of the error behind it.
  *
@@ -43,7 +43,8 @@ public final class HangupProblemDetails {
 					+ "that request's client left; retry the request.";
 		};
 		ProblemDetail problem = ProblemDetail.forStatusAndDetail(HttpStatusCode.valueOf(status), detail);
-		// Spring leaves the type unset, which RFC 9457 reads as about:blank: said outright.
+		// Spring leaves the type unset, which RFC 9457 reads as about:blank: said
+		// outright.
 		problem.setType(BLANK);
 		HttpStatus resolved = HttpStatus.resolve(status);
 		problem.setTitle((resolved != null) ? resolved.getReasonPhrase() : "Upstream Error");

@@ -7,8 +7,8 @@ import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
 
 /**
- * Hands each hang-up to every {@link HangupListener}. A failing listener is logged and does
- * not stop the others, nor the request that hung up.
+ * Hands each hang-up to every {@link HangupListener}. A failing listener is logged and
+ * does not stop the others, nor the request that hung up.
  *
  * @since 0.1.0
  */

@@ -6,9 +6,9 @@ import org.jspecify.annotations.Nullable;
 
 /**
  * One outbound call sent a second time, on a new connection, because its first attempt
- * failed in a way that proves the upstream never saw it: a reset before any response byte on
- * a keep-alive connection reused from the pool (a stale connection). The caller sees only
- * the second attempt's outcome; this is what operators see of the first.
+ * failed in a way that proves the upstream never saw it: a reset before any response byte
+ * on a keep-alive connection reused from the pool (a stale connection). The caller sees
+ * only the second attempt's outcome; this is what operators see of the first.
  *
  * @param method the HTTP method of the call
  * @param upstream the upstream ({@code host:port} or client name)

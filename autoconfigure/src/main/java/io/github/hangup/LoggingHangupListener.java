@@ -10,10 +10,10 @@ import org.springframework.boot.logging.LogLevel;
 
 /**
  * Logs one line per hang-up on the {@code io.github.hangup.Hangups} category. Inbound
- * hang-ups are logged at the level configured for their kind (by default DEBUG for clients
- * that left, which are normal traffic, and WARN for upstream failures); outbound-only events
- * at DEBUG, since the inbound line already tells the story. Stack traces are only ever
- * logged at DEBUG.
+ * hang-ups are logged at the level configured for their kind (by default DEBUG for
+ * clients that left, which are normal traffic, and WARN for upstream failures);
+ * outbound-only events at DEBUG, since the inbound line already tells the story. Stack
+ * traces are only ever logged at DEBUG.
  *
  * @since 0.1.0
  */
@@ -46,7 +46,8 @@ public final class LoggingHangupListener implements HangupListener {
 	}
 
 	/**
-	 * Return the default levels: DEBUG for {@code CLIENT_CANCEL}, WARN for upstream kinds.
+	 * Return the default levels: DEBUG for {@code CLIENT_CANCEL}, WARN for upstream
+	 * kinds.
 	 * @return a new mutable map of the default levels
 	 */
 	public static Map<HangupKind, LogLevel> defaultLevels() {
@@ -137,9 +138,9 @@ public final class LoggingHangupListener implements HangupListener {
 	@Override
 	public void onRetry(HangupRetry retry) {
 		if (this.logger.isDebugEnabled()) {
-			this.logger.debug("Retried " + retry.method() + " to upstream=" + retry.upstream() + " on a new connection: "
-					+ retry.reason() + " (reused connection idle=" + retry.idle().toMillis() + "ms requests="
-					+ retry.connection().requests() + ")", retry.cause());
+			this.logger.debug("Retried " + retry.method() + " to upstream=" + retry.upstream()
+					+ " on a new connection: " + retry.reason() + " (reused connection idle=" + retry.idle().toMillis()
+					+ "ms requests=" + retry.connection().requests() + ")", retry.cause());
 		}
 	}
 

@@ -3,8 +3,8 @@ package io.github.hangup;
 import org.jspecify.annotations.Nullable;
 
 /**
- * An outbound call was stopped because this application's server closed the inbound request
- * it was made for, as when a shutdown outlasts its graceful period
+ * An outbound call was stopped because this application's server closed the inbound
+ * request it was made for, as when a shutdown outlasts its graceful period
  * ({@link HangupKind#SERVER_CLOSE}).
  *
  * @since 0.2.0

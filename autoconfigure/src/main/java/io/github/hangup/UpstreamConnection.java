@@ -6,8 +6,8 @@ import java.time.Duration;
  * The pooled upstream connection an outbound call went out on, as far as Hangup saw it:
  * whether it was new or reused from the pool, how long it had sat idle before this call
  * and how many calls it had carried before. A reset before any response byte on a reused
- * connection is most likely a stale keep-alive connection: the upstream, or a load balancer
- * in between, closed it while it sat idle.
+ * connection is most likely a stale keep-alive connection: the upstream, or a load
+ * balancer in between, closed it while it sat idle.
  *
  * @param reused whether the connection had carried calls before this one
  * @param idle how long it had sat idle in the pool before this call; zero when new

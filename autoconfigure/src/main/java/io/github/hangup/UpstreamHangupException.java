@@ -4,8 +4,9 @@ import org.jspecify.annotations.Nullable;
 
 /**
  * An outbound call hung up: the upstream timed out, reset the connection or could not be
- * reached. Carries the {@link HangupKind kind} and {@link HangupPhase phase} and keeps the
- * original error as its cause. Catch one of the three subclasses to react to a single kind.
+ * reached. Carries the {@link HangupKind kind} and {@link HangupPhase phase} and keeps
+ * the original error as its cause. Catch one of the three subclasses to react to a single
+ * kind.
  *
  * @since 0.1.0
  */
@@ -38,7 +39,8 @@ public abstract sealed class UpstreamHangupException extends HangupException
 			case UPSTREAM_UNREACHABLE -> new UpstreamUnreachableException(phase, method, upstream, cause);
 			case UPSTREAM_PROTOCOL_ERROR -> new UpstreamProtocolErrorException(phase, method, upstream, cause);
 			case UPSTREAM_OVERFLOW -> new UpstreamOverflowException(phase, method, upstream, cause);
-			case CLIENT_CANCEL, SERVER_CLOSE -> throw new IllegalArgumentException(kind + " is not an upstream hang-up");
+			case CLIENT_CANCEL, SERVER_CLOSE ->
+				throw new IllegalArgumentException(kind + " is not an upstream hang-up");
 		};
 	}
 

@@ -16,7 +16,9 @@ public final class UpstreamProtocolErrorException extends UpstreamHangupExceptio
 
 	private static final long serialVersionUID = 1L;
 
-	/** Phrases of the decoder's messages and the reason each means, most specific first. */
+	/**
+	 * Phrases of the decoder's messages and the reason each means, most specific first.
+	 */
 	private static final String[][] MESSAGE_RULES = { { "multiple content-length", "duplicate Content-Length" },
 			{ "content-length", "invalid Content-Length" }, { "chunk size", "invalid chunk size" },
 			{ "invalid version format", "not an HTTP reply" },
@@ -32,8 +34,8 @@ public final class UpstreamProtocolErrorException extends UpstreamHangupExceptio
 	}
 
 	/**
-	 * Return what was wrong with the reply, such as {@code duplicate Content-Length}: one of
-	 * a fixed set of phrases, never text taken from the reply.
+	 * Return what was wrong with the reply, such as {@code duplicate Content-Length}: one
+	 * of a fixed set of phrases, never text taken from the reply.
 	 * @return the reason
 	 */
 	public String getReason() {
@@ -41,8 +43,8 @@ public final class UpstreamProtocolErrorException extends UpstreamHangupExceptio
 	}
 
 	/**
-	 * Return what was wrong with a reply, from the error its decoding raised: by type first,
-	 * by the decoder's message last, always one of a fixed set of phrases.
+	 * Return what was wrong with a reply, from the error its decoding raised: by type
+	 * first, by the decoder's message last, always one of a fixed set of phrases.
 	 * @param error the decoding error, or an error that has it as a cause
 	 */
 	static String reasonOf(@Nullable Throwable error) {

@@ -3,7 +3,8 @@ package io.github.hangup;
 import org.jspecify.annotations.Nullable;
 
 /**
- * The upstream closed or reset the connection before its response completed ({@link HangupKind#UPSTREAM_RESET}).
+ * The upstream closed or reset the connection before its response completed
+ * ({@link HangupKind#UPSTREAM_RESET}).
  *
  * @since 0.1.0
  */

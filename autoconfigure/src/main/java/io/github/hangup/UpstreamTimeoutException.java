@@ -3,7 +3,8 @@ package io.github.hangup;
 import org.jspecify.annotations.Nullable;
 
 /**
- * The upstream did not answer, or stalled mid-body, within the response timeout ({@link HangupKind#UPSTREAM_TIMEOUT}).
+ * The upstream did not answer, or stalled mid-body, within the response timeout
+ * ({@link HangupKind#UPSTREAM_TIMEOUT}).
  *
  * @since 0.1.0
  */

@@ -3,7 +3,8 @@ package io.github.hangup;
 import org.jspecify.annotations.Nullable;
 
 /**
- * The upstream could not be connected to: refused, connect timeout or unknown host ({@link HangupKind#UPSTREAM_UNREACHABLE}).
+ * The upstream could not be connected to: refused, connect timeout or unknown host
+ * ({@link HangupKind#UPSTREAM_UNREACHABLE}).
  *
  * @since 0.1.0
  */

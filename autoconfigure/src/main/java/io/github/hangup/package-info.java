@@ -1,5 +1,6 @@
 /**
- * Hang-up vocabulary: kinds, phases, sides, the classifier and the events every component records.
+ * Hang-up vocabulary: kinds, phases, sides, the classifier and the events every component
+ * records.
  */
 @NullMarked
 package io.github.hangup;

@@ -23,8 +23,8 @@ import org.springframework.web.reactive.function.client.WebClient;
 import static org.awaitility.Awaitility.await;
 
 /**
- * With Reactor's automatic context propagation on, a call subscribed outside the chain from
- * a later callback of the request, on another thread, still belongs to the request.
+ * With Reactor's automatic context propagation on, a call subscribed outside the chain
+ * from a later callback of the request, on another thread, still belongs to the request.
  */
 class AutomaticContextPropagationTests {
 
@@ -36,8 +36,8 @@ class AutomaticContextPropagationTests {
 	@Test
 	void callDetachedFromAnAsyncCallbackIsCancelledWhenClientLeaves() throws Exception {
 		try (FaultyUpstream upstream = new FaultyUpstream();
-				ConfigurableApplicationContext proxy = TestApps.start(ProxyController.class, "test.upstream=" + upstream.baseUrl(),
-							"spring.reactor.context-propagation=auto")) {
+				ConfigurableApplicationContext proxy = TestApps.start(ProxyController.class,
+						"test.upstream=" + upstream.baseUrl(), "spring.reactor.context-propagation=auto")) {
 			int port = TestApps.port(proxy);
 			try (RawHttpClient client = new RawHttpClient(port, Duration.ofSeconds(10))) {
 				client.send("GET", "/later");
@@ -47,8 +47,7 @@ class AutomaticContextPropagationTests {
 			MeterRegistry registry = proxy.getBean(MeterRegistry.class);
 			HangupMeters.awaitClientHangups(registry, Map
 				.of("kind=CLIENT_CANCEL,method=GET,phase=BEFORE_RESPONSE,upstream=127.0.0.1:" + upstream.port(), 1L));
-			await().atMost(Duration.ofSeconds(10))
-				.until(() -> proxy.getBean(OutboundCalls.class).inFlight() == 0);
+			await().atMost(Duration.ofSeconds(10)).until(() -> proxy.getBean(OutboundCalls.class).inFlight() == 0);
 		}
 	}
 

@@ -31,17 +31,19 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 /**
- * Boot's read timeout, {@code spring.http.clients.read-timeout}, is one timeout with Hangup:
- * Hangup's backpressure-aware response timeout takes the place of the one Boot gives Reactor
- * Netty's connector. A client that pauses reading a download holds a healthy upstream back; it
- * gets the whole body, and nothing is blamed on the upstream. An upstream that is silent still
- * times out.
+ * Boot's read timeout, {@code spring.http.clients.read-timeout}, is one timeout with
+ * Hangup: Hangup's backpressure-aware response timeout takes the place of the one Boot
+ * gives Reactor Netty's connector. A client that pauses reading a download holds a
+ * healthy upstream back; it gets the whole body, and nothing is blamed on the upstream.
+ * An upstream that is silent still times out.
  */
 class BootReadTimeoutTests {
 
 	private static final String BOOT_READ_TIMEOUT = "spring.http.clients.read-timeout=2s";
 
-	/** Longer than both timeouts: Reactor Netty's read timeout would have cut the body. */
+	/**
+	 * Longer than both timeouts: Reactor Netty's read timeout would have cut the body.
+	 */
 	private static final Duration PAUSE = Duration.ofSeconds(5);
 
 	private NettyUpstream upstream;
@@ -90,18 +92,16 @@ class BootReadTimeoutTests {
 			client.send("GET", "/proxy/download", "Connection: close");
 			RawHttpClient.Head head = client.readHead();
 			assertThat(head.status()).isEqualTo(200);
-			// The client reads nothing more: wait until every buffer on the way is full and the
+			// The client reads nothing more: wait until every buffer on the way is full
+			// and the
 			// upstream has been held back for longer than either timeout.
 			long[] last = { -1 };
-			await().atMost(Duration.ofSeconds(30))
-				.pollInterval(Duration.ofMillis(50))
-				.during(PAUSE)
-				.until(() -> {
-					long now = this.upstream.written();
-					boolean held = now == last[0] && now < NettyUpstream.LENGTH;
-					last[0] = now;
-					return held;
-				});
+			await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(50)).during(PAUSE).until(() -> {
+				long now = this.upstream.written();
+				boolean held = now == last[0] && now < NettyUpstream.LENGTH;
+				last[0] = now;
+				return held;
+			});
 			RawHttpClient.Rest rest = client.readRest();
 			assertThat(rest.ending()).isEqualTo(RawHttpClient.Ending.CLOSED);
 			assertThat(RawHttpClient.payloadOfChunked(rest.bytes())).isEqualTo(NettyUpstream.LENGTH);
@@ -157,8 +157,9 @@ class BootReadTimeoutTests {
 	}
 
 	/**
-	 * A healthy Reactor Netty upstream: {@code /download} sends {@value #LENGTH} bytes with a
-	 * Content-Length as fast as the connection takes them; {@code /silent} never answers.
+	 * A healthy Reactor Netty upstream: {@code /download} sends {@value #LENGTH} bytes
+	 * with a Content-Length as fast as the connection takes them; {@code /silent} never
+	 * answers.
 	 */
 	static final class NettyUpstream implements AutoCloseable {
 
@@ -178,11 +179,12 @@ class BootReadTimeoutTests {
 				.host("127.0.0.1")
 				.port(0)
 				.route((routes) -> routes
-					.get("/download", (request, response) -> response
-						.header(HttpHeaderNames.CONTENT_LENGTH, Long.toString(LENGTH))
-						.sendByteArray(Flux.range(0, (int) (LENGTH / CHUNK))
-							.map((i) -> chunk)
-							.doOnNext((bytes) -> this.written.addAndGet(bytes.length))))
+					.get("/download",
+							(request, response) -> response
+								.header(HttpHeaderNames.CONTENT_LENGTH, Long.toString(LENGTH))
+								.sendByteArray(Flux.range(0, (int) (LENGTH / CHUNK))
+									.map((i) -> chunk)
+									.doOnNext((bytes) -> this.written.addAndGet(bytes.length))))
 					.get("/silent", (request, response) -> {
 						this.silentRequests.incrementAndGet();
 						return Mono.never();

@@ -59,10 +59,10 @@ import static org.assertj.core.api.Assertions.catchThrowable;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
 /**
- * Tests for {@link DefaultHangupClassifier}, over exceptions produced by real Reactor Netty,
- * Netty, Spring WebClient and JDK code against real sockets on loopback. Each test first
- * checks that it produced the exception it is about, so that a change in a library shows
- * up as such instead of as a wrong classification.
+ * Tests for {@link DefaultHangupClassifier}, over exceptions produced by real Reactor
+ * Netty, Netty, Spring WebClient and JDK code against real sockets on loopback. Each test
+ * first checks that it produced the exception it is about, so that a change in a library
+ * shows up as such instead of as a wrong classification.
  */
 class DefaultHangupClassifierTests {
 
@@ -121,7 +121,8 @@ class DefaultHangupClassifierTests {
 
 	@Test
 	void nettyConnectTimeoutIsUnreachable() throws IOException {
-		// A non-routable address (10.255.255.1) does not time out here: the sandbox answers
+		// A non-routable address (10.255.255.1) does not time out here: the sandbox
+		// answers
 		// every outbound connection. A full accept queue drops the SYN for real instead.
 		try (FullBacklog backlog = new FullBacklog()) {
 			Throwable error = errorOf(this.client.option(ChannelOption.CONNECT_TIMEOUT_MILLIS, 50)
@@ -136,8 +137,8 @@ class DefaultHangupClassifierTests {
 	@Test
 	void blockingSocketConnectTimeoutIsUnreachable() throws IOException {
 		try (FullBacklog backlog = new FullBacklog(); Socket socket = new Socket()) {
-			Throwable error = catchThrowable(() -> socket
-				.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), backlog.port()), 100));
+			Throwable error = catchThrowable(
+					() -> socket.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), backlog.port()), 100));
 			assertThat(error).isInstanceOf(SocketTimeoutException.class);
 			assertClassifiedOnBothSides(error, HangupKind.UPSTREAM_UNREACHABLE);
 		}
@@ -148,8 +149,8 @@ class DefaultHangupClassifierTests {
 	void localAddressInUseOnTheNativeTransportIsUnreachable() throws IOException {
 		try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
 			Throwable error = errorOf(
-					this.client.bindAddress(() -> new InetSocketAddress(InetAddress.getLoopbackAddress(),
-							taken.getLocalPort())),
+					this.client.bindAddress(
+							() -> new InetSocketAddress(InetAddress.getLoopbackAddress(), taken.getLocalPort())),
 					EpollSocketChannel.class, refusedUrl());
 			// Reactor Netty's ChannelBindException, or the native bind(..) error itself.
 			assertThat(error).hasStackTraceContaining("bind");
@@ -161,8 +162,8 @@ class DefaultHangupClassifierTests {
 	void localAddressInUseOnTheNioTransportIsUnreachable() throws IOException {
 		try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
 			Throwable error = errorOf(
-					this.nioClient.bindAddress(() -> new InetSocketAddress(InetAddress.getLoopbackAddress(),
-							taken.getLocalPort())),
+					this.nioClient.bindAddress(
+							() -> new InetSocketAddress(InetAddress.getLoopbackAddress(), taken.getLocalPort())),
 					NioSocketChannel.class, refusedUrl());
 			assertThat(error).hasRootCauseInstanceOf(java.net.BindException.class);
 			assertClassifiedOnBothSides(error, HangupKind.UPSTREAM_UNREACHABLE);
@@ -237,7 +238,8 @@ class DefaultHangupClassifierTests {
 				.timeout(Duration.ofMillis(200))
 				.build();
 			Throwable error = catchThrowable(() -> jdk.send(request, HttpResponse.BodyHandlers.discarding()));
-			assertThat(error).isInstanceOf(HttpTimeoutException.class).isNotInstanceOf(HttpConnectTimeoutException.class);
+			assertThat(error).isInstanceOf(HttpTimeoutException.class)
+				.isNotInstanceOf(HttpConnectTimeoutException.class);
 			assertClassifiedOnBothSides(error, HangupKind.UPSTREAM_TIMEOUT);
 		}
 	}
@@ -301,7 +303,8 @@ class DefaultHangupClassifierTests {
 
 	@ParameterizedTest
 	@ValueSource(strings = { "Connection reset by peer", "Broken pipe", "Connection prematurely closed BEFORE response",
-			"Connection closed", "Error while acquiring from reactor.netty.internal.shaded.reactor.pool.SimpleDequePool@1d64190f" })
+			"Connection closed",
+			"Error while acquiring from reactor.netty.internal.shaded.reactor.pool.SimpleDequePool@1d64190f" })
 	void ioExceptionKnownOnlyByItsMessageDependsOnTheSide(String message) {
 		assertClassified(new IOException(message), HangupKind.UPSTREAM_RESET, HangupKind.CLIENT_CANCEL);
 	}
@@ -319,8 +322,7 @@ class DefaultHangupClassifierTests {
 	void unknownHostWrappedByWebClientIsUnreachable() {
 		Throwable error = errorOf(
 				WebClient.create().get().uri("http://hangup-test.invalid/").retrieve().toBodilessEntity());
-		assertThat(error).isInstanceOf(WebClientRequestException.class)
-			.hasCauseInstanceOf(UnknownHostException.class);
+		assertThat(error).isInstanceOf(WebClientRequestException.class).hasCauseInstanceOf(UnknownHostException.class);
 		assertClassifiedOnBothSides(error, HangupKind.UPSTREAM_UNREACHABLE);
 	}
 
@@ -330,8 +332,7 @@ class DefaultHangupClassifierTests {
 			.clientConnector(new ReactorClientHttpConnector(this.client.responseTimeout(Duration.ofMillis(100))))
 			.build();
 		Throwable error = errorOf(webClient.get().uri(upstream.baseUrl() + "/hang").retrieve().toBodilessEntity());
-		assertThat(error).isInstanceOf(WebClientRequestException.class)
-			.hasCauseInstanceOf(ReadTimeoutException.class);
+		assertThat(error).isInstanceOf(WebClientRequestException.class).hasCauseInstanceOf(ReadTimeoutException.class);
 		assertClassifiedOnBothSides(error, HangupKind.UPSTREAM_TIMEOUT);
 	}
 
@@ -355,7 +356,9 @@ class DefaultHangupClassifierTests {
 
 	@Test
 	void connectionResetOnNioWrappedByWebClientIsUpstreamResetEvenOnTheInboundSide() {
-		WebClient webClient = WebClient.builder().clientConnector(new ReactorClientHttpConnector(this.nioClient)).build();
+		WebClient webClient = WebClient.builder()
+			.clientConnector(new ReactorClientHttpConnector(this.nioClient))
+			.build();
 		Throwable error = errorOf(webClient.get().uri(upstream.baseUrl() + "/reset").retrieve().toBodilessEntity());
 		assertThat(error).isInstanceOf(WebClientRequestException.class).hasCauseInstanceOf(SocketException.class);
 		assertClassifiedOnBothSides(error, HangupKind.UPSTREAM_RESET);

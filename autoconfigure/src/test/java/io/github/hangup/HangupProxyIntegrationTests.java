@@ -40,8 +40,8 @@ import static org.awaitility.Awaitility.await;
 
 /**
  * The hang-up matrix through a real proxy application on Reactor Netty, in front of a
- * raw-socket upstream that misbehaves on purpose. Each test asserts what the client sees and
- * the exact counts on both meters.
+ * raw-socket upstream that misbehaves on purpose. Each test asserts what the client sees
+ * and the exact counts on both meters.
  */
 @ExtendWith(OutputCaptureExtension.class)
 class HangupProxyIntegrationTests {
@@ -66,8 +66,8 @@ class HangupProxyIntegrationTests {
 	static void start() throws Exception {
 		upstream = new FaultyUpstream();
 		refusedPort = FaultyUpstream.refusedPort();
-		proxy = TestApps.start(ProxyController.class, "test.upstream=" + upstream.baseUrl(), "test.refused-port=" + refusedPort,
-					"hangup.client.response-timeout=20s");
+		proxy = TestApps.start(ProxyController.class, "test.upstream=" + upstream.baseUrl(),
+				"test.refused-port=" + refusedPort, "hangup.client.response-timeout=20s");
 		registry = proxy.getBean(MeterRegistry.class);
 		port = TestApps.port(proxy);
 	}
@@ -90,7 +90,8 @@ class HangupProxyIntegrationTests {
 			assertThat(head.status()).isEqualTo(200);
 			assertThat(new String(client.readBytes(5))).isEqualTo("hello");
 		}
-		// Once the server has finished the request, nothing was recorded for it, even though
+		// Once the server has finished the request, nothing was recorded for it, even
+		// though
 		// the client closed its connection right after the response.
 		assertServerRequest(HangupObservations.NONE, "200", "SUCCESS");
 		assertClientRequest(HangupObservations.NONE, "200", "SUCCESS");
@@ -132,13 +133,15 @@ class HangupProxyIntegrationTests {
 		try (RawHttpClient client = new RawHttpClient(port, READ_TIMEOUT)) {
 			head = client.send("GET", path).readHead();
 			assertThat(head.status()).isEqualTo(200);
-			// The first chunk arrives while the upstream is still streaming: nothing buffers.
+			// The first chunk arrives while the upstream is still streaming: nothing
+			// buffers.
 			assertThat(new String(client.readBytes(firstChunk.length()))).isEqualTo(firstChunk);
 		}
 		upstream.awaitPeerClosed(path, before + 1);
 		assertInbound("CLIENT_CANCEL", "DURING_RESPONSE");
 		assertOutbound("CLIENT_CANCEL", "DURING_RESPONSE");
-		// Reactor Netty completes the write quietly when the client leaves mid-body: WebFlux
+		// Reactor Netty completes the write quietly when the client leaves mid-body:
+		// WebFlux
 		// sees the 200 it sent as a success, only the hangup key tells.
 		assertServerRequest("CLIENT_CANCEL", "200", "SUCCESS");
 		assertClientRequestEndedWithItsHeaders();
@@ -270,10 +273,11 @@ class HangupProxyIntegrationTests {
 		}
 		upstream.awaitPeerClosed("/stream", before + 1);
 		HangupMeters.awaitCounts(registry, HangupMetrics.CLIENT_HANGUPS,
-				Map.of("kind=UPSTREAM_TIMEOUT,phase=DURING_RESPONSE", 1L, "kind=UPSTREAM_RESET,phase=DURING_RESPONSE", 1L,
-						"kind=CLIENT_CANCEL,phase=DURING_RESPONSE", 1L),
+				Map.of("kind=UPSTREAM_TIMEOUT,phase=DURING_RESPONSE", 1L, "kind=UPSTREAM_RESET,phase=DURING_RESPONSE",
+						1L, "kind=CLIENT_CANCEL,phase=DURING_RESPONSE", 1L),
 				HangupMetrics.KIND, HangupMetrics.PHASE);
-		// WebClient ends a call's observation when the response headers arrive, before these
+		// WebClient ends a call's observation when the response headers arrive, before
+		// these
 		// calls hung up: each is one sample there, without a kind (as the README says).
 		HangupMeters.awaitCounts(registry, CLIENT_REQUESTS, Map.of("hangup=NONE", 3L), HangupObservations.KEY);
 	}
@@ -281,7 +285,6 @@ class HangupProxyIntegrationTests {
 	private static List<String> warningsAndErrors(String logged) {
 		return logged.lines().filter((line) -> line.contains(" WARN ") || line.contains(" ERROR ")).toList();
 	}
-
 
 	/**
 	 * The response started with the upstream's declared length, then ended (not stalled)
@@ -297,6 +300,7 @@ class HangupProxyIntegrationTests {
 			assertThat(rest.bytes()).hasSizeLessThan(FaultyUpstream.DECLARED_LENGTH);
 		}
 	}
+
 	private void assertAnswered(String path, int status, String kind) throws Exception {
 		try (RawHttpClient client = new RawHttpClient(port, READ_TIMEOUT)) {
 			Head head = client.send("GET", path).readHead();
@@ -344,8 +348,8 @@ class HangupProxyIntegrationTests {
 	}
 
 	/**
-	 * The upstream failed after the 200 was sent: the aborted connection makes the outcome
-	 * unknown, the hangup key says why.
+	 * The upstream failed after the 200 was sent: the aborted connection makes the
+	 * outcome unknown, the hangup key says why.
 	 */
 	private static void assertServerRequestTruncated(String hangup) {
 		assertServerRequest(hangup, "200", "UNKNOWN");
@@ -359,9 +363,9 @@ class HangupProxyIntegrationTests {
 	 * Boot's client timer counted the scenario's one outbound call once.
 	 */
 	private static void assertClientRequest(String clientName, String hangup, String status, String outcome) {
-		HangupMeters.awaitCounts(registry, CLIENT_REQUESTS,
-				Map.of("client.name=" + clientName + ",hangup=" + hangup + ",method=GET,outcome=" + outcome + ",status="
-						+ status, 1L),
+		HangupMeters.awaitCounts(
+				registry, CLIENT_REQUESTS, Map.of("client.name=" + clientName + ",hangup=" + hangup
+						+ ",method=GET,outcome=" + outcome + ",status=" + status, 1L),
 				"client.name", HangupObservations.KEY, "method", "outcome", "status");
 	}
 
@@ -410,20 +414,16 @@ class HangupProxyIntegrationTests {
 				target = URI.create(this.upstream + path);
 			}
 			String timeout = request.getHeaders().getFirst("X-Response-Timeout");
-			return this.webClient.method(request.getMethod())
-				.uri(target)
-				.attributes((attributes) -> {
-					if (timeout != null) {
-						HangupClientAttributes.responseTimeout(Duration.ofMillis(Long.parseLong(timeout)))
-							.accept(attributes);
-					}
-				})
-				.exchangeToMono((upstreamResponse) -> {
-					response.setStatusCode(upstreamResponse.statusCode());
-					response.getHeaders().addAll(upstreamResponse.headers().asHttpHeaders());
-					return response
-						.writeAndFlushWith(upstreamResponse.bodyToFlux(DataBuffer.class).map(Mono::just));
-				});
+			return this.webClient.method(request.getMethod()).uri(target).attributes((attributes) -> {
+				if (timeout != null) {
+					HangupClientAttributes.responseTimeout(Duration.ofMillis(Long.parseLong(timeout)))
+						.accept(attributes);
+				}
+			}).exchangeToMono((upstreamResponse) -> {
+				response.setStatusCode(upstreamResponse.statusCode());
+				response.getHeaders().addAll(upstreamResponse.headers().asHttpHeaders());
+				return response.writeAndFlushWith(upstreamResponse.bodyToFlux(DataBuffer.class).map(Mono::just));
+			});
 		}
 
 	}

@@ -29,9 +29,9 @@ import org.springframework.web.reactive.function.client.ClientRequestObservation
 import static io.micrometer.tracing.test.simple.TracingAssertions.assertThat;
 
 /**
- * The {@code hangup} tag on the spans of HTTP server and client observations, traced by the
- * handlers Spring Boot registers for them: the tag is the observation's {@code hangup} key,
- * which the handlers copy onto the span when the observation stops.
+ * The {@code hangup} tag on the spans of HTTP server and client observations, traced by
+ * the handlers Spring Boot registers for them: the tag is the observation's
+ * {@code hangup} key, which the handlers copy onto the span when the observation stops.
  */
 class HangupSpanTests {
 
@@ -41,7 +41,8 @@ class HangupSpanTests {
 	void serverSpanOfAHungUpRequestCarriesTheHangupTagAndEvent() {
 		ObservationRegistry registry = ObservationRegistry.create();
 		registry.observationConfig()
-			.observationHandler(new PropagatingReceiverTracingObservationHandler<>(this.tracer, new LocalPropagator(this.tracer)))
+			.observationHandler(
+					new PropagatingReceiverTracingObservationHandler<>(this.tracer, new LocalPropagator(this.tracer)))
 			.observationFilter(new HangupServerObservationFilter(null));
 		InboundScope scope = new InboundScope();
 		TestScopes.recorded(scope, HangupKind.UPSTREAM_TIMEOUT);
@@ -59,7 +60,8 @@ class HangupSpanTests {
 	void clientSpanOfAHungUpCallCarriesTheHangupTagAndEvent() {
 		ObservationRegistry registry = ObservationRegistry.create();
 		registry.observationConfig()
-			.observationHandler(new PropagatingSenderTracingObservationHandler<>(this.tracer, new LocalPropagator(this.tracer)))
+			.observationHandler(
+					new PropagatingSenderTracingObservationHandler<>(this.tracer, new LocalPropagator(this.tracer)))
 			.observationFilter(new HangupClientObservationFilter(new DefaultHangupClassifier()));
 		ClientRequestObservationContext context = new ClientRequestObservationContext(
 				ClientRequest.create(HttpMethod.GET, URI.create("http://catalog/items")));
@@ -73,8 +75,8 @@ class HangupSpanTests {
 	}
 
 	/**
-	 * Starts every span as a new trace and propagates nothing: the spans, not the headers,
-	 * are under test.
+	 * Starts every span as a new trace and propagates nothing: the spans, not the
+	 * headers, are under test.
 	 */
 	static final class LocalPropagator implements Propagator {
 

@@ -60,19 +60,26 @@ class HostileMethodTests {
 			}
 		}
 		await().atMost(Duration.ofSeconds(10))
-			.until(() -> this.app.registry().find(HangupMetrics.SERVER_HANGUPS).timers().stream()
-				.mapToLong((timer) -> timer.count()).sum() == METHODS);
+			.until(() -> this.app.registry()
+				.find(HangupMetrics.SERVER_HANGUPS)
+				.timers()
+				.stream()
+				.mapToLong((timer) -> timer.count())
+				.sum() == METHODS);
 		for (String meter : new String[] { "http.server.requests", "http.client.requests", HangupMetrics.SERVER_HANGUPS,
 				HangupMetrics.CLIENT_HANGUPS }) {
-			Set<String> methods = this.app.registry().find(meter).meters().stream()
+			Set<String> methods = this.app.registry()
+				.find(meter)
+				.meters()
+				.stream()
 				.map((each) -> each.getId().getTag("method"))
 				.collect(Collectors.toSet());
 			assertThat(methods).as(meter).containsExactly("OTHER");
-			assertThat(this.app.registry().find(meter).meters()).as(meter).hasSizeLessThanOrEqualTo(2)
+			assertThat(this.app.registry().find(meter).meters()).as(meter)
+				.hasSizeLessThanOrEqualTo(2)
 				.allSatisfy((Meter each) -> assertThat(each.getId().getTags()).isNotEmpty());
 		}
-		assertThat(output.getOut().lines().filter((line) -> line.contains("Hang-up ")))
-			.hasSize(METHODS)
+		assertThat(output.getOut().lines().filter((line) -> line.contains("Hang-up "))).hasSize(METHODS)
 			.allSatisfy((line) -> assertThat(line).contains("method=OTHER "));
 		assertThat(this.app.proxy().getBean(HangupHistory.class).recent()).extracting(RecordedHangup::method)
 			.containsOnly("OTHER");

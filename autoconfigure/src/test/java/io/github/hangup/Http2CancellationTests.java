@@ -32,9 +32,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 /**
- * Cancellation over HTTP/2 cleartext on both sides: an inbound RST_STREAM stops the request
- * and its upstream call, and the upstream call is stopped with RST_STREAM on a connection
- * that stays open for other requests.
+ * Cancellation over HTTP/2 cleartext on both sides: an inbound RST_STREAM stops the
+ * request and its upstream call, and the upstream call is stopped with RST_STREAM on a
+ * connection that stays open for other requests.
  */
 class Http2CancellationTests {
 
@@ -73,8 +73,7 @@ class Http2CancellationTests {
 				Map.of("kind=CLIENT_CANCEL,method=GET,phase=BEFORE_RESPONSE,uri=/h2/hang", 1L));
 		HangupMeters.awaitClientHangups(this.registry,
 				Map.of("kind=CLIENT_CANCEL,method=GET,phase=DURING_RESPONSE,upstream=" + this.upstream.hostPort(), 1L));
-		await().atMost(Duration.ofSeconds(10))
-			.until(() -> this.proxy.getBean(OutboundCalls.class).inFlight() == 0);
+		await().atMost(Duration.ofSeconds(10)).until(() -> this.proxy.getBean(OutboundCalls.class).inFlight() == 0);
 		// Said as it happened: a stream reset, on a connection that stays open.
 		assertThat(this.proxy.getBean(HangupHistory.class).recent())
 			.filteredOn((hangup) -> hangup.side() == HangupSide.INBOUND)
@@ -86,7 +85,12 @@ class Http2CancellationTests {
 
 	@Test
 	void upstreamStreamIsResetWhileItsConnectionStaysOpen() {
-		String ok = this.client.get().uri("/h2/ok").responseContent().aggregate().asString().block(Duration.ofSeconds(10));
+		String ok = this.client.get()
+			.uri("/h2/ok")
+			.responseContent()
+			.aggregate()
+			.asString()
+			.block(Duration.ofSeconds(10));
 		assertThat(ok).isEqualTo("ok");
 		assertThat(this.upstream.connections.get()).isEqualTo(1);
 		Disposable request = this.client.get().uri("/h2/detached").responseContent().subscribe();

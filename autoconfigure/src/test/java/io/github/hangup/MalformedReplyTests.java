@@ -39,9 +39,9 @@ import org.springframework.web.reactive.function.client.WebClient;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * An upstream reply that is not valid HTTP is an upstream protocol error: answered 502 with
- * a problem body before the response, cut visibly during it, counted on both meters, logged
- * as one WARN line without a stack trace and explained by what was wrong with it.
+ * An upstream reply that is not valid HTTP is an upstream protocol error: answered 502
+ * with a problem body before the response, cut visibly during it, counted on both meters,
+ * logged as one WARN line without a stack trace and explained by what was wrong with it.
  */
 @ExtendWith(OutputCaptureExtension.class)
 class MalformedReplyTests {
@@ -98,8 +98,8 @@ class MalformedReplyTests {
 		String outboundPhase = name.equals("bad-first-chunk-size") ? "DURING_RESPONSE" : "BEFORE_RESPONSE";
 		HangupMeters.awaitCounts(registry, HangupMetrics.SERVER_HANGUPS,
 				Map.of("kind=UPSTREAM_PROTOCOL_ERROR,method=GET,phase=BEFORE_RESPONSE,uri=/malformed/{name}", 1L));
-		HangupMeters.awaitClientHangups(registry, Map.of(
-				"kind=UPSTREAM_PROTOCOL_ERROR,method=GET,phase=" + outboundPhase + "," + app.upstreamTag(), 1L));
+		HangupMeters.awaitClientHangups(registry,
+				Map.of("kind=UPSTREAM_PROTOCOL_ERROR,method=GET,phase=" + outboundPhase + "," + app.upstreamTag(), 1L));
 		HangupMeters.awaitCounts(registry, "http.server.requests",
 				Map.of("hangup=UPSTREAM_PROTOCOL_ERROR,status=502", 1L), "hangup", "status");
 		assertThat(lines(output, " WARN ")).singleElement()
@@ -133,7 +133,8 @@ class MalformedReplyTests {
 
 	@Test
 	void replyThatIsNotHttpWhileTheRequestBodyStillStreamsIsAnswered502() throws Exception {
-		// The upstream answers once it has the request's head, while the body still streams
+		// The upstream answers once it has the request's head, while the body still
+		// streams
 		// from the client: the reply is no less the upstream's fault.
 		MeterRegistry registry = app.registry();
 		try (RawHttpClient client = new RawHttpClient(app.port(), Duration.ofSeconds(10))) {

@@ -48,8 +48,7 @@ class ObservabilityIntegrationTests {
 	static void start() throws Exception {
 		upstream = new FaultyUpstream();
 		proxy = TestApps.start(ItemsController.class, "test.upstream=" + upstream.baseUrl(), "hangup.events.capacity=3",
-					"hangup.observation.client-closed-status=499",
-					"management.endpoints.web.exposure.include=hangups");
+				"hangup.observation.client-closed-status=499", "management.endpoints.web.exposure.include=hangups");
 		registry = proxy.getBean(MeterRegistry.class);
 		port = TestApps.port(proxy);
 		actuator = WebTestClient.bindToServer().baseUrl("http://127.0.0.1:" + port).build();
@@ -126,7 +125,8 @@ class ObservabilityIntegrationTests {
 			upstream.awaitReceived("/hang", received + 1);
 		}
 		await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
-			// Exactly one of each: a complete response is never counted as a client cancel.
+			// Exactly one of each: a complete response is never counted as a client
+			// cancel.
 			assertThat(serverRequest("NONE", "200", "SUCCESS")).isEqualTo(1);
 			assertThat(serverRequest("UPSTREAM_RESET", "502", "SERVER_ERROR")).isEqualTo(1);
 			assertThat(serverRequest("CLIENT_CANCEL", "499", "CLIENT_ERROR")).isEqualTo(1);

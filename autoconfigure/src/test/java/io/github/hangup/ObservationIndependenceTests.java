@@ -24,10 +24,11 @@ import org.springframework.http.server.reactive.HttpHandler;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * How a request ended does not depend on whether its observation is tagged: the same faults
- * through the same proxy, once with the observation filters and once without
- * ({@code hangup.observation.enabled=false}), count the same on {@code http.server.hangups}:
- * the web filter decides how a request ended, the observation filter only reads it.
+ * How a request ended does not depend on whether its observation is tagged: the same
+ * faults through the same proxy, once with the observation filters and once without
+ * ({@code hangup.observation.enabled=false}), count the same on
+ * {@code http.server.hangups}: the web filter decides how a request ended, the
+ * observation filter only reads it.
  */
 class ObservationIndependenceTests {
 
@@ -42,9 +43,8 @@ class ObservationIndependenceTests {
 		upstream = new FaultyUpstream();
 		String[] common = { "test.upstream=" + upstream.baseUrl(), "test.refused-port=" + FaultyUpstream.refusedPort(),
 				"hangup.client.response-timeout=20s" };
-		proxies = List.of(TestApps.start(HangupProxyIntegrationTests.ProxyController.class, common),
-				TestApps.start(HangupProxyIntegrationTests.ProxyController.class, with(common,
-						"hangup.observation.enabled=false")));
+		proxies = List.of(TestApps.start(HangupProxyIntegrationTests.ProxyController.class, common), TestApps.start(
+				HangupProxyIntegrationTests.ProxyController.class, with(common, "hangup.observation.enabled=false")));
 		assertThat(proxies.get(0).getBeansOfType(HangupServerObservationFilter.class)).hasSize(1);
 		assertThat(proxies.get(1).getBeansOfType(HangupServerObservationFilter.class)).isEmpty();
 		// Both see the server's aborts before WebFlux's observation does.

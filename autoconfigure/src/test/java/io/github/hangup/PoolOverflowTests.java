@@ -31,8 +31,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 /**
- * A full connection pool is the proxy's own capacity: a counted 503 with Retry-After and a
- * problem body, one WARN line without a stack trace; never a generic 500.
+ * A full connection pool is the proxy's own capacity: a counted 503 with Retry-After and
+ * a problem body, one WARN line without a stack trace; never a generic 500.
  */
 @ExtendWith(OutputCaptureExtension.class)
 class PoolOverflowTests {
@@ -79,8 +79,8 @@ class PoolOverflowTests {
 				Map.of("kind=UPSTREAM_OVERFLOW,method=GET,phase=BEFORE_RESPONSE," + this.app.upstreamTag(), 1L,
 						"kind=CLIENT_CANCEL,method=GET,phase=BEFORE_RESPONSE," + this.app.upstreamTag(), left));
 		HangupMeters.awaitCounts(this.app.registry(), "http.server.requests",
-				Map.of("hangup=UPSTREAM_OVERFLOW,status=503", 1L, "hangup=CLIENT_CANCEL,status=UNKNOWN", left), "hangup",
-				"status");
+				Map.of("hangup=UPSTREAM_OVERFLOW,status=503", 1L, "hangup=CLIENT_CANCEL,status=UNKNOWN", left),
+				"hangup", "status");
 		List<String> warnings = output.getOut().lines().filter((line) -> line.contains(" WARN ")).toList();
 		assertThat(warnings).singleElement().asString().contains("Hang-up UPSTREAM_OVERFLOW side=INBOUND");
 		assertThat(output.getOut()).doesNotContain(" ERROR ").doesNotContain("\tat ");
@@ -98,14 +98,19 @@ class PoolOverflowTests {
 		PooledController(WebClient.Builder builder, Environment environment) {
 			WebClient upstream = ProxyUnderTest.upstreamClient(builder, environment);
 			this.clients = Map.of("pending-limit",
-					pooled(upstream, ConnectionProvider.builder("pending-limit").maxConnections(1).pendingAcquireMaxCount(1)),
-					"acquire-timeout", pooled(upstream, ConnectionProvider.builder("acquire-timeout")
-						.maxConnections(1)
-						.pendingAcquireTimeout(Duration.ofMillis(200))));
+					pooled(upstream,
+							ConnectionProvider.builder("pending-limit").maxConnections(1).pendingAcquireMaxCount(1)),
+					"acquire-timeout",
+					pooled(upstream,
+							ConnectionProvider.builder("acquire-timeout")
+								.maxConnections(1)
+								.pendingAcquireTimeout(Duration.ofMillis(200))));
 		}
 
 		private static WebClient pooled(WebClient upstream, ConnectionProvider.Builder pool) {
-			return upstream.mutate().clientConnector(new ReactorClientHttpConnector(HttpClient.create(pool.build()))).build();
+			return upstream.mutate()
+				.clientConnector(new ReactorClientHttpConnector(HttpClient.create(pool.build())))
+				.build();
 		}
 
 		@GetMapping("/pooled/{pool}")

@@ -51,7 +51,8 @@ class ProblemDetailCustomizationTests {
 	@BeforeAll
 	static void start() throws Exception {
 		refusedPort = FaultyUpstream.refusedPort();
-		// Indented output is the application's JSON mapper at work, not a mapper of Hangup's.
+		// Indented output is the application's JSON mapper at work, not a mapper of
+		// Hangup's.
 		app = ProxyUnderTest.start(ItemsController.class, "test.refused-port=" + refusedPort,
 				"spring.jackson.serialization.indent-output=true");
 		client = WebTestClient.bindToServer()
@@ -89,8 +90,7 @@ class ProblemDetailCustomizationTests {
 
 	@ParameterizedTest(name = "{0}")
 	@ValueSource(strings = { "/items/reset", "/items/malformed/half-header-then-close", "/refused" })
-	void customizedProblemNamesNoUpstreamAddressOrErrorAndKeepsNothingFromAnotherRequest(String path)
-			throws Exception {
+	void customizedProblemNamesNoUpstreamAddressOrErrorAndKeepsNothingFromAnotherRequest(String path) throws Exception {
 		// One request's customization is its own: the next answer is made afresh.
 		assertThat(fields(bodyOf(path, "T-1234"))).containsEntry("ticket", "T-1234");
 		String body = bodyOf(path, null);
@@ -106,13 +106,11 @@ class ProblemDetailCustomizationTests {
 	}
 
 	private static String bodyOf(String path, String ticket) {
-		return client.get()
-			.uri(path)
-			.headers((headers) -> {
-				if (ticket != null) {
-					headers.set("X-Ticket", ticket);
-				}
-			})
+		return client.get().uri(path).headers((headers) -> {
+			if (ticket != null) {
+				headers.set("X-Ticket", ticket);
+			}
+		})
 			.exchange()
 			.expectHeader()
 			.contentType(MediaType.APPLICATION_PROBLEM_JSON)
@@ -158,8 +156,8 @@ class ProblemDetailCustomizationTests {
 	}
 
 	/**
-	 * What an application would write: a type and detail of its own, a link for support, and
-	 * a ticket from the request when it has one.
+	 * What an application would write: a type and detail of its own, a link for support,
+	 * and a ticket from the request when it has one.
 	 */
 	@Configuration(proxyBeanMethods = false)
 	static class Customizers {

@@ -97,9 +97,8 @@ class RequestScopedCancellationTests {
 		this.upstream.awaitPeerClosed("/hang", 1);
 		HangupMeters.awaitCounts(this.registry, HangupMetrics.SERVER_HANGUPS,
 				Map.of("kind=CLIENT_CANCEL,method=GET,phase=BEFORE_RESPONSE,uri=/upload", 1L));
-		HangupMeters.awaitClientHangups(this.registry, Map.of(
-				"kind=CLIENT_CANCEL,method=POST,phase=BEFORE_RESPONSE,upstream=127.0.0.1:" + this.upstream.port(),
-				1L));
+		HangupMeters.awaitClientHangups(this.registry, Map
+			.of("kind=CLIENT_CANCEL,method=POST,phase=BEFORE_RESPONSE,upstream=127.0.0.1:" + this.upstream.port(), 1L));
 		assertBootCounts(1, 1, false);
 		awaitNothingInFlight();
 	}
@@ -136,8 +135,8 @@ class RequestScopedCancellationTests {
 			}
 			HangupMeters.awaitCounts(this.registry, HangupMetrics.SERVER_HANGUPS,
 					Map.of("kind=CLIENT_CANCEL,method=GET,phase=BEFORE_RESPONSE,uri=/connecting", 1L));
-			HangupMeters.awaitClientHangups(this.registry, Map.of(
-					"kind=CLIENT_CANCEL,method=GET,phase=BEFORE_RESPONSE,upstream=127.0.0.1:" + backlog.port(), 1L));
+			HangupMeters.awaitClientHangups(this.registry, Map
+				.of("kind=CLIENT_CANCEL,method=GET,phase=BEFORE_RESPONSE,upstream=127.0.0.1:" + backlog.port(), 1L));
 			assertBootCounts(1, 1, false);
 			awaitNothingInFlight();
 		}
@@ -169,7 +168,8 @@ class RequestScopedCancellationTests {
 			}
 			HangupMeters.awaitCounts(chainRegistry, HangupMetrics.SERVER_HANGUPS,
 					Map.of("kind=CLIENT_CANCEL,method=GET,phase=BEFORE_RESPONSE,uri=/detached-gate", 1L));
-			// In REQUEST mode the call would have been stopped before the cancel was recorded.
+			// In REQUEST mode the call would have been stopped before the cancel was
+			// recorded.
 			assertThat(chainProxy.getBean(OutboundCalls.class).inFlight()).isEqualTo(1);
 			assertThat(chainUpstream.peerClosed("/gate")).isZero();
 			chainUpstream.openGate();
@@ -188,12 +188,12 @@ class RequestScopedCancellationTests {
 				client.send("GET", "/mono");
 				offUpstream.awaitReceived("/hang", 1);
 			}
-			// Reactor still cancels the call in the chain; it is just not counted as a hang-up.
+			// Reactor still cancels the call in the chain; it is just not counted as a
+			// hang-up.
 			offUpstream.awaitPeerClosed("/hang", 1);
 			HangupMeters.awaitCounts(offRegistry, HangupMetrics.SERVER_HANGUPS,
 					Map.of("kind=CLIENT_CANCEL,method=GET,phase=BEFORE_RESPONSE,uri=/mono", 1L));
-			await().atMost(Duration.ofSeconds(10))
-				.until(() -> offProxy.getBean(OutboundCalls.class).inFlight() == 0);
+			await().atMost(Duration.ofSeconds(10)).until(() -> offProxy.getBean(OutboundCalls.class).inFlight() == 0);
 			assertThat(HangupMeters.counts(offRegistry, HangupMetrics.CLIENT_HANGUPS)).isEmpty();
 		}
 	}
@@ -226,9 +226,9 @@ class RequestScopedCancellationTests {
 	private void assertCancels(String route, String phase, int inbound, int outbound) {
 		HangupMeters.awaitCounts(this.registry, HangupMetrics.SERVER_HANGUPS,
 				Map.of("kind=CLIENT_CANCEL,method=GET,phase=" + phase + ",uri=" + route, (long) inbound));
-		HangupMeters.awaitClientHangups(this.registry, Map.of(
-				"kind=CLIENT_CANCEL,method=GET,phase=" + phase + ",upstream=127.0.0.1:" + this.upstream.port(),
-				(long) outbound));
+		HangupMeters.awaitClientHangups(this.registry,
+				Map.of("kind=CLIENT_CANCEL,method=GET,phase=" + phase + ",upstream=127.0.0.1:" + this.upstream.port(),
+						(long) outbound));
 		assertBootCounts(inbound, outbound, phase.equals("DURING_RESPONSE"));
 		awaitNothingInFlight();
 	}
@@ -239,8 +239,10 @@ class RequestScopedCancellationTests {
 	 * without a hang-up.
 	 */
 	private void assertBootCounts(int inbound, int outbound, boolean cutInBody) {
-		HangupMeters.awaitCounts(this.registry, "http.server.requests", Map.of("hangup=CLIENT_CANCEL", (long) inbound), "hangup");
-		HangupMeters.awaitCounts(this.registry, "http.client.requests", Map.of(cutInBody ? "hangup=NONE" : "hangup=CLIENT_CANCEL", (long) outbound), "hangup");
+		HangupMeters.awaitCounts(this.registry, "http.server.requests", Map.of("hangup=CLIENT_CANCEL", (long) inbound),
+				"hangup");
+		HangupMeters.awaitCounts(this.registry, "http.client.requests",
+				Map.of(cutInBody ? "hangup=NONE" : "hangup=CLIENT_CANCEL", (long) outbound), "hangup");
 	}
 
 	private void awaitNothingInFlight() {
@@ -255,7 +257,8 @@ class RequestScopedCancellationTests {
 	}
 
 	private static ConfigurableApplicationContext startProxy(FaultyUpstream upstream, String mode) {
-		return TestApps.start(ProxyController.class, "test.upstream=" + upstream.baseUrl(), "hangup.propagation.mode=" + mode);
+		return TestApps.start(ProxyController.class, "test.upstream=" + upstream.baseUrl(),
+				"hangup.propagation.mode=" + mode);
 	}
 
 	/**
@@ -353,11 +356,7 @@ class RequestScopedCancellationTests {
 		}
 
 		private Mono<String> gate(Consumer<Map<String, Object>> attributes) {
-			return this.webClient.get()
-				.uri("/gate")
-				.attributes(attributes)
-				.retrieve()
-				.bodyToMono(String.class);
+			return this.webClient.get().uri("/gate").attributes(attributes).retrieve().bodyToMono(String.class);
 		}
 
 	}

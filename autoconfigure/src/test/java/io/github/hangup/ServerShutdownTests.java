@@ -32,9 +32,9 @@ import org.springframework.web.reactive.function.client.WebClient;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * Requests still running when a graceful shutdown times out are closed by the server: that
- * is the application's doing, not its clients'. They are counted as server closes, their
- * upstream calls are stopped, and one INFO line says how many there were.
+ * Requests still running when a graceful shutdown times out are closed by the server:
+ * that is the application's doing, not its clients'. They are counted as server closes,
+ * their upstream calls are stopped, and one INFO line says how many there were.
  */
 @ExtendWith(OutputCaptureExtension.class)
 class ServerShutdownTests {
@@ -81,12 +81,14 @@ class ServerShutdownTests {
 				Map.of("kind=SERVER_CLOSE,method=GET,phase=DURING_RESPONSE" + upstreamTag, (long) STREAMS,
 						"kind=SERVER_CLOSE,method=GET,phase=BEFORE_RESPONSE" + upstreamTag, 1L));
 		for (RawHttpClient stream : this.clients.subList(0, STREAMS)) {
-			// Cut without the final chunk: the client sees the stream did not end normally.
+			// Cut without the final chunk: the client sees the stream did not end
+			// normally.
 			RawHttpClient.Rest rest = stream.readRest();
 			assertThat(rest.ending()).isNotEqualTo(RawHttpClient.Ending.STALLED);
 			assertThat(rest.text()).doesNotContain("0\r\n\r\n");
 		}
-		HangupMeters.awaitCounts(registry, "http.server.requests", Map.of("hangup=SERVER_CLOSE", (long) STREAMS + 1), "hangup");
+		HangupMeters.awaitCounts(registry, "http.server.requests", Map.of("hangup=SERVER_CLOSE", (long) STREAMS + 1),
+				"hangup");
 		// Its client is still there: it gets an honest answer it can retry elsewhere.
 		RawHttpClient.Head head = slow.readHead();
 		assertThat(head.status()).isEqualTo(503);
@@ -137,7 +139,8 @@ class ServerShutdownTests {
 
 		@GetMapping("/slow")
 		Mono<String> slow() {
-			// An application that takes a moment to give up (a fallback, a last log line): its
+			// An application that takes a moment to give up (a fallback, a last log
+			// line): its
 			// answer must still reach the client before the server stops.
 			return this.webClient.get()
 				.uri("/hang")

@@ -31,8 +31,8 @@ import static org.awaitility.Awaitility.await;
 
 /**
  * One outbound call that several requests wait on: the client of the request that made it
- * leaves, the others are still there. They never get a {@code 200} with an empty body, and
- * never count as their own client leaving.
+ * leaves, the others are still there. They never get a {@code 200} with an empty body,
+ * and never count as their own client leaving.
  */
 @ExtendWith(OutputCaptureExtension.class)
 class SharedCallTests {
@@ -114,8 +114,8 @@ class SharedCallTests {
 		}
 		HangupMeters.awaitCounts(this.registry, HangupMetrics.SERVER_HANGUPS,
 				Map.of("kind=CLIENT_CANCEL,method=GET,phase=BEFORE_RESPONSE,uri=/sink", 1L));
-		HangupMeters.awaitClientHangups(this.registry, Map.of(
-				"kind=CLIENT_CANCEL,method=GET,phase=BEFORE_RESPONSE,upstream=127.0.0.1:" + this.upstream.port(), 1L));
+		HangupMeters.awaitClientHangups(this.registry, Map
+			.of("kind=CLIENT_CANCEL,method=GET,phase=BEFORE_RESPONSE,upstream=127.0.0.1:" + this.upstream.port(), 1L));
 		HangupMeters.awaitCounts(this.registry, "http.server.requests",
 				Map.of("hangup=CLIENT_CANCEL,status=UNKNOWN", 1L, "hangup=NONE,status=503", 2L), "hangup", "status");
 		assertThat(output.getOut().split("was shared with another request", -1)).hasSize(2);
@@ -147,7 +147,8 @@ class SharedCallTests {
 		@GetMapping("/cached")
 		Mono<String> cached() {
 			return this.cached
-				.computeIfAbsent("key", (key) -> this.webClient.get().uri("/gate").retrieve().bodyToMono(String.class).cache())
+				.computeIfAbsent("key",
+						(key) -> this.webClient.get().uri("/gate").retrieve().bodyToMono(String.class).cache())
 				.doOnSubscribe((subscription) -> this.subscribed.incrementAndGet());
 		}
 

@@ -25,9 +25,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 /**
- * A client that stops reading a download holds the upstream back through backpressure: the
- * upstream is not silent, we are not listening. The response timeout must not fire then,
- * however long the pause, and the download completes once the client reads again.
+ * A client that stops reading a download holds the upstream back through backpressure:
+ * the upstream is not silent, we are not listening. The response timeout must not fire
+ * then, however long the pause, and the download completes once the client reads again.
  */
 class SlowReaderTests {
 
@@ -55,7 +55,8 @@ class SlowReaderTests {
 			assertThat(head.status()).isEqualTo(200);
 			// The proxy relays the body as it comes, chunked.
 			assertThat(head.header("Transfer-Encoding")).isEqualTo("chunked");
-			// The client reads nothing more: wait until every buffer on the way is full and the
+			// The client reads nothing more: wait until every buffer on the way is full
+			// and the
 			// upstream has been held back for three response timeouts.
 			long[] last = { -1 };
 			await().atMost(Duration.ofSeconds(20))

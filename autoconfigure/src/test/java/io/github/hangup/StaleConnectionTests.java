@@ -44,8 +44,8 @@ import static org.awaitility.Awaitility.await;
  * Pooled keep-alive connections that went stale under a proxy: the upstream (or a load
  * balancer in between) dropped them while they sat idle, and says so only when the next
  * request arrives on one. Replayable calls are sent once more on a new connection; other
- * calls get an honest 502 marked stale; an upstream that advertises its keep-alive timeout
- * never gets a request on a connection it is about to drop.
+ * calls get an honest 502 marked stale; an upstream that advertises its keep-alive
+ * timeout never gets a request on a connection it is about to drop.
  */
 class StaleConnectionTests {
 
@@ -73,20 +73,16 @@ class StaleConnectionTests {
 		for (int i = 0; i < CALLS; i++) {
 			client.get().uri("/proxy/item").exchange().expectStatus().isOk().expectBody(String.class).isEqualTo("ok");
 			client.method(HttpMethod.HEAD).uri("/proxy/item").exchange().expectStatus().isOk();
-			client.post()
-				.uri("/proxy/item")
-				.header("Idempotency-Key", "k" + i)
-				.exchange()
-				.expectStatus()
-				.isOk();
+			client.post().uri("/proxy/item").header("Idempotency-Key", "k" + i).exchange().expectStatus().isOk();
 		}
-		// Every call but the very first reused the one pooled connection, found it stale and
+		// Every call but the very first reused the one pooled connection, found it stale
+		// and
 		// went again on a new one.
 		assertThat(this.upstream.killed()).isEqualTo(3 * CALLS - 1);
 		assertThat(this.upstream.answered("GET") + this.upstream.answered("HEAD") + this.upstream.answered("POST"))
 			.isEqualTo(3 * CALLS);
-		assertThat(retries()).isEqualTo(Map.of("method=GET,reason=STALE_CONNECTION," + upstreamTag(), (double) CALLS - 1,
-				"method=HEAD,reason=STALE_CONNECTION," + upstreamTag(), (double) CALLS,
+		assertThat(retries()).isEqualTo(Map.of("method=GET,reason=STALE_CONNECTION," + upstreamTag(),
+				(double) CALLS - 1, "method=HEAD,reason=STALE_CONNECTION," + upstreamTag(), (double) CALLS,
 				"method=POST,reason=STALE_CONNECTION," + upstreamTag(), (double) CALLS));
 		assertThat(HangupMeters.counts(registry(), HangupMetrics.CLIENT_HANGUPS)).isEmpty();
 		assertThat(HangupMeters.counts(registry(), HangupMetrics.SERVER_HANGUPS)).isEmpty();
@@ -103,17 +99,17 @@ class StaleConnectionTests {
 		assertThat(retries()).isEmpty();
 		HangupMeters.awaitCounts(registry(), HangupMetrics.CLIENT_HANGUPS,
 				Map.of("connection=REUSED,kind=UPSTREAM_RESET,method=POST,phase=BEFORE_RESPONSE," + upstreamTag(), 1L));
-		HangupMeters.awaitCounts(registry(), "http.server.requests", Map.of("hangup=UPSTREAM_RESET,status=502", 1L,
-				"hangup=NONE,status=200", 1L), "hangup", "status");
+		HangupMeters.awaitCounts(registry(), "http.server.requests",
+				Map.of("hangup=UPSTREAM_RESET,status=502", 1L, "hangup=NONE,status=200", 1L), "hangup", "status");
 		List<RecordedHangup> recent = this.proxy.getBean(HangupHistory.class).recent();
 		assertThat(recent).hasSize(2).allSatisfy((event) -> {
 			assertThat(event.connection()).isEqualTo("REUSED");
 			assertThat(event.connectionRequests()).isOne();
 			assertThat(event.connectionIdleMillis()).isNotNull();
 		});
-		assertThat(recent).anySatisfy((event) -> assertThat(event.explanation())
-			.contains("closed this connection after it sat idle")
-			.contains("hangup.client.max-idle-time"));
+		assertThat(recent)
+			.anySatisfy((event) -> assertThat(event.explanation()).contains("closed this connection after it sat idle")
+				.contains("hangup.client.max-idle-time"));
 	}
 
 	@Test
@@ -154,7 +150,8 @@ class StaleConnectionTests {
 
 	@Test
 	void aRetryGetsWhatIsLeftOfTheResponseTimeoutNotAFreshOne() throws Exception {
-		// The stale connection fails after 2.5 s and the retry is never answered: the call
+		// The stale connection fails after 2.5 s and the retry is never answered: the
+		// call
 		// times out 3 s after it was first sent, not 3 s after the retry.
 		start(new StaleUpstream(Duration.ZERO, Ending.FIN, false).staleAnswerDelay(Duration.ofMillis(2500))
 			.silentAfterStale(), "hangup.client.response-timeout=3s");
@@ -199,8 +196,10 @@ class StaleConnectionTests {
 
 	@Test
 	void aCallItsConnectorAlreadySentTwiceIsNotSentAThirdTime() throws Exception {
-		// Reactor Netty sends some requests again by itself: the call's connector then writes
-		// it twice in one exchange. Here the connector's first attempt ends as Reactor Netty's
+		// Reactor Netty sends some requests again by itself: the call's connector then
+		// writes
+		// it twice in one exchange. Here the connector's first attempt ends as Reactor
+		// Netty's
 		// would before it retries, and its second one finds the stale pooled connection.
 		start(new StaleUpstream(Duration.ZERO, Ending.FIN, false), SelfRetryingController.class);
 		WebTestClient client = client();
@@ -257,7 +256,6 @@ class StaleConnectionTests {
 		return HangupMeters.counters(registry(), HangupMetrics.CLIENT_RETRIES);
 	}
 
-
 	/**
 	 * Relays any method to the upstream through one pooled connection, so that every call
 	 * after the first reuses it.
@@ -276,26 +274,23 @@ class StaleConnectionTests {
 		}
 
 		@RequestMapping("/proxy/{path}")
-		Mono<ResponseEntity<String>> relay(ServerHttpRequest request, @org.springframework.web.bind.annotation.PathVariable String path) {
-			return this.webClient.method(request.getMethod())
-				.uri("/" + path)
-				.headers((headers) -> {
-					String key = request.getHeaders().getFirst("Idempotency-Key");
-					if (key != null) {
-						headers.set("Idempotency-Key", key);
-					}
-				})
-				.retrieve()
-				.toEntity(String.class);
+		Mono<ResponseEntity<String>> relay(ServerHttpRequest request,
+				@org.springframework.web.bind.annotation.PathVariable String path) {
+			return this.webClient.method(request.getMethod()).uri("/" + path).headers((headers) -> {
+				String key = request.getHeaders().getFirst("Idempotency-Key");
+				if (key != null) {
+					headers.set("Idempotency-Key", key);
+				}
+			}).retrieve().toEntity(String.class);
 		}
 
 	}
 
-
 	/**
-	 * Relays a GET through one pooled connection and a connector that, from the second call
-	 * on, writes the request twice in one exchange, as Reactor Netty does when it retries by
-	 * itself: a first attempt that fails before the upstream saw it, then the real one.
+	 * Relays a GET through one pooled connection and a connector that, from the second
+	 * call on, writes the request twice in one exchange, as Reactor Netty does when it
+	 * retries by itself: a first attempt that fails before the upstream saw it, then the
+	 * real one.
 	 */
 	@RestController
 	static class SelfRetryingController {
@@ -311,7 +306,8 @@ class StaleConnectionTests {
 					return connector.connect(method, uri, callback);
 				}
 				return callback.apply(new MockClientHttpRequest(method, uri))
-					.then(Mono.<ClientHttpResponse>error(new IOException("Connection has been closed BEFORE send operation")))
+					.then(Mono
+						.<ClientHttpResponse>error(new IOException("Connection has been closed BEFORE send operation")))
 					.onErrorResume((error) -> connector.connect(method, uri, callback));
 			};
 			this.webClient = builder.clone()
@@ -328,10 +324,11 @@ class StaleConnectionTests {
 	}
 
 	/**
-	 * Relays a POST, its body streamed from the inbound request, through a connector whose
-	 * first connect fails as Reactor Netty's pool does when the connections it picked were
-	 * both closed before the request could be written on them: a race between the pool and
-	 * an upstream closing its idle connections that real sockets cannot produce on demand.
+	 * Relays a POST, its body streamed from the inbound request, through a connector
+	 * whose first connect fails as Reactor Netty's pool does when the connections it
+	 * picked were both closed before the request could be written on them: a race between
+	 * the pool and an upstream closing its idle connections that real sockets cannot
+	 * produce on demand.
 	 */
 	@RestController
 	static class ClosedPoolController {
@@ -342,7 +339,8 @@ class StaleConnectionTests {
 			ClientHttpConnector connector = new ReactorClientHttpConnector(HttpClient.create());
 			java.util.concurrent.atomic.AtomicBoolean failed = new java.util.concurrent.atomic.AtomicBoolean();
 			ClientHttpConnector failingOnce = (method, uri, callback) -> failed.compareAndSet(false, true)
-					? Mono.error(new java.io.IOException("Error while acquiring from reactor.netty.internal.shaded.reactor.pool.SimpleDequePool@1"))
+					? Mono.error(new java.io.IOException(
+							"Error while acquiring from reactor.netty.internal.shaded.reactor.pool.SimpleDequePool@1"))
 					: connector.connect(method, uri, callback);
 			this.webClient = builder.clone()
 				.clientConnector(failingOnce)

@@ -37,9 +37,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 /**
- * A call stopped because its client left releases whoever waits on it: a thread blocked on
- * it, a future, a detached subscriber; with an exception that says the client left, and
- * without an ERROR line.
+ * A call stopped because its client left releases whoever waits on it: a thread blocked
+ * on it, a future, a detached subscriber; with an exception that says the client left,
+ * and without an ERROR line.
  */
 @ExtendWith(OutputCaptureExtension.class)
 class StoppedCallReleaseTests {
@@ -60,16 +60,16 @@ class StoppedCallReleaseTests {
 	}
 
 	@Test
-	void blockedThreadsAndFuturesOfStoppedCallsAllEndWithClientCancelException(CapturedOutput output)
-			throws Exception {
+	void blockedThreadsAndFuturesOfStoppedCallsAllEndWithClientCancelException(CapturedOutput output) throws Exception {
 		BlockingController controller = this.app.proxy().getBean(BlockingController.class);
 		leaveDuring("/blocking-and-futures", 2 * CALLS);
 		this.app.upstream().awaitPeerClosed("/hang", 2 * CALLS);
 		await().atMost(Duration.ofSeconds(5)).until(() -> controller.blockedEnded.size() == CALLS);
-		await().atMost(Duration.ofSeconds(5)).until(() -> controller.futures.stream().allMatch(CompletableFuture::isDone));
-		assertThat(controller.blockedEnded).hasSize(CALLS).allSatisfy((error) -> assertThat(error)
-			.isInstanceOf(ClientCancelException.class)
-			.satisfies((ex) -> assertThat(((HangupException) ex).getKind()).isEqualTo(HangupKind.CLIENT_CANCEL)));
+		await().atMost(Duration.ofSeconds(5))
+			.until(() -> controller.futures.stream().allMatch(CompletableFuture::isDone));
+		assertThat(controller.blockedEnded).hasSize(CALLS)
+			.allSatisfy((error) -> assertThat(error).isInstanceOf(ClientCancelException.class)
+				.satisfies((ex) -> assertThat(((HangupException) ex).getKind()).isEqualTo(HangupKind.CLIENT_CANCEL)));
 		assertThat(controller.futures).hasSize(CALLS)
 			.allSatisfy((future) -> assertThat(future).failsWithin(Duration.ZERO)
 				.withThrowableOfType(java.util.concurrent.ExecutionException.class)
@@ -77,12 +77,13 @@ class StoppedCallReleaseTests {
 		assertThat(controller.executor.shutdownNow()).isEmpty();
 		controller.executor.awaitTermination(5, TimeUnit.SECONDS);
 		assertThat(controller.executor.isTerminated()).isTrue();
-		HangupMeters.awaitClientHangups(this.app.registry(),
-				Map.of("kind=CLIENT_CANCEL,method=GET,phase=BEFORE_RESPONSE,upstream=127.0.0.1:" + this.app.upstream().port(),
-						(long) 2 * CALLS));
+		HangupMeters.awaitClientHangups(this.app.registry(), Map.of(
+				"kind=CLIENT_CANCEL,method=GET,phase=BEFORE_RESPONSE,upstream=127.0.0.1:" + this.app.upstream().port(),
+				(long) 2 * CALLS));
 		HangupMeters.awaitCounts(this.app.registry(), HangupMetrics.SERVER_HANGUPS,
 				Map.of("kind=CLIENT_CANCEL,method=GET,phase=BEFORE_RESPONSE,uri=/blocking-and-futures", 1L));
-		HangupMeters.awaitCounts(this.app.registry(), "http.client.requests", Map.of("hangup=CLIENT_CANCEL", (long) 2 * CALLS), "hangup");
+		HangupMeters.awaitCounts(this.app.registry(), "http.client.requests",
+				Map.of("hangup=CLIENT_CANCEL", (long) 2 * CALLS), "hangup");
 		awaitNothingInFlight();
 		assertThat(output.getOut() + output.getErr()).doesNotContain("ERROR").doesNotContain("onErrorDropped");
 	}
@@ -91,9 +92,11 @@ class StoppedCallReleaseTests {
 	void bareSubscribeOfAStoppedCallLogsNoError(CapturedOutput output) throws Exception {
 		leaveDuring("/bare-subscribe", 1);
 		this.app.upstream().awaitPeerClosed("/hang", 1);
-		HangupMeters.awaitClientHangups(this.app.registry(),
-				Map.of("kind=CLIENT_CANCEL,method=GET,phase=BEFORE_RESPONSE,upstream=127.0.0.1:" + this.app.upstream().port(), 1L));
-		HangupMeters.awaitCounts(this.app.registry(), "http.client.requests", Map.of("hangup=CLIENT_CANCEL", 1L), "hangup");
+		HangupMeters.awaitClientHangups(this.app.registry(), Map.of(
+				"kind=CLIENT_CANCEL,method=GET,phase=BEFORE_RESPONSE,upstream=127.0.0.1:" + this.app.upstream().port(),
+				1L));
+		HangupMeters.awaitCounts(this.app.registry(), "http.client.requests", Map.of("hangup=CLIENT_CANCEL", 1L),
+				"hangup");
 		awaitNothingInFlight();
 		assertThat(output.getOut() + output.getErr()).doesNotContain("ERROR")
 			.doesNotContain("onErrorDropped")
@@ -110,9 +113,11 @@ class StoppedCallReleaseTests {
 		assertThat(controller.streamEnded.peek()).cause()
 			.isInstanceOf(ClientCancelException.class)
 			.satisfies((ex) -> assertThat(((HangupException) ex).getPhase()).isEqualTo(HangupPhase.DURING_RESPONSE));
-		HangupMeters.awaitClientHangups(this.app.registry(),
-				Map.of("kind=CLIENT_CANCEL,method=GET,phase=DURING_RESPONSE,upstream=127.0.0.1:" + this.app.upstream().port(), 1L));
-		// WebClient ends its observation with the response headers, before the body was cut.
+		HangupMeters.awaitClientHangups(this.app.registry(), Map.of(
+				"kind=CLIENT_CANCEL,method=GET,phase=DURING_RESPONSE,upstream=127.0.0.1:" + this.app.upstream().port(),
+				1L));
+		// WebClient ends its observation with the response headers, before the body was
+		// cut.
 		HangupMeters.awaitCounts(this.app.registry(), "http.client.requests", Map.of("hangup=NONE", 1L), "hangup");
 		awaitNothingInFlight();
 	}
@@ -132,12 +137,13 @@ class StoppedCallReleaseTests {
 	private void awaitNothingInFlight() {
 		await().atMost(Duration.ofSeconds(10))
 			.until(() -> this.app.proxy().getBean(OutboundCalls.class).inFlight() == 0);
-		await().atMost(Duration.ofSeconds(10)).until(() -> this.app.proxy().getBean(HangupWebFilter.class).openScopes() == 0);
+		await().atMost(Duration.ofSeconds(10))
+			.until(() -> this.app.proxy().getBean(HangupWebFilter.class).openScopes() == 0);
 	}
 
 	/**
-	 * Handlers that leave their calls outside the request's chain: threads blocked on them,
-	 * futures, a bare subscribe.
+	 * Handlers that leave their calls outside the request's chain: threads blocked on
+	 * them, futures, a bare subscribe.
 	 */
 	@RestController
 	static class BlockingController {

@@ -32,8 +32,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * Event streams relayed from an upstream that is quiet between events for longer than the
- * response timeout: a stream is not cut for its silences unless a limit of its own is set,
- * while the response timeout still covers the wait for its head.
+ * response timeout: a stream is not cut for its silences unless a limit of its own is
+ * set, while the response timeout still covers the wait for its head.
  */
 class StreamingResponseTimeoutTests {
 
@@ -49,13 +49,17 @@ class StreamingResponseTimeoutTests {
 		this.upstream = HttpServer.create()
 			.host("127.0.0.1")
 			.port(0)
-			.route((routes) -> routes.get("/events/{type}/{subtype}", (request, response) -> response
-				.header(HttpHeaders.CONTENT_TYPE, request.param("type") + "/" + request.param("subtype"))
-				.sendString(Flux.concat(Mono.just("data: one\n\n"), Mono.delay(QUIET).thenReturn("data: two\n\n"),
-						Mono.delay(QUIET).thenReturn("data: three\n\n")))
-				.then())
-				.get("/head-late", (request, response) -> Mono.delay(QUIET)
-					.then(response.header(HttpHeaders.CONTENT_TYPE, "text/event-stream").sendString(Mono.just("data: one\n\n")).then())))
+			.route((routes) -> routes
+				.get("/events/{type}/{subtype}", (request, response) -> response
+					.header(HttpHeaders.CONTENT_TYPE, request.param("type") + "/" + request.param("subtype"))
+					.sendString(Flux.concat(Mono.just("data: one\n\n"), Mono.delay(QUIET).thenReturn("data: two\n\n"),
+							Mono.delay(QUIET).thenReturn("data: three\n\n")))
+					.then())
+				.get("/head-late",
+						(request, response) -> Mono.delay(QUIET)
+							.then(response.header(HttpHeaders.CONTENT_TYPE, "text/event-stream")
+								.sendString(Mono.just("data: one\n\n"))
+								.then())))
 			.bindNow();
 	}
 
@@ -117,7 +121,9 @@ class StreamingResponseTimeoutTests {
 		this.proxy = TestApps.start(RelayController.class, all);
 	}
 
-	/** The data of the events the proxy relays, up to where the stream ended or was cut. */
+	/**
+	 * The data of the events the proxy relays, up to where the stream ended or was cut.
+	 */
 	private List<String> read(String path) {
 		return WebClient.create("http://127.0.0.1:" + TestApps.port(this.proxy))
 			.get()
@@ -140,8 +146,8 @@ class StreamingResponseTimeoutTests {
 
 	private void assertTimedOut(String phase) {
 		MeterRegistry registry = this.proxy.getBean(MeterRegistry.class);
-		HangupMeters.awaitClientHangups(registry, Map.of("kind=UPSTREAM_TIMEOUT,method=GET,phase=" + phase
-				+ ",upstream=127.0.0.1:" + this.upstream.port(), 1L));
+		HangupMeters.awaitClientHangups(registry, Map
+			.of("kind=UPSTREAM_TIMEOUT,method=GET,phase=" + phase + ",upstream=127.0.0.1:" + this.upstream.port(), 1L));
 	}
 
 	/**
@@ -158,16 +164,16 @@ class StreamingResponseTimeoutTests {
 
 		@GetMapping(path = "/relay/{type}/{subtype}", produces = MediaType.TEXT_EVENT_STREAM_VALUE)
 		Flux<String> relay(@PathVariable String type, @PathVariable String subtype) {
-			return this.webClient.get().uri("/events/{type}/{subtype}", type, subtype).exchangeToFlux((response) -> response
-				.bodyToFlux(DataBuffer.class)
-				.map((buffer) -> {
+			return this.webClient.get()
+				.uri("/events/{type}/{subtype}", type, subtype)
+				.exchangeToFlux((response) -> response.bodyToFlux(DataBuffer.class).map((buffer) -> {
 					String text = buffer.toString(StandardCharsets.UTF_8);
 					DataBufferUtils.release(buffer);
 					return text;
 				})
-				.flatMapIterable((text) -> List.of(text.split("\n")))
-				.filter((line) -> line.startsWith("data: "))
-				.map((line) -> line.substring(6)));
+					.flatMapIterable((text) -> List.of(text.split("\n")))
+					.filter((line) -> line.startsWith("data: "))
+					.map((line) -> line.substring(6)));
 		}
 
 		@GetMapping(path = "/head-late", produces = MediaType.TEXT_EVENT_STREAM_VALUE)

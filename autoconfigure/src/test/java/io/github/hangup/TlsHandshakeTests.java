@@ -27,9 +27,9 @@ import org.springframework.web.reactive.function.client.WebClient;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * A TLS handshake that hangs (a silent port behind an {@code https} route) is bounded by the
- * response timeout the user set, and answered as the upstream timeout it is: not a 500
- * after Reactor Netty's own, hidden, ten-second handshake timeout.
+ * A TLS handshake that hangs (a silent port behind an {@code https} route) is bounded by
+ * the response timeout the user set, and answered as the upstream timeout it is: not a
+ * 500 after Reactor Netty's own, hidden, ten-second handshake timeout.
  */
 class TlsHandshakeTests {
 
@@ -66,8 +66,9 @@ class TlsHandshakeTests {
 		MeterRegistry registry = this.proxy.getBean(MeterRegistry.class);
 		HangupMeters.awaitCounts(registry, HangupMetrics.SERVER_HANGUPS,
 				Map.of("kind=UPSTREAM_TIMEOUT,method=GET,phase=BEFORE_RESPONSE,uri=/tls", 1L));
-		HangupMeters.awaitCounts(registry, HangupMetrics.CLIENT_HANGUPS, Map.of("connection=UNKNOWN,kind=UPSTREAM_TIMEOUT,"
-				+ "method=GET,phase=BEFORE_RESPONSE,upstream=127.0.0.1:" + this.silent.port(), 1L));
+		HangupMeters.awaitCounts(registry, HangupMetrics.CLIENT_HANGUPS,
+				Map.of("connection=UNKNOWN,kind=UPSTREAM_TIMEOUT,"
+						+ "method=GET,phase=BEFORE_RESPONSE,upstream=127.0.0.1:" + this.silent.port(), 1L));
 		assertThat(this.silent.accepted()).isOne();
 	}
 

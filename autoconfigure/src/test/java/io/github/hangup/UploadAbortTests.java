@@ -72,9 +72,7 @@ class UploadAbortTests {
 
 	@Test
 	void uploadCutByAnHttp2StreamResetIsAClientCancel(CapturedOutput output) {
-		HttpClient h2c = HttpClient.create()
-			.protocol(HttpProtocol.H2C)
-			.baseUrl("http://127.0.0.1:" + this.app.port());
+		HttpClient h2c = HttpClient.create().protocol(HttpProtocol.H2C).baseUrl("http://127.0.0.1:" + this.app.port());
 		Flux<byte[]> body = Flux.concat(Flux.just(new byte[SENT]), Flux.never());
 		Disposable upload = h2c.headers((headers) -> headers.set("Content-Length", DECLARED))
 			.post()
@@ -83,7 +81,8 @@ class UploadAbortTests {
 			.responseContent()
 			.subscribe();
 		this.app.upstream().awaitReceived("/hang", 1);
-		// Disposing an HTTP/2 request resets its stream (RST_STREAM); the connection stays.
+		// Disposing an HTTP/2 request resets its stream (RST_STREAM); the connection
+		// stays.
 		upload.dispose();
 		assertClientCancel(output);
 	}
@@ -100,21 +99,25 @@ class UploadAbortTests {
 		this.app.upstream().awaitPeerClosed("/hang", 1);
 		HangupMeters.awaitCounts(this.app.registry(), HangupMetrics.SERVER_HANGUPS,
 				Map.of("kind=CLIENT_CANCEL,method=POST,phase=BEFORE_RESPONSE,uri=/upload", 1L));
-		HangupMeters.awaitClientHangups(this.app.registry(),
-				Map.of("kind=CLIENT_CANCEL,method=POST,phase=BEFORE_RESPONSE,upstream=127.0.0.1:" + this.app.upstream().port(),
-						1L));
-		HangupMeters.awaitCounts(this.app.registry(), "http.server.requests", Map.of("hangup=CLIENT_CANCEL", 1L), "hangup");
-		HangupMeters.awaitCounts(this.app.registry(), "http.client.requests", Map.of("hangup=CLIENT_CANCEL", 1L), "hangup");
+		HangupMeters.awaitClientHangups(this.app.registry(), Map.of(
+				"kind=CLIENT_CANCEL,method=POST,phase=BEFORE_RESPONSE,upstream=127.0.0.1:" + this.app.upstream().port(),
+				1L));
+		HangupMeters.awaitCounts(this.app.registry(), "http.server.requests", Map.of("hangup=CLIENT_CANCEL", 1L),
+				"hangup");
+		HangupMeters.awaitCounts(this.app.registry(), "http.client.requests", Map.of("hangup=CLIENT_CANCEL", 1L),
+				"hangup");
 		await().atMost(Duration.ofSeconds(10))
 			.until(() -> this.app.proxy().getBean(OutboundCalls.class).inFlight() == 0);
-		await().atMost(Duration.ofSeconds(10)).until(() -> this.app.proxy().getBean(HangupWebFilter.class).openScopes() == 0);
+		await().atMost(Duration.ofSeconds(10))
+			.until(() -> this.app.proxy().getBean(HangupWebFilter.class).openScopes() == 0);
 		assertThat(output.getOut() + output.getErr()).doesNotContain("UPSTREAM_RESET")
 			.doesNotContain(" WARN ")
 			.doesNotContain(" ERROR ");
 	}
 
 	/**
-	 * Streams the request body to the upstream as it arrives, as every WebFlux proxy does.
+	 * Streams the request body to the upstream as it arrives, as every WebFlux proxy
+	 * does.
 	 */
 	@RestController
 	static class UploadController {

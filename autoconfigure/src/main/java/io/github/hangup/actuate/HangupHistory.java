@@ -42,7 +42,8 @@ public final class HangupHistory implements HangupListener {
 
 	/**
 	 * Create a history.
-	 * @param capacity how many recent events to keep; 0 keeps none (totals are still kept)
+	 * @param capacity how many recent events to keep; 0 keeps none (totals are still
+	 * kept)
 	 * @param clock the clock that timestamps events
 	 */
 	public HangupHistory(int capacity, Clock clock) {
@@ -50,7 +51,8 @@ public final class HangupHistory implements HangupListener {
 			throw new IllegalArgumentException("Capacity must not be negative");
 		}
 		this.capacity = capacity;
-		// Grown as hang-ups arrive, up to the capacity: a large one costs nothing until used.
+		// Grown as hang-ups arrive, up to the capacity: a large one costs nothing until
+		// used.
 		this.ring = new Entry[Math.min(capacity, 16)];
 		this.clock = clock;
 		for (int i = 0; i < this.totals.length; i++) {
@@ -69,16 +71,19 @@ public final class HangupHistory implements HangupListener {
 		if (this.capacity == 0) {
 			return;
 		}
-		// Formatted when the endpoint is read, not on every hang-up: a cancel storm records
+		// Formatted when the endpoint is read, not on every hang-up: a cancel storm
+		// records
 		// thousands a second. The cause is dropped, so that the ring holds no exception
 		// (nor the request it may reference).
 		HangupEvent kept = event.withoutCause();
-		// What was wrong with a malformed reply is kept as a phrase, without its exception.
+		// What was wrong with a malformed reply is kept as a phrase, without its
+		// exception.
 		String reason = event.protocolErrorReason();
 		Entry entry = new Entry(this.clock.instant(), kept, reason);
 		synchronized (this.lock) {
 			if (this.size == this.ring.length && this.ring.length < this.capacity) {
-				// Full and allowed to grow: the entries are in order from 0, next is 0 again.
+				// Full and allowed to grow: the entries are in order from 0, next is 0
+				// again.
 				this.ring = Arrays.copyOf(this.ring, Math.min(this.ring.length * 2, this.capacity));
 				this.next = this.size;
 			}

@@ -20,8 +20,8 @@ import org.springframework.core.env.Environment;
 import org.springframework.util.function.SingletonSupplier;
 
 /**
- * Core of Hangup: properties, the classifier and the recorder that fans hang-ups out to every
- * {@link HangupListener}.
+ * Core of Hangup: properties, the classifier and the recorder that fans hang-ups out to
+ * every {@link HangupListener}.
  *
  * @since 0.1.0
  */

@@ -27,9 +27,9 @@ import org.springframework.web.reactive.function.client.WebClient;
 
 /**
  * Installs the {@link HangupExchangeFilterFunction} on the auto-configured
- * {@code WebClient.Builder}. Its response timeout is the one timeout of WebClient calls: when
- * it stands in for Boot's read timeout, Boot's is taken off the Reactor Netty connector Boot
- * builds.
+ * {@code WebClient.Builder}. Its response timeout is the one timeout of WebClient calls:
+ * when it stands in for Boot's read timeout, Boot's is taken off the Reactor Netty
+ * connector Boot builds.
  *
  * @since 0.1.0
  */
@@ -65,8 +65,8 @@ public final class HangupClientAutoConfiguration {
 
 	/**
 	 * One timeout a user sets, not two: Hangup's own when set, else Boot's read timeout,
-	 * else 30 seconds. Whichever it is, it takes the place of Boot's read timeout, when set,
-	 * at the Reactor Netty connector (see {@link ConnectorResponseTimeout}).
+	 * else 30 seconds. Whichever it is, it takes the place of Boot's read timeout, when
+	 * set, at the Reactor Netty connector (see {@link ConnectorResponseTimeout}).
 	 */
 	static Duration responseTimeout(HangupProperties properties, Environment environment) {
 		Duration own = properties.getClient().getResponseTimeout();
@@ -101,9 +101,9 @@ public final class HangupClientAutoConfiguration {
 	}
 
 	/**
-	 * Takes Boot's read timeout off the Reactor Netty connectors Boot builds. Boot applies
-	 * the customizer to its own {@code ClientHttpConnectorBuilder} only, so that a connector
-	 * of the application's own (a {@code ClientHttpConnector} or
+	 * Takes Boot's read timeout off the Reactor Netty connectors Boot builds. Boot
+	 * applies the customizer to its own {@code ClientHttpConnectorBuilder} only, so that
+	 * a connector of the application's own (a {@code ClientHttpConnector} or
 	 * {@code ClientHttpConnectorBuilder} bean) is left as it is.
 	 */
 	@Configuration(proxyBeanMethods = false)

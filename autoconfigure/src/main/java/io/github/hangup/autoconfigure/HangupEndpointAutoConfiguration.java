@@ -14,8 +14,9 @@ import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean
 import org.springframework.context.annotation.Bean;
 
 /**
- * The {@code hangups} Actuator endpoint and the history it shows. Like every endpoint, it is
- * only reachable over HTTP once exposed ({@code management.endpoints.web.exposure.include}).
+ * The {@code hangups} Actuator endpoint and the history it shows. Like every endpoint, it
+ * is only reachable over HTTP once exposed
+ * ({@code management.endpoints.web.exposure.include}).
  *
  * @since 0.1.0
  */

@@ -19,10 +19,10 @@ import org.springframework.cloud.gateway.filter.NettyRoutingFilter;
 import org.springframework.context.annotation.Bean;
 
 /**
- * Makes the calls of Spring Cloud Gateway's {@link NettyRoutingFilter}, which uses Reactor
- * Netty's {@code HttpClient} rather than a {@code WebClient}, outbound calls of Hangup: two
- * global filters around Gateway's routing and response writing, and a customizer of its
- * {@code HttpClient}. Only where Gateway routes with Netty.
+ * Makes the calls of Spring Cloud Gateway's {@link NettyRoutingFilter}, which uses
+ * Reactor Netty's {@code HttpClient} rather than a {@code WebClient}, outbound calls of
+ * Hangup: two global filters around Gateway's routing and response writing, and a
+ * customizer of its {@code HttpClient}. Only where Gateway routes with Netty.
  *
  * @since 0.2.0
  */

@@ -20,8 +20,8 @@ import org.springframework.validation.Errors;
 import org.springframework.validation.Validator;
 
 /**
- * Configuration properties for Hangup. Implements {@link Validator} so that Boot validates
- * the values at start-up and names the offending property when one is wrong.
+ * Configuration properties for Hangup. Implements {@link Validator} so that Boot
+ * validates the values at start-up and names the offending property when one is wrong.
  *
  * @since 0.1.0
  */
@@ -104,7 +104,10 @@ public class HangupProperties implements Validator {
 		return (mode != null) ? mode : PropagationMode.REQUEST;
 	}
 
-	/** Longest response timeout accepted: longer ones are a mistake, or overflow the clients' timers. */
+	/**
+	 * Longest response timeout accepted: longer ones are a mistake, or overflow the
+	 * clients' timers.
+	 */
 	static final Duration MAX_RESPONSE_TIMEOUT = Duration.ofDays(1);
 
 	/** Most recent hang-ups the endpoint may keep. */
@@ -162,8 +165,8 @@ public class HangupProperties implements Validator {
 	}
 
 	/**
-	 * Only statuses a client reads as an error: a 1xx, 2xx or 3xx would make a failure look
-	 * like an answer (101 switches protocols, 204 and 304 have no body).
+	 * Only statuses a client reads as an error: a 1xx, 2xx or 3xx would make a failure
+	 * look like an answer (101 switches protocols, 204 and 304 have no body).
 	 */
 	private static void checkStatus(Errors errors, String field, int status) {
 		if (status < 400 || status > 599) {
@@ -172,7 +175,8 @@ public class HangupProperties implements Validator {
 	}
 
 	private static void reject(Errors errors, String field, String code, String problem) {
-		// Boot reports a nested field by its Java path (client.responseTimeout) and without
+		// Boot reports a nested field by its Java path (client.responseTimeout) and
+		// without
 		// its origin: name the property as users write it.
 		String property = errors.getObjectName() + "." + DataObjectPropertyName.toDashedForm(field);
 		errors.rejectValue(field, code, property + " " + problem);
@@ -184,39 +188,40 @@ public class HangupProperties implements Validator {
 	public static final class Client {
 
 		/**
-		 * Maximum time to wait for an upstream response once the request has been sent, and
-		 * between two chunks of its body. Zero turns the timeout off. When not set,
-		 * spring.http.clients.read-timeout applies, and 30s without it. Takes the place of
-		 * spring.http.clients.read-timeout at the Reactor Netty connector Boot builds, and is
-		 * the read timeout of the request factories Boot builds for RestClient and RestTemplate.
+		 * Maximum time to wait for an upstream response once the request has been sent,
+		 * and between two chunks of its body. Zero turns the timeout off. When not set,
+		 * spring.http.clients.read-timeout applies, and 30s without it. Takes the place
+		 * of spring.http.clients.read-timeout at the Reactor Netty connector Boot builds,
+		 * and is the read timeout of the request factories Boot builds for RestClient and
+		 * RestTemplate.
 		 */
 		private @Nullable Duration responseTimeout;
 
 		/**
-		 * How far a client leaving reaches: every call made for the request, only calls in
-		 * the reactive chain, or none.
+		 * How far a client leaving reaches: every call made for the request, only calls
+		 * in the reactive chain, or none.
 		 */
 		private @Nullable PropagationMode propagation;
 
 		/**
 		 * How long a pooled upstream connection may sit idle before it is closed, so that
 		 * it is not reused after the upstream, or a load balancer in between, dropped it;
-		 * also the default of Spring Cloud Gateway's pool max idle time. Zero for no limit
-		 * (an upstream's Keep-Alive timeout is still honoured).
+		 * also the default of Spring Cloud Gateway's pool max idle time. Zero for no
+		 * limit (an upstream's Keep-Alive timeout is still honoured).
 		 */
 		private Duration maxIdleTime = Duration.ofSeconds(20);
 
 		/**
-		 * Whether to send a replayable call once more, on a new connection, when it failed
-		 * on a stale keep-alive connection before any response byte; Spring Cloud Gateway's
-		 * proxied calls too, on routes without Gateway's Retry filter.
+		 * Whether to send a replayable call once more, on a new connection, when it
+		 * failed on a stale keep-alive connection before any response byte; Spring Cloud
+		 * Gateway's proxied calls too, on routes without Gateway's Retry filter.
 		 */
 		private boolean retryStaleConnections = true;
 
 		/**
-		 * Maximum silence between two chunks of a streaming response body (an event stream).
-		 * When not set, or zero, a stream may stay silent between chunks for as long as it
-		 * likes; the response timeout still covers the wait for its response.
+		 * Maximum silence between two chunks of a streaming response body (an event
+		 * stream). When not set, or zero, a stream may stay silent between chunks for as
+		 * long as it likes; the response timeout still covers the wait for its response.
 		 */
 		private @Nullable Duration streamIdleTimeout;
 
@@ -371,8 +376,8 @@ public class HangupProperties implements Validator {
 	public static final class Propagation {
 
 		/**
-		 * How far a client leaving reaches: every call made for the request, only calls in
-		 * the reactive chain, or none.
+		 * How far a client leaving reaches: every call made for the request, only calls
+		 * in the reactive chain, or none.
 		 */
 		private @Nullable PropagationMode mode;
 
@@ -413,14 +418,14 @@ public class HangupProperties implements Validator {
 	public static final class Observations {
 
 		/**
-		 * Whether to add a "hangup" key (NONE or the kind) to the http.server.requests and
-		 * http.client.requests observations.
+		 * Whether to add a "hangup" key (NONE or the kind) to the http.server.requests
+		 * and http.client.requests observations.
 		 */
 		private boolean enabled = true;
 
 		/**
-		 * Status recorded on http.server.requests for requests whose client left, such as 499,
-		 * instead of UNKNOWN.
+		 * Status recorded on http.server.requests for requests whose client left, such as
+		 * 499, instead of UNKNOWN.
 		 */
 		private @Nullable Integer clientClosedStatus;
 
@@ -450,8 +455,9 @@ public class HangupProperties implements Validator {
 		private final Level level = new Level();
 
 		/**
-		 * Whether to quiet Reactor Netty's own WARN line for each upstream connection error,
-		 * which repeats the hang-up line, unless its level is configured explicitly.
+		 * Whether to quiet Reactor Netty's own WARN line for each upstream connection
+		 * error, which repeats the hang-up line, unless its level is configured
+		 * explicitly.
 		 */
 		private boolean quietReactorNetty = true;
 
@@ -493,8 +499,8 @@ public class HangupProperties implements Validator {
 			private LogLevel clientCancel = LogLevel.DEBUG;
 
 			/**
-			 * Level for requests closed by this server's shutdown; a summary line per shutdown
-			 * is logged at INFO.
+			 * Level for requests closed by this server's shutdown; a summary line per
+			 * shutdown is logged at INFO.
 			 */
 			private LogLevel serverClose = LogLevel.DEBUG;
 
@@ -605,7 +611,8 @@ public class HangupProperties implements Validator {
 	public static final class Metrics {
 
 		/**
-		 * Maximum number of distinct upstream tag values; further upstreams are tagged OTHER.
+		 * Maximum number of distinct upstream tag values; further upstreams are tagged
+		 * OTHER.
 		 */
 		private int maxUpstreamTags = 100;
 

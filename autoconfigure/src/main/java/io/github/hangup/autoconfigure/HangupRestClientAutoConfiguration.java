@@ -26,14 +26,16 @@ import org.springframework.web.client.RestClient;
 import org.springframework.web.client.RestTemplate;
 
 /**
- * Installs the {@link HangupClientHttpRequestInterceptor} on the {@code RestClient.Builder}
- * and the {@code RestTemplateBuilder} Boot auto-configures, last of their interceptors, and
- * gives the request factories Boot builds for them Hangup's response timeout.
+ * Installs the {@link HangupClientHttpRequestInterceptor} on the
+ * {@code RestClient.Builder} and the {@code RestTemplateBuilder} Boot auto-configures,
+ * last of their interceptors, and gives the request factories Boot builds for them
+ * Hangup's response timeout.
  *
  * @since 0.3.0
  */
 @AutoConfiguration(after = HangupAutoConfiguration.class,
-		beforeName = { "org.springframework.boot.http.client.autoconfigure.imperative.ImperativeHttpClientAutoConfiguration",
+		beforeName = {
+				"org.springframework.boot.http.client.autoconfigure.imperative.ImperativeHttpClientAutoConfiguration",
 				"org.springframework.boot.restclient.autoconfigure.RestClientAutoConfiguration",
 				"org.springframework.boot.restclient.autoconfigure.RestTemplateAutoConfiguration" })
 @ConditionalOnClass({ RestClient.class, RestClientCustomizer.class })
@@ -44,7 +46,8 @@ public final class HangupRestClientAutoConfiguration {
 	@ConditionalOnMissingBean
 	HangupClientHttpRequestInterceptor hangupClientHttpRequestInterceptor(HangupClassifier classifier,
 			HangupRecorder recorder, HangupProperties properties, OutboundCalls calls, Environment environment) {
-		// The read timeout the factories Boot builds get, so that the interceptor tells it
+		// The read timeout the factories Boot builds get, so that the interceptor tells
+		// it
 		// from a failing connection on the JDK client.
 		Duration readTimeout = RequestFactoryReadTimeout.of(properties, environment).readTimeout();
 		return new HangupClientHttpRequestInterceptor(classifier, recorder, properties.propagationMode(), calls,
@@ -53,7 +56,8 @@ public final class HangupRestClientAutoConfiguration {
 
 	@Bean
 	RestClientCustomizer hangupRestClientCustomizer(HangupClientHttpRequestInterceptor interceptor) {
-		// Last in the list: the interceptor sits closest to the request factory and sees raw errors.
+		// Last in the list: the interceptor sits closest to the request factory and sees
+		// raw errors.
 		return (builder) -> builder.requestInterceptors((interceptors) -> last(interceptors, interceptor));
 	}
 
@@ -64,8 +68,8 @@ public final class HangupRestClientAutoConfiguration {
 
 	/**
 	 * Gives the request factories Boot builds Hangup's response timeout. Boot applies the
-	 * customizer to its own {@code ClientHttpRequestFactoryBuilder} only, so that a request
-	 * factory of the application's own is left as it is.
+	 * customizer to its own {@code ClientHttpRequestFactoryBuilder} only, so that a
+	 * request factory of the application's own is left as it is.
 	 */
 	@Configuration(proxyBeanMethods = false)
 	@ConditionalOnClass(ClientHttpRequestFactoryBuilderCustomizer.class)

@@ -26,10 +26,11 @@ import org.springframework.http.codec.ServerCodecConfigurer;
 import org.springframework.web.reactive.DispatcherHandler;
 
 /**
- * Installs the inbound components in reactive web applications: the {@link HangupWebFilter}
- * that detects clients leaving and the {@link HangupWebExceptionHandler} that answers
- * upstream hang-ups before Boot's default error handler, with problems written by the
- * application's codecs and changed by every {@link HangupProblemDetailCustomizer} bean.
+ * Installs the inbound components in reactive web applications: the
+ * {@link HangupWebFilter} that detects clients leaving and the
+ * {@link HangupWebExceptionHandler} that answers upstream hang-ups before Boot's default
+ * error handler, with problems written by the application's codecs and changed by every
+ * {@link HangupProblemDetailCustomizer} bean.
  *
  * @since 0.1.0
  */

@@ -34,12 +34,12 @@ import org.springframework.web.servlet.config.annotation.WebMvcConfigurer;
 import org.springframework.web.servlet.mvc.method.annotation.RequestMappingHandlerAdapter;
 
 /**
- * Installs the inbound components in Spring MVC applications: the {@link HangupServletFilter}
- * that gives each request its scope, and the {@link HangupHandlerExceptionResolver} that
- * answers upstream hang-ups before Boot's error page would answer 500, with problems written
- * by MVC's own message converters and changed by every
- * {@link HangupServletProblemDetailCustomizer} bean. On Tomcat, a valve lets the resolver cut
- * a committed response.
+ * Installs the inbound components in Spring MVC applications: the
+ * {@link HangupServletFilter} that gives each request its scope, and the
+ * {@link HangupHandlerExceptionResolver} that answers upstream hang-ups before Boot's
+ * error page would answer 500, with problems written by MVC's own message converters and
+ * changed by every {@link HangupServletProblemDetailCustomizer} bean. On Tomcat, a valve
+ * lets the resolver cut a committed response.
  *
  * @since 0.3.0
  */
@@ -89,7 +89,10 @@ public final class HangupServletAutoConfiguration {
 		};
 	}
 
-	/** The converters MVC writes its responses with, the application's JSON mapper among them. */
+	/**
+	 * The converters MVC writes its responses with, the application's JSON mapper among
+	 * them.
+	 */
 	private static List<HttpMessageConverter<?>> converters(ObjectProvider<RequestMappingHandlerAdapter> adapters) {
 		RequestMappingHandlerAdapter adapter = adapters.getIfUnique();
 		return (adapter != null) ? adapter.getMessageConverters() : List.of();

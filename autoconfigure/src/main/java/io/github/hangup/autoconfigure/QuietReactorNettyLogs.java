@@ -12,11 +12,12 @@ import org.springframework.core.env.Environment;
 
 /**
  * Raises Reactor Netty loggers that repeat what Hangup's one hang-up line says to ERROR:
- * {@code HttpClientConnect} logs a WARN line with a stack trace for every upstream connection
- * error, {@code FluxReceive} one for an error the connection raised after its reader was done
- * (a stalled body the timeout closed, a malformed tail). Each is left alone when the
- * application configures its level, or the level of a parent below the root, whether in
- * {@code logging.level.*} properties or in its logging configuration file.
+ * {@code HttpClientConnect} logs a WARN line with a stack trace for every upstream
+ * connection error, {@code FluxReceive} one for an error the connection raised after its
+ * reader was done (a stalled body the timeout closed, a malformed tail). Each is left
+ * alone when the application configures its level, or the level of a parent below the
+ * root, whether in {@code logging.level.*} properties or in its logging configuration
+ * file.
  */
 final class QuietReactorNettyLogs implements SmartInitializingSingleton {
 
@@ -42,12 +43,16 @@ final class QuietReactorNettyLogs implements SmartInitializingSingleton {
 		}
 	}
 
-	/** The logger or any parent down to "reactor" configured by the application wins; the root does not. */
+	/**
+	 * The logger or any parent down to "reactor" configured by the application wins; the
+	 * root does not.
+	 */
 	private boolean isConfigured(String logger, LoggingSystem logging) {
 		String name = logger;
 		for (;;) {
 			// The logging system has the levels of the configuration file, and of the
-			// properties once Boot applied them; the properties are read too for a context
+			// properties once Boot applied them; the properties are read too for a
+			// context
 			// whose logging Boot did not initialize.
 			if (this.environment.containsProperty("logging.level." + name) || hasLevel(logging, name)) {
 				return true;

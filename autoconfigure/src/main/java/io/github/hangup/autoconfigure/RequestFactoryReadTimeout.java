@@ -15,21 +15,27 @@ import org.springframework.core.env.Environment;
 import org.springframework.http.client.ClientHttpRequestFactory;
 
 /**
- * Gives the request factories that Boot's auto-configured {@code ClientHttpRequestFactoryBuilder}
- * builds for {@code RestClient} and {@code RestTemplate} the response timeout WebClient calls
- * get, as their read timeout: Hangup's own when set ({@code 0} for none), else Boot's
- * {@code spring.http.clients.read-timeout}, else 30 seconds. A read timeout of another value
- * than Boot's (one given to a {@code RestTemplateBuilder}, a service group's own) stays.
+ * Gives the request factories that Boot's auto-configured
+ * {@code ClientHttpRequestFactoryBuilder} builds for {@code RestClient} and
+ * {@code RestTemplate} the response timeout WebClient calls get, as their read timeout:
+ * Hangup's own when set ({@code 0} for none), else Boot's
+ * {@code spring.http.clients.read-timeout}, else 30 seconds. A read timeout of another
+ * value than Boot's (one given to a {@code RestTemplateBuilder}, a service group's own)
+ * stays.
  * <p>
  * The factories themselves time the call, so a timeout is classified as any other
  * {@code UPSTREAM_TIMEOUT}. Ordered last: the builder it returns builds with the settings
- * adjusted, and is no longer of the type a customizer after it could expect. It also gives
- * the factories' clients the hooks through which a stopped call aborts its exchange
+ * adjusted, and is no longer of the type a customizer after it could expect. It also
+ * gives the factories' clients the hooks through which a stopped call aborts its exchange
  * ({@link RequestFactoryAborts}).
  */
-final class RequestFactoryReadTimeout implements ClientHttpRequestFactoryBuilderCustomizer<ClientHttpRequestFactoryBuilder<?>> {
+final class RequestFactoryReadTimeout
+		implements ClientHttpRequestFactoryBuilderCustomizer<ClientHttpRequestFactoryBuilder<?>> {
 
-	/** As WebClient's: kept here so that an application without WebFlux loads nothing of it. */
+	/**
+	 * As WebClient's: kept here so that an application without WebFlux loads nothing of
+	 * it.
+	 */
 	private static final Duration DEFAULT = Duration.ofSeconds(30);
 
 	private final @Nullable Duration own;
@@ -45,7 +51,10 @@ final class RequestFactoryReadTimeout implements ClientHttpRequestFactoryBuilder
 		this.boot = boot;
 	}
 
-	/** The read timeout rule of the request factories Boot builds, from Hangup's and Boot's settings. */
+	/**
+	 * The read timeout rule of the request factories Boot builds, from Hangup's and
+	 * Boot's settings.
+	 */
 	static RequestFactoryReadTimeout of(HangupProperties properties, Environment environment) {
 		return new RequestFactoryReadTimeout(properties.getClient().getResponseTimeout(), bootReadTimeout(environment));
 	}
@@ -57,12 +66,15 @@ final class RequestFactoryReadTimeout implements ClientHttpRequestFactoryBuilder
 
 	static @Nullable Duration bootReadTimeout(Environment environment) {
 		// A compile-time constant: reading it loads nothing of WebClient's configuration.
-		return Binder.get(environment).bind(HangupClientAutoConfiguration.BOOT_READ_TIMEOUT, Duration.class).orElse(null);
+		return Binder.get(environment)
+			.bind(HangupClientAutoConfiguration.BOOT_READ_TIMEOUT, Duration.class)
+			.orElse(null);
 	}
 
 	@Override
 	public ClientHttpRequestFactoryBuilder<?> customize(ClientHttpRequestFactoryBuilder<?> builder) {
-		// The hooks through which a stopped call aborts its exchange go in first, while the
+		// The hooks through which a stopped call aborts its exchange go in first, while
+		// the
 		// builder is still of its own type.
 		return new Adjusting<>(RequestFactoryAborts.apply(builder), this);
 	}

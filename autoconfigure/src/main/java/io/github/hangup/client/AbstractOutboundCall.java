@@ -16,16 +16,17 @@ import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpMethod;
 
 /**
- * The verdict on one outbound call made while serving an inbound request: takes part in the
- * request's {@link InboundScope} and records the call's hang-up at most once, whether it
- * ends by failing, by being cancelled or by its client leaving. Shared by Hangup's
- * {@code WebClient} filter and its Spring Cloud Gateway filters; not meant for applications.
+ * The verdict on one outbound call made while serving an inbound request: takes part in
+ * the request's {@link InboundScope} and records the call's hang-up at most once, whether
+ * it ends by failing, by being cancelled or by its client leaving. Shared by Hangup's
+ * {@code WebClient} filter and its Spring Cloud Gateway filters; not meant for
+ * applications.
  * <p>
  * A cancel is only a hang-up when the inbound client left. A cancel can arrive before the
- * server side knows (a failed write to the dead client cancels the upstream body before the
- * error reaches the server components), so a cancelled call stays pending in the scope until
- * the verdict: {@link #onClientGone()} records it, a normal end of the request drops it.
- * The verdict is one state word, changed only by compare-and-set.
+ * server side knows (a failed write to the dead client cancels the upstream body before
+ * the error reaches the server components), so a cancelled call stays pending in the
+ * scope until the verdict: {@link #onClientGone()} records it, a normal end of the
+ * request drops it. The verdict is one state word, changed only by compare-and-set.
  *
  * @since 0.3.0
  */
@@ -49,7 +50,9 @@ public abstract class AbstractOutboundCall implements InboundScope.Participant {
 
 	private final CallVerdict verdict = new CallVerdict(this);
 
-	/** The request body's own source failed, as when the inbound client left mid-upload. */
+	/**
+	 * The request body's own source failed, as when the inbound client left mid-upload.
+	 */
 	private volatile @Nullable Throwable requestBodyError;
 
 	private volatile @Nullable HangupKind recorded;
@@ -64,8 +67,8 @@ public abstract class AbstractOutboundCall implements InboundScope.Participant {
 	 * @param stopWithClient whether the call stops when its client leaves
 	 * @param calls counts the call while it is in flight
 	 */
-	protected AbstractOutboundCall(HangupClassifier classifier, HangupRecorder recorder, String method,
-			String upstream, @Nullable InboundScope scope, boolean stopWithClient, OutboundCalls calls) {
+	protected AbstractOutboundCall(HangupClassifier classifier, HangupRecorder recorder, String method, String upstream,
+			@Nullable InboundScope scope, boolean stopWithClient, OutboundCalls calls) {
 		this.classifier = classifier;
 		this.recorder = recorder;
 		this.method = method;
@@ -88,26 +91,37 @@ public abstract class AbstractOutboundCall implements InboundScope.Participant {
 	/** The phase the call is in: during the response once its response head arrived. */
 	protected abstract HangupPhase phase();
 
-	/** Whether the request started to go out on a connection: an undecodable answer after that is the reply's fault. */
+	/**
+	 * Whether the request started to go out on a connection: an undecodable answer after
+	 * that is the reply's fault.
+	 */
 	protected abstract boolean isRequestSent();
 
-	/** Stop the running call whose client left: whoever waits on it gets {@code stopped}, recorded already. */
+	/**
+	 * Stop the running call whose client left: whoever waits on it gets {@code stopped},
+	 * recorded already.
+	 */
 	protected abstract void stop(HangupException stopped);
 
-	/** Whether the call may still go again: nothing was signalled and its client is there. */
+	/**
+	 * Whether the call may still go again: nothing was signalled and its client is there.
+	 */
 	protected boolean isRetryable() {
 		return false;
 	}
 
 	/**
-	 * Whether someone other than the request whose client left still waits on the call, as
-	 * when the call is cached or shared: such a call runs on instead of being stopped.
+	 * Whether someone other than the request whose client left still waits on the call,
+	 * as when the call is cached or shared: such a call runs on instead of being stopped.
 	 */
 	protected boolean isAwaitedByAnother() {
 		return false;
 	}
 
-	/** Whether the call went out at all: a failure or a cancel before that is not the call's. */
+	/**
+	 * Whether the call went out at all: a failure or a cancel before that is not the
+	 * call's.
+	 */
 	protected boolean hasLeft() {
 		return true;
 	}
@@ -117,12 +131,18 @@ public abstract class AbstractOutboundCall implements InboundScope.Participant {
 		return null;
 	}
 
-	/** The hang-up a failure of the call is, or {@code null} when it is no hang-up of this call. */
+	/**
+	 * The hang-up a failure of the call is, or {@code null} when it is no hang-up of this
+	 * call.
+	 */
 	protected @Nullable HangupKind kind(Throwable error, HangupPhase phase) {
 		return CallFailures.kind(error, phase, this.classifier, this.scope, this.requestBodyError, isRequestSent());
 	}
 
-	/** The request body's own source failed, as when its client left mid-upload: what follows is not the upstream's. */
+	/**
+	 * The request body's own source failed, as when its client left mid-upload: what
+	 * follows is not the upstream's.
+	 */
 	public final void requestBodyFailed(Throwable error) {
 		this.requestBodyError = error;
 	}
@@ -150,8 +170,8 @@ public abstract class AbstractOutboundCall implements InboundScope.Participant {
 	 * The call failed: finish it and, if the failure is a hang-up, record it.
 	 * @param error the failure
 	 * @param phase when it happened
-	 * @return what the call's downstream gets: a {@link HangupException} for a hang-up, the
-	 * error itself otherwise
+	 * @return what the call's downstream gets: a {@link HangupException} for a hang-up,
+	 * the error itself otherwise
 	 */
 	protected final Throwable failCall(Throwable error, HangupPhase phase) {
 		if (!finishCall() || error instanceof HangupException || !hasLeft()) {
@@ -167,7 +187,10 @@ public abstract class AbstractOutboundCall implements InboundScope.Participant {
 		return HangupException.of(kind, phase, this.method, this.upstream, error, connection());
 	}
 
-	/** Cancelled from downstream: a hang-up if, and only if, its client left, now or later. */
+	/**
+	 * Cancelled from downstream: a hang-up if, and only if, its client left, now or
+	 * later.
+	 */
 	protected final void cancelCall(HangupPhase phase) {
 		this.verdict.cancel(this.scope, phase);
 	}
@@ -209,11 +232,11 @@ public abstract class AbstractOutboundCall implements InboundScope.Participant {
 	}
 
 	/**
-	 * Return the kind for the call's observation, which may end before this call learns of
-	 * a cancel.
+	 * Return the kind for the call's observation, which may end before this call learns
+	 * of a cancel.
 	 * @param aborted whether the observation saw the call aborted
-	 * @return the kind recorded or, for an aborted call whose client left, the kind it will
-	 * be; otherwise {@code null}
+	 * @return the kind recorded or, for an aborted call whose client left, the kind it
+	 * will be; otherwise {@code null}
 	 */
 	protected final @Nullable HangupKind observedKind(boolean aborted) {
 		HangupKind kind = this.recorded;
@@ -224,8 +247,8 @@ public abstract class AbstractOutboundCall implements InboundScope.Participant {
 	}
 
 	/**
-	 * The stale pooled connection a failed attempt went out on, when the call may go again
-	 * on another: see the README's rules, which both integrations follow.
+	 * The stale pooled connection a failed attempt went out on, when the call may go
+	 * again on another: see the README's rules, which both integrations follow.
 	 * @param error the attempt's failure
 	 * @param retries the call's retries so far
 	 * @param written how many times the attempt was written to a connection
@@ -238,12 +261,18 @@ public abstract class AbstractOutboundCall implements InboundScope.Participant {
 		return StaleRetry.staleAttempt(this, error, retries, written, failedOn, replayable);
 	}
 
-	/** Whether a request may be sent twice: idempotent or with an idempotency key, and no body. */
+	/**
+	 * Whether a request may be sent twice: idempotent or with an idempotency key, and no
+	 * body.
+	 */
 	protected static boolean isReplayable(HttpMethod method, HttpHeaders headers, boolean body) {
 		return ConnectionReuse.isReplayable(method, headers, body);
 	}
 
-	/** Whether Reactor Netty's {@code connection} of an attempt is new or reused, when known. */
+	/**
+	 * Whether Reactor Netty's {@code connection} of an attempt is new or reused, when
+	 * known.
+	 */
 	protected static @Nullable UpstreamConnection acquired(Object connection) {
 		return PooledConnections.acquired(connection);
 	}
@@ -252,12 +281,11 @@ public abstract class AbstractOutboundCall implements InboundScope.Participant {
 	protected final void record(HangupKind kind, HangupPhase phase, @Nullable Throwable cause) {
 		this.recorded = kind;
 		Duration elapsed = Duration.ofNanos(System.nanoTime() - this.startNanos);
-		this.recorder
-			.record(HangupEvent.outbound(kind, phase, this.method, elapsed)
-				.upstream(this.upstream)
-				.cause(cause)
-				.connection(connection())
-				.build());
+		this.recorder.record(HangupEvent.outbound(kind, phase, this.method, elapsed)
+			.upstream(this.upstream)
+			.cause(cause)
+			.connection(connection())
+			.build());
 	}
 
 }

@@ -26,8 +26,10 @@ final class CallFailures {
 			@Nullable InboundScope scope, @Nullable Throwable requestBodyError, boolean sent) {
 		if (requestBodyError != null) {
 			// The request body's own source failed first: one streamed from a client that
-			// left fails the call, whatever error of the connection reaches us. (A call that
-			// runs on after its client left, in CHAIN mode, still fails as the upstream's.)
+			// left fails the call, whatever error of the connection reaches us. (A call
+			// that
+			// runs on after its client left, in CHAIN mode, still fails as the
+			// upstream's.)
 			return inboundEnded(classifier, scope, requestBodyError);
 		}
 		HangupKind kind = classifier.classify(error, HangupSide.OUTBOUND);
@@ -38,8 +40,8 @@ final class CallFailures {
 	}
 
 	/**
-	 * The kind of a failure caused by the inbound request ending, or {@code null} when the
-	 * request body failed for another reason (the application's own error).
+	 * The kind of a failure caused by the inbound request ending, or {@code null} when
+	 * the request body failed for another reason (the application's own error).
 	 */
 	private static @Nullable HangupKind inboundEnded(HangupClassifier classifier, @Nullable InboundScope scope,
 			Throwable requestBodyError) {
@@ -54,8 +56,8 @@ final class CallFailures {
 	 * Netty's HTTP decoder reports much of what it cannot parse (a status that is not a
 	 * number, conflicting Content-Lengths, an invalid chunk size) as a plain
 	 * {@link IllegalArgumentException}. Such an error is the reply's once the request
-	 * started to go out, or in the body, where nothing of ours is parsed; before, it is the
-	 * request's.
+	 * started to go out, or in the body, where nothing of ours is parsed; before, it is
+	 * the request's.
 	 */
 	private static boolean isMalformedReply(Throwable error, HangupPhase phase, boolean sent) {
 		if (phase == HangupPhase.BEFORE_RESPONSE && !sent) {

@@ -116,7 +116,8 @@ final class CallRequest implements ClientRequest {
 		public Mono<Void> writeWith(Publisher<? extends DataBuffer> body) {
 			// A Mono body stays a Mono: the connector sends it with a Content-Length.
 			Publisher<? extends DataBuffer> watched = (body instanceof Mono<? extends DataBuffer> mono)
-					? mono.doOnError(this.call::requestBodyFailed) : Flux.from(body).doOnError(this.call::requestBodyFailed);
+					? mono.doOnError(this.call::requestBodyFailed)
+					: Flux.from(body).doOnError(this.call::requestBodyFailed);
 			return super.writeWith(watched);
 		}
 

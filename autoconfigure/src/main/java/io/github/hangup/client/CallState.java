@@ -5,20 +5,18 @@ import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
 import io.github.hangup.HangupPhase;
 
 /**
- * The lifecycle of one outbound call as one state word. The exchange, the body's reader, the
- * timer and the inbound scope change it from their own threads, only through these
- * transitions, each a compare-and-set loop:
- * <pre>
+ * The lifecycle of one outbound call as one state word. The exchange, the body's reader,
+ * the timer and the inbound scope change it from their own threads, only through these
+ * transitions, each a compare-and-set loop: <pre>
  * what the downstream was told:  none -&gt; RESPONDED | TERMINATED | DOWNSTREAM_CANCELLED   signal
  * flags set once:                ENDED (no longer in flight)                               end
  *                                SUBSCRIBED, STOPPED, FAILED                               subscribed, stopped, failed
- * </pre>
- * The verdict in the inbound scope is the call's own ({@link AbstractOutboundCall}), a
- * concern of its own that no transition here depends on. Of subscribed and stopped (or
- * failed), whoever sets the second releases the downstream, so a stop or the timer's error
- * reaches it exactly once, and never before its subscription. The
- * phase of a hang-up follows from the word: a call whose downstream got the response hangs
- * up during it.
+ * </pre> The verdict in the inbound scope is the call's own
+ * ({@link AbstractOutboundCall}), a concern of its own that no transition here depends
+ * on. Of subscribed and stopped (or failed), whoever sets the second releases the
+ * downstream, so a stop or the timer's error reaches it exactly once, and never before
+ * its subscription. The phase of a hang-up follows from the word: a call whose downstream
+ * got the response hangs up during it.
  */
 final class CallState {
 
@@ -48,7 +46,8 @@ final class CallState {
 
 	/**
 	 * Tell the downstream {@code signal} unless it was told something already.
-	 * @param signal {@link #RESPONDED}, {@link #TERMINATED} or {@link #DOWNSTREAM_CANCELLED}
+	 * @param signal {@link #RESPONDED}, {@link #TERMINATED} or
+	 * {@link #DOWNSTREAM_CANCELLED}
 	 * @return whether this caller decided the signal
 	 */
 	boolean signal(int signal) {
@@ -73,17 +72,24 @@ final class CallState {
 		return (before & (SUBSCRIBED | STOPPED)) == STOPPED;
 	}
 
-	/** Whether a call failed (its timer fired) before its downstream had its subscription. */
+	/**
+	 * Whether a call failed (its timer fired) before its downstream had its subscription.
+	 */
 	static boolean wasFailed(int before) {
 		return (before & (SUBSCRIBED | FAILED)) == FAILED;
 	}
 
-	/** The call failed with an error for its downstream. @return whether the downstream already has its subscription */
+	/**
+	 * The call failed with an error for its downstream. @return whether the downstream
+	 * already has its subscription
+	 */
 	boolean failed() {
 		return (setUnless(FAILED, FAILED) & SUBSCRIBED) != 0;
 	}
 
-	/** The call was stopped. @return whether its downstream already has its subscription */
+	/**
+	 * The call was stopped. @return whether its downstream already has its subscription
+	 */
 	boolean stopped() {
 		return (setUnless(STOPPED, STOPPED) & SUBSCRIBED) != 0;
 	}

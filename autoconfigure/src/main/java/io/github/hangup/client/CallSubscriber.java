@@ -20,14 +20,15 @@ import org.springframework.web.reactive.function.client.ClientResponse;
 import org.springframework.web.reactive.function.client.ExchangeFunction;
 
 /**
- * The subscriber of a call's response {@code Mono} and the subscription its downstream sees:
- * one object rather than a chain of operators. Hands the downstream the response with its
- * {@link TrackedBody}, or the call's failure, timeout or stop, whichever comes first.
+ * The subscriber of a call's response {@code Mono} and the subscription its downstream
+ * sees: one object rather than a chain of operators. Hands the downstream the response
+ * with its {@link TrackedBody}, or the call's failure, timeout or stop, whichever comes
+ * first.
  */
 final class CallSubscriber implements CoreSubscriber<ClientResponse>, Subscription {
 
-	private static final AtomicReferenceFieldUpdater<CallSubscriber, @Nullable Subscription> HEADERS =
-			AtomicReferenceFieldUpdater.newUpdater(CallSubscriber.class, Subscription.class, "headers");
+	private static final AtomicReferenceFieldUpdater<CallSubscriber, @Nullable Subscription> HEADERS = AtomicReferenceFieldUpdater
+		.newUpdater(CallSubscriber.class, Subscription.class, "headers");
 
 	private final OutboundCall call;
 
@@ -40,10 +41,15 @@ final class CallSubscriber implements CoreSubscriber<ClientResponse>, Subscripti
 	/** The response's body, once the downstream got the response. */
 	private volatile @Nullable TrackedBody body;
 
-	/** Set when the call is stopped with its request: what its waiting subscribers get. */
+	/**
+	 * Set when the call is stopped with its request: what its waiting subscribers get.
+	 */
 	private volatile @Nullable HangupException stoppedWith;
 
-	/** The timer's error, set before the call is marked failed, for a downstream not yet subscribed. */
+	/**
+	 * The timer's error, set before the call is marked failed, for a downstream not yet
+	 * subscribed.
+	 */
 	private volatile @Nullable Throwable failure;
 
 	CallSubscriber(OutboundCall call, CallState state, CoreSubscriber<? super ClientResponse> actual) {
@@ -56,9 +62,11 @@ final class CallSubscriber implements CoreSubscriber<ClientResponse>, Subscripti
 	void exchange(ClientRequest request, ExchangeFunction next) {
 		Mono<ClientResponse> response;
 		try {
-			// The view arms the timeout, learns when the request was sent (an error decoding
+			// The view arms the timeout, learns when the request was sent (an error
+			// decoding
 			// what came after is the reply's), watches a request body and learns the
-			// connection's event loop, on which a call stopped mid-body signals its reader.
+			// connection's event loop, on which a call stopped mid-body signals its
+			// reader.
 			response = this.call.exchange(next, new CallRequest(request, this.call));
 		}
 		catch (Throwable ex) {
@@ -67,7 +75,8 @@ final class CallSubscriber implements CoreSubscriber<ClientResponse>, Subscripti
 				Operators.error(this.actual, Operators.onOperatorError(ex, this.actual.currentContext()));
 			}
 			else {
-				// The timer got there first: its error waits for the downstream's subscription.
+				// The timer got there first: its error waits for the downstream's
+				// subscription.
 				onSubscribe(Operators.cancelledSubscription());
 			}
 			return;
@@ -124,7 +133,8 @@ final class CallSubscriber implements CoreSubscriber<ClientResponse>, Subscripti
 		}
 		catch (IllegalArgumentException ex) {
 			// A status Spring cannot even represent (not three digits): WebClient's
-			// observation would read it again when it stops, and fail. It records what the
+			// observation would read it again when it stops, and fail. It records what
+			// the
 			// caller is told instead.
 			ClientRequestObservationContext context = this.call.observed();
 			if (context != null) {
@@ -174,13 +184,15 @@ final class CallSubscriber implements CoreSubscriber<ClientResponse>, Subscripti
 			this.call.timeout().disarm();
 			this.actual.onError(this.call.failed(error, HangupPhase.BEFORE_RESPONSE));
 		}
-		// Otherwise the timer or a cancel took the call over and stopped the exchange, whose
+		// Otherwise the timer or a cancel took the call over and stopped the exchange,
+		// whose
 		// late error is expected and of no interest.
 	}
 
 	@Override
 	public void onComplete() {
-		// After onNext, or empty; never after the timer, a stop or a cancel took the call over.
+		// After onNext, or empty; never after the timer, a stop or a cancel took the call
+		// over.
 		if (this.state.isResponded()) {
 			this.actual.onComplete();
 		}
@@ -201,8 +213,10 @@ final class CallSubscriber implements CoreSubscriber<ClientResponse>, Subscripti
 
 	@Override
 	public void cancel() {
-		// The phase is decided by this CAS against onNext's: a response delivered first makes
-		// it a cancel during the response (operators may cancel the headers Mono after it emitted).
+		// The phase is decided by this CAS against onNext's: a response delivered first
+		// makes
+		// it a cancel during the response (operators may cancel the headers Mono after it
+		// emitted).
 		this.state.signal(CallState.DOWNSTREAM_CANCELLED);
 		this.call.timeout().disarm();
 		// Recorded before the cancel travels upstream, as doOnCancel would.
@@ -215,7 +229,8 @@ final class CallSubscriber implements CoreSubscriber<ClientResponse>, Subscripti
 		if (this.state.signal(CallState.TERMINATED)) {
 			Operators.terminate(HEADERS, this);
 			Throwable failed = this.call.failed(this.call.timeout().exception(), HangupPhase.BEFORE_RESPONSE);
-			// The timer is armed before the exchange is subscribed: it may fire before the
+			// The timer is armed before the exchange is subscribed: it may fire before
+			// the
 			// downstream has its subscription, which then delivers the error.
 			this.failure = failed;
 			if (this.state.failed()) {
@@ -224,7 +239,9 @@ final class CallSubscriber implements CoreSubscriber<ClientResponse>, Subscripti
 		}
 	}
 
-	/** The call is refused before it starts: its downstream gets {@code refused} at once. */
+	/**
+	 * The call is refused before it starts: its downstream gets {@code refused} at once.
+	 */
 	void refuse(HangupException refused) {
 		this.state.signal(CallState.TERMINATED);
 		this.call.stopping();
@@ -232,11 +249,12 @@ final class CallSubscriber implements CoreSubscriber<ClientResponse>, Subscripti
 	}
 
 	/**
-	 * Stops a call that left the reactive chain: cancelling our end of it closes the HTTP/1.1
-	 * connection or resets the HTTP/2 stream. Whoever still waits on it (a {@code block()}, a
-	 * future, a detached subscriber) then gets the stop as an error at once, the response's
-	 * subscriber or the body's reader, whichever is waiting; a body subscribed later gets it
-	 * when it subscribes. WebClient ends the call's observation on that signal.
+	 * Stops a call that left the reactive chain: cancelling our end of it closes the
+	 * HTTP/1.1 connection or resets the HTTP/2 stream. Whoever still waits on it (a
+	 * {@code block()}, a future, a detached subscriber) then gets the stop as an error at
+	 * once, the response's subscriber or the body's reader, whichever is waiting; a body
+	 * subscribed later gets it when it subscribes. WebClient ends the call's observation
+	 * on that signal.
 	 */
 	void stop(HangupException stopped) {
 		this.stoppedWith = stopped;
@@ -254,8 +272,8 @@ final class CallSubscriber implements CoreSubscriber<ClientResponse>, Subscripti
 
 	/**
 	 * Signal a stop to whoever waits: the response's subscriber before the response, the
-	 * body's reader after it, on the connection's event loop where the body's other signals
-	 * come from.
+	 * body's reader after it, on the connection's event loop where the body's other
+	 * signals come from.
 	 */
 	private void release(HangupException stopped) {
 		if (this.state.signal(CallState.TERMINATED)) {

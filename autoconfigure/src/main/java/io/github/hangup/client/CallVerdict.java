@@ -9,13 +9,12 @@ import io.github.hangup.server.InboundScope;
 import org.jspecify.annotations.Nullable;
 
 /**
- * Whether the end of an {@link AbstractOutboundCall} is a hang-up, decided once in one state
- * word that only these compare-and-set loops change:
- * <pre>
+ * Whether the end of an {@link AbstractOutboundCall} is a hang-up, decided once in one
+ * state word that only these compare-and-set loops change: <pre>
  * RUNNING -&gt; FINISHED                                                          finish
  * RUNNING -&gt; CANCELLED_BEFORE_RESPONSE | CANCELLED_DURING_RESPONSE -&gt; FINISHED  cancel, clientGone
- * </pre>
- * A cancelled call waits for the scope's verdict on its client: a hang-up if it left.
+ * </pre> A cancelled call waits for the scope's verdict on its client: a hang-up if it
+ * left.
  */
 final class CallVerdict {
 
@@ -46,7 +45,10 @@ final class CallVerdict {
 		return STATE.compareAndSet(this, RUNNING, FINISHED);
 	}
 
-	/** Running to finished, out of the scope. @return whether this caller finished the call */
+	/**
+	 * Running to finished, out of the scope. @return whether this caller finished the
+	 * call
+	 */
 	boolean finish(@Nullable InboundScope scope) {
 		if (finishRunning()) {
 			leave(scope);
@@ -78,8 +80,8 @@ final class CallVerdict {
 	}
 
 	/**
-	 * The call was cancelled from downstream in {@code phase}: a hang-up now if its client
-	 * left, otherwise pending until the scope's verdict.
+	 * The call was cancelled from downstream in {@code phase}: a hang-up now if its
+	 * client left, otherwise pending until the scope's verdict.
 	 */
 	void cancel(@Nullable InboundScope inbound, HangupPhase phase) {
 		if (inbound == null || !this.call.hasLeft()) {
@@ -96,8 +98,10 @@ final class CallVerdict {
 				}
 			}
 			else if (STATE.compareAndSet(this, RUNNING, cancelled)) {
-				// The scope sets its flag, then looks for cancelled calls; this call changed its
-				// state, then looks at the flag: one of the two sees the other, and the one
+				// The scope sets its flag, then looks for cancelled calls; this call
+				// changed its
+				// state, then looks at the flag: one of the two sees the other, and the
+				// one
 				// that removes the call from the scope tells it.
 				if (inbound.isClientGone() && (inbound.leave(this.call) || this.goneWhileRunning)) {
 					this.call.onClientGone();
@@ -108,8 +112,8 @@ final class CallVerdict {
 	}
 
 	/**
-	 * The call's client left: a cancelled call's hang-up, or a running call's stop when it
-	 * stops with its client and no other request still waits on it.
+	 * The call's client left: a cancelled call's hang-up, or a running call's stop when
+	 * it stops with its client and no other request still waits on it.
 	 */
 	void clientGone(@Nullable InboundScope scope, boolean stopWithClient) {
 		HangupKind kind = (scope != null) ? scope.goneKind() : HangupKind.CLIENT_CANCEL;
@@ -129,10 +133,13 @@ final class CallVerdict {
 				}
 			}
 			else if (current == RUNNING && !this.goneWhileRunning) {
-				// Running on, in CHAIN mode or for another request that shares the call and
+				// Running on, in CHAIN mode or for another request that shares the call
+				// and
 				// is still there, and no longer in the scope: a cancel that read the
-				// client as still there before it changed its state cannot claim the call by
-				// leaving the scope. It reads this flag after its change; this looks at its
+				// client as still there before it changed its state cannot claim the call
+				// by
+				// leaving the scope. It reads this flag after its change; this looks at
+				// its
 				// change again after the flag: one of the two sees the other.
 				this.goneWhileRunning = true;
 			}

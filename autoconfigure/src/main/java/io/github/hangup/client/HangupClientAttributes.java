@@ -16,8 +16,8 @@ public final class HangupClientAttributes {
 
 	/**
 	 * Attribute holding a {@link Duration} that replaces
-	 * {@code hangup.client.response-timeout} for one request; {@link Duration#ZERO} turns the
-	 * timeout off (for long-lived streams).
+	 * {@code hangup.client.response-timeout} for one request; {@link Duration#ZERO} turns
+	 * the timeout off (for long-lived streams).
 	 */
 	public static final String RESPONSE_TIMEOUT = HangupClientAttributes.class.getName() + ".responseTimeout";
 
@@ -28,8 +28,9 @@ public final class HangupClientAttributes {
 	public static final String CLIENT_NAME = HangupClientAttributes.class.getName() + ".clientName";
 
 	/**
-	 * Attribute holding {@link Boolean#TRUE} for a call that must survive its inbound client
-	 * leaving, such as an audit write started from a request and not returned in its chain.
+	 * Attribute holding {@link Boolean#TRUE} for a call that must survive its inbound
+	 * client leaving, such as an audit write started from a request and not returned in
+	 * its chain.
 	 */
 	public static final String DETACHED = HangupClientAttributes.class.getName() + ".detached";
 
@@ -38,8 +39,8 @@ public final class HangupClientAttributes {
 
 	/**
 	 * Set the response timeout of one request.
-	 * @param timeout the maximum time to wait for the response and between two chunks of its
-	 * body; {@link Duration#ZERO} for none
+	 * @param timeout the maximum time to wait for the response and between two chunks of
+	 * its body; {@link Duration#ZERO} for none
 	 * @return an attributes consumer for {@code WebClient.RequestHeadersSpec#attributes}
 	 */
 	public static Consumer<Map<String, Object>> responseTimeout(Duration timeout) {
@@ -48,9 +49,9 @@ public final class HangupClientAttributes {
 	}
 
 	/**
-	 * Let one call run to its end when the inbound client it was made for leaves. Only calls
-	 * outside the reactive chain can survive: a call in the chain is cancelled by Reactor
-	 * itself.
+	 * Let one call run to its end when the inbound client it was made for leaves. Only
+	 * calls outside the reactive chain can survive: a call in the chain is cancelled by
+	 * Reactor itself.
 	 * @return an attributes consumer for {@code WebClient.RequestHeadersSpec#attributes}
 	 */
 	public static Consumer<Map<String, Object>> detached() {

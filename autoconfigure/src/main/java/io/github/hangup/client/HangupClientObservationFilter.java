@@ -20,7 +20,8 @@ public final class HangupClientObservationFilter implements ObservationFilter {
 
 	/**
 	 * Create a filter.
-	 * @param classifier classifies errors of calls that did not go through the Hangup filter
+	 * @param classifier classifies errors of calls that did not go through the Hangup
+	 * filter
 	 */
 	public HangupClientObservationFilter(HangupClassifier classifier) {
 		this.classifier = classifier;

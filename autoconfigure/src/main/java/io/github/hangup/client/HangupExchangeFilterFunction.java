@@ -24,13 +24,12 @@ import org.springframework.web.reactive.function.client.ExchangeFilterFunction;
 import org.springframework.web.reactive.function.client.ExchangeFunction;
 import org.springframework.web.reactive.function.client.WebClient;
 
-
 /**
  * WebClient filter that makes outbound hang-ups explicit:
  * <ul>
- * <li>applies a response timeout (to the response and between two chunks of its body), since
- * without one a WebClient waits forever; a streaming body (an event stream) has a limit of its
- * own on its silences, none by default;</li>
+ * <li>applies a response timeout (to the response and between two chunks of its body),
+ * since without one a WebClient waits forever; a streaming body (an event stream) has a
+ * limit of its own on its silences, none by default;</li>
  * <li>translates upstream failures, before the response and in its body, into
  * {@link io.github.hangup.UpstreamHangupException}s that keep the original cause;</li>
  * <li>records each outbound hang-up once, including calls cancelled because the inbound
@@ -89,8 +88,8 @@ public final class HangupExchangeFilterFunction implements ExchangeFilterFunctio
 	}
 
 	/**
-	 * Remember the inbound request current on the calling thread in a request attribute; a
-	 * {@code WebClient.Builder#defaultRequest} for calls subscribed outside the chain.
+	 * Remember the inbound request current on the calling thread in a request attribute;
+	 * a {@code WebClient.Builder#defaultRequest} for calls subscribed outside the chain.
 	 * @param spec the request being built
 	 */
 	public static void captureCurrentScope(WebClient.RequestHeadersSpec<?> spec) {
@@ -108,9 +107,9 @@ public final class HangupExchangeFilterFunction implements ExchangeFilterFunctio
 	private void start(ClientRequest request, ExchangeFunction next, CoreSubscriber<? super ClientResponse> actual) {
 		ContextView context = actual.currentContext();
 		InboundScope scope = scope(request, context);
-		OutboundCall call = new OutboundCall(this.classifier, this.recorder, HangupObservations.method(request.method().name()),
-				upstream(request), scope, this.propagation == PropagationMode.REQUEST, this.calls,
-				this.quietDroppedErrors);
+		OutboundCall call = new OutboundCall(this.classifier, this.recorder,
+				HangupObservations.method(request.method().name()), upstream(request), scope,
+				this.propagation == PropagationMode.REQUEST, this.calls, this.quietDroppedErrors);
 		Observation observation = context.getOrDefault(ObservationThreadLocalAccessor.KEY, null);
 		if (observation != null && !observation.isNoop()) {
 			call.observe(observation);
@@ -128,7 +127,8 @@ public final class HangupExchangeFilterFunction implements ExchangeFilterFunctio
 		}
 		InboundScope scope = InboundScope.from(context);
 		if (scope == null && this.propagation == PropagationMode.REQUEST) {
-			// Subscribed outside the chain (toFuture(), subscribe()) from the request's code:
+			// Subscribed outside the chain (toFuture(), subscribe()) from the request's
+			// code:
 			// captured when the request was built, since operators between there and here
 			// may already have reset the thread local from their own Context.
 			Object captured = request.attributes().get(InboundScope.ATTRIBUTE);
@@ -148,7 +148,8 @@ public final class HangupExchangeFilterFunction implements ExchangeFilterFunctio
 		if (port == -1) {
 			port = "https".equalsIgnoreCase(url.getScheme()) ? 443 : 80;
 		}
-		// A proxy calls the same upstream over and over: reuse its name instead of building
+		// A proxy calls the same upstream over and over: reuse its name instead of
+		// building
 		// the same string for every call.
 		Upstream last = this.lastUpstream;
 		if (last != null && last.port() == port && last.host().equals(host)) {
@@ -216,8 +217,8 @@ public final class HangupExchangeFilterFunction implements ExchangeFilterFunctio
 
 		/**
 		 * Set the response timeout of calls that set none of their own (with
-		 * {@link HangupClientAttributes#RESPONSE_TIMEOUT}): the longest wait for the response
-		 * and between two chunks of its body. Defaults to 30 seconds.
+		 * {@link HangupClientAttributes#RESPONSE_TIMEOUT}): the longest wait for the
+		 * response and between two chunks of its body. Defaults to 30 seconds.
 		 * @param responseTimeout the response timeout; {@link Duration#ZERO} for none
 		 * @return this builder
 		 * @since 0.4.0
@@ -243,8 +244,8 @@ public final class HangupExchangeFilterFunction implements ExchangeFilterFunctio
 		}
 
 		/**
-		 * Set how pooled keep-alive connections are kept from going stale, and what happens
-		 * when one did. Defaults to {@link ConnectionReuse#DEFAULTS}.
+		 * Set how pooled keep-alive connections are kept from going stale, and what
+		 * happens when one did. Defaults to {@link ConnectionReuse#DEFAULTS}.
 		 * @param reuse the connection reuse settings
 		 * @return this builder
 		 * @since 0.4.0
@@ -256,8 +257,8 @@ public final class HangupExchangeFilterFunction implements ExchangeFilterFunctio
 		}
 
 		/**
-		 * Set the counter of calls in flight, to share it with other integrations and read
-		 * it. Defaults to a counter of this filter's own.
+		 * Set the counter of calls in flight, to share it with other integrations and
+		 * read it. Defaults to a counter of this filter's own.
 		 * @param calls counts the calls in flight
 		 * @return this builder
 		 * @since 0.4.0

@@ -9,11 +9,12 @@ import reactor.core.Disposable;
 import reactor.netty.Connection;
 
 /**
- * The response timeout of a Reactor Netty call: fires when nothing arrived for the timeout,
- * before the response or between two chunks of its body. One task on an event loop, which
- * reschedules itself while data keeps arriving. Armed before the call has a connection, on
- * the event loop it starts from; when the connection turns out to be on that loop, as a
- * proxy's usually is, the same task goes on as the connection's timer: one task per call.
+ * The response timeout of a Reactor Netty call: fires when nothing arrived for the
+ * timeout, before the response or between two chunks of its body. One task on an event
+ * loop, which reschedules itself while data keeps arriving. Armed before the call has a
+ * connection, on the event loop it starts from; when the connection turns out to be on
+ * that loop, as a proxy's usually is, the same task goes on as the connection's timer:
+ * one task per call.
  * <p>
  * Reactor Netty only: created through {@link ResponseTimeout}'s holder of Reactor Netty
  * code, so that other connectors never load it.
@@ -36,15 +37,17 @@ final class IdleTimer implements Disposable, Runnable {
 		this.timeout = timeout;
 	}
 
-	/** A timer on the event loop of {@code connection}, closed should the call not stop. */
+	/**
+	 * A timer on the event loop of {@code connection}, closed should the call not stop.
+	 */
 	IdleTimer(Connection connection, ResponseTimeout timeout) {
 		this(connection.channel().eventLoop(), timeout);
 		this.connection = connection;
 	}
 
 	/**
-	 * Go on as the timer of {@code connection}, if it is on this timer's event loop. Call on
-	 * the connection's event loop.
+	 * Go on as the timer of {@code connection}, if it is on this timer's event loop. Call
+	 * on the connection's event loop.
 	 * @return whether it is
 	 */
 	boolean bind(Connection connection) {
@@ -65,7 +68,8 @@ final class IdleTimer implements Disposable, Runnable {
 			previous.cancel(false);
 		}
 		if (this.disposed) {
-			// Disposed while scheduling: the check in run() would only have found it later.
+			// Disposed while scheduling: the check in run() would only have found it
+			// later.
 			scheduled.cancel(false);
 		}
 	}

@@ -70,7 +70,8 @@ final class OutboundCall extends AbstractOutboundCall {
 	}
 
 	/**
-	 * Start the exchange for {@code actual}, which sees the call's {@link CallSubscriber}.
+	 * Start the exchange for {@code actual}, which sees the call's
+	 * {@link CallSubscriber}.
 	 */
 	void start(ClientRequest request, ExchangeFunction next, Duration timeout,
 			CoreSubscriber<? super ClientResponse> actual) {
@@ -79,8 +80,8 @@ final class OutboundCall extends AbstractOutboundCall {
 	}
 
 	/**
-	 * Start the exchange for {@code actual}, keeping its pooled connections as {@code reuse}
-	 * says and timing a streaming body as {@code streams} says.
+	 * Start the exchange for {@code actual}, keeping its pooled connections as
+	 * {@code reuse} says and timing a streaming body as {@code streams} says.
 	 */
 	void start(ClientRequest request, ExchangeFunction next, Duration timeout, ConnectionReuse reuse,
 			StreamingResponses streams, Set<Object> idle, CoreSubscriber<? super ClientResponse> actual) {
@@ -90,7 +91,8 @@ final class OutboundCall extends AbstractOutboundCall {
 		countStarted();
 		HangupException refused = joinScope();
 		if (refused != null) {
-			// Subscribed after its client left: do not start it at all, but tell its subscriber.
+			// Subscribed after its client left: do not start it at all, but tell its
+			// subscriber.
 			end();
 			this.subscriber.refuse(refused);
 			return;
@@ -123,8 +125,8 @@ final class OutboundCall extends AbstractOutboundCall {
 
 	/**
 	 * Exchange the request and, when its attempt failed on a stale connection, again. The
-	 * retry happens inside the one exchange the call's subscriber sees, which gets only the
-	 * final outcome.
+	 * retry happens inside the one exchange the call's subscriber sees, which gets only
+	 * the final outcome.
 	 */
 	Mono<ClientResponse> exchange(ExchangeFunction next, ClientRequest view) {
 		return this.retry.exchange(next, view);
@@ -145,7 +147,10 @@ final class OutboundCall extends AbstractOutboundCall {
 		cancelCall(this.state.phase());
 	}
 
-	/** The exchange completed without a response (a filter nearer the connector gave none). */
+	/**
+	 * The exchange completed without a response (a filter nearer the connector gave
+	 * none).
+	 */
 	void completedEmpty() {
 		end();
 		finishCall();
@@ -181,9 +186,9 @@ final class OutboundCall extends AbstractOutboundCall {
 	}
 
 	/**
-	 * Whether the request started to go out on a connection, which is what tells a reply's
-	 * fault from the request's: an upstream may answer as soon as it has the request's head,
-	 * while the body still streams.
+	 * Whether the request started to go out on a connection, which is what tells a
+	 * reply's fault from the request's: an upstream may answer as soon as it has the
+	 * request's head, while the body still streams.
 	 */
 	@Override
 	protected boolean isRequestSent() {

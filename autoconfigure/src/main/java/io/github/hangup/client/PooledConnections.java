@@ -43,18 +43,19 @@ final class PooledConnections {
 	}
 
 	/**
-	 * Whether the connection behind {@code nativeRequest} was closed by another call's retry
-	 * while it sat idle.
+	 * Whether the connection behind {@code nativeRequest} was closed by another call's
+	 * retry while it sat idle.
 	 */
 	static boolean isClosedForRetry(Object nativeRequest) {
 		return REACTOR_NETTY_PRESENT && ReactorNetty.isClosedForRetry(nativeRequest);
 	}
 
 	/**
-	 * Whether {@code error} says the pool had only closed connections to hand out: Reactor
-	 * Netty takes a second one when the first it picked was closed in the meantime, and
-	 * gives up with this error when that one was closed too, as happens when an upstream
-	 * closes several idle connections at once. The request was not written at all.
+	 * Whether {@code error} says the pool had only closed connections to hand out:
+	 * Reactor Netty takes a second one when the first it picked was closed in the
+	 * meantime, and gives up with this error when that one was closed too, as happens
+	 * when an upstream closes several idle connections at once. The request was not
+	 * written at all.
 	 */
 	static boolean isClosedPool(Throwable error) {
 		int depth = 0;
@@ -68,8 +69,8 @@ final class PooledConnections {
 	}
 
 	/**
-	 * Close the idle connections in {@code idle}, the ones to the upstream of a call about
-	 * to be sent again.
+	 * Close the idle connections in {@code idle}, the ones to the upstream of a call
+	 * about to be sent again.
 	 * @return a {@code Mono} that completes once they are closed
 	 */
 	static Mono<Void> closeIdle(Set<Object> idle) {
@@ -87,7 +88,8 @@ final class PooledConnections {
 		}
 
 		static boolean isClosedForRetry(Object nativeRequest) {
-			return nativeRequest instanceof Connection connection && ConnectionUse.isClosedForRetry(connection.channel());
+			return nativeRequest instanceof Connection connection
+					&& ConnectionUse.isClosedForRetry(connection.channel());
 		}
 
 		static void released(Object nativeRequest, @Nullable String keepAlive, Duration maxIdle, Set<Object> idle) {

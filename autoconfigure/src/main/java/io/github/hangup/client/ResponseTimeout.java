@@ -20,12 +20,12 @@ import org.springframework.util.ClassUtils;
 
 /**
  * The response timeout of one call, armed when its request is written, which is when it
- * learns its connector. With Reactor Netty it is an idle timeout on the connection's event
- * loop, as Reactor Netty's own {@code responseTimeout} is, without adding and removing a
- * handler in the connection's pipeline and subscribing to the connection's end for every
- * request. Like Reactor Netty's, it counts from when the request was sent, so that a slow
- * upload does not time out. Other connectors get a Reactor timer until the response and a
- * {@code timeout} operator on the body.
+ * learns its connector. With Reactor Netty it is an idle timeout on the connection's
+ * event loop, as Reactor Netty's own {@code responseTimeout} is, without adding and
+ * removing a handler in the connection's pipeline and subscribing to the connection's end
+ * for every request. Like Reactor Netty's, it counts from when the request was sent, so
+ * that a slow upload does not time out. Other connectors get a Reactor timer until the
+ * response and a {@code timeout} operator on the body.
  */
 final class ResponseTimeout {
 
@@ -41,24 +41,34 @@ final class ResponseTimeout {
 	private final StreamingResponses streams;
 
 	/**
-	 * The limit on silence in the body, in nanoseconds: the response timeout, or a stream's
-	 * own (0 for none) once the response turned out to be a stream.
+	 * The limit on silence in the body, in nanoseconds: the response timeout, or a
+	 * stream's own (0 for none) once the response turned out to be a stream.
 	 */
 	private volatile long bodyTimeout;
 
-	/** The connection's event loop once known: the body's signals are serialized on it. */
+	/**
+	 * The connection's event loop once known: the body's signals are serialized on it.
+	 */
 	private volatile @Nullable Executor eventLoop;
 
 	/** The timeout runs on the connection's event loop, through the body too. */
 	private volatile boolean idle;
 
-	/** When the upstream last sent something, or the request was sent, for the idle timeout. */
+	/**
+	 * When the upstream last sent something, or the request was sent, for the idle
+	 * timeout.
+	 */
 	private volatile long lastRead;
 
-	/** The request is sent: the idle timeout counts from then, as Reactor Netty's does. */
+	/**
+	 * The request is sent: the idle timeout counts from then, as Reactor Netty's does.
+	 */
 	private volatile boolean sent;
 
-	/** The request is being written on a connection; before that, the timeout counts from the start. */
+	/**
+	 * The request is being written on a connection; before that, the timeout counts from
+	 * the start.
+	 */
 	private volatile boolean connected;
 
 	private volatile @Nullable Disposable timer;
@@ -76,8 +86,8 @@ final class ResponseTimeout {
 
 	/**
 	 * Arm the timeout before the call has a connection: getting one (connecting, a TLS
-	 * handshake that hangs) takes no longer than waiting for a response would. Replaced by
-	 * the response timeout proper when the request is written.
+	 * handshake that hangs) takes no longer than waiting for a response would. Replaced
+	 * by the response timeout proper when the request is written.
 	 */
 	void armBeforeConnection() {
 		// Where a retry counts from should the call fail before it was ever written.
@@ -88,9 +98,9 @@ final class ResponseTimeout {
 	}
 
 	/**
-	 * The call is about to be sent once more, on a new connection: it waits only for what is
-	 * left of its timeout, counted from when its failed attempt began waiting, connecting
-	 * included.
+	 * The call is about to be sent once more, on a new connection: it waits only for what
+	 * is left of its timeout, counted from when its failed attempt began waiting,
+	 * connecting included.
 	 * @return whether any time is left for it
 	 */
 	boolean retrying() {
@@ -101,7 +111,8 @@ final class ResponseTimeout {
 		this.idle = false;
 		// Until the retry is written, its timer counts from the failed attempt's start.
 		this.connected = false;
-		// Before any response byte: when the failed attempt was sent, began writing, or, never
+		// Before any response byte: when the failed attempt was sent, began writing, or,
+		// never
 		// written, began.
 		long origin = this.lastRead;
 		long left = this.timeout.toNanos() - (System.nanoTime() - origin);
@@ -127,8 +138,10 @@ final class ResponseTimeout {
 		long now = System.nanoTime();
 		if (REACTOR_NETTY_PRESENT && this.timer instanceof IdleTimer pending
 				&& ReactorNetty.bind(pending, httpRequest.getNativeRequest())) {
-			// The timer armed before the connection goes on as the connection's, on the same
-			// event loop, which runs this: when it fires, it finds the new start and waits on.
+			// The timer armed before the connection goes on as the connection's, on the
+			// same
+			// event loop, which runs this: when it fires, it finds the new start and
+			// waits on.
 			this.lastRead = waitingSince(now);
 			this.sent = sent;
 			this.connected = true;
@@ -165,7 +178,10 @@ final class ResponseTimeout {
 		}
 	}
 
-	/** Since when the call waits for its response: now, or its first attempt's start if retried. */
+	/**
+	 * Since when the call waits for its response: now, or its first attempt's start if
+	 * retried.
+	 */
 	private long waitingSince(long now) {
 		long origin = this.retryOrigin;
 		return (origin != 0) ? origin : now;
@@ -173,7 +189,8 @@ final class ResponseTimeout {
 
 	private void startTimer(long nanos) {
 		if (!this.state.isSignalled()) {
-			// Should the response win the race with this check, the timer finds it answered.
+			// Should the response win the race with this check, the timer finds it
+			// answered.
 			Disposable onLoop = REACTOR_NETTY_PRESENT ? ReactorNetty.onCurrentLoop(this, nanos) : null;
 			this.timer = (onLoop != null) ? onLoop
 					: Schedulers.parallel().schedule(this.subscriber::timedOut, nanos, TimeUnit.NANOSECONDS);
@@ -188,8 +205,8 @@ final class ResponseTimeout {
 	}
 
 	/**
-	 * The response arrived: a Reactor timer is done, an idle one goes on through the body,
-	 * unless the body is a stream without a limit on its silences.
+	 * The response arrived: a Reactor timer is done, an idle one goes on through the
+	 * body, unless the body is a stream without a limit on its silences.
 	 */
 	void responded(@Nullable MediaType contentType) {
 		boolean stream = this.streams.isStreaming(contentType);
@@ -209,14 +226,18 @@ final class ResponseTimeout {
 		}
 	}
 
-	/** The upstream sent something, or the reader asks again: the idle timeout restarts. */
+	/**
+	 * The upstream sent something, or the reader asks again: the idle timeout restarts.
+	 */
 	void read() {
 		if (this.idle) {
 			this.lastRead = System.nanoTime();
 		}
 	}
 
-	/** The body as read: with a {@code timeout} operator unless the idle timer covers it. */
+	/**
+	 * The body as read: with a {@code timeout} operator unless the idle timer covers it.
+	 */
 	Flux<DataBuffer> body(Flux<DataBuffer> source) {
 		long limit = this.bodyTimeout;
 		return (limit == 0 || this.idle) ? source : source.timeout(Duration.ofNanos(limit));
@@ -224,8 +245,8 @@ final class ResponseTimeout {
 
 	TimeoutException exception() {
 		long limit = this.state.isResponded() ? this.bodyTimeout : this.timeout.toNanos();
-		return new TimeoutException("Nothing received from the upstream for " + TimeUnit.NANOSECONDS.toMillis(limit)
-				+ " ms");
+		return new TimeoutException(
+				"Nothing received from the upstream for " + TimeUnit.NANOSECONDS.toMillis(limit) + " ms");
 	}
 
 	@Nullable Executor eventLoop() {
@@ -247,9 +268,12 @@ final class ResponseTimeout {
 			limit = this.bodyTimeout;
 			TrackedBody body = this.subscriber.body();
 			if (limit == 0 || body == null || !body.demands()) {
-				// Nobody asks for the body (yet, or right now: a slow reader holds it back
-				// through backpressure). The upstream is not silent, we are not listening:
-				// the clock restarts when demand does. A stream without a limit never times out.
+				// Nobody asks for the body (yet, or right now: a slow reader holds it
+				// back
+				// through backpressure). The upstream is not silent, we are not
+				// listening:
+				// the clock restarts when demand does. A stream without a limit never
+				// times out.
 				return (limit != 0) ? limit : this.timeout.toNanos();
 			}
 		}
@@ -258,7 +282,8 @@ final class ResponseTimeout {
 	}
 
 	/**
-	 * The idle timeout expired, on the connection's event loop: stop the exchange where it is.
+	 * The idle timeout expired, on the connection's event loop: stop the exchange where
+	 * it is.
 	 * @return whether the exchange was stopped; if not, the timer closes the connection
 	 */
 	boolean idleExpired() {
@@ -283,11 +308,11 @@ final class ResponseTimeout {
 		}
 
 		/**
-		 * A timer on the event loop the call is started from, as a proxy's calls are: armed and
-		 * disarmed on that thread, it costs no other thread's wake-up, where Reactor's parallel
-		 * scheduler is woken for every call only to be cancelled a moment later. It counts from
-		 * {@link ResponseTimeout#lastRead}, and goes on as the connection's timer when the
-		 * connection is on the same event loop.
+		 * A timer on the event loop the call is started from, as a proxy's calls are:
+		 * armed and disarmed on that thread, it costs no other thread's wake-up, where
+		 * Reactor's parallel scheduler is woken for every call only to be cancelled a
+		 * moment later. It counts from {@link ResponseTimeout#lastRead}, and goes on as
+		 * the connection's timer when the connection is on the same event loop.
 		 * @return the timer, or {@code null} off an event loop
 		 */
 		static @Nullable Disposable onCurrentLoop(ResponseTimeout timeout, long nanos) {

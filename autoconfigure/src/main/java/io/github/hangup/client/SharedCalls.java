@@ -17,10 +17,11 @@ import reactor.core.Scannable;
  * Whether anyone but a request whose client left still waits on a call. A call shared
  * through a multicasting operator ({@code cache()}, {@code share()}, {@code replay()},
  * {@code publish()}, a sink) reaches several subscribers, each with its own Reactor
- * {@code Context}: such an operator lists them as its inners (or, as {@code cache()} does,
- * keeps them in its {@code subscribers} array), and Reactor's {@code Scannable} walks from
- * the call's subscriber down to it. Anything that cannot be walked counts as not shared: the
- * call is then stopped with its request, and a request still waiting gets an honest error.
+ * {@code Context}: such an operator lists them as its inners (or, as {@code cache()}
+ * does, keeps them in its {@code subscribers} array), and Reactor's {@code Scannable}
+ * walks from the call's subscriber down to it. Anything that cannot be walked counts as
+ * not shared: the call is then stopped with its request, and a request still waiting gets
+ * an honest error.
  */
 final class SharedCalls {
 
@@ -76,16 +77,16 @@ final class SharedCalls {
 	}
 
 	/**
-	 * The subscribers of a multicasting operator that does not list them as its inners, as
-	 * {@code Mono.cache()}'s coordinator: Reactor's multicasting operators keep them in an
-	 * array field named {@code subscribers}.
+	 * The subscribers of a multicasting operator that does not list them as its inners,
+	 * as {@code Mono.cache()}'s coordinator: Reactor's multicasting operators keep them
+	 * in an array field named {@code subscribers}.
 	 */
 	private static Object[] multicastSubscribers(Scannable node) {
 		for (Class<?> type = node.getClass(); type != null && type != Object.class; type = type.getSuperclass()) {
 			for (Field field : type.getDeclaredFields()) {
 				if (field.getName().equals("subscribers") && field.getType().isArray()
-						&& !field.getType().getComponentType().isPrimitive()
-						&& !Modifier.isStatic(field.getModifiers()) && field.trySetAccessible()) {
+						&& !field.getType().getComponentType().isPrimitive() && !Modifier.isStatic(field.getModifiers())
+						&& field.trySetAccessible()) {
 					try {
 						Object value = field.get(node);
 						return (value instanceof Object[] subscribers) ? subscribers : NONE;

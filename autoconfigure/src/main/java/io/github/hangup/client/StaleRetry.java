@@ -23,7 +23,10 @@ import org.springframework.web.reactive.function.client.ExchangeFunction;
  */
 final class StaleRetry {
 
-	/** A pooled connection found closed before the call could be written on it; its past is unknown. */
+	/**
+	 * A pooled connection found closed before the call could be written on it; its past
+	 * is unknown.
+	 */
 	static final UpstreamConnection CLOSED_IN_POOL = new UpstreamConnection(true, Duration.ZERO, 0);
 
 	/** The most retries of one call, each after a failure on a reused connection. */
@@ -42,7 +45,10 @@ final class StaleRetry {
 	/** The pooled connection of that attempt, when known. */
 	private volatile @Nullable UpstreamConnection connection;
 
-	/** Attempts written, Reactor Netty's own retries included; only the event loop writes it. */
+	/**
+	 * Attempts written, Reactor Netty's own retries included; only the event loop writes
+	 * it.
+	 */
 	private volatile int writes;
 
 	/** Retries sent so far; each follows the failure of the attempt before it. */
@@ -69,10 +75,11 @@ final class StaleRetry {
 	}
 
 	/**
-	 * An attempt is being written to the connector's request: learn its connection, once per
-	 * attempt (Reactor Netty writes the request again when it retries by itself).
+	 * An attempt is being written to the connector's request: learn its connection, once
+	 * per attempt (Reactor Netty writes the request again when it retries by itself).
 	 */
-	@SuppressWarnings("NonAtomicVolatileUpdate") // only the connection's event loop writes
+	@SuppressWarnings("NonAtomicVolatileUpdate") // only the connection's event loop
+													// writes
 	void connected(ClientHttpRequest httpRequest) {
 		Object nativeRequest = httpRequest.getNativeRequest();
 		Object previous = this.nativeRequest;
@@ -81,7 +88,8 @@ final class StaleRetry {
 		}
 		this.nativeRequest = nativeRequest;
 		// Reactor Netty retries by itself a request whose connection closed before it was
-		// sent; when another call's retry closed that connection, the upstream never saw the
+		// sent; when another call's retry closed that connection, the upstream never saw
+		// the
 		// request, and the attempt counts as written once.
 		if (previous == null || this.writes == this.attemptWrites || !PooledConnections.isClosedForRetry(previous)) {
 			this.writes++;
@@ -111,10 +119,11 @@ final class StaleRetry {
 	}
 
 	/**
-	 * The retry is meant for a new connection, but the pool hands out whatever idle one it
-	 * has: one released by another call since the idle ones were closed may be stale too.
-	 * A retry that failed on a reused connection is then tried again, as Go's transport
-	 * does, at most {@link #MAX_RETRIES} times; one that failed on a new connection never.
+	 * The retry is meant for a new connection, but the pool hands out whatever idle one
+	 * it has: one released by another call since the idle ones were closed may be stale
+	 * too. A retry that failed on a reused connection is then tried again, as Go's
+	 * transport does, at most {@link #MAX_RETRIES} times; one that failed on a new
+	 * connection never.
 	 */
 	@SuppressWarnings("NonAtomicVolatileUpdate") // attempts follow one another
 	private Mono<ClientResponse> retryIfStale(Mono<ClientResponse> response, ExchangeFunction next, ClientRequest view,
@@ -128,7 +137,8 @@ final class StaleRetry {
 			}
 			this.retries++;
 			this.attemptWrites = this.writes;
-			call.retried(new HangupRetry(call.method(), call.upstream(), HangupRetry.STALE_CONNECTION, failedOn, error));
+			call.retried(
+					new HangupRetry(call.method(), call.upstream(), HangupRetry.STALE_CONNECTION, failedOn, error));
 			return retryIfStale(PooledConnections.closeIdle(this.idle).then(Mono.defer(() -> next.exchange(view))),
 					next, view, replayable);
 		});
@@ -163,7 +173,8 @@ final class StaleRetry {
 
 	/** The stale connection the failed attempt went out on, if it may go again. */
 	private @Nullable UpstreamConnection staleConnection(Throwable error, boolean replayable) {
-		return this.call.staleAttempt(error, this.retries, this.writes - this.attemptWrites, this.connection, replayable);
+		return this.call.staleAttempt(error, this.retries, this.writes - this.attemptWrites, this.connection,
+				replayable);
 	}
 
 }

@@ -17,9 +17,9 @@ import reactor.util.Loggers;
  * <p>
  * Reactor offers no per-subscriber hook that reaches a bare {@code subscribe()}, so this
  * adds one global hook, once, the first time a call is stopped. The hook logs a stopped
- * call's error at DEBUG and every other dropped error as Reactor does when no hook is set.
- * Reactor runs every hook added with {@link Hooks#onErrorDropped}, so an application's own
- * hook still sees everything.
+ * call's error at DEBUG and every other dropped error as Reactor does when no hook is
+ * set. Reactor runs every hook added with {@link Hooks#onErrorDropped}, so an
+ * application's own hook still sees everything.
  */
 final class StoppedCalls {
 

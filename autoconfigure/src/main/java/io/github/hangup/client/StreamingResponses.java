@@ -9,18 +9,18 @@ import org.springframework.http.MediaType;
 import org.springframework.util.Assert;
 
 /**
- * Which upstream responses are streams of events, and how long such a stream may stay silent
- * between two of its chunks. A stream's silences are its nature (an LLM's tokens while the
- * model thinks, a notification feed, a long poll), so by default none of them is a timeout;
- * the wait for the response head is, as for every call.
+ * Which upstream responses are streams of events, and how long such a stream may stay
+ * silent between two of its chunks. A stream's silences are its nature (an LLM's tokens
+ * while the model thinks, a notification feed, a long poll), so by default none of them
+ * is a timeout; the wait for the response head is, as for every call.
  *
  * @since 0.4.0
  */
 public final class StreamingResponses {
 
 	/**
-	 * The media types of streaming responses when none are configured: server-sent events,
-	 * newline-delimited and sequenced JSON, and a stream of replaced parts.
+	 * The media types of streaming responses when none are configured: server-sent
+	 * events, newline-delimited and sequenced JSON, and a stream of replaced parts.
 	 */
 	public static final List<MediaType> DEFAULT_MEDIA_TYPES = List.of(MediaType.TEXT_EVENT_STREAM,
 			MediaType.APPLICATION_NDJSON, MediaType.parseMediaType("application/stream+json"),
@@ -36,8 +36,8 @@ public final class StreamingResponses {
 
 	/**
 	 * Create the settings.
-	 * @param mediaTypes the media types of streaming responses (wildcards and suffixes such as
-	 * {@code application/*+x-ndjson} allowed)
+	 * @param mediaTypes the media types of streaming responses (wildcards and suffixes
+	 * such as {@code application/*+x-ndjson} allowed)
 	 * @param idleTimeout the longest silence between two chunks of a streaming body;
 	 * {@link Duration#ZERO} for none
 	 */

@@ -22,8 +22,8 @@ import org.springframework.http.client.reactive.ClientHttpResponseDecorator;
 
 /**
  * The response body of one call, however often it is read: every read of the connector's
- * body goes through one operator that classifies its failures, sees its cancel, its end and
- * its demand, and can be ended from outside by the timeout or a stop.
+ * body goes through one operator that classifies its failures, sees its cancel, its end
+ * and its demand, and can be ended from outside by the timeout or a stop.
  */
 final class TrackedBody {
 
@@ -31,8 +31,8 @@ final class TrackedBody {
 
 	/**
 	 * A reader cancelled, or was ended from outside: WebClient releases a body it thinks
-	 * unread (exchangeToMono) by subscribing again, and the connection would reject a second
-	 * reader with an ERROR log.
+	 * unread (exchangeToMono) by subscribing again, and the connection would reject a
+	 * second reader with an ERROR log.
 	 */
 	private volatile boolean cut;
 
@@ -64,7 +64,9 @@ final class TrackedBody {
 		return current != null && current.requested != 0;
 	}
 
-	/** The response timeout expired mid-body. @return whether there was a reader to end */
+	/**
+	 * The response timeout expired mid-body. @return whether there was a reader to end
+	 */
 	boolean timedOut() {
 		Reader current = this.reader;
 		if (current == null) {
@@ -141,14 +143,14 @@ final class TrackedBody {
 
 	private static final class Reader implements CoreSubscriber<DataBuffer>, Subscription {
 
-		private static final AtomicReferenceFieldUpdater<Reader, @Nullable Subscription> UPSTREAM =
-				AtomicReferenceFieldUpdater.newUpdater(Reader.class, Subscription.class, "upstream");
+		private static final AtomicReferenceFieldUpdater<Reader, @Nullable Subscription> UPSTREAM = AtomicReferenceFieldUpdater
+			.newUpdater(Reader.class, Subscription.class, "upstream");
 
-		private static final AtomicIntegerFieldUpdater<Reader> DONE = AtomicIntegerFieldUpdater
-			.newUpdater(Reader.class, "done");
+		private static final AtomicIntegerFieldUpdater<Reader> DONE = AtomicIntegerFieldUpdater.newUpdater(Reader.class,
+				"done");
 
-		private static final AtomicLongFieldUpdater<Reader> REQUESTED = AtomicLongFieldUpdater
-			.newUpdater(Reader.class, "requested");
+		private static final AtomicLongFieldUpdater<Reader> REQUESTED = AtomicLongFieldUpdater.newUpdater(Reader.class,
+				"requested");
 
 		private final CoreSubscriber<? super DataBuffer> actual;
 
@@ -158,10 +160,15 @@ final class TrackedBody {
 
 		private volatile @Nullable Subscription upstream;
 
-		/** 1 once the reader got its terminal signal, from the source, the timeout or a stop. */
+		/**
+		 * 1 once the reader got its terminal signal, from the source, the timeout or a
+		 * stop.
+		 */
 		private volatile int done;
 
-		/** Demand not yet served: the response timeout only counts while there is some. */
+		/**
+		 * Demand not yet served: the response timeout only counts while there is some.
+		 */
 		private volatile long requested;
 
 		Reader(CoreSubscriber<? super DataBuffer> actual, TrackedBody body) {
@@ -202,7 +209,8 @@ final class TrackedBody {
 
 		@Override
 		public void onError(Throwable error) {
-			// After the timeout or a stop, the error of the connection they closed is no news.
+			// After the timeout or a stop, the error of the connection they closed is no
+			// news.
 			if (DONE.compareAndSet(this, 0, 1)) {
 				this.actual.onError(this.call.failed(error, HangupPhase.DURING_RESPONSE));
 			}
@@ -217,8 +225,8 @@ final class TrackedBody {
 		}
 
 		/**
-		 * End the body for its reader from outside the source, once; like a cancel, it leaves
-		 * nothing for WebClient to release.
+		 * End the body for its reader from outside the source, once; like a cancel, it
+		 * leaves nothing for WebClient to release.
 		 */
 		void end(Supplier<Throwable> error) {
 			if (DONE.compareAndSet(this, 0, 1)) {
@@ -231,7 +239,8 @@ final class TrackedBody {
 		@Override
 		public void request(long n) {
 			if (Operators.validate(n) && Operators.addCap(REQUESTED, this, n) == 0) {
-				// Waiting for the upstream starts again now, not when the reader last paused.
+				// Waiting for the upstream starts again now, not when the reader last
+				// paused.
 				this.call.timeout().read();
 			}
 			Subscription subscription = this.upstream;

@@ -24,13 +24,13 @@ import org.springframework.web.reactive.function.client.WebClientResponseExcepti
 /**
  * The connector's response with its body read through the call's {@link TrackedBody}.
  * <p>
- * A view rather than {@code ClientResponse.mutate()}: the builder wraps the body in a second
- * response with its own checkpoint and request description, which cost most of the filter's
- * time on a healthy call. Every body read goes through the original response's
+ * A view rather than {@code ClientResponse.mutate()}: the builder wraps the body in a
+ * second response with its own checkpoint and request description, which cost most of the
+ * filter's time on a healthy call. Every body read goes through the original response's
  * {@link ClientResponse#body(BodyExtractor)}, so decoding, hints and checkpoints stay
- * WebClient's own. Error responses ({@link #createException()}) and {@link #mutate()} use a
- * built response instead: its request is the one WebClient's exceptions describe, which a
- * builder cannot see on a response of another class.
+ * WebClient's own. Error responses ({@link #createException()}) and {@link #mutate()} use
+ * a built response instead: its request is the one WebClient's exceptions describe, which
+ * a builder cannot see on a response of another class.
  */
 final class TrackedResponse implements ClientResponse {
 

@@ -20,10 +20,10 @@ import reactor.netty.Connection;
 import org.springframework.cloud.gateway.support.TimeoutException;
 
 /**
- * One call that Gateway's {@code NettyRoutingFilter} makes to a route's upstream, from its
- * request to the end of its response body: its verdict is an {@link AbstractOutboundCall}'s,
- * as for a WebClient call, under the route's id. Gateway's own response timeout counts as
- * the upstream's.
+ * One call that Gateway's {@code NettyRoutingFilter} makes to a route's upstream, from
+ * its request to the end of its response body: its verdict is an
+ * {@link AbstractOutboundCall}'s, as for a WebClient call, under the route's id.
+ * Gateway's own response timeout counts as the upstream's.
  */
 final class GatewayCall extends AbstractOutboundCall {
 
@@ -36,13 +36,18 @@ final class GatewayCall extends AbstractOutboundCall {
 	/** The upstream's response head arrived: what follows is its body. */
 	private volatile boolean responded;
 
-	/** The request started to go out: an undecodable answer after that is the reply's fault. */
+	/**
+	 * The request started to go out: an undecodable answer after that is the reply's
+	 * fault.
+	 */
 	private volatile boolean started;
 
 	/** The upstream connection, once the response head arrived, for a stop to close. */
 	private volatile @Nullable Connection connection;
 
-	/** What reads the call in the chain: the routing before the response, then the body. */
+	/**
+	 * What reads the call in the chain: the routing before the response, then the body.
+	 */
 	private volatile @Nullable Subscription subscription;
 
 	/** 1 once the call no longer counts as in flight. */
@@ -51,7 +56,10 @@ final class GatewayCall extends AbstractOutboundCall {
 	/** The pooled connection the latest attempt went out on, when known. */
 	private volatile @Nullable UpstreamConnection upstreamConnection;
 
-	/** Attempts written, Reactor Netty's own resends included; only an event loop writes it. */
+	/**
+	 * Attempts written, Reactor Netty's own resends included; only an event loop writes
+	 * it.
+	 */
 	private volatile int writes;
 
 	/** {@link #writes} when the current attempt started. */
@@ -69,8 +77,8 @@ final class GatewayCall extends AbstractOutboundCall {
 
 	/**
 	 * Join the inbound request's scope.
-	 * @return the error to end the call with when its request already ended (the call must
-	 * not start), or {@code null}
+	 * @return the error to end the call with when its request already ended (the call
+	 * must not start), or {@code null}
 	 */
 	@Nullable HangupException join() {
 		HangupException refused = joinScope();
@@ -85,7 +93,8 @@ final class GatewayCall extends AbstractOutboundCall {
 	}
 
 	/**
-	 * An attempt starts to go out on {@code connection}: learn whether it is new or reused.
+	 * An attempt starts to go out on {@code connection}: learn whether it is new or
+	 * reused.
 	 */
 	@SuppressWarnings("NonAtomicVolatileUpdate") // attempts follow one another
 	void requestStarted(Object connection) {
@@ -95,8 +104,8 @@ final class GatewayCall extends AbstractOutboundCall {
 	}
 
 	/**
-	 * The attempt failed: whether it failed on a stale connection and the call goes again,
-	 * counted as a retry.
+	 * The attempt failed: whether it failed on a stale connection and the call goes
+	 * again, counted as a retry.
 	 * @param replayable whether the request may be sent twice
 	 */
 	@SuppressWarnings("NonAtomicVolatileUpdate") // attempts follow one another

@@ -29,18 +29,19 @@ import org.springframework.http.server.reactive.ServerHttpRequestDecorator;
 import org.springframework.web.server.ServerWebExchange;
 
 /**
- * Gateway filter that makes the call of {@link NettyRoutingFilter} an outbound call like a
- * WebClient's, right before it (Gateway calls Reactor Netty's {@code HttpClient} directly, so
- * the WebClient filter never sees it):
+ * Gateway filter that makes the call of {@link NettyRoutingFilter} an outbound call like
+ * a WebClient's, right before it (Gateway calls Reactor Netty's {@code HttpClient}
+ * directly, so the WebClient filter never sees it):
  * <ul>
- * <li>records each outbound hang-up once on the route's id: before the response here, in the
- * response body through {@link HangupGatewayResponseFilter};</li>
- * <li>turns Gateway's own response timeout (global or per route), which Gateway answers with
- * a {@code ResponseStatusException}, into an {@link io.github.hangup.UpstreamTimeoutException}
- * so that it is answered and counted as one;</li>
+ * <li>records each outbound hang-up once on the route's id: before the response here, in
+ * the response body through {@link HangupGatewayResponseFilter};</li>
+ * <li>turns Gateway's own response timeout (global or per route), which Gateway answers
+ * with a {@code ResponseStatusException}, into an
+ * {@link io.github.hangup.UpstreamTimeoutException} so that it is answered and counted as
+ * one;</li>
  * <li>rejects a reply whose status is outside 200-599 instead of relaying it;</li>
- * <li>joins the call to the inbound request's scope, so that a client leaving stops it and
- * counts it as cancelled.</li>
+ * <li>joins the call to the inbound request's scope, so that a client leaving stops it
+ * and counts it as cancelled.</li>
  * </ul>
  * Each subscription is one call: a {@code Retry} filter's every attempt is counted.
  *
@@ -82,8 +83,8 @@ public final class HangupGatewayFilter implements GlobalFilter, Ordered {
 	 * @param recorder receives the hang-ups
 	 * @param propagation how far a client leaving reaches into the proxied call
 	 * @param calls counts the proxied calls in flight, with those of other integrations
-	 * @param retryStaleConnections whether a replayable call that failed on a stale pooled
-	 * connection goes again, on a route without Gateway's own {@code Retry} filter
+	 * @param retryStaleConnections whether a replayable call that failed on a stale
+	 * pooled connection goes again, on a route without Gateway's own {@code Retry} filter
 	 * @since 0.3.0
 	 */
 	public HangupGatewayFilter(HangupClassifier classifier, HangupRecorder recorder, PropagationMode propagation,
@@ -159,7 +160,8 @@ public final class HangupGatewayFilter implements GlobalFilter, Ordered {
 		HttpClientResponse response = exchange.getAttribute(ServerWebExchangeUtils.CLIENT_RESPONSE_ATTR);
 		int status = (response != null) ? response.status().code() : 200;
 		if (status < 200 || status > 599) {
-			// Not a status HTTP knows, or a 1xx although no switch was asked for: relayed,
+			// Not a status HTTP knows, or a 1xx although no switch was asked for:
+			// relayed,
 			// it would reach the client as "999 Unknown" or a switch.
 			return Mono.error(call.rejected(new IllegalArgumentException("Upstream status " + status
 					+ ((status < 100 || status > 599) ? " is outside 100-599" : " is not a final response"))));
@@ -191,7 +193,8 @@ public final class HangupGatewayFilter implements GlobalFilter, Ordered {
 	}
 
 	/**
-	 * The request of the call subscribed with this context starts to go out on a connection.
+	 * The request of the call subscribed with this context starts to go out on a
+	 * connection.
 	 */
 	static void requestStarted(ContextView context, Object connection) {
 		GatewayCall call = context.getOrDefault(GatewayCall.class, null);

@@ -17,26 +17,29 @@ import org.springframework.web.server.ServerWebExchange;
 
 /**
  * Gateway filter that follows the proxied call of {@link HangupGatewayFilter} through its
- * response body, which Gateway's {@link NettyWriteResponseFilter} relays once every filter
- * has run: records the body's failures (the upstream resetting or closing mid-body) on the
- * route's id, sees its end, and sees a cancel wherever it happens, also between the
- * response head and the body.
+ * response body, which Gateway's {@link NettyWriteResponseFilter} relays once every
+ * filter has run: records the body's failures (the upstream resetting or closing
+ * mid-body) on the route's id, sees its end, and sees a cancel wherever it happens, also
+ * between the response head and the body.
  *
  * @since 0.2.0
  */
 public final class HangupGatewayResponseFilter implements GlobalFilter, Ordered {
 
 	/**
-	 * Order of this filter: right before Gateway's {@link NettyWriteResponseFilter}, so that
-	 * the body it writes goes through this filter's response.
+	 * Order of this filter: right before Gateway's {@link NettyWriteResponseFilter}, so
+	 * that the body it writes goes through this filter's response.
 	 */
 	public static final int ORDER = NettyWriteResponseFilter.WRITE_RESPONSE_FILTER_ORDER - 1;
 
 	@Override
 	public Mono<Void> filter(ServerWebExchange exchange, GatewayFilterChain chain) {
-		ServerWebExchange watched = exchange.mutate().response(new CallResponse(exchange.getResponse(), exchange)).build();
+		ServerWebExchange watched = exchange.mutate()
+			.response(new CallResponse(exchange.getResponse(), exchange))
+			.build();
 		return chain.filter(watched).doOnCancel(() -> {
-			// Also a cancel between the response head and its body, which no operator of the
+			// Also a cancel between the response head and its body, which no operator of
+			// the
 			// call sees: NettyWriteResponseFilter then closes the connection.
 			GatewayCall call = call(exchange);
 			if (call != null) {
@@ -98,8 +101,8 @@ public final class HangupGatewayResponseFilter implements GlobalFilter, Ordered 
 	}
 
 	/**
-	 * The upstream's response body as relayed: its failures classified, its cancel and its
-	 * end seen.
+	 * The upstream's response body as relayed: its failures classified, its cancel and
+	 * its end seen.
 	 */
 	private static <T> Flux<T> follow(Flux<T> body, GatewayCall call) {
 		return body.doOnSubscribe(call::subscribed)

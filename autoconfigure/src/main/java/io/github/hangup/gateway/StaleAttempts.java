@@ -18,11 +18,12 @@ import org.springframework.web.server.ServerWebExchange;
 
 /**
  * A proxied call that failed on a stale pooled connection goes again through Gateway's
- * routing, as Gateway's own {@code Retry} filter sends an attempt again: the exchange reset,
- * the rest of the chain subscribed once more. Only a replayable request (an idempotent method
- * or an idempotency key, and no body), at most three times, and never on a route that has
- * Gateway's {@code Retry} filter: two layers of retries on one failure would multiply the
- * attempts, so such a route is left to the filter its user configured.
+ * routing, as Gateway's own {@code Retry} filter sends an attempt again: the exchange
+ * reset, the rest of the chain subscribed once more. Only a replayable request (an
+ * idempotent method or an idempotency key, and no body), at most three times, and never
+ * on a route that has Gateway's {@code Retry} filter: two layers of retries on one
+ * failure would multiply the attempts, so such a route is left to the filter its user
+ * configured.
  */
 final class StaleAttempts {
 
@@ -43,8 +44,10 @@ final class StaleAttempts {
 			if (!call.retry(error, replayable)) {
 				return Mono.error(error);
 			}
-			// The server's request body can be read once: a request without one goes again with
-			// an empty body; one with a body goes again only when nothing of it was written.
+			// The server's request body can be read once: a request without one goes
+			// again with
+			// an empty body; one with a body goes again only when nothing of it was
+			// written.
 			ServerWebExchange again = body ? exchange : withoutBody(exchange);
 			return retry(Mono.defer(() -> {
 				// What Gateway's Retry filter does before it routes an attempt again.

@@ -8,28 +8,28 @@ package io.github.hangup.metrics;
 public final class HangupMetrics {
 
 	/**
-	 * Timer of inbound hang-ups; its duration is how long the request ran before it hung up.
-	 * Tags: {@link #KIND}, {@link #PHASE}, {@link #METHOD}, {@link #URI}.
+	 * Timer of inbound hang-ups; its duration is how long the request ran before it hung
+	 * up. Tags: {@link #KIND}, {@link #PHASE}, {@link #METHOD}, {@link #URI}.
 	 */
 	public static final String SERVER_HANGUPS = "http.server.hangups";
 
 	/**
-	 * Timer of outbound hang-ups; its duration is how long the call ran before it hung up.
-	 * Tags: {@link #CONNECTION}, {@link #KIND}, {@link #PHASE}, {@link #METHOD},
+	 * Timer of outbound hang-ups; its duration is how long the call ran before it hung
+	 * up. Tags: {@link #CONNECTION}, {@link #KIND}, {@link #PHASE}, {@link #METHOD},
 	 * {@link #UPSTREAM}.
 	 */
 	public static final String CLIENT_HANGUPS = "http.client.hangups";
 
 	/**
 	 * Tag of {@link #CLIENT_HANGUPS}: whether the call went out on a {@code NEW} or a
-	 * {@code REUSED} pooled connection, {@code UNKNOWN} when it got none or the connector does
-	 * not tell.
+	 * {@code REUSED} pooled connection, {@code UNKNOWN} when it got none or the connector
+	 * does not tell.
 	 */
 	public static final String CONNECTION = "connection";
 
 	/**
-	 * Counter of outbound calls sent again after a stale keep-alive connection failed them.
-	 * Tags: {@link #METHOD}, {@link #REASON}, {@link #UPSTREAM}.
+	 * Counter of outbound calls sent again after a stale keep-alive connection failed
+	 * them. Tags: {@link #METHOD}, {@link #REASON}, {@link #UPSTREAM}.
 	 */
 	public static final String CLIENT_RETRIES = "http.client.retries";
 

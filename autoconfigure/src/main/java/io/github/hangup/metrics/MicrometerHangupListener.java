@@ -73,10 +73,9 @@ public final class MicrometerHangupListener implements HangupListener {
 
 	@Override
 	public void onRetry(HangupRetry retry) {
-		this.clientRetries
-			.withTags(Tags.of(Tag.of(HangupMetrics.METHOD, HangupObservations.method(retry.method())),
-					Tag.of(HangupMetrics.REASON, retry.reason()),
-					Tag.of(HangupMetrics.UPSTREAM, upstream(retry.upstream()))))
+		this.clientRetries.withTags(Tags.of(Tag.of(HangupMetrics.METHOD, HangupObservations.method(retry.method())),
+				Tag.of(HangupMetrics.REASON, retry.reason()),
+				Tag.of(HangupMetrics.UPSTREAM, upstream(retry.upstream()))))
 			.increment();
 	}
 

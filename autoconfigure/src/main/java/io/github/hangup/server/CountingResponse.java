@@ -14,8 +14,8 @@ import org.springframework.http.server.reactive.ServerHttpResponse;
 import org.springframework.http.server.reactive.ServerHttpResponseDecorator;
 
 /**
- * Counts the body bytes of a response, so that a client closing its connection right after
- * a complete response is not taken for a client that left; holds the request's
+ * Counts the body bytes of a response, so that a client closing its connection right
+ * after a complete response is not taken for a client that left; holds the request's
  * {@link InboundScope} for the web filter, which finds it by {@link #find}.
  */
 class CountingResponse extends ServerHttpResponseDecorator {

@@ -8,8 +8,8 @@ import org.jspecify.annotations.Nullable;
 final class CurrentScope {
 
 	/**
-	 * A static, like every context-propagation thread local: it is the only way for a call
-	 * subscribed outside the reactive chain to find its request.
+	 * A static, like every context-propagation thread local: it is the only way for a
+	 * call subscribed outside the reactive chain to find its request.
 	 */
 	private static final ThreadLocal<InboundScope> CURRENT = new ThreadLocal<>();
 

@@ -16,8 +16,8 @@ import org.springframework.http.server.reactive.observation.ServerRequestObserva
 
 /**
  * Adds the {@code hangup} key to {@code http.server.requests} observations and, when
- * configured, records client-cancelled requests with a status of their own (nginx uses 499)
- * instead of {@code UNKNOWN}.
+ * configured, records client-cancelled requests with a status of their own (nginx uses
+ * 499) instead of {@code UNKNOWN}.
  *
  * @since 0.1.0
  */
@@ -42,10 +42,12 @@ public final class HangupServerObservationFilter implements ObservationFilter {
 		InboundScope scope = (InboundScope) server.getAttributes().get(InboundScope.ATTRIBUTE);
 		HangupKind kind = (scope != null) ? scope.kind() : null;
 		if (kind == null && server.isConnectionAborted()) {
-			// The web filter decided, as the server aborted the request, whether its client
+			// The web filter decided, as the server aborted the request, whether its
+			// client
 			// left (see HangupWebFilter.watchAborts): read that decision, do not make it.
 			if (scope != null && (isResponseComplete(server, scope) || scope.isClosed())) {
-				// Reactor Netty may cancel a request whose response it already sent in full;
+				// Reactor Netty may cancel a request whose response it already sent in
+				// full;
 				// WebFlux records that as UNKNOWN. Record what the client really got.
 				recordSentStatus(server);
 			}
@@ -59,7 +61,8 @@ public final class HangupServerObservationFilter implements ObservationFilter {
 		HangupObservations.boundMethod(context);
 		if (scope != null && kind != null && kind != HangupKind.CLIENT_CANCEL
 				&& scope.phase() == HangupPhase.DURING_RESPONSE) {
-			// The status went out before the body was cut: what the client got is no success.
+			// The status went out before the body was cut: what the client got is no
+			// success.
 			context.addLowCardinalityKeyValue(Outcome.UNKNOWN.asKeyValue());
 		}
 		if (kind == HangupKind.CLIENT_CANCEL && this.clientClosedStatus != null) {

@@ -37,17 +37,17 @@ import org.springframework.web.server.WebExceptionHandler;
  * <ul>
  * <li>an upstream hang-up before the response was committed gets its status (504 for a
  * timeout, 502 otherwise) and an RFC 9457 {@link ProblemDetail}, written by the
- * application's codecs as {@code application/problem+json}, that names the kind but never an
- * upstream host, address, exception message or stack trace; a request closed by a shutdown
- * gets 503 the same way;</li>
- * <li>an upstream hang-up after the response was committed aborts the inbound connection, so
- * the client sees a truncated body at once instead of a stall or a body that looks
+ * application's codecs as {@code application/problem+json}, that names the kind but never
+ * an upstream host, address, exception message or stack trace; a request closed by a
+ * shutdown gets 503 the same way;</li>
+ * <li>an upstream hang-up after the response was committed aborts the inbound connection,
+ * so the client sees a truncated body at once instead of a stall or a body that looks
  * complete;</li>
- * <li>a client that left is recorded and the error swallowed: nothing can be sent and it is
- * not worth an ERROR log.</li>
+ * <li>a client that left is recorded and the error swallowed: nothing can be sent and it
+ * is not worth an ERROR log.</li>
  * </ul>
- * Other errors pass through untouched. {@link HangupProblemDetailCustomizer}s may change the
- * problem before it is written.
+ * Other errors pass through untouched. {@link HangupProblemDetailCustomizer}s may change
+ * the problem before it is written.
  *
  * @since 0.1.0
  */
@@ -73,7 +73,10 @@ public final class HangupWebExceptionHandler implements WebExceptionHandler, Ord
 
 	private final List<HangupProblemDetailCustomizer> customizers;
 
-	/** The stopped shared calls already logged: one WARN line per call, however many requests it reached. */
+	/**
+	 * The stopped shared calls already logged: one WARN line per call, however many
+	 * requests it reached.
+	 */
 	private final Set<Throwable> warned = Collections.synchronizedSet(Collections.newSetFromMap(new WeakHashMap<>()));
 
 	/**
@@ -97,8 +100,8 @@ public final class HangupWebExceptionHandler implements WebExceptionHandler, Ord
 	 * @param statuses status answered for each upstream kind; missing kinds get
 	 * {@link HangupKind#defaultStatus()}
 	 * @param writers the application's writers, one of which writes the problems; without
-	 * one for {@link ProblemDetail} as {@code application/problem+json}, answers have their
-	 * status and no body
+	 * one for {@link ProblemDetail} as {@code application/problem+json}, answers have
+	 * their status and no body
 	 * @param customizers called in order on each problem before it is written
 	 * @since 0.3.0
 	 */
@@ -125,7 +128,8 @@ public final class HangupWebExceptionHandler implements WebExceptionHandler, Ord
 		ServerHttpResponse response = exchange.getResponse();
 		HangupPhase phase = InboundHangups.phase(exchange);
 		if (kind == HangupKind.SERVER_CLOSE) {
-			// Already recorded by the shutdown that stopped the request's calls; its client is
+			// Already recorded by the shutdown that stopped the request's calls; its
+			// client is
 			// still there and must not take what it got for a complete answer.
 			if (phase == HangupPhase.DURING_RESPONSE) {
 				return InboundConnections.abort(response, ex);
@@ -144,7 +148,8 @@ public final class HangupWebExceptionHandler implements WebExceptionHandler, Ord
 			if (record) {
 				this.hangups.record(exchange, scope, kind, phase, null, InboundHangups.upstream(ex), ex);
 			}
-			// Claimed before closing: the close cancels the request, which must not count again.
+			// Claimed before closing: the close cancels the request, which must not count
+			// again.
 			return InboundConnections.abort(response, ex);
 		}
 		int status = this.statuses[kind.ordinal()];
@@ -164,9 +169,9 @@ public final class HangupWebExceptionHandler implements WebExceptionHandler, Ord
 	}
 
 	/**
-	 * A call this request waited on was stopped because the client of the request that made
-	 * it left. Not this request's hang-up, and no success either: an honest 503, or a visible
-	 * cut once the response began, and one WARN line per stopped call.
+	 * A call this request waited on was stopped because the client of the request that
+	 * made it left. Not this request's hang-up, and no success either: an honest 503, or
+	 * a visible cut once the response began, and one WARN line per stopped call.
 	 */
 	private Mono<Void> sharedCallStopped(ServerWebExchange exchange, Throwable ex, HangupPhase phase) {
 		HangupException stopped = InboundHangups.stoppedCall(ex);
@@ -215,7 +220,8 @@ public final class HangupWebExceptionHandler implements WebExceptionHandler, Ord
 			}
 		}
 		catch (RuntimeException ex) {
-			// The hang-up is recorded with its status: answer it, not a 500 for a customizer.
+			// The hang-up is recorded with its status: answer it, not a 500 for a
+			// customizer.
 			logger.warn("Hang-up problem customizer failed, answering the default problem", ex);
 			return defaultProblem(kind, status);
 		}

@@ -29,9 +29,10 @@ import org.springframework.web.server.WebFilterChain;
  * stream) closes before the response completed. Records that once as
  * {@link HangupKind#CLIENT_CANCEL} and tells the request's outbound calls.
  * <p>
- * The scope travels in the Reactor {@code Context}, and is also made current on the thread
- * while the request's processing is subscribed, so that handler code that subscribes an
- * outbound call outside the chain ({@code toFuture()}, {@code subscribe()}) finds it.
+ * The scope travels in the Reactor {@code Context}, and is also made current on the
+ * thread while the request's processing is subscribed, so that handler code that
+ * subscribes an outbound call outside the chain ({@code toFuture()}, {@code subscribe()})
+ * finds it.
  *
  * @since 0.1.0
  */
@@ -63,10 +64,10 @@ public final class HangupWebFilter implements WebFilter, Ordered {
 	}
 
 	/**
-	 * Return a lifecycle that closes the requests still in flight through this filter once
-	 * graceful shutdown is over, just before the web server stops: each is recorded as a
-	 * {@link HangupKind#SERVER_CLOSE} and its outbound calls are stopped. Register it as a
-	 * bean.
+	 * Return a lifecycle that closes the requests still in flight through this filter
+	 * once graceful shutdown is over, just before the web server stops: each is recorded
+	 * as a {@link HangupKind#SERVER_CLOSE} and its outbound calls are stopped. Register
+	 * it as a bean.
 	 * @return the lifecycle
 	 * @since 0.3.0
 	 */
@@ -76,9 +77,9 @@ public final class HangupWebFilter implements WebFilter, Ordered {
 
 	/**
 	 * Wrap the application's {@link HttpHandler} so that a request the server aborts (its
-	 * connection closed, its HTTP/2 stream reset) reaches this filter before WebFlux stops
-	 * the request's observation: the filter decides then whether the client left, and the
-	 * observation only reads it. Register it with
+	 * connection closed, its HTTP/2 stream reset) reaches this filter before WebFlux
+	 * stops the request's observation: the filter decides then whether the client left,
+	 * and the observation only reads it. Register it with
 	 * {@code WebHttpHandlerBuilder.httpHandlerDecorator}.
 	 * @param handler the application's handler
 	 * @return the wrapped handler
@@ -145,8 +146,8 @@ public final class HangupWebFilter implements WebFilter, Ordered {
 	}
 
 	/**
-	 * A constant: WebFlux's filter chain describes every request's checkpoint with it, and
-	 * {@code Object.toString()} would build a new string for each.
+	 * A constant: WebFlux's filter chain describes every request's checkpoint with it,
+	 * and {@code Object.toString()} would build a new string for each.
 	 */
 	@Override
 	public String toString() {
@@ -154,11 +155,11 @@ public final class HangupWebFilter implements WebFilter, Ordered {
 	}
 
 	/**
-	 * The request's processing under its scope: one operator that carries the scope in the
-	 * Reactor {@code Context}, makes it current on the thread while the processing is
-	 * subscribed (that is when WebFlux invokes handlers whose arguments are ready) and sees
-	 * how the processing ends. The scope is the one {@link ServerAborts} opened for the
-	 * request with its response, or a new one.
+	 * The request's processing under its scope: one operator that carries the scope in
+	 * the Reactor {@code Context}, makes it current on the thread while the processing is
+	 * subscribed (that is when WebFlux invokes handlers whose arguments are ready) and
+	 * sees how the processing ends. The scope is the one {@link ServerAborts} opened for
+	 * the request with its response, or a new one.
 	 */
 	private final class Processing extends Mono<Void> {
 
@@ -240,9 +241,10 @@ public final class HangupWebFilter implements WebFilter, Ordered {
 		}
 
 		/**
-		 * The server aborts the request, before WebFlux stops its observation and before the
-		 * cancel comes down to {@link #cancel()}: unless the client already has the whole
-		 * response, the client left, and a processing that ends in between learns it.
+		 * The server aborts the request, before WebFlux stops its observation and before
+		 * the cancel comes down to {@link #cancel()}: unless the client already has the
+		 * whole response, the client left, and a processing that ends in between learns
+		 * it.
 		 */
 		@Override
 		public void run() {
@@ -272,7 +274,8 @@ public final class HangupWebFilter implements WebFilter, Ordered {
 		public void cancel() {
 			boolean first = end();
 			if (first) {
-				// Before the cancel travels down the chain, so that outbound calls cancelled
+				// Before the cancel travels down the chain, so that outbound calls
+				// cancelled
 				// by it already see the client as gone.
 				cancelled(this.exchange, this.scope);
 			}

@@ -24,8 +24,8 @@ final class InboundConnections {
 	}
 
 	/**
-	 * Close the inbound connection (or HTTP/2 stream) so that a committed response is seen
-	 * as truncated instead of complete.
+	 * Close the inbound connection (or HTTP/2 stream) so that a committed response is
+	 * seen as truncated instead of complete.
 	 * @return a {@code Mono} that completes once the connection is closed, so that the
 	 * request's processing (and its observation) ends: completing before would race the
 	 * close with a final write of the response, never completing would leave it open; the
@@ -50,8 +50,9 @@ final class InboundConnections {
 	}
 
 	/**
-	 * Return a {@code Mono} that completes once the response has been written in full or its
-	 * connection (or HTTP/2 stream) closed; at once when the server is not Reactor Netty.
+	 * Return a {@code Mono} that completes once the response has been written in full or
+	 * its connection (or HTTP/2 stream) closed; at once when the server is not Reactor
+	 * Netty.
 	 */
 	static Mono<Void> responseEnded(ServerHttpResponse response) {
 		Object connection = nativeConnection(response);

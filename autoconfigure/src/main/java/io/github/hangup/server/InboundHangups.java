@@ -46,7 +46,8 @@ final class InboundHangups {
 		HangupKind kind = this.classifier.classify(error, HangupSide.INBOUND);
 		if (kind == HangupKind.CLIENT_CANCEL && !(error instanceof HangupException)
 				&& Boolean.TRUE.equals(InboundConnections.isConnectionOpen(exchange.getResponse()))) {
-			// A lost connection while our own client is still connected must be an upstream
+			// A lost connection while our own client is still connected must be an
+			// upstream
 			// one that reached us unwrapped (a WebClient without the Hangup filter).
 			return this.classifier.classify(error, HangupSide.OUTBOUND);
 		}
@@ -54,8 +55,8 @@ final class InboundHangups {
 	}
 
 	/**
-	 * The client left while its request's processing is being cancelled: calls in the chain
-	 * stop with the cancel, the others are stopped once it went through.
+	 * The client left while its request's processing is being cancelled: calls in the
+	 * chain stop with the cancel, the others are stopped once it went through.
 	 */
 	void clientLeaving(ServerWebExchange exchange, InboundScope scope) {
 		clientGone(exchange, scope, null, false);
@@ -129,19 +130,19 @@ final class InboundHangups {
 	}
 
 	/**
-	 * Whether the client already has the whole response: it may close the connection before
-	 * the server's processing has signalled completion (the last bytes of a relayed body are
-	 * on the wire before the upstream's end-of-body reaches this thread), and that is no
-	 * hang-up. Only a declared length tells; a chunked body is incomplete until its final
-	 * chunk, which is written after completion.
+	 * Whether the client already has the whole response: it may close the connection
+	 * before the server's processing has signalled completion (the last bytes of a
+	 * relayed body are on the wire before the upstream's end-of-body reaches this
+	 * thread), and that is no hang-up. Only a declared length tells; a chunked body is
+	 * incomplete until its final chunk, which is written after completion.
 	 */
 	static boolean isResponseComplete(ServerHttpRequest request, ServerHttpResponse response, InboundScope scope) {
 		if (!response.isCommitted()) {
 			return false;
 		}
 		HttpStatusCode status = response.getStatusCode();
-		if (HttpMethod.HEAD.equals(request.getMethod())
-				|| (status != null && (status.value() == 204 || status.value() == 304 || status.is1xxInformational()))) {
+		if (HttpMethod.HEAD.equals(request.getMethod()) || (status != null
+				&& (status.value() == 204 || status.value() == 304 || status.is1xxInformational()))) {
 			return true;
 		}
 		long length = response.getHeaders().getContentLength();
@@ -153,14 +154,15 @@ final class InboundHangups {
 	}
 
 	/**
-	 * The client cancel Hangup stopped an outbound call with, if {@code error} is or wraps one.
-	 * A stop is the scope's decision, not a failure, so it has no cause: a call that failed
-	 * because its own client left (a request body cut by the client) keeps the failure as
-	 * its cause.
+	 * The client cancel Hangup stopped an outbound call with, if {@code error} is or
+	 * wraps one. A stop is the scope's decision, not a failure, so it has no cause: a
+	 * call that failed because its own client left (a request body cut by the client)
+	 * keeps the failure as its cause.
 	 */
 	static @Nullable HangupException stoppedCall(Throwable error) {
 		HangupException found = hangupIn(error);
-		return (found != null && found.getKind() == HangupKind.CLIENT_CANCEL && found.getCause() == null) ? found : null;
+		return (found != null && found.getKind() == HangupKind.CLIENT_CANCEL && found.getCause() == null) ? found
+				: null;
 	}
 
 	static @Nullable String upstream(Throwable error) {

@@ -4,10 +4,11 @@ import io.micrometer.context.ThreadLocalAccessor;
 import org.jspecify.annotations.Nullable;
 
 /**
- * Lets Micrometer context-propagation (and Reactor's automatic context propagation) carry the
- * {@link InboundScope} between the Reactor {@code Context} and a thread local, so that
- * outbound calls subscribed from callbacks of a request's chain find their request. Found
- * through {@code META-INF/services}; needs {@code io.micrometer:context-propagation}.
+ * Lets Micrometer context-propagation (and Reactor's automatic context propagation) carry
+ * the {@link InboundScope} between the Reactor {@code Context} and a thread local, so
+ * that outbound calls subscribed from callbacks of a request's chain find their request.
+ * Found through {@code META-INF/services}; needs
+ * {@code io.micrometer:context-propagation}.
  *
  * @since 0.1.0
  */

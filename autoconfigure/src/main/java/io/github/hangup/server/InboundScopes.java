@@ -8,9 +8,9 @@ import org.jspecify.annotations.Nullable;
 
 /**
  * What the server components of another stack (the Servlet side, in
- * {@code io.github.hangup.servlet}) need of an {@link InboundScope}: making it current on the
- * request's thread, and deciding once how its request ended. The reactive components use the
- * scope directly. Not meant for applications.
+ * {@code io.github.hangup.servlet}) need of an {@link InboundScope}: making it current on
+ * the request's thread, and deciding once how its request ended. The reactive components
+ * use the scope directly. Not meant for applications.
  *
  * @since 0.3.0
  */
@@ -101,8 +101,8 @@ public final class InboundScopes {
 	}
 
 	/**
-	 * The request's processing ended: release the calls still in its scope unless its client
-	 * left first.
+	 * The request's processing ended: release the calls still in its scope unless its
+	 * client left first.
 	 * @param scope the request's scope
 	 * @return {@code true} when the request ended with its client there
 	 */

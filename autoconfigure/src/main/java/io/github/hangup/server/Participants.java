@@ -7,9 +7,9 @@ import java.util.Set;
 import io.github.hangup.server.InboundScope.Participant;
 
 /**
- * The outbound calls joined to one inbound request. Copied on write under this object's lock:
- * a request makes few outbound calls, and readers iterate without locking while calls leave.
- * Each call is removed, and so told, at most once.
+ * The outbound calls joined to one inbound request. Copied on write under this object's
+ * lock: a request makes few outbound calls, and readers iterate without locking while
+ * calls leave. Each call is removed, and so told, at most once.
  */
 final class Participants {
 

@@ -8,8 +8,8 @@ import reactor.util.context.Context;
 
 /**
  * A request's processing passed through unchanged, with a context of its own: the base of
- * the server side's one-object operators, which differ only in what they do on a cancel or
- * at the end.
+ * the server side's one-object operators, which differ only in what they do on a cancel
+ * or at the end.
  */
 abstract class Relay implements CoreSubscriber<Void>, Subscription {
 

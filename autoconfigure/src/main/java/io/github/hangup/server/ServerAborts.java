@@ -10,12 +10,12 @@ import org.springframework.http.server.reactive.ServerHttpResponse;
 /**
  * Wraps the application's {@link HttpHandler}, outside WebFlux's request observation. It
  * opens each request's {@link InboundScope} with the response that counts the body, where
- * {@link HangupWebFilter} then finds it: not in the Reactor {@code Context}, where any entry
- * would make the observation's {@code tap} restore thread locals around each of its
- * signals. The server cancels a request whose connection closed (or whose
- * HTTP/2 stream was reset) through here first, so the web filter decides whether its client
- * left before WebFlux stops the request's observation, and the observation filter only reads
- * that decision: how a request ended does not depend on whether it is observed.
+ * {@link HangupWebFilter} then finds it: not in the Reactor {@code Context}, where any
+ * entry would make the observation's {@code tap} restore thread locals around each of its
+ * signals. The server cancels a request whose connection closed (or whose HTTP/2 stream
+ * was reset) through here first, so the web filter decides whether its client left before
+ * WebFlux stops the request's observation, and the observation filter only reads that
+ * decision: how a request ended does not depend on whether it is observed.
  */
 final class ServerAborts implements HttpHandler {
 

@@ -16,8 +16,8 @@ import org.springframework.context.SmartLifecycle;
  * and its outbound calls are stopped while the application's HTTP clients still run. Logs
  * one INFO line per shutdown with the number of requests it closed.
  * <p>
- * The stop ends once every closed request has its answer written (a {@code 503} before the
- * response, a cut stream during it), so that the web server's stop does not close a
+ * The stop ends once every closed request has its answer written (a {@code 503} before
+ * the response, a cut stream during it), so that the web server's stop does not close a
  * connection under an answer still on its way; Spring bounds that wait with
  * {@code spring.lifecycle.timeout-per-shutdown-phase}.
  */

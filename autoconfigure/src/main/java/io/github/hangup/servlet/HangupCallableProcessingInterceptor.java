@@ -21,7 +21,10 @@ import org.springframework.web.context.request.async.CallableProcessingIntercept
  */
 public final class HangupCallableProcessingInterceptor implements CallableProcessingInterceptor {
 
-	/** Request attribute holding the scope that was current on the task's thread before it. */
+	/**
+	 * Request attribute holding the scope that was current on the task's thread before
+	 * it.
+	 */
 	private static final String PREVIOUS_ATTRIBUTE = HangupCallableProcessingInterceptor.class.getName() + ".previous";
 
 	/** Held in place of the scope that was current before when there was none. */
@@ -53,7 +56,8 @@ public final class HangupCallableProcessingInterceptor implements CallableProces
 
 	@Override
 	public <T> void postProcess(NativeWebRequest request, Callable<T> task, @Nullable Object concurrentResult) {
-		// On the task's thread again: a pooled thread gets back the nothing it had, a thread
+		// On the task's thread again: a pooled thread gets back the nothing it had, a
+		// thread
 		// that ran the task in place (a synchronous executor) the scope it had.
 		Object previous = request.getAttribute(PREVIOUS_ATTRIBUTE, RequestAttributes.SCOPE_REQUEST);
 		if (previous == null) {

@@ -31,18 +31,19 @@ import org.springframework.web.servlet.ModelAndView;
  * application's {@code @ExceptionHandler} methods and before the error page that would
  * answer 500:
  * <ul>
- * <li>an upstream hang-up (a {@link io.github.hangup.HangupException}, or the I/O error of a
- * client Hangup does not see, wrapped by Spring in a {@code ResourceAccessException}) before
- * the response was committed gets its status (504 for a timeout, 502 or 503 otherwise) and
- * the RFC 9457 {@link ProblemDetail} of {@link HangupProblemDetails}, written by the
- * application's message converters as {@code application/problem+json};</li>
- * <li>an upstream hang-up after the response was committed aborts the inbound connection, so
- * the client sees a truncated body at once instead of a body that looks complete;</li>
- * <li>a client that left is recorded and the error swallowed: nothing can be sent and it is
- * not worth an ERROR log;</li>
+ * <li>an upstream hang-up (a {@link io.github.hangup.HangupException}, or the I/O error
+ * of a client Hangup does not see, wrapped by Spring in a
+ * {@code ResourceAccessException}) before the response was committed gets its status (504
+ * for a timeout, 502 or 503 otherwise) and the RFC 9457 {@link ProblemDetail} of
+ * {@link HangupProblemDetails}, written by the application's message converters as
+ * {@code application/problem+json};</li>
+ * <li>an upstream hang-up after the response was committed aborts the inbound connection,
+ * so the client sees a truncated body at once instead of a body that looks complete;</li>
+ * <li>a client that left is recorded and the error swallowed: nothing can be sent and it
+ * is not worth an ERROR log;</li>
  * <li>a request whose calls a shutdown stopped (recorded by then as
- * {@link HangupKind#SERVER_CLOSE}) is answered {@code 503} with {@code Connection: close}, or
- * cut once its response is committed.</li>
+ * {@link HangupKind#SERVER_CLOSE}) is answered {@code 503} with
+ * {@code Connection: close}, or cut once its response is committed.</li>
  * </ul>
  * Other errors pass through untouched. Each hang-up is counted once on the request.
  *
@@ -76,13 +77,15 @@ public final class HangupHandlerExceptionResolver implements HandlerExceptionRes
 	 * @param hangups records inbound hang-ups
 	 * @param statuses status answered for each upstream kind; missing kinds get
 	 * {@link HangupKind#defaultStatus()}
-	 * @param converters supplies the application's message converters, one of which writes
-	 * the problems; called once, on the first answer. Without one for {@link ProblemDetail}
-	 * as {@code application/problem+json}, answers have their status and no body
+	 * @param converters supplies the application's message converters, one of which
+	 * writes the problems; called once, on the first answer. Without one for
+	 * {@link ProblemDetail} as {@code application/problem+json}, answers have their
+	 * status and no body
 	 * @param customizers called in order on each problem before it is written
 	 */
 	public HangupHandlerExceptionResolver(ServletHangups hangups, Map<HangupKind, Integer> statuses,
-			Supplier<List<HttpMessageConverter<?>>> converters, List<HangupServletProblemDetailCustomizer> customizers) {
+			Supplier<List<HttpMessageConverter<?>>> converters,
+			List<HangupServletProblemDetailCustomizer> customizers) {
 		this.hangups = hangups;
 		for (HangupKind kind : HangupKind.values()) {
 			if (kind.isUpstream()) {
@@ -101,7 +104,8 @@ public final class HangupHandlerExceptionResolver implements HandlerExceptionRes
 			return null;
 		}
 		if (kind == HangupKind.SERVER_CLOSE) {
-			// Recorded already by the shutdown that stopped the request's calls; its client is
+			// Recorded already by the shutdown that stopped the request's calls; its
+			// client is
 			// still there and must not take what it got for a complete answer.
 			if (ServletHangups.phase(response) == HangupPhase.DURING_RESPONSE) {
 				return abort(request, ex);
@@ -135,7 +139,8 @@ public final class HangupHandlerExceptionResolver implements HandlerExceptionRes
 			answer(request, response, kind, status);
 		}
 		catch (IOException writeFailed) {
-			// The client left while being answered: the hang-up recorded is what was counted.
+			// The client left while being answered: the hang-up recorded is what was
+			// counted.
 			logger.debug("Could not write the answer to a hang-up", writeFailed);
 		}
 		return new ModelAndView();
@@ -162,7 +167,8 @@ public final class HangupHandlerExceptionResolver implements HandlerExceptionRes
 		response.reset();
 		response.setStatus(status);
 		if (kind == HangupKind.SERVER_CLOSE) {
-			// The server is going away: the client's next request goes to a new connection.
+			// The server is going away: the client's next request goes to a new
+			// connection.
 			response.setHeader(HttpHeaders.CONNECTION, "close");
 		}
 		else if (kind == HangupKind.UPSTREAM_OVERFLOW) {
@@ -189,7 +195,8 @@ public final class HangupHandlerExceptionResolver implements HandlerExceptionRes
 			}
 		}
 		catch (RuntimeException ex) {
-			// The hang-up is recorded with its status: answer it, not a 500 for a customizer.
+			// The hang-up is recorded with its status: answer it, not a 500 for a
+			// customizer.
 			logger.warn("Hang-up problem customizer failed, answering the default problem", ex);
 			return HangupProblemDetails.of(kind, status);
 		}
@@ -222,7 +229,9 @@ public final class HangupHandlerExceptionResolver implements HandlerExceptionRes
 		return ORDER;
 	}
 
-	/** The converter found, or {@code null} when none writes problems: looked for once. */
+	/**
+	 * The converter found, or {@code null} when none writes problems: looked for once.
+	 */
 	private record Writer(@Nullable HttpMessageConverter<ProblemDetail> converter) {
 	}
 

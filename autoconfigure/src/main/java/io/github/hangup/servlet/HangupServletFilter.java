@@ -30,18 +30,19 @@ import org.springframework.web.filter.OncePerRequestFilter;
 
 /**
  * Opens an {@link InboundScope} for every inbound request and makes it current on the
- * threads that serve it, so that the outbound calls made there join it. A client found gone
- * by the time an error leaves the request's handling is recorded once as
- * {@link HangupKind#CLIENT_CANCEL} and its error swallowed: nothing can be sent, and it is
- * not worth an ERROR log.
+ * threads that serve it, so that the outbound calls made there join it. A client found
+ * gone by the time an error leaves the request's handling is recorded once as
+ * {@link HangupKind#CLIENT_CANCEL} and its error swallowed: nothing can be sent, and it
+ * is not worth an ERROR log.
  *
  * @since 0.3.0
  */
 public final class HangupServletFilter extends OncePerRequestFilter implements Ordered {
 
 	/**
-	 * Order of this filter: early, right after Boot's observation filter, so that the scope
-	 * covers the whole request and is still there when the request's observation ends.
+	 * Order of this filter: early, right after Boot's observation filter, so that the
+	 * scope covers the whole request and is still there when the request's observation
+	 * ends.
 	 */
 	public static final int ORDER = Ordered.HIGHEST_PRECEDENCE + 10;
 
@@ -59,10 +60,10 @@ public final class HangupServletFilter extends OncePerRequestFilter implements O
 	}
 
 	/**
-	 * Close the requests still in flight, as a shutdown does once its grace period is over:
-	 * each is recorded once as {@link HangupKind#SERVER_CLOSE} and its outbound calls are
-	 * stopped, so that the threads waiting on them answer {@code 503} (or cut a response
-	 * already begun) while the web server still runs.
+	 * Close the requests still in flight, as a shutdown does once its grace period is
+	 * over: each is recorded once as {@link HangupKind#SERVER_CLOSE} and its outbound
+	 * calls are stopped, so that the threads waiting on them answer {@code 503} (or cut a
+	 * response already begun) while the web server still runs.
 	 * @return completes when every request closed has ended
 	 */
 	public List<CompletableFuture<Void>> closeInFlight() {
@@ -78,7 +79,8 @@ public final class HangupServletFilter extends OncePerRequestFilter implements O
 
 	@Override
 	protected boolean shouldNotFilterAsyncDispatch() {
-		// The request's code goes on on another thread: its calls must find the scope there too.
+		// The request's code goes on on another thread: its calls must find the scope
+		// there too.
 		return false;
 	}
 
@@ -123,10 +125,12 @@ public final class HangupServletFilter extends OncePerRequestFilter implements O
 			else {
 				AsyncContext context = request.getAsyncContext();
 				if (async != null && !async.listening) {
-					// Went asynchronous without this request's startAsync: listened to from now.
+					// Went asynchronous without this request's startAsync: listened to
+					// from now.
 					context.addListener(new ScopeListener(request, response, scope, flight, this));
 				}
-				// After Spring MVC's own listener, which is added as the request starts being
+				// After Spring MVC's own listener, which is added as the request starts
+				// being
 				// asynchronous.
 				context.addListener(new StopListener(scope));
 			}
@@ -168,11 +172,11 @@ public final class HangupServletFilter extends OncePerRequestFilter implements O
 	}
 
 	/**
-	 * Finds the client gone at the write that fails, on the writing thread, before the error
-	 * unwinds: the request's calls stop at once, instead of after whatever the error passes
-	 * through on its way out (a client closing the upstream response it relayed drains it).
-	 * Containers notice a client leaving only when a write fails, or, asynchronously, when
-	 * they tell the request's listeners.
+	 * Finds the client gone at the write that fails, on the writing thread, before the
+	 * error unwinds: the request's calls stop at once, instead of after whatever the
+	 * error passes through on its way out (a client closing the upstream response it
+	 * relayed drains it). Containers notice a client leaving only when a write fails, or,
+	 * asynchronously, when they tell the request's listeners.
 	 */
 	private static final class WatchedResponse extends HttpServletResponseWrapper {
 
@@ -217,7 +221,8 @@ public final class HangupServletFilter extends OncePerRequestFilter implements O
 		IOException failed(IOException ex) {
 			if (this.hangups.classify(ex) == HangupKind.CLIENT_CANCEL) {
 				this.hangups.clientGone(this.request, (HttpServletResponse) getResponse(), this.scope, ex);
-				if (this.request.isAsyncStarted() && this.request.getAttribute(ServletHangups.ABORT_ATTRIBUTE) == null) {
+				if (this.request.isAsyncStarted()
+						&& this.request.getAttribute(ServletHangups.ABORT_ATTRIBUTE) == null) {
 					end(this.request);
 				}
 			}
@@ -225,10 +230,10 @@ public final class HangupServletFilter extends OncePerRequestFilter implements O
 		}
 
 		/**
-		 * End an asynchronous request whose write found the client gone, on a container that
-		 * does not tell the request's listeners (Jetty; Tomcat does, and its valve is there):
-		 * Spring MVC waits for that word to end an emitter's request, which would otherwise
-		 * live on until its timeout, if it has one.
+		 * End an asynchronous request whose write found the client gone, on a container
+		 * that does not tell the request's listeners (Jetty; Tomcat does, and its valve
+		 * is there): Spring MVC waits for that word to end an emitter's request, which
+		 * would otherwise live on until its timeout, if it has one.
 		 */
 		private static void end(HttpServletRequest request) {
 			try {
@@ -305,11 +310,12 @@ public final class HangupServletFilter extends OncePerRequestFilter implements O
 	}
 
 	/**
-	 * Listens to the request from the moment it goes asynchronous, before Spring MVC's own
-	 * listener is added: a client leaving is then known to the scope and the hang-up recorded
-	 * before Spring acts on the error. The calls of a {@code Callable}'s task are stopped
-	 * there too, since Spring cancels the task, which its calls would otherwise take for a
-	 * failure of their own; other calls are stopped by the {@link StopListener}.
+	 * Listens to the request from the moment it goes asynchronous, before Spring MVC's
+	 * own listener is added: a client leaving is then known to the scope and the hang-up
+	 * recorded before Spring acts on the error. The calls of a {@code Callable}'s task
+	 * are stopped there too, since Spring cancels the task, which its calls would
+	 * otherwise take for a failure of their own; other calls are stopped by the
+	 * {@link StopListener}.
 	 */
 	private static final class AsyncScopeRequest extends HttpServletRequestWrapper {
 
@@ -319,7 +325,10 @@ public final class HangupServletFilter extends OncePerRequestFilter implements O
 
 		private final HangupServletFilter filter;
 
-		/** Whether a listener was added: only read on the request's thread, after the chain. */
+		/**
+		 * Whether a listener was added: only read on the request's thread, after the
+		 * chain.
+		 */
 		private boolean listening;
 
 		AsyncScopeRequest(HttpServletRequest request, HttpServletResponse response, InboundScope scope,
@@ -340,7 +349,10 @@ public final class HangupServletFilter extends OncePerRequestFilter implements O
 			return listen(super.startAsync(request, response));
 		}
 
-		/** Each start of asynchronous processing drops the listeners of the one before: added each time. */
+		/**
+		 * Each start of asynchronous processing drops the listeners of the one before:
+		 * added each time.
+		 */
 		private AsyncContext listen(AsyncContext context) {
 			this.listening = true;
 			HttpServletRequest request = (HttpServletRequest) getRequest();
@@ -353,8 +365,9 @@ public final class HangupServletFilter extends OncePerRequestFilter implements O
 	}
 
 	/**
-	 * Ends the scope of an asynchronous request when the container completes it, and records
-	 * its client leaving when the container reports the connection lost while it waits.
+	 * Ends the scope of an asynchronous request when the container completes it, and
+	 * records its client leaving when the container reports the connection lost while it
+	 * waits.
 	 */
 	private static final class ScopeListener implements AsyncListener {
 
@@ -388,13 +401,16 @@ public final class HangupServletFilter extends OncePerRequestFilter implements O
 
 		@Override
 		public void onError(AsyncEvent event) {
-			// The container reports an error of the request's own connection: Tomcat when its
-			// poller finds the connection closed, or a write failing. Only an outbound call's
+			// The container reports an error of the request's own connection: Tomcat when
+			// its
+			// poller finds the connection closed, or a write failing. Only an outbound
+			// call's
 			// hang-up carried this far is the upstream's.
 			Throwable error = event.getThrowable();
 			if (error == null || ServletHangups.upstream(error) == null) {
 				if (HangupCallableProcessingInterceptor.isTaskRunning(this.request)) {
-					// Spring MVC is about to interrupt the task: its calls must be stopped
+					// Spring MVC is about to interrupt the task: its calls must be
+					// stopped
 					// first, or they take the interrupt for a failure of their own.
 					this.filter.hangups.clientGone(this.request, this.response, this.scope, error);
 				}
@@ -412,12 +428,13 @@ public final class HangupServletFilter extends OncePerRequestFilter implements O
 	}
 
 	/**
-	 * Stops the calls of an asynchronous request whose client the container found gone, once
-	 * Spring MVC has handled the error: Spring ends the request then, and the application's
-	 * threads the stop releases find it ended. Released before, a thread that ends the request
-	 * itself ({@code DeferredResult.setErrorResult}, {@code ResponseBodyEmitter.completeWithError})
-	 * races with Spring, and loses with an {@code IllegalStateException} from Tomcat once the
-	 * container's error notification is over.
+	 * Stops the calls of an asynchronous request whose client the container found gone,
+	 * once Spring MVC has handled the error: Spring ends the request then, and the
+	 * application's threads the stop releases find it ended. Released before, a thread
+	 * that ends the request itself ({@code DeferredResult.setErrorResult},
+	 * {@code ResponseBodyEmitter.completeWithError}) races with Spring, and loses with an
+	 * {@code IllegalStateException} from Tomcat once the container's error notification
+	 * is over.
 	 */
 	private static final class StopListener implements AsyncListener {
 

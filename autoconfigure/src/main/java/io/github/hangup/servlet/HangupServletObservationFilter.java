@@ -48,7 +48,8 @@ public final class HangupServletObservationFilter implements ObservationFilter {
 		HangupObservations.boundMethod(context);
 		if (scope != null && kind != null && kind != HangupKind.CLIENT_CANCEL
 				&& InboundScopes.phase(scope) == HangupPhase.DURING_RESPONSE) {
-			// The status went out before the body was cut: what the client got is no success.
+			// The status went out before the body was cut: what the client got is no
+			// success.
 			context.addLowCardinalityKeyValue(Outcome.UNKNOWN.asKeyValue());
 		}
 		if (kind == HangupKind.CLIENT_CANCEL && this.clientClosedStatus != null) {

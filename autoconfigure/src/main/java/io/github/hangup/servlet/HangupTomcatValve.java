@@ -11,15 +11,15 @@ import org.apache.coyote.ActionCode;
 
 /**
  * Lets Hangup cut a committed response on Tomcat the way Tomcat cuts one whose processing
- * failed: what was written so far is sent, then the connection is closed at once, so that a
- * chunked body lacks its final chunk and a body with a {@code Content-Length} is short.
+ * failed: what was written so far is sent, then the connection is closed at once, so that
+ * a chunked body lacks its final chunk and a body with a {@code Content-Length} is short.
  * Offers the abort to {@link HangupHandlerExceptionResolver} while the request is served,
  * which then swallows the error instead of letting it reach Tomcat's ERROR log.
  * <p>
  * Also watches the connection of each asynchronous HTTP/1.1 request while it waits, which
- * Tomcat does not: a client leaving a {@code DeferredResult}, a {@code Callable} or an event
- * stream that writes nothing is found within a quarter of a second, and the request's
- * asynchronous listeners get {@code onError} as for a write that failed.
+ * Tomcat does not: a client leaving a {@code DeferredResult}, a {@code Callable} or an
+ * event stream that writes nothing is found within a quarter of a second, and the
+ * request's asynchronous listeners get {@code onError} as for a write that failed.
  *
  * @since 0.3.0
  */
@@ -36,7 +36,8 @@ public final class HangupTomcatValve extends ValveBase {
 
 	@Override
 	public void invoke(Request request, Response response) throws IOException, ServletException {
-		request.setAttribute(ServletHangups.ABORT_ATTRIBUTE, (ServletHangups.InboundAbort) (cause) -> abort(response, cause));
+		request.setAttribute(ServletHangups.ABORT_ATTRIBUTE,
+				(ServletHangups.InboundAbort) (cause) -> abort(response, cause));
 		getNext().invoke(request, response);
 		this.watch.watch(request, response);
 	}
@@ -54,7 +55,8 @@ public final class HangupTomcatValve extends ValveBase {
 		catch (IOException ex) {
 			// The client is gone already: closing is all that is left.
 		}
-		// Tomcat turns the status into a 500 for any error but an I/O error: the client got the
+		// Tomcat turns the status into a 500 for any error but an I/O error: the client
+		// got the
 		// status already sent, and the request's metrics must say so.
 		IOException error = (cause instanceof IOException io) ? io : new IOException(cause.getMessage(), cause);
 		response.getCoyoteResponse().action(ActionCode.CLOSE_NOW, error);

@@ -22,8 +22,9 @@ import org.springframework.web.util.pattern.PathPattern;
 
 /**
  * Inbound-side hang-up bookkeeping on the Servlet stack, shared by
- * {@link HangupServletFilter} and {@link HangupHandlerExceptionResolver}: classification that
- * keeps the client's side apart from the upstream's, the once-only recording, and the route.
+ * {@link HangupServletFilter} and {@link HangupHandlerExceptionResolver}: classification
+ * that keeps the client's side apart from the upstream's, the once-only recording, and
+ * the route.
  *
  * @since 0.3.0
  */
@@ -36,8 +37,9 @@ public final class ServletHangups {
 	public static final String ABORT_ATTRIBUTE = InboundAbort.class.getName();
 
 	/**
-	 * The exceptions containers and Spring raise when the inbound client is gone, by class
-	 * name so that none of their libraries is required: Tomcat's, Jetty's and Spring's own.
+	 * The exceptions containers and Spring raise when the inbound client is gone, by
+	 * class name so that none of their libraries is required: Tomcat's, Jetty's and
+	 * Spring's own.
 	 */
 	private static final Set<String> CLIENT_GONE = Set.of("org.apache.catalina.connector.ClientAbortException",
 			"org.eclipse.jetty.io.EofException",
@@ -60,10 +62,10 @@ public final class ServletHangups {
 	}
 
 	/**
-	 * Classify an error that reached the request's handling. Only the container (or Spring,
-	 * on its behalf) says the client is gone, with an exception of its own; any other lost
-	 * connection came from an outbound call, whatever its message says, so that an
-	 * upstream's reset is never taken for the client leaving.
+	 * Classify an error that reached the request's handling. Only the container (or
+	 * Spring, on its behalf) says the client is gone, with an exception of its own; any
+	 * other lost connection came from an outbound call, whatever its message says, so
+	 * that an upstream's reset is never taken for the client leaving.
 	 */
 	@Nullable HangupKind classify(Throwable error) {
 		if (isClientGone(error)) {
@@ -74,9 +76,11 @@ public final class ServletHangups {
 
 	private static boolean isClientGone(Throwable error) {
 		int depth = 0;
-		for (Throwable t = error; t != null && depth < MAX_DEPTH; t = (t.getCause() != t) ? t.getCause() : null, depth++) {
+		for (Throwable t = error; t != null
+				&& depth < MAX_DEPTH; t = (t.getCause() != t) ? t.getCause() : null, depth++) {
 			if (t instanceof HangupException) {
-				// A stopped or failed outbound call, whatever the container said after it.
+				// A stopped or failed outbound call, whatever the container said after
+				// it.
 				return false;
 			}
 			for (Class<?> type = t.getClass(); type != null && type != Throwable.class; type = type.getSuperclass()) {
@@ -94,7 +98,8 @@ public final class ServletHangups {
 	 */
 	void clientGone(HttpServletRequest request, HttpServletResponse response, InboundScope scope,
 			@Nullable Throwable cause) {
-		// One thread at a time: a thread that finds the client gone (a write failing) goes on
+		// One thread at a time: a thread that finds the client gone (a write failing)
+		// goes on
 		// only once the calls were stopped, also when another thread found it first.
 		synchronized (scope) {
 			markClientGone(request, response, scope, cause);
@@ -175,7 +180,8 @@ public final class ServletHangups {
 
 	static @Nullable String upstream(Throwable error) {
 		int depth = 0;
-		for (Throwable t = error; t != null && depth < MAX_DEPTH; t = (t.getCause() != t) ? t.getCause() : null, depth++) {
+		for (Throwable t = error; t != null
+				&& depth < MAX_DEPTH; t = (t.getCause() != t) ? t.getCause() : null, depth++) {
 			if (t instanceof HangupException hangup) {
 				return hangup.getUpstream();
 			}
@@ -196,8 +202,9 @@ public final class ServletHangups {
 
 	/**
 	 * Aborts the connection of a request whose response is committed, so that its client
-	 * sees a cut instead of a body that looks complete. Offered by a container integration
-	 * under {@link #ABORT_ATTRIBUTE} for as long as the request is being served.
+	 * sees a cut instead of a body that looks complete. Offered by a container
+	 * integration under {@link #ABORT_ATTRIBUTE} for as long as the request is being
+	 * served.
 	 */
 	@FunctionalInterface
 	public interface InboundAbort {

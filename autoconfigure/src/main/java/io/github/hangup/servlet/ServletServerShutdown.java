@@ -10,8 +10,8 @@ import org.apache.commons.logging.LogFactory;
 import org.springframework.context.SmartLifecycle;
 
 /**
- * Closes the Spring MVC requests still in flight when graceful shutdown is over (finished or
- * timed out), just before the web server stops and closes their connections, as
+ * Closes the Spring MVC requests still in flight when graceful shutdown is over (finished
+ * or timed out), just before the web server stops and closes their connections, as
  * {@link io.github.hangup.server.ServerShutdown} does for WebFlux: each is recorded as a
  * {@link HangupKind#SERVER_CLOSE} rather than taken for a client that left, and its
  * outbound calls are stopped while the application's HTTP clients still run, so that the

@@ -26,21 +26,21 @@ import org.apache.tomcat.util.net.SocketWrapperBase;
 import org.jspecify.annotations.Nullable;
 
 /**
- * Finds the client of an asynchronous request gone while the request writes nothing. Tomcat
- * watches an asynchronous request's connection only for a non-blocking read listener whose
- * body is still to come, so a {@code DeferredResult} or {@code Callable} waiting on an
- * upstream, or an event stream between two events, learns of its client leaving only at
- * its next write. This looks at the connection of each asynchronous HTTP/1.1 request every
- * {@link #INTERVAL}, the way Tomcat itself does when asked whether request data is
- * available: a read that does not block, under the lock Tomcat holds while it processes the
- * connection, and only once the request's body was read in full, so that nothing the
- * request reads is taken from it. A closed or reset connection is then an I/O error for
- * Tomcat to handle as it handles a failed write: the request's asynchronous listeners get
- * {@code onError} and the connection is closed.
+ * Finds the client of an asynchronous request gone while the request writes nothing.
+ * Tomcat watches an asynchronous request's connection only for a non-blocking read
+ * listener whose body is still to come, so a {@code DeferredResult} or {@code Callable}
+ * waiting on an upstream, or an event stream between two events, learns of its client
+ * leaving only at its next write. This looks at the connection of each asynchronous
+ * HTTP/1.1 request every {@link #INTERVAL}, the way Tomcat itself does when asked whether
+ * request data is available: a read that does not block, under the lock Tomcat holds
+ * while it processes the connection, and only once the request's body was read in full,
+ * so that nothing the request reads is taken from it. A closed or reset connection is
+ * then an I/O error for Tomcat to handle as it handles a failed write: the request's
+ * asynchronous listeners get {@code onError} and the connection is closed.
  * <p>
  * Bytes the client sends ahead (a pipelined request) are left in Tomcat's buffer for the
- * next request; the connection is then no longer watched. Only connections of Tomcat's NIO
- * connector (the one Boot configures) are watched.
+ * next request; the connection is then no longer watched. Only connections of Tomcat's
+ * NIO connector (the one Boot configures) are watched.
  */
 final class TomcatConnectionWatch {
 
@@ -51,7 +51,10 @@ final class TomcatConnectionWatch {
 
 	private static final String ATTRIBUTE = TomcatConnectionWatch.class.getName();
 
-	/** {@code Http11InputBuffer.wrapper}: Tomcat offers no other way to its connection's lock. */
+	/**
+	 * {@code Http11InputBuffer.wrapper}: Tomcat offers no other way to its connection's
+	 * lock.
+	 */
 	private static final @Nullable Field WRAPPER = wrapperField();
 
 	private final AtomicReference<@Nullable ScheduledExecutorService> scheduler = new AtomicReference<>();
@@ -59,9 +62,9 @@ final class TomcatConnectionWatch {
 	private volatile boolean stopped;
 
 	/**
-	 * Watch the request's connection from now until its asynchronous processing ends, unless
-	 * it is watched already or cannot be. Called on the container's thread, at the end of
-	 * each dispatch.
+	 * Watch the request's connection from now until its asynchronous processing ends,
+	 * unless it is watched already or cannot be. Called on the container's thread, at the
+	 * end of each dispatch.
 	 */
 	void watch(Request request, Response response) {
 		if (this.stopped || !request.isAsync() || request.getAttribute(ATTRIBUTE) != null) {
@@ -124,7 +127,8 @@ final class TomcatConnectionWatch {
 		}
 		try {
 			Object wrapper = WRAPPER.get(input);
-			// Only NIO reads without blocking when asked to: NIO2 would leave a read pending.
+			// Only NIO reads without blocking when asked to: NIO2 would leave a read
+			// pending.
 			return (wrapper instanceof NioEndpoint.NioSocketWrapper nio) ? nio : null;
 		}
 		catch (IllegalAccessException ex) {
@@ -194,7 +198,8 @@ final class TomcatConnectionWatch {
 				}
 				else if (isGone()) {
 					end();
-					// As for a write that failed: the request's listeners get onError, on a
+					// As for a write that failed: the request's listeners get onError, on
+					// a
 					// container thread once this lock is released, and the connection is
 					// closed. Under the lock, so that it is this request's connection.
 					this.response.getCoyoteResponse()
@@ -209,9 +214,9 @@ final class TomcatConnectionWatch {
 
 		/**
 		 * Whether the client closed or reset the connection: Tomcat's answer to "how much
-		 * request data is available, reading without blocking" is 1 for a read that failed.
-		 * A second answer tells that from one byte sent ahead, which stays in the buffer:
-		 * the next answer is then 0.
+		 * request data is available, reading without blocking" is 1 for a read that
+		 * failed. A second answer tells that from one byte sent ahead, which stays in the
+		 * buffer: the next answer is then 0.
 		 */
 		private boolean isGone() {
 			org.apache.coyote.Request coyote = this.request.getCoyoteRequest();

@@ -17,7 +17,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.tuple;
 
 /**
- * The ring keeps the newest events, stamped when they were recorded, and counts all of them.
+ * The ring keeps the newest events, stamped when they were recorded, and counts all of
+ * them.
  */
 class HangupHistoryTests {
 
@@ -37,8 +38,7 @@ class HangupHistoryTests {
 					tuple(HangupKind.UPSTREAM_RESET, "2026-01-01T00:00:01Z"));
 		assertThat(history.recent().get(1).explanation())
 			.startsWith("The upstream 10.0.0.7:8080 closed the connection before answering GET /items/{id}");
-		assertThat(history.total(HangupSide.INBOUND, HangupKind.UPSTREAM_TIMEOUT, HangupPhase.BEFORE_RESPONSE))
-			.isOne();
+		assertThat(history.total(HangupSide.INBOUND, HangupKind.UPSTREAM_TIMEOUT, HangupPhase.BEFORE_RESPONSE)).isOne();
 	}
 
 	@Test
@@ -62,7 +62,8 @@ class HangupHistoryTests {
 	}
 
 	private static java.util.List<Long> descending(long from, int count) {
-		return java.util.stream.LongStream.rangeClosed(from - count + 1, from).boxed()
+		return java.util.stream.LongStream.rangeClosed(from - count + 1, from)
+			.boxed()
 			.sorted(java.util.Comparator.reverseOrder())
 			.toList();
 	}

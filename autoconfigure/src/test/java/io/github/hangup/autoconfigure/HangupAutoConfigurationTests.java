@@ -45,8 +45,9 @@ import org.springframework.web.reactive.function.client.ExchangeFunction;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * Tests for {@link HangupAutoConfiguration}: the core beans, their back-off, the properties
- * and their validation, and the files that register and describe the auto-configuration.
+ * Tests for {@link HangupAutoConfiguration}: the core beans, their back-off, the
+ * properties and their validation, and the files that register and describe the
+ * auto-configuration.
  */
 class HangupAutoConfigurationTests {
 
@@ -72,8 +73,9 @@ class HangupAutoConfigurationTests {
 
 	@Test
 	void userRecorderReplacesTheDefaultOne() {
-		this.runner.withConfiguration(
-				AutoConfigurations.of(HangupClientAutoConfiguration.class, HangupMetricsAutoConfiguration.class))
+		this.runner
+			.withConfiguration(
+					AutoConfigurations.of(HangupClientAutoConfiguration.class, HangupMetricsAutoConfiguration.class))
 			.withBean(SimpleMeterRegistry.class)
 			.withUserConfiguration(UserRecorderConfiguration.class)
 			.run((context) -> {
@@ -84,7 +86,8 @@ class HangupAutoConfigurationTests {
 				StepVerifier.create(context.getBean(HangupExchangeFilterFunction.class).filter(request, refused))
 					.expectError(UpstreamUnreachableException.class)
 					.verify(Duration.ofSeconds(5));
-				// Only the listener the user's recorder was built with: none of the listener
+				// Only the listener the user's recorder was built with: none of the
+				// listener
 				// beans the default recorder would call (the logging one, the user's, the
 				// Micrometer one).
 				assertThat(context.getBean(CallLog.class).names).containsExactly("own");
@@ -142,7 +145,8 @@ class HangupAutoConfigurationTests {
 		this.runner.run((context) -> {
 			HangupProperties properties = context.getBean(HangupProperties.class);
 			assertThat(properties.isEnabled()).isTrue();
-			// Not set: Boot's read timeout, or 30s, applies (see HangupClientAutoConfigurationTests).
+			// Not set: Boot's read timeout, or 30s, applies (see
+			// HangupClientAutoConfigurationTests).
 			assertThat(properties.getClient().getResponseTimeout()).isNull();
 			assertThat(properties.propagationMode()).isEqualTo(PropagationMode.REQUEST);
 			assertThat(properties.getServer().getStatus().getUpstreamTimeout()).isEqualTo(504);
@@ -251,7 +255,8 @@ class HangupAutoConfigurationTests {
 	@Test
 	void configurationMetadataDescribesEveryDocumentedProperty() throws Exception {
 		JsonNode metadata;
-		try (InputStream in = HangupProperties.class.getResourceAsStream("/META-INF/spring-configuration-metadata.json")) {
+		try (InputStream in = HangupProperties.class
+			.getResourceAsStream("/META-INF/spring-configuration-metadata.json")) {
 			assertThat(in).as("generated configuration metadata").isNotNull();
 			metadata = JsonMapper.builder().build().readTree(in);
 		}
@@ -269,14 +274,16 @@ class HangupAutoConfigurationTests {
 				"hangup.client.propagation", "hangup.events.capacity", "hangup.observation.enabled",
 				"hangup.observation.client-closed-status", "hangup.logging.level.client-cancel",
 				"hangup.logging.level.upstream-timeout", "hangup.logging.level.upstream-reset",
-				"hangup.logging.level.upstream-unreachable", "hangup.logging.quiet-reactor-netty", "hangup.logging.quiet-dropped-errors",
-				"hangup.client.stream-idle-timeout", "hangup.client.streaming-media-types");
+				"hangup.logging.level.upstream-unreachable", "hangup.logging.quiet-reactor-netty",
+				"hangup.logging.quiet-dropped-errors", "hangup.client.stream-idle-timeout",
+				"hangup.client.streaming-media-types");
 	}
 
 	@Test
 	void renamedPropagationKeyIsDeprecatedInTheMetadataAndPointsToItsNewName() throws Exception {
 		JsonNode metadata;
-		try (InputStream in = HangupProperties.class.getResourceAsStream("/META-INF/spring-configuration-metadata.json")) {
+		try (InputStream in = HangupProperties.class
+			.getResourceAsStream("/META-INF/spring-configuration-metadata.json")) {
 			metadata = JsonMapper.builder().build().readTree(in);
 		}
 		JsonNode old = null;
@@ -389,7 +396,8 @@ class HangupAutoConfigurationTests {
 	}
 
 	/**
-	 * Two listeners declared in reverse order, so that only {@code @Order} puts them right.
+	 * Two listeners declared in reverse order, so that only {@code @Order} puts them
+	 * right.
 	 */
 	@Configuration(proxyBeanMethods = false)
 	static class CollectingListenersConfiguration {

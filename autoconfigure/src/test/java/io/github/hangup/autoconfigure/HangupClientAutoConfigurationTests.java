@@ -49,10 +49,9 @@ class HangupClientAutoConfigurationTests {
 
 	private static final String BOOT_READ_TIMEOUT = "spring.http.clients.read-timeout=2s";
 
-	private final ApplicationContextRunner runner = new ApplicationContextRunner()
-		.withConfiguration(AutoConfigurations.of(HangupAutoConfiguration.class, HangupClientAutoConfiguration.class,
-				HttpClientAutoConfiguration.class, ReactiveHttpClientAutoConfiguration.class,
-				WebClientAutoConfiguration.class));
+	private final ApplicationContextRunner runner = new ApplicationContextRunner().withConfiguration(AutoConfigurations
+		.of(HangupAutoConfiguration.class, HangupClientAutoConfiguration.class, HttpClientAutoConfiguration.class,
+				ReactiveHttpClientAutoConfiguration.class, WebClientAutoConfiguration.class));
 
 	@Test
 	void filterFunctionAndCustomizerArePresentByDefault() {
@@ -111,7 +110,8 @@ class HangupClientAutoConfigurationTests {
 		try (FaultyUpstream upstream = new FaultyUpstream()) {
 			this.runner.withPropertyValues("hangup.client.response-timeout=200ms").run((context) -> {
 				WebClient client = context.getBean(WebClient.Builder.class).build();
-				// With the 30s default this would not fail within the verification deadline.
+				// With the 30s default this would not fail within the verification
+				// deadline.
 				StepVerifier.create(client.get().uri(upstream.baseUrl() + "/hang").retrieve().toBodilessEntity())
 					.expectError(UpstreamTimeoutException.class)
 					.verify(Duration.ofSeconds(5));
@@ -154,9 +154,11 @@ class HangupClientAutoConfigurationTests {
 
 	@Test
 	void hangupsResponseTimeoutTakesPrecedenceOverBootsReadTimeout() throws Exception {
-		// Also at the connector Boot builds, which would end the call after 200 ms otherwise.
+		// Also at the connector Boot builds, which would end the call after 200 ms
+		// otherwise.
 		try (FaultyUpstream upstream = new FaultyUpstream()) {
-			this.runner.withPropertyValues("spring.http.clients.read-timeout=200ms", "hangup.client.response-timeout=1h")
+			this.runner
+				.withPropertyValues("spring.http.clients.read-timeout=200ms", "hangup.client.response-timeout=1h")
 				.run((context) -> {
 					WebClient client = context.getBean(WebClient.Builder.class).build();
 					StepVerifier.create(client.get().uri(upstream.baseUrl() + "/hang").retrieve().toBodilessEntity())
@@ -309,11 +311,11 @@ class HangupClientAutoConfigurationTests {
 	}
 
 	/**
-	 * The response timeout of the Reactor Netty client the builder builds for the settings,
-	 * read by one more customizer, applied after every other.
+	 * The response timeout of the Reactor Netty client the builder builds for the
+	 * settings, read by one more customizer, applied after every other.
 	 */
-	private static @Nullable Duration responseTimeoutOfClientBuiltBy(
-			ClientHttpConnectorBuilder<?> builder, HttpClientSettings settings) {
+	private static @Nullable Duration responseTimeoutOfClientBuiltBy(ClientHttpConnectorBuilder<?> builder,
+			HttpClientSettings settings) {
 		AtomicReference<HttpClient> built = new AtomicReference<>();
 		((ReactorClientHttpConnectorBuilder) builder).withHttpClientCustomizer((client) -> {
 			built.set(client);

@@ -34,8 +34,7 @@ class HangupEndpointAutoConfigurationTests {
 
 	@Test
 	void capacityComesFromTheProperty() {
-		this.runner
-			.withPropertyValues("management.endpoints.web.exposure.include=hangups", "hangup.events.capacity=7")
+		this.runner.withPropertyValues("management.endpoints.web.exposure.include=hangups", "hangup.events.capacity=7")
 			.run((context) -> assertThat(context.getBean(HangupHistory.class).capacity()).isEqualTo(7));
 	}
 

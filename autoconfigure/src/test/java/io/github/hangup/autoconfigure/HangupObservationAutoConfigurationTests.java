@@ -92,9 +92,9 @@ class HangupObservationAutoConfigurationTests {
 
 	@Test
 	void userServerFilterReplacesOurs() {
-		this.runner.withBean("custom", HangupServerObservationFilter.class, () -> new HangupServerObservationFilter(499))
-			.run((context) -> assertThat(context).hasSingleBean(HangupServerObservationFilter.class)
-				.hasBean("custom"));
+		this.runner
+			.withBean("custom", HangupServerObservationFilter.class, () -> new HangupServerObservationFilter(499))
+			.run((context) -> assertThat(context).hasSingleBean(HangupServerObservationFilter.class).hasBean("custom"));
 	}
 
 }

@@ -31,8 +31,7 @@ class HangupRestClientAutoConfigurationTests {
 	private final ApplicationContextRunner runner = new ApplicationContextRunner()
 		.withConfiguration(AutoConfigurations.of(HangupAutoConfiguration.class, HangupRestClientAutoConfiguration.class,
 				HttpClientAutoConfiguration.class, ImperativeHttpClientAutoConfiguration.class,
-				RestClientAutoConfiguration.class,
-				RestTemplateAutoConfiguration.class));
+				RestClientAutoConfiguration.class, RestTemplateAutoConfiguration.class));
 
 	private final ClientHttpRequestInterceptor own = (request, body, execution) -> execution.execute(request, body);
 

@@ -56,8 +56,9 @@ class HangupServerAutoConfigurationTests {
 			assertThat(context).hasSingleBean(HangupWebFilter.class).hasSingleBean(HangupWebExceptionHandler.class);
 			context.getBean(HangupWebFilter.class).filter(exchange(), (exchange) -> Mono.never()).subscribe().dispose();
 			context.getBean(HangupWebExceptionHandler.class)
-				.handle(exchange(), UpstreamHangupException.of(HangupKind.UPSTREAM_RESET, HangupPhase.BEFORE_RESPONSE,
-						"GET", "catalog:8080", null))
+				.handle(exchange(),
+						UpstreamHangupException.of(HangupKind.UPSTREAM_RESET, HangupPhase.BEFORE_RESPONSE, "GET",
+								"catalog:8080", null))
 				.block(Duration.ofSeconds(5));
 			// The user's web filter and exception handler record through their own
 			// recorder: to its listener only, not to the listener beans.
@@ -73,8 +74,9 @@ class HangupServerAutoConfigurationTests {
 		this.runner.withUserConfiguration(ProblemDetailCustomizersConfiguration.class).run((context) -> {
 			MockServerWebExchange exchange = exchange();
 			context.getBean(HangupWebExceptionHandler.class)
-				.handle(exchange, UpstreamHangupException.of(HangupKind.UPSTREAM_TIMEOUT, HangupPhase.BEFORE_RESPONSE,
-						"GET", "catalog:8080", null))
+				.handle(exchange,
+						UpstreamHangupException.of(HangupKind.UPSTREAM_TIMEOUT, HangupPhase.BEFORE_RESPONSE, "GET",
+								"catalog:8080", null))
 				.block(Duration.ofSeconds(5));
 			assertThat(exchange.getResponse().getBodyAsString().block(Duration.ofSeconds(5)))
 				.contains("\"detail\":\"first, then second\"");
@@ -114,7 +116,8 @@ class HangupServerAutoConfigurationTests {
 	@Test
 	void backsOffInANonWebApplication() {
 		new ApplicationContextRunner()
-			.withConfiguration(AutoConfigurations.of(HangupAutoConfiguration.class, HangupServerAutoConfiguration.class))
+			.withConfiguration(
+					AutoConfigurations.of(HangupAutoConfiguration.class, HangupServerAutoConfiguration.class))
 			.run((context) -> assertNoServerComponents(assertThat(context).hasNotFailed())
 				.hasSingleBean(HangupClassifier.class));
 	}
@@ -125,7 +128,8 @@ class HangupServerAutoConfigurationTests {
 		// started; a registered "session" scope is what makes Boot's condition see one.
 		new ApplicationContextRunner()
 			.withInitializer((context) -> context.getBeanFactory().registerScope("session", new SimpleThreadScope()))
-			.withConfiguration(AutoConfigurations.of(HangupAutoConfiguration.class, HangupServerAutoConfiguration.class))
+			.withConfiguration(
+					AutoConfigurations.of(HangupAutoConfiguration.class, HangupServerAutoConfiguration.class))
 			.withUserConfiguration(ServletProbeConfiguration.class)
 			.run((context) -> assertNoServerComponents(assertThat(context).hasNotFailed().hasBean("servletProbe"))
 				.hasSingleBean(HangupClassifier.class));
@@ -218,7 +222,8 @@ class HangupServerAutoConfigurationTests {
 	}
 
 	/**
-	 * Proves that the context of the servlet scenario is seen as a servlet web application.
+	 * Proves that the context of the servlet scenario is seen as a servlet web
+	 * application.
 	 */
 	@Configuration(proxyBeanMethods = false)
 	static class ServletProbeConfiguration {

@@ -40,7 +40,9 @@ class QuietReactorNettyLogsTests {
 	private final ApplicationContextRunner runner = new ApplicationContextRunner()
 		.withConfiguration(AutoConfigurations.of(HangupAutoConfiguration.class));
 
-	/** The levels of the two loggers before the test: other tests' contexts set them too. */
+	/**
+	 * The levels of the two loggers before the test: other tests' contexts set them too.
+	 */
 	private final Map<String, LogLevel> levelsBefore = new HashMap<>();
 
 	private Properties systemPropertiesBefore;
@@ -58,7 +60,8 @@ class QuietReactorNettyLogsTests {
 	@AfterEach
 	void restoreLogging() throws JoranException {
 		if (this.loggingInitialized) {
-			// Back to the configuration Logback found by itself when the test JVM started.
+			// Back to the configuration Logback found by itself when the test JVM
+			// started.
 			this.logging.cleanUp();
 			LoggerContext context = (LoggerContext) LoggerFactory.getILoggerFactory();
 			context.reset();
@@ -132,7 +135,10 @@ class QuietReactorNettyLogsTests {
 		});
 	}
 
-	/** Initialize Boot's logging system as at start-up, from a file that sets {@code logger} to {@code level}. */
+	/**
+	 * Initialize Boot's logging system as at start-up, from a file that sets
+	 * {@code logger} to {@code level}.
+	 */
 	private void initializeLogging(String logger, String level) {
 		this.systemPropertiesBefore = (Properties) System.getProperties().clone();
 		this.loggingInitialized = true;

@@ -21,8 +21,8 @@ import org.springframework.http.client.SimpleClientHttpRequestFactory;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * Tests for {@link RequestFactoryReadTimeout}: the read timeout the request factories Boot
- * builds for {@code RestClient} and {@code RestTemplate} get.
+ * Tests for {@link RequestFactoryReadTimeout}: the read timeout the request factories
+ * Boot builds for {@code RestClient} and {@code RestTemplate} get.
  */
 class RequestFactoryReadTimeoutTests {
 
@@ -89,10 +89,12 @@ class RequestFactoryReadTimeoutTests {
 	void customizerIsOrderedAfterTheApplicationsOwn() {
 		this.runner
 			.withBean("own", ClientHttpRequestFactoryBuilderCustomizer.class,
-					() -> (ClientHttpRequestFactoryBuilderCustomizer<ClientHttpRequestFactoryBuilder<?>>) (builder) -> builder)
-			.run((context) -> assertThat(context.getBeanProvider(ClientHttpRequestFactoryBuilderCustomizer.class)
-				.orderedStream()
-				.toList()).last().isInstanceOf(RequestFactoryReadTimeout.class));
+					() -> (ClientHttpRequestFactoryBuilderCustomizer<ClientHttpRequestFactoryBuilder<?>>) (
+							builder) -> builder)
+			.run((context) -> assertThat(
+					context.getBeanProvider(ClientHttpRequestFactoryBuilderCustomizer.class).orderedStream().toList())
+				.last()
+				.isInstanceOf(RequestFactoryReadTimeout.class));
 	}
 
 	@Test

@@ -61,8 +61,7 @@ class ConnectionUseTests {
 	@Test
 	void advertisedKeepAliveTimeoutClosesTheConnectionASecondBefore() {
 		ConnectionUse.acquired(this.channel);
-		ConnectionUse.released(Connection.from(this.channel), "timeout=5, max=100", Duration.ofSeconds(20),
-				this.idle);
+		ConnectionUse.released(Connection.from(this.channel), "timeout=5, max=100", Duration.ofSeconds(20), this.idle);
 		advance(Duration.ofMillis(3999));
 		assertThat(this.channel.isOpen()).isTrue();
 		advance(Duration.ofMillis(1));
@@ -127,8 +126,10 @@ class ConnectionUseTests {
 		ConnectionUse.acquired(this.channel);
 		ConnectionUse.released(Connection.from(this.channel), null, Duration.ofSeconds(20), this.idle);
 		assertThat(this.channel.runScheduledPendingTasks()).as("the idle timer").isPositive();
-		// Closed by the upstream, or by a retry closing an upstream's idle connections. (Not
-		// this.channel.close(): an embedded channel also cancels its scheduled tasks there,
+		// Closed by the upstream, or by a retry closing an upstream's idle connections.
+		// (Not
+		// this.channel.close(): an embedded channel also cancels its scheduled tasks
+		// there,
 		// which a real one does not.)
 		this.channel.unsafe().close(this.channel.newPromise());
 		assertThat(this.channel.runScheduledPendingTasks()).as("nothing scheduled").isEqualTo(-1);
@@ -177,10 +178,10 @@ class ConnectionUseTests {
 	}
 
 	@ParameterizedTest(name = "Keep-Alive: \"{0}\" -> {1} ms")
-	@CsvSource(delimiter = '|', nullValues = "null", value = { "timeout=5|4000", "timeout=5, max=1000|4000",
-			"max=3, timeout=2|1000", "TIMEOUT = 1|500", "timeout=60|20000", "timeout=0|20000", "timeout=-1|20000",
-			"timeout=abc|20000", "timeout=99999999999999999999|20000", "timeout=86401|20000", "max=5|20000",
-			"null|20000" })
+	@CsvSource(delimiter = '|', nullValues = "null",
+			value = { "timeout=5|4000", "timeout=5, max=1000|4000", "max=3, timeout=2|1000", "TIMEOUT = 1|500",
+					"timeout=60|20000", "timeout=0|20000", "timeout=-1|20000", "timeout=abc|20000",
+					"timeout=99999999999999999999|20000", "timeout=86401|20000", "max=5|20000", "null|20000" })
 	void idleLimitIsTheShorterOfOursAndTheAdvertisedTimeoutLessItsMargin(String header, long millis) {
 		assertThat(ConnectionUse.idleLimitNanos(header, Duration.ofSeconds(20)))
 			.isEqualTo(TimeUnit.MILLISECONDS.toNanos(millis));
@@ -193,8 +194,8 @@ class ConnectionUseTests {
 	}
 
 	/**
-	 * A call of a client Hangup does not see starts on the channel: its operations are bound
-	 * to it, as Reactor Netty's pool does when it hands the channel out.
+	 * A call of a client Hangup does not see starts on the channel: its operations are
+	 * bound to it, as Reactor Netty's pool does when it hands the channel out.
 	 */
 	private static void startCall(EmbeddedChannel channel) {
 		new ChannelOperations<>(Connection.from(channel), ConnectionObserver.emptyListener()).bind();

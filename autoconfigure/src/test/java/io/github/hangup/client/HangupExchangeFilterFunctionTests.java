@@ -33,9 +33,9 @@ import static org.assertj.core.api.Assertions.assertThatIllegalArgumentException
 import static org.awaitility.Awaitility.await;
 
 /**
- * Unit tests of the filter's naming of upstreams and of the signals it gives its subscriber
- * around exchanges that do unusual things; its behaviour on real sockets is covered by the
- * integration tests.
+ * Unit tests of the filter's naming of upstreams and of the signals it gives its
+ * subscriber around exchanges that do unusual things; its behaviour on real sockets is
+ * covered by the integration tests.
  */
 class HangupExchangeFilterFunctionTests {
 
@@ -55,8 +55,8 @@ class HangupExchangeFilterFunctionTests {
 	void upstreamIsNamedByHostAndPortForEveryCallWhenCallsAlternateBetweenUpstreams() {
 		for (String url : List.of("http://alpha/a", "http://beta:8080/b", "http://alpha/c", "https://alpha/d",
 				"http://alpha:8080/e")) {
-			StepVerifier.create(this.filter.filter(ClientRequest.create(HttpMethod.GET, URI.create(url)).build(),
-					this.refused))
+			StepVerifier
+				.create(this.filter.filter(ClientRequest.create(HttpMethod.GET, URI.create(url)).build(), this.refused))
 				.expectError(UpstreamUnreachableException.class)
 				.verify(Duration.ofSeconds(5));
 		}
@@ -81,8 +81,9 @@ class HangupExchangeFilterFunctionTests {
 	void anExchangeThatCompletesEmptyEndsTheCallAndLeavesItsScope() {
 		InboundScope scope = new InboundScope();
 		ClientRequest request = ClientRequest.create(HttpMethod.GET, URI.create("http://alpha/a")).build();
-		StepVerifier.create(this.filter.filter(request, (exchanged) -> Mono.empty())
-			.contextWrite(Context.of(InboundScope.CONTEXT_KEY, scope)))
+		StepVerifier
+			.create(this.filter.filter(request, (exchanged) -> Mono.empty())
+				.contextWrite(Context.of(InboundScope.CONTEXT_KEY, scope)))
 			.verifyComplete();
 		assertThat(this.calls.inFlight()).isZero();
 		assertThat(TestScopes.participants(scope)).isZero();
@@ -105,8 +106,9 @@ class HangupExchangeFilterFunctionTests {
 			}
 		};
 		OrderedSubscriber subscriber = new OrderedSubscriber();
-		timed.filter(ClientRequest.create(HttpMethod.GET, URI.create("http://alpha/a")).build(),
-				(request) -> lateSubscription)
+		timed
+			.filter(ClientRequest.create(HttpMethod.GET, URI.create("http://alpha/a")).build(),
+					(request) -> lateSubscription)
 			.subscribe(subscriber);
 		await().atMost(Duration.ofSeconds(5)).until(() -> subscriber.signals.size() == 2);
 		assertThat(subscriber.signals).containsExactly("onSubscribe", "onError UpstreamTimeoutException");

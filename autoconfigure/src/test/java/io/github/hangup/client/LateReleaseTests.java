@@ -47,8 +47,9 @@ class LateReleaseTests {
 			.host("127.0.0.1")
 			.port(0)
 			.route((routes) -> routes.get("/fast", (request, response) -> response.sendString(Mono.just("fast")))
-				.get("/slow", (request, response) -> response
-					.sendString(Flux.concat(Mono.just("first-"), this.finish.asMono().then(Mono.just("last"))))))
+				.get("/slow",
+						(request, response) -> response.sendString(
+								Flux.concat(Mono.just("first-"), this.finish.asMono().then(Mono.just("last"))))))
 			.bindNow();
 		this.pool = ConnectionProvider.builder("late-release").maxConnections(1).build();
 		this.client = HttpClient.create(this.pool).baseUrl("http://127.0.0.1:" + this.upstream.port());
@@ -64,17 +65,14 @@ class LateReleaseTests {
 	@Test
 	void lateReleaseOfAFinishedCallDoesNotCloseTheConnectionUnderTheNextCall() throws Exception {
 		AtomicReference<Channel> firstChannel = new AtomicReference<>();
-		Connection first = this.client.get()
-			.uri("/fast")
-			.responseConnection((response, connection) -> {
-				PooledConnections.acquired(connection);
-				firstChannel.set(connection.channel());
-				return connection.inbound().receive().aggregate().asString().map((body) -> connection);
-			})
-			.single()
-			.block(Duration.ofSeconds(10));
+		Connection first = this.client.get().uri("/fast").responseConnection((response, connection) -> {
+			PooledConnections.acquired(connection);
+			firstChannel.set(connection.channel());
+			return connection.inbound().receive().aggregate().asString().map((body) -> connection);
+		}).single().block(Duration.ofSeconds(10));
 		assertThat(first).isNotNull();
-		// The first call's body is read, its connection back in the pool; its release, sent
+		// The first call's body is read, its connection back in the pool; its release,
+		// sent
 		// from another thread while the call still had the channel, has not run yet.
 		AtomicReference<Connection> second = new AtomicReference<>();
 		CompletableFuture<String> secondBody = this.client.get()
@@ -91,7 +89,8 @@ class LateReleaseTests {
 		assertThat(channel).as("the pool's one connection").isSameAs(firstChannel.get());
 
 		ConnectionUse.released(channel, first, null, MAX_IDLE, this.idle);
-		// The release runs on the connection's event loop; a marker scheduled there after it,
+		// The release runs on the connection's event loop; a marker scheduled there after
+		// it,
 		// for twice the idle limit, runs after any idle timer the release armed.
 		channel.eventLoop().submit(() -> {
 		}).get(10, TimeUnit.SECONDS);
@@ -110,8 +109,11 @@ class LateReleaseTests {
 		this.client.get().uri("/fast").responseConnection((response, connection) -> {
 			PooledConnections.acquired(connection);
 			channel.set(connection.channel());
-			return connection.inbound().receive().aggregate().asString().doOnNext((body) -> PooledConnections
-				.released(connection, "timeout=60", MAX_IDLE, this.idle));
+			return connection.inbound()
+				.receive()
+				.aggregate()
+				.asString()
+				.doOnNext((body) -> PooledConnections.released(connection, "timeout=60", MAX_IDLE, this.idle));
 		}).single().block(Duration.ofSeconds(10));
 		assertThat(this.idle).containsExactly(channel.get());
 		await().atMost(Duration.ofSeconds(10)).until(() -> !channel.get().isOpen());

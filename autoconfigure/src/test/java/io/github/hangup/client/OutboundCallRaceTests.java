@@ -34,9 +34,9 @@ import org.springframework.web.reactive.function.client.ClientResponse;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * The call's transitions under racing threads, started together by a barrier and repeated:
- * a cancel racing the client leaving is counted exactly once, and a cancel racing the
- * response gets the phase of whichever came first.
+ * The call's transitions under racing threads, started together by a barrier and
+ * repeated: a cancel racing the client leaving is counted exactly once, and a cancel
+ * racing the response gets the phase of whichever came first.
  */
 class OutboundCallRaceTests {
 

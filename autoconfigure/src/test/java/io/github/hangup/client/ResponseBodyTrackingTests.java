@@ -37,8 +37,8 @@ import static org.awaitility.Awaitility.await;
 
 /**
  * Every way of reading a response through the filter reads its body through the call: a
- * complete body ends the call, a reset body is recorded and, where the caller sees errors,
- * reaches it translated.
+ * complete body ends the call, a reset body is recorded and, where the caller sees
+ * errors, reaches it translated.
  */
 class ResponseBodyTrackingTests {
 
@@ -83,7 +83,8 @@ class ResponseBodyTrackingTests {
 				read("toBodilessEntity()", ClientResponse::toBodilessEntity, true),
 				read("releaseBody()", ClientResponse::releaseBody, true),
 				read("mutate()", (r) -> r.mutate().header("X-Mutated", "yes").build().bodyToMono(String.class), true),
-				// Both keep an error response's failed body out of the exception they build.
+				// Both keep an error response's failed body out of the exception they
+				// build.
 				read("createException()", ClientResponse::createException, false),
 				read("not read at all", (r) -> Mono.just("ignored"), false));
 	}
@@ -126,8 +127,8 @@ class ResponseBodyTrackingTests {
 	@Test
 	void errorResponseDescribesTheRequestAndEndsTheCall() {
 		StepVerifier.create(client().get().uri("/missing").retrieve().bodyToMono(String.class))
-			.expectErrorSatisfies((ex) -> assertThat(ex).isInstanceOfSatisfying(WebClientResponseException.class,
-					(error) -> {
+			.expectErrorSatisfies(
+					(ex) -> assertThat(ex).isInstanceOfSatisfying(WebClientResponseException.class, (error) -> {
 						assertThat(error.getStatusCode().value()).isEqualTo(404);
 						assertThat(error.getRequest()).isNotNull();
 						assertThat(error.getRequest().getURI()).hasPath("/missing");
@@ -145,12 +146,10 @@ class ResponseBodyTrackingTests {
 				.map((response) -> response.mutate().header("X-Outer", response.request().getURI().getPath()).build()))
 			.filter(this.filter)
 			.build();
-		StepVerifier.create(mutating.get().uri("/ok").retrieve().toEntity(String.class))
-			.assertNext((entity) -> {
-				assertThat(entity.getBody()).isEqualTo("hello");
-				assertThat(entity.getHeaders().getFirst("X-Outer")).isEqualTo("/ok");
-			})
-			.verifyComplete();
+		StepVerifier.create(mutating.get().uri("/ok").retrieve().toEntity(String.class)).assertNext((entity) -> {
+			assertThat(entity.getBody()).isEqualTo("hello");
+			assertThat(entity.getHeaders().getFirst("X-Outer")).isEqualTo("/ok");
+		}).verifyComplete();
 		StepVerifier.create(mutating.get().uri("/reset-mid-body").exchangeToMono((response) -> {
 			assertThat(response.request().getURI()).hasPath("/reset-mid-body");
 			return response.bodyToMono(String.class);

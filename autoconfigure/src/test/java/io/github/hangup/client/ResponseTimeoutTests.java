@@ -33,13 +33,16 @@ import org.springframework.web.reactive.function.client.WebClientResponseExcepti
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * The response timeout works with Reactor Netty (a task on the connection's event loop) and
- * with any other connector (Reactor timers), before the response and between two chunks of its
- * body.
+ * The response timeout works with Reactor Netty (a task on the connection's event loop)
+ * and with any other connector (Reactor timers), before the response and between two
+ * chunks of its body.
  */
 class ResponseTimeoutTests {
 
-	/** Half as long as the upstream's trickling body, or an upload trickled the same way, takes. */
+	/**
+	 * Half as long as the upstream's trickling body, or an upload trickled the same way,
+	 * takes.
+	 */
 	private static final Duration HALF_A_TRICKLE = Duration
 		.ofMillis(FaultyUpstream.TRICKLE_CHUNKS * FaultyUpstream.TRICKLE_GAP_MILLIS / 2);
 
@@ -76,7 +79,11 @@ class ResponseTimeoutTests {
 	@ParameterizedTest(name = "{0}: an upstream that stalls mid-body times out during the response")
 	@MethodSource("connectors")
 	void upstreamThatStallsMidBodyTimesOutDuringTheResponse(String connector) {
-		StepVerifier.create(client(connector).get().uri("/stall-mid-body").retrieve().bodyToFlux(DataBuffer.class)
+		StepVerifier
+			.create(client(connector).get()
+				.uri("/stall-mid-body")
+				.retrieve()
+				.bodyToFlux(DataBuffer.class)
 				.doOnNext(DataBufferUtils::release)
 				.then())
 			// retrieve() wraps errors of the body in a WebClientResponseException.
@@ -88,7 +95,8 @@ class ResponseTimeoutTests {
 		assertThat(this.events.await(1)).singleElement()
 			.satisfies((event) -> assertThat(event.phase()).isEqualTo(HangupPhase.DURING_RESPONSE));
 		if (connector.equals("reactor-netty")) {
-			// The JDK client keeps a connection whose body was abandoned; Reactor Netty closes it.
+			// The JDK client keeps a connection whose body was abandoned; Reactor Netty
+			// closes it.
 			this.upstream.awaitPeerClosed("/stall-mid-body", 1);
 		}
 	}
@@ -97,8 +105,7 @@ class ResponseTimeoutTests {
 	@MethodSource("connectors")
 	void bodyThatKeepsArrivingIsNotTimedOut(String connector) {
 		// The timeout is between two reads: the whole body takes twice as long.
-		StepVerifier
-			.create(client(connector, HALF_A_TRICKLE).get().uri("/trickle").retrieve().bodyToMono(String.class))
+		StepVerifier.create(client(connector, HALF_A_TRICKLE).get().uri("/trickle").retrieve().bodyToMono(String.class))
 			.expectNext("x".repeat(FaultyUpstream.TRICKLE_CHUNKS))
 			.verifyComplete();
 		assertThat(this.events.await(0)).isEmpty();
@@ -106,18 +113,20 @@ class ResponseTimeoutTests {
 
 	@Test
 	void slowUploadIsNotTimedOutSinceTheTimeoutCountsFromWhenTheRequestWasSent() {
-		// The JDK client sends the request after WebClient wrote it, so only Reactor Netty
+		// The JDK client sends the request after WebClient wrote it, so only Reactor
+		// Netty
 		// tells when it was sent.
 		Flux<String> body = Flux.interval(Duration.ofMillis(FaultyUpstream.TRICKLE_GAP_MILLIS))
 			.take(FaultyUpstream.TRICKLE_CHUNKS)
 			.map((tick) -> "x");
-		StepVerifier.create(client("reactor-netty", HALF_A_TRICKLE).post()
-			.uri("/ok")
-			.contentType(MediaType.TEXT_PLAIN)
-			.contentLength(FaultyUpstream.TRICKLE_CHUNKS)
-			.body(body, String.class)
-			.retrieve()
-			.bodyToMono(String.class))
+		StepVerifier
+			.create(client("reactor-netty", HALF_A_TRICKLE).post()
+				.uri("/ok")
+				.contentType(MediaType.TEXT_PLAIN)
+				.contentLength(FaultyUpstream.TRICKLE_CHUNKS)
+				.body(body, String.class)
+				.retrieve()
+				.bodyToMono(String.class))
 			.expectNext("hello")
 			.verifyComplete();
 		assertThat(this.events.await(0)).isEmpty();
@@ -128,8 +137,7 @@ class ResponseTimeoutTests {
 	void bodyReadAfterTheTimeoutExpiredFailsWithTheTimeout(String connector) {
 		StepVerifier.create(client(connector).get()
 			.uri("/stall-mid-body")
-			.exchangeToMono((response) -> Mono.delay(Duration.ofMillis(900))
-				.then(response.bodyToMono(String.class))))
+			.exchangeToMono((response) -> Mono.delay(Duration.ofMillis(900)).then(response.bodyToMono(String.class))))
 			.expectErrorSatisfies((ex) -> assertThat(ex).isInstanceOfSatisfying(UpstreamTimeoutException.class,
 					(timeout) -> assertThat(timeout.getPhase()).isEqualTo(HangupPhase.DURING_RESPONSE)))
 			.verify(Duration.ofSeconds(10));
@@ -143,25 +151,29 @@ class ResponseTimeoutTests {
 	@ParameterizedTest(name = "{0}: a healthy call is not timed out")
 	@MethodSource("connectors")
 	void healthyCallIsNotTimedOut(String connector) {
-		// Long enough for a cold JDK HttpClient's first call: the timer is armed all the same.
-		StepVerifier.create(client(connector, Duration.ofSeconds(5)).get().uri("/ok").retrieve().bodyToMono(String.class))
+		// Long enough for a cold JDK HttpClient's first call: the timer is armed all the
+		// same.
+		StepVerifier
+			.create(client(connector, Duration.ofSeconds(5)).get().uri("/ok").retrieve().bodyToMono(String.class))
 			.expectNext("hello")
 			.verifyComplete();
 		assertThat(this.events.await(0)).isEmpty();
 	}
 
-	@ParameterizedTest(name = "{0}: the timeout survives a request copied by a later filter, with the caller's own httpRequest consumer")
+	@ParameterizedTest(
+			name = "{0}: the timeout survives a request copied by a later filter, with the caller's own httpRequest consumer")
 	@MethodSource("connectors")
 	void timeoutSurvivesACopiedRequestAndKeepsTheCallersHttpRequestConsumer(String connector) {
 		AtomicInteger callerConsumer = new AtomicInteger();
 		WebClient copying = client(connector).mutate()
 			.filter((request, next) -> next.exchange(ClientRequest.from(request).header("X-Copied", "yes").build()))
 			.build();
-		StepVerifier.create(copying.get()
-			.uri("/hang")
-			.httpRequest((httpRequest) -> callerConsumer.incrementAndGet())
-			.retrieve()
-			.bodyToMono(String.class))
+		StepVerifier
+			.create(copying.get()
+				.uri("/hang")
+				.httpRequest((httpRequest) -> callerConsumer.incrementAndGet())
+				.retrieve()
+				.bodyToMono(String.class))
 			.expectError(UpstreamTimeoutException.class)
 			.verify(Duration.ofSeconds(10));
 		assertThat(callerConsumer).hasValue(1);

@@ -16,8 +16,8 @@ import org.springframework.boot.test.system.OutputCaptureExtension;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * Once a call was stopped, an unhandled error of a stopped call is no ERROR line, while every
- * other dropped error still is, as Reactor logs it without a hook.
+ * Once a call was stopped, an unhandled error of a stopped call is no ERROR line, while
+ * every other dropped error still is, as Reactor logs it without a hook.
  */
 @ExtendWith(OutputCaptureExtension.class)
 class StoppedCallsTests {
@@ -32,8 +32,9 @@ class StoppedCallsTests {
 		HangupException stopped = HangupException.of(HangupKind.CLIENT_CANCEL, HangupPhase.BEFORE_RESPONSE, "GET",
 				"catalog:80", null);
 		Operators.onErrorDropped(Exceptions.errorCallbackNotImplemented(stopped), Context.empty());
-		Operators.onErrorDropped(HangupException.of(HangupKind.SERVER_CLOSE, HangupPhase.DURING_RESPONSE, "GET",
-				"catalog:80", null), Context.empty());
+		Operators.onErrorDropped(
+				HangupException.of(HangupKind.SERVER_CLOSE, HangupPhase.DURING_RESPONSE, "GET", "catalog:80", null),
+				Context.empty());
 		assertThat(output).doesNotContain("ERROR").doesNotContain("onErrorDropped");
 	}
 

@@ -38,10 +38,11 @@ import static org.awaitility.Awaitility.await;
 
 /**
  * Exchanges through a real Gateway cancelled at every point (before the response, just
- * after the upstream's response arrived, in the middle of a body, during server-sent events,
- * by a close or a reset) under Netty's paranoid leak detection (set for the gateway tests'
- * execution): nothing leaks, Reactor Netty's pool gives every connection back, nothing is
- * left in flight, and every cancel is counted exactly once on every meter.
+ * after the upstream's response arrived, in the middle of a body, during server-sent
+ * events, by a close or a reset) under Netty's paranoid leak detection (set for the
+ * gateway tests' execution): nothing leaks, Reactor Netty's pool gives every connection
+ * back, nothing is left in flight, and every cancel is counted exactly once on every
+ * meter.
  */
 @Tag("gateway")
 @ExtendWith(OutputCaptureExtension.class)
@@ -89,7 +90,8 @@ class GatewayCancelStormTests {
 
 	@Test
 	void leakDetectionIsParanoid() {
-		assertThat(io.netty.util.ResourceLeakDetector.getLevel()).isEqualTo(io.netty.util.ResourceLeakDetector.Level.PARANOID);
+		assertThat(io.netty.util.ResourceLeakDetector.getLevel())
+			.isEqualTo(io.netty.util.ResourceLeakDetector.Level.PARANOID);
 	}
 
 	@Test
@@ -101,14 +103,17 @@ class GatewayCancelStormTests {
 		HangupMeters.awaitClientHangups(registry,
 				Map.of("kind=CLIENT_CANCEL,method=GET,phase=DURING_RESPONSE,upstream=held", 1L));
 		HangupMeters.awaitCounts(registry, "http.server.requests", Map.of("hangup=CLIENT_CANCEL", 1L), "hangup");
-		// Gateway closes the connection, or gives it back to the pool when the unread body had
-		// arrived in full: either way nothing stays acquired, and the next call is answered.
+		// Gateway closes the connection, or gives it back to the pool when the unread
+		// body had
+		// arrived in full: either way nothing stays acquired, and the next call is
+		// answered.
 		awaitNothingInFlight();
 		try (RawHttpClient client = new RawHttpClient(port, READ_TIMEOUT)) {
 			assertThat(client.send("GET", "/held/ok").readHead().status()).isEqualTo(200);
 			assertThat(new String(client.readBytes(5))).isEqualTo("hello");
 		}
-		// Its observation ends once the server completed the response, which may be after the
+		// Its observation ends once the server completed the response, which may be after
+		// the
 		// client read it: recorded here, it cannot land in the next test's meters.
 		HangupMeters.awaitCounts(registry, "http.server.requests",
 				Map.of("hangup=CLIENT_CANCEL", 1L, "hangup=NONE", 1L), "hangup");
@@ -136,10 +141,11 @@ class GatewayCancelStormTests {
 		HangupMeters.awaitCounts(registry, HangupMetrics.SERVER_HANGUPS, Map.of("kind=CLIENT_CANCEL", (long) abandoned),
 				HangupMetrics.KIND);
 		// One call per abandoned request, each counted once, under its route's id.
-		HangupMeters.awaitCounts(registry, HangupMetrics.CLIENT_HANGUPS,
-				Map.of("kind=CLIENT_CANCEL,upstream=faulty", (long) each * 4, "kind=CLIENT_CANCEL,upstream=held",
-						(long) each),
-				HangupMetrics.KIND, HangupMetrics.UPSTREAM);
+		HangupMeters
+			.awaitCounts(
+					registry, HangupMetrics.CLIENT_HANGUPS, Map.of("kind=CLIENT_CANCEL,upstream=faulty",
+							(long) each * 4, "kind=CLIENT_CANCEL,upstream=held", (long) each),
+					HangupMetrics.KIND, HangupMetrics.UPSTREAM);
 		HangupMeters.awaitCounts(registry, "http.server.requests",
 				Map.of("hangup=CLIENT_CANCEL", (long) abandoned, "hangup=NONE", (long) each), "hangup");
 		// The upstream saw every cancel of a call that was waiting on it.
@@ -169,12 +175,14 @@ class GatewayCancelStormTests {
 		try (RawHttpClient client = new RawHttpClient(port, READ_TIMEOUT)) {
 			switch (scenario) {
 				case 0 -> {
-					// One at a time between sending and arriving, so that the arrival seen is
+					// One at a time between sending and arriving, so that the arrival
+					// seen is
 					// this request's: every abandoned request then has a call to count.
 					synchronized (HANG) {
 						int received = upstream.received("/hang");
 						client.send("GET", "/hang");
-						await().atMost(READ_TIMEOUT).pollInterval(Duration.ofMillis(1))
+						await().atMost(READ_TIMEOUT)
+							.pollInterval(Duration.ofMillis(1))
 							.until(() -> upstream.received("/hang") > received);
 					}
 				}
@@ -210,7 +218,8 @@ class GatewayCancelStormTests {
 	private static void cancelAfterResponseArrived(RawHttpClient client) throws Exception {
 		String id = String.valueOf(ids.incrementAndGet());
 		client.send("GET", "/held/ok", "X-Hold: " + id);
-		await().atMost(READ_TIMEOUT).pollInterval(Duration.ofMillis(1))
+		await().atMost(READ_TIMEOUT)
+			.pollInterval(Duration.ofMillis(1))
 			.until(() -> RoutingConfigurations.HoldAfterResponse.HELD.contains(id));
 	}
 

@@ -33,8 +33,8 @@ import static org.awaitility.Awaitility.await;
 
 /**
  * The hang-up matrix through a real Spring Cloud Gateway application (routes from
- * properties) in front of a raw-socket upstream that misbehaves on purpose. Each test asserts
- * what the client sees, the exact counts on both of Hangup's meters and on Boot's
+ * properties) in front of a raw-socket upstream that misbehaves on purpose. Each test
+ * asserts what the client sees, the exact counts on both of Hangup's meters and on Boot's
  * {@code http.server.requests}, and that the upstream saw every cancel.
  */
 @Tag("gateway")
@@ -66,9 +66,11 @@ class GatewayHangupIntegrationTests {
 				// The route's own response timeout applies.
 				"quick|" + target + "|Path=/quick/**|StripPrefix=1|200",
 				"refused|http://127.0.0.1:" + refusedPort + "|Path=/refused/**||",
-				// Two retries, on errors (their cause an IOException or Gateway's timeout).
+				// Two retries, on errors (their cause an IOException or Gateway's
+				// timeout).
 				"retried|" + target + "|Path=/retried/**|StripPrefix=1,Retry=2|200",
-				// No timeout at all (-1): a client leaving ends these calls, nothing else.
+				// No timeout at all (-1): a client leaving ends these calls, nothing
+				// else.
 				"faulty|" + target + "|Path=/**||-1"),
 				"spring.cloud.gateway.server.webflux.httpclient.response-timeout=300ms");
 		registry = gateway.getBean(MeterRegistry.class);
@@ -293,7 +295,8 @@ class GatewayHangupIntegrationTests {
 
 	@Test
 	void replyThatIsNotHttpWhileTheRequestBodyStillStreamsIsAnswered502() throws Exception {
-		// The upstream answers once it has the request's head, while the body still streams
+		// The upstream answers once it has the request's head, while the body still
+		// streams
 		// from the client: the reply is no less the upstream's fault.
 		try (RawHttpClient client = new RawHttpClient(port, READ_TIMEOUT)) {
 			client.send("POST", "/malformed/not-http", "Transfer-Encoding: chunked", "Content-Type: text/plain")
@@ -316,8 +319,7 @@ class GatewayHangupIntegrationTests {
 		assertInbound("UPSTREAM_TIMEOUT", "BEFORE_RESPONSE");
 		assertServerRequest("UPSTREAM_TIMEOUT", "504", "SERVER_ERROR");
 		String logged = output.toString().substring(before);
-		assertThat(logged.lines().filter((line) -> line.contains(" WARN ") || line.contains(" ERROR ")))
-			.singleElement()
+		assertThat(logged.lines().filter((line) -> line.contains(" WARN ") || line.contains(" ERROR "))).singleElement()
 			.asString()
 			.contains("Hang-up UPSTREAM_TIMEOUT side=INBOUND phase=BEFORE_RESPONSE method=GET")
 			.contains("upstream=timed");

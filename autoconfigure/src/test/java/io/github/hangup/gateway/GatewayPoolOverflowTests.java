@@ -20,8 +20,8 @@ import org.springframework.context.ConfigurableApplicationContext;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * Gateway's fixed connection pool full: the call that never left is answered 503 and counted
- * as {@code UPSTREAM_OVERFLOW} under its route.
+ * Gateway's fixed connection pool full: the call that never left is answered 503 and
+ * counted as {@code UPSTREAM_OVERFLOW} under its route.
  */
 @Tag("gateway")
 class GatewayPoolOverflowTests {
@@ -50,8 +50,8 @@ class GatewayPoolOverflowTests {
 				}
 				upstream.awaitPeerClosed("/hang", closed + 1);
 				HangupMeters.awaitCounts(registry, HangupMetrics.SERVER_HANGUPS,
-						Map.of("kind=UPSTREAM_OVERFLOW,phase=BEFORE_RESPONSE", 1L, "kind=CLIENT_CANCEL,phase=BEFORE_RESPONSE",
-								1L),
+						Map.of("kind=UPSTREAM_OVERFLOW,phase=BEFORE_RESPONSE", 1L,
+								"kind=CLIENT_CANCEL,phase=BEFORE_RESPONSE", 1L),
 						HangupMetrics.KIND, HangupMetrics.PHASE);
 				HangupMeters.awaitCounts(registry, HangupMetrics.CLIENT_HANGUPS,
 						Map.of("kind=UPSTREAM_OVERFLOW,upstream=faulty", 1L, "kind=CLIENT_CANCEL,upstream=faulty", 1L),

@@ -27,11 +27,12 @@ import org.springframework.test.web.reactive.server.WebTestClient;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * Stale keep-alive connections of Gateway's pool, through a real Gateway application (routes
- * from properties) in front of an upstream that drops every connection it is sent a second
- * request on: a replayable proxied call goes again, once per stale connection, and is counted
- * by its final outcome; any other call is an honest 502 marked as found on a reused
- * connection; a route with Gateway's own {@code Retry} filter is left to that filter.
+ * Stale keep-alive connections of Gateway's pool, through a real Gateway application
+ * (routes from properties) in front of an upstream that drops every connection it is sent
+ * a second request on: a replayable proxied call goes again, once per stale connection,
+ * and is counted by its final outcome; any other call is an honest 502 marked as found on
+ * a reused connection; a route with Gateway's own {@code Retry} filter is left to that
+ * filter.
  */
 @Tag("gateway")
 class GatewayStaleConnectionTests {
@@ -59,7 +60,13 @@ class GatewayStaleConnectionTests {
 		WebTestClient client = client();
 		for (int i = 0; i < CALLS; i++) {
 			client.get().uri("/item").exchange().expectStatus().isOk().expectBody(String.class).isEqualTo("ok");
-			client.method(HttpMethod.DELETE).uri("/item").exchange().expectStatus().isOk().expectBody(String.class).isEqualTo("ok");
+			client.method(HttpMethod.DELETE)
+				.uri("/item")
+				.exchange()
+				.expectStatus()
+				.isOk()
+				.expectBody(String.class)
+				.isEqualTo("ok");
 			client.post()
 				.uri("/item")
 				.header("Idempotency-Key", "k" + i)
@@ -69,7 +76,8 @@ class GatewayStaleConnectionTests {
 				.expectBody(String.class)
 				.isEqualTo("ok");
 		}
-		// Every call but the very first reused the one pooled connection, found it stale and
+		// Every call but the very first reused the one pooled connection, found it stale
+		// and
 		// went again on a new one.
 		assertThat(this.upstream.killed()).isEqualTo(3 * CALLS - 1);
 		assertThat(this.upstream.answered("GET") + this.upstream.answered("DELETE") + this.upstream.answered("POST"))
@@ -121,7 +129,8 @@ class GatewayStaleConnectionTests {
 		for (int i = 0; i < CALLS; i++) {
 			client.get().uri("/retried/item").exchange().expectStatus().isOk().expectBody(String.class).isEqualTo("ok");
 		}
-		// Gateway's Retry filter sent each stale call again; Hangup did not add its own retries,
+		// Gateway's Retry filter sent each stale call again; Hangup did not add its own
+		// retries,
 		// and counted the attempts that failed, each a call of its own.
 		assertThat(this.upstream.killed()).isEqualTo(CALLS - 1);
 		assertThat(retries()).isEmpty();
@@ -134,7 +143,14 @@ class GatewayStaleConnectionTests {
 		start(Ending.FIN, "hangup.client.retry-stale-connections=false");
 		WebTestClient client = client();
 		client.get().uri("/item").exchange().expectStatus().isOk().expectBody(String.class).isEqualTo("ok");
-		client.get().uri("/item").exchange().expectStatus().isEqualTo(502).expectBody().jsonPath("$.hangup").isEqualTo("UPSTREAM_RESET");
+		client.get()
+			.uri("/item")
+			.exchange()
+			.expectStatus()
+			.isEqualTo(502)
+			.expectBody()
+			.jsonPath("$.hangup")
+			.isEqualTo("UPSTREAM_RESET");
 		assertThat(retries()).isEmpty();
 	}
 
@@ -149,8 +165,8 @@ class GatewayStaleConnectionTests {
 		all.add("spring.cloud.gateway.server.webflux.httpclient.pool.type=FIXED");
 		all.add("spring.cloud.gateway.server.webflux.httpclient.pool.max-connections=1");
 		all.add("management.endpoints.web.exposure.include=hangups");
-		this.gateway = GatewayApps.start(Object.class,
-				List.of("retried|" + target + "|Path=/retried/**|StripPrefix=1,Retry=2|", "stale|" + target + "|Path=/**||"),
+		this.gateway = GatewayApps.start(Object.class, List
+			.of("retried|" + target + "|Path=/retried/**|StripPrefix=1,Retry=2|", "stale|" + target + "|Path=/**||"),
 				all.toArray(String[]::new));
 	}
 
@@ -168,6 +184,5 @@ class GatewayStaleConnectionTests {
 	private Map<String, Double> retries() {
 		return HangupMeters.counters(registry(), HangupMetrics.CLIENT_RETRIES);
 	}
-
 
 }

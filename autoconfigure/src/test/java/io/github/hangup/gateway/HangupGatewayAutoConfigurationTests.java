@@ -22,9 +22,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * Tests for {@link HangupGatewayAutoConfiguration}. Its configurations live in
- * {@link RoutingConfigurations}: a test class of this package must not name Gateway's types
- * in its own or its nested classes' signatures, since the other tests' execution, which runs
- * without Gateway, loads it when {@code -Dtest} selects it (then skips it by its tag).
+ * {@link RoutingConfigurations}: a test class of this package must not name Gateway's
+ * types in its own or its nested classes' signatures, since the other tests' execution,
+ * which runs without Gateway, loads it when {@code -Dtest} selects it (then skips it by
+ * its tag).
  */
 @Tag("gateway")
 class HangupGatewayAutoConfigurationTests {
@@ -57,14 +58,16 @@ class HangupGatewayAutoConfigurationTests {
 
 	@Test
 	void gatewaysPoolGetsHangupsIdleLimitWhenItsUserSetNone() {
-		this.runner.withUserConfiguration(RoutingConfigurations.NettyRouting.class, RoutingConfigurations.GatewayPool.class)
+		this.runner
+			.withUserConfiguration(RoutingConfigurations.NettyRouting.class, RoutingConfigurations.GatewayPool.class)
 			.run((context) -> assertThat(RoutingConfigurations.GatewayPool.maxIdleTime(context))
 				.isEqualTo(Duration.ofSeconds(20)));
 	}
 
 	@Test
 	void gatewaysPoolFollowsHangupsIdleLimit() {
-		this.runner.withUserConfiguration(RoutingConfigurations.NettyRouting.class, RoutingConfigurations.GatewayPool.class)
+		this.runner
+			.withUserConfiguration(RoutingConfigurations.NettyRouting.class, RoutingConfigurations.GatewayPool.class)
 			.withPropertyValues("hangup.client.max-idle-time=7s")
 			.run((context) -> assertThat(RoutingConfigurations.GatewayPool.maxIdleTime(context))
 				.isEqualTo(Duration.ofSeconds(7)));
@@ -72,7 +75,8 @@ class HangupGatewayAutoConfigurationTests {
 
 	@Test
 	void anIdleLimitSetForGatewaysPoolStays() {
-		this.runner.withUserConfiguration(RoutingConfigurations.NettyRouting.class, RoutingConfigurations.GatewayPool.class)
+		this.runner
+			.withUserConfiguration(RoutingConfigurations.NettyRouting.class, RoutingConfigurations.GatewayPool.class)
 			.withPropertyValues("spring.cloud.gateway.server.webflux.httpclient.pool.max-idle-time=45s")
 			.run((context) -> assertThat(RoutingConfigurations.GatewayPool.maxIdleTime(context))
 				.isEqualTo(Duration.ofSeconds(45)));
@@ -80,7 +84,8 @@ class HangupGatewayAutoConfigurationTests {
 
 	@Test
 	void noIdleLimitOfHangupsLeavesGatewaysPoolAsItIs() {
-		this.runner.withUserConfiguration(RoutingConfigurations.NettyRouting.class, RoutingConfigurations.GatewayPool.class)
+		this.runner
+			.withUserConfiguration(RoutingConfigurations.NettyRouting.class, RoutingConfigurations.GatewayPool.class)
 			.withPropertyValues("hangup.client.max-idle-time=0")
 			.run((context) -> assertThat(RoutingConfigurations.GatewayPool.maxIdleTime(context)).isNull());
 	}
@@ -121,32 +126,39 @@ class HangupGatewayAutoConfigurationTests {
 	@Test
 	void backsOffOutsideReactiveWebApplications() {
 		new ApplicationContextRunner()
-			.withConfiguration(AutoConfigurations.of(HangupAutoConfiguration.class, HangupGatewayAutoConfiguration.class))
+			.withConfiguration(
+					AutoConfigurations.of(HangupAutoConfiguration.class, HangupGatewayAutoConfiguration.class))
 			.withUserConfiguration(RoutingConfigurations.NettyRouting.class)
 			.run((context) -> assertThat(context).doesNotHaveBean(HangupGatewayFilter.class));
 	}
 
 	@Test
 	void userGatewayFilterReplacesTheDefaultOne() {
-		this.runner.withUserConfiguration(RoutingConfigurations.NettyRouting.class, RoutingConfigurations.UserGatewayFilter.class).run((context) -> {
-			assertThat(context).hasSingleBean(HangupGatewayFilter.class);
-			assertThat(context.getBean(HangupGatewayFilter.class)).isSameAs(context.getBean("userGatewayFilter"));
-		});
+		this.runner
+			.withUserConfiguration(RoutingConfigurations.NettyRouting.class,
+					RoutingConfigurations.UserGatewayFilter.class)
+			.run((context) -> {
+				assertThat(context).hasSingleBean(HangupGatewayFilter.class);
+				assertThat(context.getBean(HangupGatewayFilter.class)).isSameAs(context.getBean("userGatewayFilter"));
+			});
 	}
 
 	@Test
 	void userGatewayResponseFilterReplacesTheDefaultOne() {
-		this.runner.withUserConfiguration(RoutingConfigurations.NettyRouting.class, RoutingConfigurations.UserGatewayResponseFilter.class).run((context) -> {
-			assertThat(context).hasSingleBean(HangupGatewayResponseFilter.class);
-			assertThat(context.getBean(HangupGatewayResponseFilter.class))
-				.isSameAs(context.getBean("userGatewayResponseFilter"));
-		});
+		this.runner
+			.withUserConfiguration(RoutingConfigurations.NettyRouting.class,
+					RoutingConfigurations.UserGatewayResponseFilter.class)
+			.run((context) -> {
+				assertThat(context).hasSingleBean(HangupGatewayResponseFilter.class);
+				assertThat(context.getBean(HangupGatewayResponseFilter.class))
+					.isSameAs(context.getBean("userGatewayResponseFilter"));
+			});
 	}
 
 	@Test
 	void filtersSitRightBeforeGatewaysRoutingAndResponseWriting() {
-		assertThat(new HangupGatewayResponseFilter().getOrder())
-			.isEqualTo(org.springframework.cloud.gateway.filter.NettyWriteResponseFilter.WRITE_RESPONSE_FILTER_ORDER - 1);
+		assertThat(new HangupGatewayResponseFilter().getOrder()).isEqualTo(
+				org.springframework.cloud.gateway.filter.NettyWriteResponseFilter.WRITE_RESPONSE_FILTER_ORDER - 1);
 		this.runner.withUserConfiguration(RoutingConfigurations.NettyRouting.class)
 			.run((context) -> assertThat(context.getBean(HangupGatewayFilter.class).getOrder())
 				.isEqualTo(NettyRoutingFilter.ORDER - 1));

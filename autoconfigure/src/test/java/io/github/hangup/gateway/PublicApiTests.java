@@ -27,9 +27,10 @@ import static org.assertj.core.api.Assertions.fail;
 
 /**
  * The library's public API, every public type with its public and protected members, is
- * the one listed in {@code src/test/resources/public-api.txt}: a change to what applications
- * can see is a decision made in review, not a side effect. It runs with the gateway tests,
- * whose class path has every optional dependency the library's classes refer to.
+ * the one listed in {@code src/test/resources/public-api.txt}: a change to what
+ * applications can see is a decision made in review, not a side effect. It runs with the
+ * gateway tests, whose class path has every optional dependency the library's classes
+ * refer to.
  */
 @Tag("gateway")
 class PublicApiTests {
@@ -45,8 +46,7 @@ class PublicApiTests {
 			Files.write(LISTING, actual, StandardCharsets.UTF_8);
 			return;
 		}
-		List<String> expected = Files.exists(LISTING) ? Files.readAllLines(LISTING, StandardCharsets.UTF_8)
-				: List.of();
+		List<String> expected = Files.exists(LISTING) ? Files.readAllLines(LISTING, StandardCharsets.UTF_8) : List.of();
 		if (!actual.equals(expected)) {
 			Set<String> removed = new LinkedHashSet<>(expected);
 			removed.removeAll(actual);
@@ -95,9 +95,8 @@ class PublicApiTests {
 			if (t.isAnonymousClass() || t.isLocalClass() || t.isSynthetic()) {
 				return false;
 			}
-			boolean exposed = Modifier.isPublic(t.getModifiers())
-					|| (t != type || t.getEnclosingClass() != null) && Modifier.isProtected(t.getModifiers())
-							&& isSubclassable(t.getEnclosingClass());
+			boolean exposed = Modifier.isPublic(t.getModifiers()) || (t != type || t.getEnclosingClass() != null)
+					&& Modifier.isProtected(t.getModifiers()) && isSubclassable(t.getEnclosingClass());
 			if (!exposed) {
 				return false;
 			}
@@ -184,8 +183,8 @@ class PublicApiTests {
 	}
 
 	private static String modifiers(Member member) {
-		int modifiers = member.getModifiers() & (Modifier.PUBLIC | Modifier.PROTECTED | Modifier.STATIC
-				| Modifier.FINAL | Modifier.ABSTRACT);
+		int modifiers = member.getModifiers()
+				& (Modifier.PUBLIC | Modifier.PROTECTED | Modifier.STATIC | Modifier.FINAL | Modifier.ABSTRACT);
 		if (member instanceof Method method && method.isDefault()) {
 			return Modifier.toString(modifiers) + " default ";
 		}

@@ -18,8 +18,8 @@ import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 
 /**
- * Configurations of {@link HangupGatewayAutoConfigurationTests}, outside the test class so that
- * only the gateway tests' execution loads Gateway's types.
+ * Configurations of {@link HangupGatewayAutoConfigurationTests}, outside the test class
+ * so that only the gateway tests' execution loads Gateway's types.
  */
 final class RoutingConfigurations {
 
@@ -41,8 +41,7 @@ final class RoutingConfigurations {
 
 		@Bean
 		HangupGatewayFilter userGatewayFilter() {
-			return new HangupGatewayFilter((error, side) -> null, HangupRecorder.of(),
-					PropagationMode.CHAIN);
+			return new HangupGatewayFilter((error, side) -> null, HangupRecorder.of(), PropagationMode.CHAIN);
 		}
 
 	}
@@ -58,9 +57,9 @@ final class RoutingConfigurations {
 	}
 
 	/**
-	 * Holds a request marked {@code X-Hold: <id>} right after the upstream's response arrived,
-	 * before Gateway starts relaying its body, until the request is cancelled: the window
-	 * no operator of the call itself covers.
+	 * Holds a request marked {@code X-Hold: <id>} right after the upstream's response
+	 * arrived, before Gateway starts relaying its body, until the request is cancelled:
+	 * the window no operator of the call itself covers.
 	 */
 	@Configuration(proxyBeanMethods = false)
 	static class HoldAfterResponse {
@@ -84,9 +83,12 @@ final class RoutingConfigurations {
 			if (id == null) {
 				return chain.filter(exchange);
 			}
-			// Between NettyWriteResponseFilter (-1) and NettyRoutingFilter: its after-part runs
+			// Between NettyWriteResponseFilter (-1) and NettyRoutingFilter: its
+			// after-part runs
 			// once the response head arrived, before the body is written.
-			return chain.filter(exchange).then(Mono.fromRunnable(() -> HoldAfterResponse.HELD.add(id))).then(Mono.never());
+			return chain.filter(exchange)
+				.then(Mono.fromRunnable(() -> HoldAfterResponse.HELD.add(id)))
+				.then(Mono.never());
 		}
 
 		@Override

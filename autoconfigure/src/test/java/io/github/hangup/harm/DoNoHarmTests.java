@@ -55,7 +55,6 @@ import reactor.netty.http.server.HttpServerRequest;
 import reactor.netty.http.server.HttpServerResponse;
 import reactor.netty.resources.LoopResources;
 
-
 import org.springframework.context.ConfigurableApplicationContext;
 import org.springframework.core.ParameterizedTypeReference;
 import org.springframework.core.env.Environment;
@@ -71,25 +70,26 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 /**
- * Do no harm: behaviours that work without Hangup work the same with it. One small WebFlux
- * application runs twice on real sockets, once with Hangup and once with
- * {@code hangup.enabled=false}, each in front of its own Reactor Netty upstream, and every
- * scenario runs against both at the same time: the application without Hangup is the
- * reference, and the one with it must answer the same statuses and the same body bytes.
- * Healthy requests leave no hang-up on the meters ({@code http.server.hangups},
- * {@code http.client.hangups}) and are recorded by Boot's {@code http.server.requests} with
- * their status and outcome {@code SUCCESS} ({@code hangup=NONE} with Hangup), checked once
- * the work in flight has settled and again after a later, unrelated request.
+ * Do no harm: behaviours that work without Hangup work the same with it. One small
+ * WebFlux application runs twice on real sockets, once with Hangup and once with
+ * {@code hangup.enabled=false}, each in front of its own Reactor Netty upstream, and
+ * every scenario runs against both at the same time: the application without Hangup is
+ * the reference, and the one with it must answer the same statuses and the same body
+ * bytes. Healthy requests leave no hang-up on the meters ({@code http.server.hangups},
+ * {@code http.client.hangups}) and are recorded by Boot's {@code http.server.requests}
+ * with their status and outcome {@code SUCCESS} ({@code hangup=NONE} with Hangup),
+ * checked once the work in flight has settled and again after a later, unrelated request.
  * <p>
  * Three pairs of applications, each started once, because the timeout one scenario needs
- * would end another's calls: Hangup's one-second response timeout would end the slow shared
- * call of the everyday scenarios (with Hangup only, which would compare nothing), and Boot's
- * one-second read timeout, which Reactor Netty applies between any two reads of a response,
- * would end the quiet event stream in both applications. So: an everyday pair (no timeout
- * below the upstreams' pace, pooled connections idle for at most {@value #MAX_IDLE_MILLIS}
- * ms), a pair with Hangup's response timeout and a pair with Boot's read timeout. Both
- * applications of a pair share the JVM, and so Reactor Netty's global pool and event loops,
- * but each has its own upstream (its own pool key), context and meter registry.
+ * would end another's calls: Hangup's one-second response timeout would end the slow
+ * shared call of the everyday scenarios (with Hangup only, which would compare nothing),
+ * and Boot's one-second read timeout, which Reactor Netty applies between any two reads
+ * of a response, would end the quiet event stream in both applications. So: an everyday
+ * pair (no timeout below the upstreams' pace, pooled connections idle for at most
+ * {@value #MAX_IDLE_MILLIS} ms), a pair with Hangup's response timeout and a pair with
+ * Boot's read timeout. Both applications of a pair share the JVM, and so Reactor Netty's
+ * global pool and event loops, but each has its own upstream (its own pool key), context
+ * and meter registry.
  */
 class DoNoHarmTests {
 
@@ -140,10 +140,11 @@ class DoNoHarmTests {
 	}
 
 	/**
-	 * A first request subscribes a cached call, two more wait on the same cache entry; the
-	 * first client leaves while the upstream is still silent, then the upstream answers. The
-	 * scenario is paced by conditions, not by the clock: the first client leaves once the
-	 * others wait, and the upstream answers once the application saw it leave.
+	 * A first request subscribes a cached call, two more wait on the same cache entry;
+	 * the first client leaves while the upstream is still silent, then the upstream
+	 * answers. The scenario is paced by conditions, not by the clock: the first client
+	 * leaves once the others wait, and the upstream answers once the application saw it
+	 * leave.
 	 */
 	@Test
 	void sharedCachedCallAnswersTheRequestsStillWaitingWhenItsFirstClientLeaves() {
@@ -152,8 +153,7 @@ class DoNoHarmTests {
 		Outcome expected = new Outcome(List.of(Answer.ok(body), Answer.ok(body), Answer.ok(body)), 1);
 		SoftAssertions softly = new SoftAssertions();
 		softly.check(() -> assertSame(outcomes, expected));
-		softly.check(() -> assertMeters(everyday,
-				List.of(Served.ok("/shared/{key}", 3), Served.left("/shared/{key}")),
+		softly.check(() -> assertMeters(everyday, List.of(Served.ok("/shared/{key}", 3), Served.left("/shared/{key}")),
 				Map.of("kind=CLIENT_CANCEL,phase=BEFORE_RESPONSE,uri=/shared/{key}", 1L), Map.of()));
 		softly.assertAll();
 	}
@@ -193,20 +193,20 @@ class DoNoHarmTests {
 
 	/**
 	 * The application handles the upstream's failure itself. An upstream that resets the
-	 * connection did hang up, and Hangup counts that call once on {@code http.client.hangups}
-	 * (that is what the meter is for); the inbound request, answered by the fallback, is
-	 * healthy and shows no hang-up.
+	 * connection did hang up, and Hangup counts that call once on
+	 * {@code http.client.hangups} (that is what the meter is for); the inbound request,
+	 * answered by the fallback, is healthy and shows no hang-up.
 	 */
 	@ParameterizedTest(name = "upstream {0}")
 	@ValueSource(strings = { "fail", "reset" })
 	void fallbackWithOnErrorResumeIsAnsweredWhenTheUpstreamFails(String failure) {
 		Both<Answer> answers = everyday.run((app) -> Answer.of(RawAnswer.get(app.port(), "/fallback/" + failure)));
-		Map<String, Long> clientHangups = failure.equals("reset") ? Map.of("kind=UPSTREAM_RESET,phase=BEFORE_RESPONSE", 1L)
-				: Map.of();
+		Map<String, Long> clientHangups = failure.equals("reset")
+				? Map.of("kind=UPSTREAM_RESET,phase=BEFORE_RESPONSE", 1L) : Map.of();
 		SoftAssertions softly = new SoftAssertions();
 		softly.check(() -> assertSame(answers, Answer.ok("fallback")));
-		softly.check(() -> assertMeters(everyday, List.of(Served.ok("/fallback/{failure}", 1)), Map.of(),
-				clientHangups));
+		softly
+			.check(() -> assertMeters(everyday, List.of(Served.ok("/fallback/{failure}", 1)), Map.of(), clientHangups));
 		softly.assertAll();
 	}
 
@@ -227,7 +227,8 @@ class DoNoHarmTests {
 
 	/**
 	 * An event stream is quiet between events for longer than Hangup's response timeout:
-	 * {@value Upstream#EVENTS} events, {@value Upstream#EVENT_GAP_MILLIS} ms apart, then the end.
+	 * {@value Upstream#EVENTS} events, {@value Upstream#EVENT_GAP_MILLIS} ms apart, then
+	 * the end.
 	 */
 	@Test
 	void relayedEventStreamQuieterThanTheResponseTimeoutDeliversEveryEvent() {
@@ -246,10 +247,11 @@ class DoNoHarmTests {
 	/**
 	 * A client reads the start of a large download, stops reading for longer than Boot's
 	 * read timeout, then reads the rest. Its pause holds the upstream back through
-	 * backpressure: the upstream is not silent, nobody is reading it. (Boot gives its read
-	 * timeout to Reactor Netty as the response timeout, which Reactor Netty 1.3 also applies
-	 * while a reader holds the response back: there, the application without Hangup cuts the
-	 * download, so this case asks more of Hangup than of the reference: the whole body.)
+	 * backpressure: the upstream is not silent, nobody is reading it. (Boot gives its
+	 * read timeout to Reactor Netty as the response timeout, which Reactor Netty 1.3 also
+	 * applies while a reader holds the response back: there, the application without
+	 * Hangup cuts the download, so this case asks more of Hangup than of the reference:
+	 * the whole body.)
 	 */
 	@Test
 	void pausedReaderLongerThanBootsReadTimeoutGetsEveryByteOfALargeRelayedBody() {
@@ -265,13 +267,13 @@ class DoNoHarmTests {
 	}
 
 	/**
-	 * A {@code WebClient.create()} client and one built from the auto-configured builder take
-	 * their connections to one upstream from the same provider, Reactor Netty's global pool
-	 * (each from its own part of it: Reactor Netty keys pooled connections by the client's
-	 * configuration too), while connections sit idle longer than
-	 * {@code hangup.client.max-idle-time} and are closed. Each client's calls come right after
-	 * the other's, some slower than the idle limit, and the rounds are separated by pauses
-	 * just over it.
+	 * A {@code WebClient.create()} client and one built from the auto-configured builder
+	 * take their connections to one upstream from the same provider, Reactor Netty's
+	 * global pool (each from its own part of it: Reactor Netty keys pooled connections by
+	 * the client's configuration too), while connections sit idle longer than
+	 * {@code hangup.client.max-idle-time} and are closed. Each client's calls come right
+	 * after the other's, some slower than the idle limit, and the rounds are separated by
+	 * pauses just over it.
 	 */
 	@Test
 	void plainWebClientSharingThePoolWithTheBuildersClientsAnswersEveryCallWhileIdleConnectionsAreClosed() {
@@ -343,8 +345,8 @@ class DoNoHarmTests {
 	}
 
 	/**
-	 * The application without Hangup must give the expected outcome (else the scenario, not
-	 * Hangup, is wrong), and the one with Hangup the same.
+	 * The application without Hangup must give the expected outcome (else the scenario,
+	 * not Hangup, is wrong), and the one with Hangup the same.
 	 */
 	private static <T> void assertSame(Both<T> outcomes, T expected) {
 		SoftAssertions softly = new SoftAssertions();
@@ -356,11 +358,12 @@ class DoNoHarmTests {
 	}
 
 	/**
-	 * Check the meters of both applications of a pair once the work in flight settled (and
-	 * stayed so for a moment), then again after a later, unrelated request completed: a
-	 * count right once and wrong later is a recording too many.
+	 * Check the meters of both applications of a pair once the work in flight settled
+	 * (and stayed so for a moment), then again after a later, unrelated request
+	 * completed: a count right once and wrong later is a recording too many.
 	 * @param served the inbound requests Boot must have recorded
-	 * @param serverHangups {@code http.server.hangups} with Hangup, by kind, phase and uri
+	 * @param serverHangups {@code http.server.hangups} with Hangup, by kind, phase and
+	 * uri
 	 * @param clientHangups {@code http.client.hangups} with Hangup, by kind and phase
 	 */
 	private static void assertMeters(AppPair pair, List<Served> served, Map<String, Long> serverHangups,
@@ -387,9 +390,9 @@ class DoNoHarmTests {
 	}
 
 	/**
-	 * What a client received, comparable across applications: the status, whether the body
-	 * was complete, its length, and the body itself as ISO-8859-1 text (one character a
-	 * byte), or its SHA-256 when it is large.
+	 * What a client received, comparable across applications: the status, whether the
+	 * body was complete, its length, and the body itself as ISO-8859-1 text (one
+	 * character a byte), or its SHA-256 when it is large.
 	 */
 	record Answer(int status, boolean complete, int length, String body) {
 
@@ -465,15 +468,15 @@ class DoNoHarmTests {
 	 * The meters a scenario checks: {@code http.server.requests} (but the {@code /ping}
 	 * requests that check them), and Hangup's two hang-up timers.
 	 */
-	record Meters(Map<String, Long> serverRequests, Map<String, Long> serverHangups,
-			Map<String, Long> clientHangups) {
+	record Meters(Map<String, Long> serverRequests, Map<String, Long> serverHangups, Map<String, Long> clientHangups) {
 
 		static Meters of(App app) {
 			MeterRegistry registry = app.registry();
 			Map<String, Long> requests = new TreeMap<>(
 					HangupMeters.counts(registry, "http.server.requests", "hangup", "outcome", "status", "uri"));
 			requests.keySet().removeIf((key) -> key.endsWith("uri=/ping"));
-			return new Meters(requests, HangupMeters.counts(registry, HangupMetrics.SERVER_HANGUPS, "kind", "phase", "uri"),
+			return new Meters(requests,
+					HangupMeters.counts(registry, HangupMetrics.SERVER_HANGUPS, "kind", "phase", "uri"),
 					HangupMeters.counts(registry, HangupMetrics.CLIENT_HANGUPS, "kind", "phase"));
 		}
 
@@ -497,7 +500,8 @@ class DoNoHarmTests {
 		<T> Both<T> run(Scenario<T> scenario) {
 			CompletableFuture<T> with = CompletableFuture.supplyAsync(() -> call(scenario, this.with), threads);
 			CompletableFuture<T> without = CompletableFuture.supplyAsync(() -> call(scenario, this.without), threads);
-			// Both run to their end; when both fail, both are reported, the one with Hangup first.
+			// Both run to their end; when both fail, both are reported, the one with
+			// Hangup first.
 			Throwable failure = null;
 			for (CompletableFuture<T> outcome : List.of(with, without)) {
 				Throwable cause = failure(outcome);
@@ -613,7 +617,8 @@ class DoNoHarmTests {
 		HarmController(WebClient.Builder builder, Environment environment) {
 			String upstream = environment.getRequiredProperty("test.upstream");
 			this.webClient = builder.clone().baseUrl(upstream).build();
-			// Not from the builder: Hangup's filter is not on it, but its connections come from
+			// Not from the builder: Hangup's filter is not on it, but its connections
+			// come from
 			// the same global pool.
 			this.plainClient = WebClient.create(upstream);
 		}
@@ -704,17 +709,22 @@ class DoNoHarmTests {
 	}
 
 	/**
-	 * A real upstream, a Reactor Netty {@code HttpServer} on an ephemeral loopback port with
-	 * its own event loop:
+	 * A real upstream, a Reactor Netty {@code HttpServer} on an ephemeral loopback port
+	 * with its own event loop:
 	 * <ul>
 	 * <li>{@code /value/{key}}: 200 with {@link #valueOf(String) a body} at once;</li>
-	 * <li>{@code /gated/{key}}: the same once the test {@link #openGate opens its gate};</li>
-	 * <li>{@code /slow/{millis}}: the body of {@code slow} after that many milliseconds;</li>
-	 * <li>{@code /lines}: a long stream of text lines, {@value #LINE_GAP_MILLIS} ms apart;</li>
-	 * <li>{@code /events}: {@value #EVENTS} server-sent events, {@value #EVENT_GAP_MILLIS} ms
-	 * apart, then the end;</li>
-	 * <li>{@code /big}: {@link #bigBody() a large body} as fast as the connection takes it;</li>
-	 * <li>{@code /fail}: a 500; {@code /reset}: a reset connection instead of an answer.</li>
+	 * <li>{@code /gated/{key}}: the same once the test {@link #openGate opens its
+	 * gate};</li>
+	 * <li>{@code /slow/{millis}}: the body of {@code slow} after that many
+	 * milliseconds;</li>
+	 * <li>{@code /lines}: a long stream of text lines, {@value #LINE_GAP_MILLIS} ms
+	 * apart;</li>
+	 * <li>{@code /events}: {@value #EVENTS} server-sent events,
+	 * {@value #EVENT_GAP_MILLIS} ms apart, then the end;</li>
+	 * <li>{@code /big}: {@link #bigBody() a large body} as fast as the connection takes
+	 * it;</li>
+	 * <li>{@code /fail}: a 500; {@code /reset}: a reset connection instead of an
+	 * answer.</li>
 	 * </ul>
 	 * It counts, per path, the requests received and those whose connection closed before
 	 * they were answered in full.
@@ -815,7 +825,9 @@ class DoNoHarmTests {
 			await().atMost(Duration.ofSeconds(10)).until(() -> abandoned(path) >= count);
 		}
 
-		/** Wait until no request is in flight and none came or ended for the given time. */
+		/**
+		 * Wait until no request is in flight and none came or ended for the given time.
+		 */
 		void awaitQuietFor(Duration quiet) {
 			await().atMost(Duration.ofSeconds(10))
 				.pollInterval(Duration.ofMillis(5))
@@ -824,20 +836,17 @@ class DoNoHarmTests {
 		}
 
 		/**
-		 * Wait until {@code /big} has been held back (or ended) for the given time: nothing
-		 * more was handed to its connection.
+		 * Wait until {@code /big} has been held back (or ended) for the given time:
+		 * nothing more was handed to its connection.
 		 */
 		void awaitBigHeldBack(Duration held) {
 			long[] last = { -1 };
-			await().atMost(held.plusSeconds(20))
-				.pollInterval(Duration.ofMillis(50))
-				.during(held)
-				.until(() -> {
-					long now = this.bigWritten.get();
-					boolean still = now == last[0];
-					last[0] = now;
-					return still;
-				});
+			await().atMost(held.plusSeconds(20)).pollInterval(Duration.ofMillis(50)).during(held).until(() -> {
+				long now = this.bigWritten.get();
+				boolean still = now == last[0];
+				last[0] = now;
+				return still;
+			});
 		}
 
 		void close() {
@@ -860,8 +869,9 @@ class DoNoHarmTests {
 		}
 
 		/**
-		 * A response body that counts as abandoned when the connection closed before it was
-		 * sent in full: Reactor Netty then cancels it (and completes the handler quietly).
+		 * A response body that counts as abandoned when the connection closed before it
+		 * was sent in full: Reactor Netty then cancels it (and completes the handler
+		 * quietly).
 		 */
 		private <T> Flux<T> watched(HttpServerRequest request, Publisher<T> body) {
 			String path = URI.create(request.uri()).getPath();
@@ -892,16 +902,18 @@ class DoNoHarmTests {
 
 		private Publisher<Void> lines(HttpServerRequest request, HttpServerResponse response) {
 			return response.header(HttpHeaderNames.CONTENT_TYPE, TEXT)
-				.sendString(watched(request, Flux.interval(Duration.ZERO, Duration.ofMillis(LINE_GAP_MILLIS))
-					.take(10_000)
-					.map((line) -> "line-" + line + "\n")));
+				.sendString(watched(request,
+						Flux.interval(Duration.ZERO, Duration.ofMillis(LINE_GAP_MILLIS))
+							.take(10_000)
+							.map((line) -> "line-" + line + "\n")));
 		}
 
 		private Publisher<Void> events(HttpServerRequest request, HttpServerResponse response) {
 			return response.header(HttpHeaderNames.CONTENT_TYPE, MediaType.TEXT_EVENT_STREAM_VALUE)
-				.sendString(watched(request, Flux.interval(Duration.ZERO, Duration.ofMillis(EVENT_GAP_MILLIS))
-					.take(EVENTS)
-					.map((index) -> "id:" + (index + 1) + "\nevent:tick\ndata:event-" + (index + 1) + "\n\n")));
+				.sendString(watched(request,
+						Flux.interval(Duration.ZERO, Duration.ofMillis(EVENT_GAP_MILLIS))
+							.take(EVENTS)
+							.map((index) -> "id:" + (index + 1) + "\nevent:tick\ndata:event-" + (index + 1) + "\n\n")));
 		}
 
 		private Publisher<Void> big(HttpServerRequest request, HttpServerResponse response) {

@@ -44,13 +44,13 @@ import org.springframework.web.servlet.mvc.method.annotation.StreamingResponseBo
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * Do no harm on Spring MVC: one small MVC application on Tomcat runs twice, with Hangup and
- * with {@code hangup.enabled=false}, in front of the same upstream, relaying with the
- * {@code RestClient} and {@code RestTemplate} Boot builds (on the JDK {@code HttpClient}).
- * Every scenario runs against both: the application without Hangup is the reference, and
- * the one with it must answer the same status and the same body bytes. Healthy requests
- * leave nothing on the hang-up meters and are recorded on {@code http.server.requests} with
- * {@code hangup=NONE}.
+ * Do no harm on Spring MVC: one small MVC application on Tomcat runs twice, with Hangup
+ * and with {@code hangup.enabled=false}, in front of the same upstream, relaying with the
+ * {@code RestClient} and {@code RestTemplate} Boot builds (on the JDK
+ * {@code HttpClient}). Every scenario runs against both: the application without Hangup
+ * is the reference, and the one with it must answer the same status and the same body
+ * bytes. Healthy requests leave nothing on the hang-up meters and are recorded on
+ * {@code http.server.requests} with {@code hangup=NONE}.
  */
 class MvcDoNoHarmTests {
 
@@ -88,9 +88,9 @@ class MvcDoNoHarmTests {
 	}
 
 	@ParameterizedTest
-	@CsvSource({ "rest-client,ok,200", "rest-template,ok,200", "rest-client,megabyte,200",
-			"rest-template,megabyte,200", "rest-client,missing,404", "rest-template,missing,404",
-			"rest-client,status-500,500", "rest-template,status-500,500" })
+	@CsvSource({ "rest-client,ok,200", "rest-template,ok,200", "rest-client,megabyte,200", "rest-template,megabyte,200",
+			"rest-client,missing,404", "rest-template,missing,404", "rest-client,status-500,500",
+			"rest-template,status-500,500" })
 	void answerRelayedWholeIsTheSameWithAndWithoutHangup(String client, String path, int status) throws Exception {
 		assertSameAnswer("/" + client + "/" + path, status, expectedBody(path));
 		assertNoHangups("/" + client + "/{path}", status);
@@ -111,9 +111,10 @@ class MvcDoNoHarmTests {
 	@ValueSource(strings = { "rest-client", "rest-template" })
 	void applicationsOwnFallbackOnAnUpstreamFailureIsTheSameWithAndWithoutHangup(String client) throws Exception {
 		assertSameAnswer("/" + client + "-fallback/reset", 200, "fallback".getBytes(StandardCharsets.US_ASCII));
-		// The call's hang-up is counted; the request, answered by the application, is not one.
-		HangupMeters.awaitClientHangups(registry(with), Map.of(
-				"kind=UPSTREAM_RESET,method=GET,phase=BEFORE_RESPONSE,upstream=127.0.0.1:" + upstream.port(), 1L));
+		// The call's hang-up is counted; the request, answered by the application, is not
+		// one.
+		HangupMeters.awaitClientHangups(registry(with), Map
+			.of("kind=UPSTREAM_RESET,method=GET,phase=BEFORE_RESPONSE,upstream=127.0.0.1:" + upstream.port(), 1L));
 		HangupMeters.awaitCounts(registry(with), HangupMetrics.SERVER_HANGUPS, Map.of());
 		HangupMeters.awaitCounts(registry(with), "http.server.requests",
 				Map.of("hangup=NONE,outcome=SUCCESS,status=200,uri=/" + client + "-fallback/{path}", 1L),

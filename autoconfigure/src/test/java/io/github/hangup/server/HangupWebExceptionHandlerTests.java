@@ -21,8 +21,8 @@ import org.springframework.mock.web.server.MockServerWebExchange;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * Status mapping and problem bodies of {@link HangupWebExceptionHandler}: a pure unit over a
- * mock exchange.
+ * Status mapping and problem bodies of {@link HangupWebExceptionHandler}: a pure unit
+ * over a mock exchange.
  */
 class HangupWebExceptionHandlerTests {
 
@@ -34,8 +34,9 @@ class HangupWebExceptionHandlerTests {
 				Map.of(HangupKind.UPSTREAM_RESET, 503));
 		MockServerWebExchange exchange = MockServerWebExchange.from(MockServerHttpRequest.get("/x"));
 		exchange.getResponse().getHeaders().setContentLength(1000);
-		StepVerifier.create(handler.handle(exchange, UpstreamHangupException.of(HangupKind.UPSTREAM_RESET,
-				HangupPhase.BEFORE_RESPONSE, "GET", "10.1.2.3:8080", new IllegalStateException("secret"))))
+		StepVerifier
+			.create(handler.handle(exchange, UpstreamHangupException.of(HangupKind.UPSTREAM_RESET,
+					HangupPhase.BEFORE_RESPONSE, "GET", "10.1.2.3:8080", new IllegalStateException("secret"))))
 			.verifyComplete();
 		assertThat(exchange.getResponse().getStatusCode().value()).isEqualTo(503);
 		assertThat(exchange.getResponse().getHeaders().getContentType()).isEqualTo(MediaType.APPLICATION_PROBLEM_JSON);
@@ -50,7 +51,8 @@ class HangupWebExceptionHandlerTests {
 
 	@Test
 	void defaultStatusesAre504ForTimeoutsAnd502Otherwise() {
-		HangupWebExceptionHandler handler = new HangupWebExceptionHandler(this.classifier, HangupRecorder.of(), Map.of());
+		HangupWebExceptionHandler handler = new HangupWebExceptionHandler(this.classifier, HangupRecorder.of(),
+				Map.of());
 		assertThat(answer(handler, HangupKind.UPSTREAM_TIMEOUT)).isEqualTo(504);
 		assertThat(answer(handler, HangupKind.UPSTREAM_RESET)).isEqualTo(502);
 		assertThat(answer(handler, HangupKind.UPSTREAM_UNREACHABLE)).isEqualTo(502);
@@ -58,10 +60,12 @@ class HangupWebExceptionHandlerTests {
 
 	@Test
 	void otherErrorsPassThrough() {
-		HangupWebExceptionHandler handler = new HangupWebExceptionHandler(this.classifier, HangupRecorder.of(), Map.of());
+		HangupWebExceptionHandler handler = new HangupWebExceptionHandler(this.classifier, HangupRecorder.of(),
+				Map.of());
 		MockServerWebExchange exchange = MockServerWebExchange.from(MockServerHttpRequest.get("/x"));
 		IllegalStateException error = new IllegalStateException("not a hang-up");
-		StepVerifier.create(handler.handle(exchange, error)).verifyErrorSatisfies((ex) -> assertThat(ex).isSameAs(error));
+		StepVerifier.create(handler.handle(exchange, error))
+			.verifyErrorSatisfies((ex) -> assertThat(ex).isSameAs(error));
 	}
 
 	@Test
@@ -91,8 +95,8 @@ class HangupWebExceptionHandlerTests {
 
 	@Test
 	void withoutAProblemWriterTheStatusIsAnsweredWithAnEmptyBody() {
-		HangupWebExceptionHandler handler = new HangupWebExceptionHandler(this.classifier, HangupRecorder.of(), Map.of(), List.of(),
-				List.of());
+		HangupWebExceptionHandler handler = new HangupWebExceptionHandler(this.classifier, HangupRecorder.of(),
+				Map.of(), List.of(), List.of());
 		MockServerWebExchange exchange = exchange();
 		StepVerifier.create(handler.handle(exchange, reset())).verifyComplete();
 		assertThat(exchange.getResponse().getStatusCode().value()).isEqualTo(502);
@@ -101,8 +105,8 @@ class HangupWebExceptionHandlerTests {
 	}
 
 	private HangupWebExceptionHandler handler(HangupProblemDetailCustomizer... customizers) {
-		return new HangupWebExceptionHandler(this.classifier, HangupRecorder.of(), Map.of(), ServerCodecConfigurer.create().getWriters(),
-				List.of(customizers));
+		return new HangupWebExceptionHandler(this.classifier, HangupRecorder.of(), Map.of(),
+				ServerCodecConfigurer.create().getWriters(), List.of(customizers));
 	}
 
 	private static MockServerWebExchange exchange() {

@@ -27,8 +27,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * Unit tests of the web filter over a mock exchange: where the scope is found, how the
- * processing's end closes it, and what a cancel records. Its behaviour on real connections
- * is tested by the integration tests.
+ * processing's end closes it, and what a cancel records. Its behaviour on real
+ * connections is tested by the integration tests.
  */
 class HangupWebFilterTests {
 
@@ -134,8 +134,7 @@ class HangupWebFilterTests {
 
 	@Test
 	void descriptionIsOneConstantStringSinceWebFluxAsksForItOnEveryRequest() {
-		assertThat(this.filter.toString()).isEqualTo(HangupWebFilter.class.getName())
-			.isSameAs(this.filter.toString());
+		assertThat(this.filter.toString()).isEqualTo(HangupWebFilter.class.getName()).isSameAs(this.filter.toString());
 	}
 
 	private InboundScope scope() {
@@ -151,8 +150,8 @@ class HangupWebFilterTests {
 
 	/**
 	 * Subscribe and return the filter's own subscription, to cancel once the chain is
-	 * running (StepVerifier's thenCancel cancels before the chain is subscribed), or twice
-	 * as a server may.
+	 * running (StepVerifier's thenCancel cancels before the chain is subscribed), or
+	 * twice as a server may.
 	 */
 	private static Subscription subscribe(Mono<Void> processing) {
 		AtomicReference<Subscription> subscription = new AtomicReference<>();

@@ -13,8 +13,9 @@ import org.junit.jupiter.api.Test;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * The scope's own transitions, raced on two threads released by a barrier: whoever decides
- * first how a request ended decides for everyone, and a closed scope holds no calls.
+ * The scope's own transitions, raced on two threads released by a barrier: whoever
+ * decides first how a request ended decides for everyone, and a closed scope holds no
+ * calls.
  */
 class InboundScopeRaceTests {
 

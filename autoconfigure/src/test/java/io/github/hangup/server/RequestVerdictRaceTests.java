@@ -23,10 +23,10 @@ import org.springframework.mock.web.server.MockServerWebExchange;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * The server's abort of a request and the end of its processing come on their own threads:
- * a client that leaves just as the processing completes is counted on Boot's
- * {@code http.server.requests} exactly when it is on {@code http.server.hangups}, which the
- * web filter decides and the observation reads.
+ * The server's abort of a request and the end of its processing come on their own
+ * threads: a client that leaves just as the processing completes is counted on Boot's
+ * {@code http.server.requests} exactly when it is on {@code http.server.hangups}, which
+ * the web filter decides and the observation reads.
  */
 class RequestVerdictRaceTests {
 
@@ -46,8 +46,7 @@ class RequestVerdictRaceTests {
 		int cancels = 0;
 		for (int round = 0; round < ROUNDS; round++) {
 			List<HangupEvent> events = new CopyOnWriteArrayList<>();
-			HangupWebFilter filter = new HangupWebFilter(new DefaultHangupClassifier(),
-					HangupRecorder.of(events::add));
+			HangupWebFilter filter = new HangupWebFilter(new DefaultHangupClassifier(), HangupRecorder.of(events::add));
 			MockServerWebExchange exchange = MockServerWebExchange.from(MockServerHttpRequest.get("/items/1"));
 			Sinks.Empty<Void> processing = Sinks.empty();
 			filter.filter(exchange, (filtered) -> processing.asMono()).subscribe();
@@ -60,8 +59,10 @@ class RequestVerdictRaceTests {
 			});
 			Future<?> abort = this.threads.submit(() -> {
 				await(barrier);
-				// What the server does when the connection goes away before the processing
-				// ended: the cancel passes the handler Hangup wraps, then WebFlux's observation.
+				// What the server does when the connection goes away before the
+				// processing
+				// ended: the cancel passes the handler Hangup wraps, then WebFlux's
+				// observation.
 				scope.serverAborted();
 				observation.setConnectionAborted(true);
 				observationFilter.map(observation);

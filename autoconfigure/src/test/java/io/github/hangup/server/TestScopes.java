@@ -22,7 +22,10 @@ public final class TestScopes {
 		scope.clientGone();
 	}
 
-	/** The client left and the cancel went down the chain: every call still joined is told. */
+	/**
+	 * The client left and the cancel went down the chain: every call still joined is
+	 * told.
+	 */
 	public static void clientLeft(InboundScope scope) {
 		scope.clientGone();
 		scope.stopRemaining();

@@ -60,17 +60,18 @@ import static org.junit.jupiter.params.provider.Arguments.arguments;
 /**
  * A client leaving an asynchronous Spring MVC request on Tomcat: an event stream
  * ({@code SseEmitter}), a {@code ResponseBodyEmitter}, a streamed download
- * ({@code StreamingResponseBody}), a {@code DeferredResult} and a {@code WebAsyncTask}, each
- * fed by a {@code RestClient} call (Boot's, on the JDK's {@code HttpClient}) made on another
- * thread, or by a {@code WebClient} call (Boot's). The request is counted once as
+ * ({@code StreamingResponseBody}), a {@code DeferredResult} and a {@code WebAsyncTask},
+ * each fed by a {@code RestClient} call (Boot's, on the JDK's {@code HttpClient}) made on
+ * another thread, or by a {@code WebClient} call (Boot's). The request is counted once as
  * {@code CLIENT_CANCEL}, on {@code http.server.hangups}, {@code http.client.hangups} and
- * Boot's {@code http.server.requests}; its call is stopped (the upstream sees its connection
- * closed); the thread that waited on it is released; nothing is logged above DEBUG.
+ * Boot's {@code http.server.requests}; its call is stopped (the upstream sees its
+ * connection closed); the thread that waited on it is released; nothing is logged above
+ * DEBUG.
  * <p>
- * Some requests go on writing after their client left and are found gone at the next write.
- * Others write nothing (they wait on a silent upstream, or their output is still in the
- * response's buffer), which Tomcat alone would not notice before the upstream answers: the
- * valve's watch of the connection finds them.
+ * Some requests go on writing after their client left and are found gone at the next
+ * write. Others write nothing (they wait on a silent upstream, or their output is still
+ * in the response's buffer), which Tomcat alone would not notice before the upstream
+ * answers: the valve's watch of the connection finds them.
  */
 @ExtendWith(OutputCaptureExtension.class)
 class MvcAsyncClientLeavingTests {
@@ -117,10 +118,11 @@ class MvcAsyncClientLeavingTests {
 	}
 
 	/**
-	 * The client leaves once the first bytes of the response arrived. The upstream then sends
-	 * nothing more (/sse), which the request would relay, or a byte every 100 ms (/trickle)
-	 * or megabytes (/big), which the request writes on. Boot's client timer has WebClient's
-	 * call without a hang-up: WebClient's observation ends with the response's head.
+	 * The client leaves once the first bytes of the response arrived. The upstream then
+	 * sends nothing more (/sse), which the request would relay, or a byte every 100 ms
+	 * (/trickle) or megabytes (/big), which the request writes on. Boot's client timer
+	 * has WebClient's call without a hang-up: WebClient's observation ends with the
+	 * response's head.
 	 */
 	@ParameterizedTest(name = "{0}{1}")
 	@MethodSource("streamedResponses")
@@ -144,10 +146,10 @@ class MvcAsyncClientLeavingTests {
 	}
 
 	/**
-	 * The client leaves while the request waits for the upstream's answer (/hang), or, for a
-	 * {@code StreamingResponseBody}, while it relays a body too small to fill the response's
-	 * buffer (Spring ignores the flushes of a {@code StreamingResponseBody}): nothing reached
-	 * the client, nothing fails to.
+	 * The client leaves while the request waits for the upstream's answer (/hang), or,
+	 * for a {@code StreamingResponseBody}, while it relays a body too small to fill the
+	 * response's buffer (Spring ignores the flushes of a {@code StreamingResponseBody}):
+	 * nothing reached the client, nothing fails to.
 	 */
 	@ParameterizedTest(name = "{0}{1}")
 	@MethodSource("silentRequests")
@@ -172,8 +174,8 @@ class MvcAsyncClientLeavingTests {
 
 	/**
 	 * A client may send its next request before the answer to the one before (HTTP/1.1
-	 * pipelining): sent while the first waits, it is not taken for the client leaving, and
-	 * is answered after the first.
+	 * pipelining): sent while the first waits, it is not taken for the client leaving,
+	 * and is answered after the first.
 	 */
 	@Test
 	void requestSentAheadWhileAnotherWaitsIsAnsweredAfterItAndNothingIsCounted() throws Exception {
@@ -193,22 +195,27 @@ class MvcAsyncClientLeavingTests {
 			secondBody = raw.readRest().text();
 		}
 		assertThat(first.status()).isEqualTo(200);
-		assertThat(new String(firstBody, StandardCharsets.US_ASCII)).isEqualTo("x".repeat(FaultyUpstream.TRICKLE_CHUNKS));
+		assertThat(new String(firstBody, StandardCharsets.US_ASCII))
+			.isEqualTo("x".repeat(FaultyUpstream.TRICKLE_CHUNKS));
 		assertThat(second.status()).isEqualTo(200);
 		assertThat(secondBody).isEqualTo("hello");
-		HangupMeters.awaitCounts(registry, "http.server.requests", Map.of("hangup=NONE,status=200,uri=/deferred/{path}", 2L),
-				HangupObservations.KEY, "status", "uri");
+		HangupMeters.awaitCounts(registry, "http.server.requests",
+				Map.of("hangup=NONE,status=200,uri=/deferred/{path}", 2L), HangupObservations.KEY, "status", "uri");
 		HangupMeters.awaitCounts(registry, HangupMetrics.SERVER_HANGUPS, Map.of());
 		HangupMeters.awaitClientHangups(registry, Map.of());
 		assertThat(AsyncController.released).containsExactly("answered " + "x".repeat(FaultyUpstream.TRICKLE_CHUNKS),
 				"answered hello");
 	}
 
-	/** The route, the upstream's path, and the hangup key of the call on Boot's client timer. */
+	/**
+	 * The route, the upstream's path, and the hangup key of the call on Boot's client
+	 * timer.
+	 */
 	static Stream<Arguments> streamedResponses() {
 		return Stream.of(arguments("/sse-emitter", "/sse", "CLIENT_CANCEL"),
-				arguments("/sse-emitter", "/trickle", "CLIENT_CANCEL"), arguments("/emitter-web-client", "/sse", "NONE"),
-				arguments("/emitter-web-client", "/trickle", "NONE"), arguments("/streaming", "/big", "CLIENT_CANCEL"));
+				arguments("/sse-emitter", "/trickle", "CLIENT_CANCEL"),
+				arguments("/emitter-web-client", "/sse", "NONE"), arguments("/emitter-web-client", "/trickle", "NONE"),
+				arguments("/streaming", "/big", "CLIENT_CANCEL"));
 	}
 
 	/** The route, the upstream's path, and the phase of the call when the client left. */
@@ -221,8 +228,8 @@ class MvcAsyncClientLeavingTests {
 	}
 
 	/**
-	 * The client leaving is known within a second: at the next write, or from the watch of the
-	 * connection for a request that writes nothing.
+	 * The client leaving is known within a second: at the next write, or from the watch
+	 * of the connection for a request that writes nothing.
 	 */
 	private static void assertNoticedSoon(String route, String phase, long left) {
 		String key = "kind=CLIENT_CANCEL,method=GET,phase=" + phase + ",uri=" + route + "/{path}";
@@ -247,7 +254,8 @@ class MvcAsyncClientLeavingTests {
 	private static void assertReleasedByTheStop(String route) throws InterruptedException {
 		Object released = AsyncController.released.poll(10, TimeUnit.SECONDS);
 		assertThat(released).as("what the thread of %s got", route).isInstanceOf(Exception.class);
-		assertThat(ClientLeaving.causes((Throwable) released)).as("what the thread of %s got", route).hasAtLeastOneElementOfType(ClientCancelException.class);
+		assertThat(ClientLeaving.causes((Throwable) released)).as("what the thread of %s got", route)
+			.hasAtLeastOneElementOfType(ClientCancelException.class);
 		assertThat(AsyncController.released).isEmpty();
 	}
 
@@ -261,8 +269,9 @@ class MvcAsyncClientLeavingTests {
 
 	/**
 	 * Feeds asynchronous responses from the upstream: on the application's own executor,
-	 * which carries the request's context to its tasks, from MVC's own task executor, or from
-	 * a {@code WebClient}'s subscription. Hands what each feeding thread ended with to the test.
+	 * which carries the request's context to its tasks, from MVC's own task executor, or
+	 * from a {@code WebClient}'s subscription. Hands what each feeding thread ended with
+	 * to the test.
 	 */
 	@RestController
 	static class AsyncController {
@@ -405,8 +414,9 @@ class MvcAsyncClientLeavingTests {
 		}
 
 		/**
-		 * Sends, and notes a send that failed: an I/O error, or, once Spring MVC has ended the
-		 * request for the error the container reported, an {@link IllegalStateException}.
+		 * Sends, and notes a send that failed: an I/O error, or, once Spring MVC has
+		 * ended the request for the error the container reported, an
+		 * {@link IllegalStateException}.
 		 */
 		private static void send(ResponseBodyEmitter emitter, Object data, AtomicBoolean failed) {
 			try {

@@ -38,15 +38,17 @@ import static org.awaitility.Awaitility.await;
 
 /**
  * A client leaving a Spring MVC request on Tomcat while the request relays the body of a
- * {@code RestClient} call (Boot's, on the JDK's {@code HttpClient}): Tomcat finds the client
- * gone at the relay's next write, the relayed call is closed there and then (the upstream
- * sees its connection closed before its body ended), and the hang-up is counted once on each
- * side.
+ * {@code RestClient} call (Boot's, on the JDK's {@code HttpClient}): Tomcat finds the
+ * client gone at the relay's next write, the relayed call is closed there and then (the
+ * upstream sees its connection closed before its body ended), and the hang-up is counted
+ * once on each side.
  */
 @ExtendWith(OutputCaptureExtension.class)
 class MvcClientLeavingTests {
 
-	/** Far beyond any wait of these tests: only the client leaving ends a call to /hang. */
+	/**
+	 * Far beyond any wait of these tests: only the client leaving ends a call to /hang.
+	 */
 	private static final Duration READ_TIMEOUT = Duration.ofSeconds(30);
 
 	private static FaultyUpstream upstream;
@@ -93,9 +95,9 @@ class MvcClientLeavingTests {
 	}
 
 	/**
-	 * The client leaves while the upstream's body trickles in: Tomcat finds it gone at the
-	 * relay's next write, and the relayed call is closed there and then, long before the
-	 * upstream would have finished its body.
+	 * The client leaves while the upstream's body trickles in: Tomcat finds it gone at
+	 * the relay's next write, and the relayed call is closed there and then, long before
+	 * the upstream would have finished its body.
 	 */
 	private static void assertLeavingMidBodyAbortsTheCall(String path, String route) throws Exception {
 		int closedBefore = upstream.peerClosed("/trickle");
@@ -110,8 +112,8 @@ class MvcClientLeavingTests {
 		assertThat(upstream.answered("/trickle")).as("bodies the upstream finished").isEqualTo(answeredBefore);
 		HangupMeters.awaitCounts(registry, HangupMetrics.SERVER_HANGUPS,
 				Map.of("kind=CLIENT_CANCEL,method=GET,phase=DURING_RESPONSE,uri=" + route, 1L));
-		HangupMeters.awaitClientHangups(registry, Map.of(
-				"kind=CLIENT_CANCEL,method=GET,phase=DURING_RESPONSE,upstream=127.0.0.1:" + upstream.port(), 1L));
+		HangupMeters.awaitClientHangups(registry, Map
+			.of("kind=CLIENT_CANCEL,method=GET,phase=DURING_RESPONSE,upstream=127.0.0.1:" + upstream.port(), 1L));
 		HangupMeters.awaitCounts(registry, "http.server.requests",
 				Map.of("hangup=CLIENT_CANCEL,method=GET,uri=" + route, 1L), HangupObservations.KEY, "method", "uri");
 	}

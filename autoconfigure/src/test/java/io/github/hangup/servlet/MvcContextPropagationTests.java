@@ -45,10 +45,11 @@ import static org.awaitility.Awaitility.await;
 /**
  * Calls made on another thread than the request's join its scope through context
  * propagation: on Boot's {@code applicationTaskExecutor} with
- * {@code spring.task.execution.propagate-context=true} (Boot 4.1), which decorates it with a
- * {@link ContextPropagatingTaskDecorator}, a {@code DeferredResult}'s call is stopped when its
- * client leaves. A plain {@link TaskDecorator} carries only what it copies itself: a call on
- * such an executor is not the request's, and runs on to its own end.
+ * {@code spring.task.execution.propagate-context=true} (Boot 4.1), which decorates it
+ * with a {@link ContextPropagatingTaskDecorator}, a {@code DeferredResult}'s call is
+ * stopped when its client leaves. A plain {@link TaskDecorator} carries only what it
+ * copies itself: a call on such an executor is not the request's, and runs on to its own
+ * end.
  */
 class MvcContextPropagationTests {
 
@@ -97,8 +98,8 @@ class MvcContextPropagationTests {
 		leaveWhileWaiting("/application-executor");
 		HangupMeters.awaitCounts(registry, HangupMetrics.SERVER_HANGUPS,
 				Map.of("kind=CLIENT_CANCEL,method=GET,phase=BEFORE_RESPONSE,uri=/application-executor", 1L));
-		HangupMeters.awaitClientHangups(registry, Map.of(
-				"kind=CLIENT_CANCEL,method=GET,phase=BEFORE_RESPONSE,upstream=127.0.0.1:" + upstream.port(), 1L));
+		HangupMeters.awaitClientHangups(registry, Map
+			.of("kind=CLIENT_CANCEL,method=GET,phase=BEFORE_RESPONSE,upstream=127.0.0.1:" + upstream.port(), 1L));
 		HangupMeters.awaitCounts(registry, "http.server.requests",
 				Map.of("hangup=CLIENT_CANCEL,uri=/application-executor", 1L), HangupObservations.KEY, "uri");
 		HangupMeters.awaitCounts(registry, "http.client.requests", Map.of("hangup=CLIENT_CANCEL", 1L),
@@ -115,9 +116,10 @@ class MvcContextPropagationTests {
 		HangupMeters.awaitCounts(registry, HangupMetrics.SERVER_HANGUPS,
 				Map.of("kind=CLIENT_CANCEL,method=GET,phase=BEFORE_RESPONSE,uri=/plain-decorator", 1L));
 		// Not stopped: the call ends at its read timeout, a hang-up of its own.
-		HangupMeters.awaitClientHangups(registry, Map.of(
-				"kind=UPSTREAM_TIMEOUT,method=GET,phase=BEFORE_RESPONSE,upstream=127.0.0.1:" + upstream.port(), 1L));
-		assertThat(Duration.ofNanos(System.nanoTime() - left)).isGreaterThanOrEqualTo(DETACHED_READ_TIMEOUT.minusMillis(500));
+		HangupMeters.awaitClientHangups(registry, Map
+			.of("kind=UPSTREAM_TIMEOUT,method=GET,phase=BEFORE_RESPONSE,upstream=127.0.0.1:" + upstream.port(), 1L));
+		assertThat(Duration.ofNanos(System.nanoTime() - left))
+			.isGreaterThanOrEqualTo(DETACHED_READ_TIMEOUT.minusMillis(500));
 		assertThat(PropagatingController.released.poll(10, TimeUnit.SECONDS))
 			.isInstanceOf(ResourceAccessException.class);
 		assertNothingLeftWaiting();
@@ -166,7 +168,8 @@ class MvcContextPropagationTests {
 			this.restClient = restClients.clone().baseUrl(upstream).build();
 			this.detachedRestClient = restClients.clone()
 				.baseUrl(upstream)
-				.requestFactory(requestFactories.build(HttpClientSettings.defaults().withReadTimeout(DETACHED_READ_TIMEOUT)))
+				.requestFactory(
+						requestFactories.build(HttpClientSettings.defaults().withReadTimeout(DETACHED_READ_TIMEOUT)))
 				.build();
 			this.applicationExecutor = applicationExecutor;
 			this.plainExecutor = new ThreadPoolTaskExecutor();

@@ -46,9 +46,10 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
  * The hang-up matrix through a real Spring MVC application on Tomcat, relaying with the
- * {@code RestClient} and {@code RestTemplate} Boot builds (on the JDK's {@code HttpClient}),
- * in front of a raw-socket upstream that misbehaves on purpose. Each test asserts what the
- * client sees and the exact counts on both of Hangup's meters and on Boot's server timer.
+ * {@code RestClient} and {@code RestTemplate} Boot builds (on the JDK's
+ * {@code HttpClient}), in front of a raw-socket upstream that misbehaves on purpose. Each
+ * test asserts what the client sees and the exact counts on both of Hangup's meters and
+ * on Boot's server timer.
  */
 @ExtendWith(OutputCaptureExtension.class)
 class MvcHangupIntegrationTests {
@@ -138,12 +139,13 @@ class MvcHangupIntegrationTests {
 			.doesNotContain(String.valueOf(refusedPort));
 		HangupMeters.awaitCounts(registry, HangupMetrics.SERVER_HANGUPS,
 				Map.of("kind=UPSTREAM_UNREACHABLE,method=GET,phase=BEFORE_RESPONSE,uri=" + route, 1L));
-		HangupMeters.awaitClientHangups(registry, Map.of(
-				"kind=UPSTREAM_UNREACHABLE,method=GET,phase=BEFORE_RESPONSE,upstream=127.0.0.1:" + refusedPort, 1L));
+		HangupMeters.awaitClientHangups(registry, Map
+			.of("kind=UPSTREAM_UNREACHABLE,method=GET,phase=BEFORE_RESPONSE,upstream=127.0.0.1:" + refusedPort, 1L));
 		assertClientRequest("UPSTREAM_UNREACHABLE");
 	}
 
-	// HTTP/2 frames, with no line ending before the close, are a connection closed mid-status-line
+	// HTTP/2 frames, with no line ending before the close, are a connection closed
+	// mid-status-line
 	// to the JDK's parser: UPSTREAM_RESET, as the README says.
 	@ParameterizedTest
 	@CsvSource({ "rest-client,not-http", "rest-template,not-http", "rest-client,status-abc",
@@ -170,7 +172,8 @@ class MvcHangupIntegrationTests {
 
 	@Test
 	void upstreamResetOfAClientHangupDoesNotSeeIsBlamedOnTheUpstreamNeverOnTheClient() throws Exception {
-		// A RestTemplate made by hand: its "Connection reset" reaches MVC raw, wrapped by Spring.
+		// A RestTemplate made by hand: its "Connection reset" reaches MVC raw, wrapped by
+		// Spring.
 		Head head;
 		String body;
 		try (RawHttpClient raw = new RawHttpClient(port, READ_TIMEOUT)) {
@@ -196,18 +199,18 @@ class MvcHangupIntegrationTests {
 		}
 		assertThat(head.status()).isEqualTo(200);
 		assertThat(head.header("transfer-encoding")).isEqualTo("chunked");
-		// What arrived before the stall is relayed, then the connection is cut at once, without
+		// What arrived before the stall is relayed, then the connection is cut at once,
+		// without
 		// the final chunk: the client does not take it for a complete body.
 		assertThat(rest.ending()).isNotEqualTo(Ending.STALLED);
 		assertThat(rest.bytes()).hasSizeGreaterThanOrEqualTo(FaultyUpstream.SENT_LENGTH);
 		assertThatThrownBy(() -> RawHttpClient.payloadOfChunked(rest.bytes())).isInstanceOf(AssertionError.class);
-		HangupMeters.awaitCounts(registry, HangupMetrics.SERVER_HANGUPS, Map.of(
-				"kind=UPSTREAM_TIMEOUT,method=GET,phase=DURING_RESPONSE,uri=/" + client + "-relay/{path}", 1L));
-		HangupMeters.awaitClientHangups(registry, Map.of(
-				"kind=UPSTREAM_TIMEOUT,method=GET,phase=DURING_RESPONSE,upstream=127.0.0.1:" + upstream.port(), 1L));
-		HangupMeters.awaitCounts(registry, "http.server.requests",
-				Map.of("hangup=UPSTREAM_TIMEOUT,method=GET,outcome=UNKNOWN,status=200,uri=/" + client + "-relay/{path}",
-						1L),
+		HangupMeters.awaitCounts(registry, HangupMetrics.SERVER_HANGUPS,
+				Map.of("kind=UPSTREAM_TIMEOUT,method=GET,phase=DURING_RESPONSE,uri=/" + client + "-relay/{path}", 1L));
+		HangupMeters.awaitClientHangups(registry, Map
+			.of("kind=UPSTREAM_TIMEOUT,method=GET,phase=DURING_RESPONSE,upstream=127.0.0.1:" + upstream.port(), 1L));
+		HangupMeters.awaitCounts(registry, "http.server.requests", Map
+			.of("hangup=UPSTREAM_TIMEOUT,method=GET,outcome=UNKNOWN,status=200,uri=/" + client + "-relay/{path}", 1L),
 				HangupObservations.KEY, "method", "outcome", "status", "uri");
 		assertClientRequest("UPSTREAM_TIMEOUT");
 		assertThat(output).doesNotContain("Servlet.service()");
@@ -216,9 +219,12 @@ class MvcHangupIntegrationTests {
 	@ParameterizedTest
 	@ValueSource(strings = { "rest-client", "rest-template" })
 	void upstreamResettingMidBodyIsCountedOnceAsAResetNotATimeout(String client) throws Exception {
-		// The JDK client's body fails with IOException("closed") here too, as when its read
-		// timeout closes it, but with the reset as its cause. The reset may reach the relay
-		// before the bytes sent ahead of it (Linux drops received data a reset overtakes), so
+		// The JDK client's body fails with IOException("closed") here too, as when its
+		// read
+		// timeout closes it, but with the reset as its cause. The reset may reach the
+		// relay
+		// before the bytes sent ahead of it (Linux drops received data a reset
+		// overtakes), so
 		// the response is either cut after its head or answered 502: a reset either way.
 		Head head;
 		try (RawHttpClient raw = new RawHttpClient(port, READ_TIMEOUT)) {
@@ -240,8 +246,8 @@ class MvcHangupIntegrationTests {
 			assertThat(head.status()).isEqualTo(200);
 			assertThat(raw.readRest().text()).isEqualTo("fallback");
 		}
-		HangupMeters.awaitClientHangups(registry, Map.of(
-				"kind=UPSTREAM_TIMEOUT,method=GET,phase=DURING_RESPONSE,upstream=127.0.0.1:" + upstream.port(), 1L));
+		HangupMeters.awaitClientHangups(registry, Map
+			.of("kind=UPSTREAM_TIMEOUT,method=GET,phase=DURING_RESPONSE,upstream=127.0.0.1:" + upstream.port(), 1L));
 		assertClientRequest("UPSTREAM_TIMEOUT");
 		HangupMeters.awaitCounts(registry, HangupMetrics.SERVER_HANGUPS, Map.of());
 	}
@@ -253,7 +259,8 @@ class MvcHangupIntegrationTests {
 		try (RawHttpClient raw = new RawHttpClient(port, READ_TIMEOUT)) {
 			Head head = raw.send("GET", "/" + client + "-relay/big").readHead();
 			assertThat(head.status()).isEqualTo(200);
-			// Leaves with megabytes still to come: Tomcat finds it gone at its next write.
+			// Leaves with megabytes still to come: Tomcat finds it gone at its next
+			// write.
 			raw.reset();
 		}
 		HangupMeters.awaitCounts(registry, HangupMetrics.SERVER_HANGUPS,
@@ -297,13 +304,13 @@ class MvcHangupIntegrationTests {
 	}
 
 	/**
-	 * Boot's server timer counted the scenario's one request once, with its status, outcome
-	 * and hangup key.
+	 * Boot's server timer counted the scenario's one request once, with its status,
+	 * outcome and hangup key.
 	 */
 	private static void assertServerRequest(String client, String hangup, String status, String outcome) {
-		HangupMeters.awaitCounts(registry, "http.server.requests",
-				Map.of("hangup=" + hangup + ",method=GET,outcome=" + outcome + ",status=" + status + ",uri=/" + client
-						+ "/{path}", 1L),
+		HangupMeters.awaitCounts(
+				registry, "http.server.requests", Map.of("hangup=" + hangup + ",method=GET,outcome=" + outcome
+						+ ",status=" + status + ",uri=/" + client + "/{path}", 1L),
 				HangupObservations.KEY, "method", "outcome", "status", "uri");
 	}
 
@@ -387,7 +394,9 @@ class MvcHangupIntegrationTests {
 
 		@GetMapping("/rest-client-swallow/{path}")
 		String restClientSwallow(@PathVariable String path) {
-			return this.restClient.get().uri("/" + path).exchange((request, upstreamResponse) -> drain(upstreamResponse.getBody()));
+			return this.restClient.get()
+				.uri("/" + path)
+				.exchange((request, upstreamResponse) -> drain(upstreamResponse.getBody()));
 		}
 
 		@GetMapping("/rest-template-swallow/{path}")
@@ -407,7 +416,9 @@ class MvcHangupIntegrationTests {
 			}
 		}
 
-		/** A streaming relay: each piece of the upstream's body is sent on as it arrives. */
+		/**
+		 * A streaming relay: each piece of the upstream's body is sent on as it arrives.
+		 */
 		private static void relay(InputStream body, HttpServletResponse response) throws IOException {
 			response.setStatus(200);
 			response.setContentType("text/plain");

@@ -34,9 +34,9 @@ import static org.assertj.core.api.Assertions.assertThat;
  * The core of the hang-up matrix on Jetty: the application of
  * {@link MvcHangupIntegrationTests}, run by the {@code jetty-test} execution, whose class
  * path has Boot's Jetty module in place of its Tomcat module. Healthy calls, an upstream
- * that closes without answering, one that resets, one slower than the read timeout and one
- * that refuses connections, one that stalls mid-body, and a client leaving mid-response,
- * through {@code RestClient} and {@code RestTemplate}.
+ * that closes without answering, one that resets, one slower than the read timeout and
+ * one that refuses connections, one that stalls mid-body, and a client leaving
+ * mid-response, through {@code RestClient} and {@code RestTemplate}.
  */
 @Tag("jetty")
 @ExtendWith(OutputCaptureExtension.class)
@@ -90,8 +90,8 @@ class MvcJettyHangupTests {
 			assertThat(raw.readRest().text()).contains("hello");
 		}
 		HangupMeters.awaitCounts(registry, "http.server.requests",
-				Map.of("hangup=NONE,outcome=SUCCESS,status=200,uri=/" + client + "/{path}", 1L),
-				HangupObservations.KEY, "outcome", "status", "uri");
+				Map.of("hangup=NONE,outcome=SUCCESS,status=200,uri=/" + client + "/{path}", 1L), HangupObservations.KEY,
+				"outcome", "status", "uri");
 		HangupMeters.awaitCounts(registry, HangupMetrics.SERVER_HANGUPS, Map.of());
 		HangupMeters.awaitClientHangups(registry, Map.of());
 	}
@@ -133,12 +133,13 @@ class MvcJettyHangupTests {
 		}
 		assertThat(head.status()).isEqualTo(200);
 		assertThat(rest.bytes()).hasSizeGreaterThanOrEqualTo(FaultyUpstream.SENT_LENGTH);
-		// Whatever Jetty does with the failed request, the client never gets a complete body.
+		// Whatever Jetty does with the failed request, the client never gets a complete
+		// body.
 		assertThat(isCompleteChunkedBody(rest.bytes())).isFalse();
-		HangupMeters.awaitCounts(registry, HangupMetrics.SERVER_HANGUPS, Map.of(
-				"kind=UPSTREAM_TIMEOUT,method=GET,phase=DURING_RESPONSE,uri=/" + client + "-relay/{path}", 1L));
-		HangupMeters.awaitClientHangups(registry, Map.of(
-				"kind=UPSTREAM_TIMEOUT,method=GET,phase=DURING_RESPONSE,upstream=127.0.0.1:" + upstream.port(), 1L));
+		HangupMeters.awaitCounts(registry, HangupMetrics.SERVER_HANGUPS,
+				Map.of("kind=UPSTREAM_TIMEOUT,method=GET,phase=DURING_RESPONSE,uri=/" + client + "-relay/{path}", 1L));
+		HangupMeters.awaitClientHangups(registry, Map
+			.of("kind=UPSTREAM_TIMEOUT,method=GET,phase=DURING_RESPONSE,upstream=127.0.0.1:" + upstream.port(), 1L));
 	}
 
 	@ParameterizedTest
@@ -178,7 +179,8 @@ class MvcJettyHangupTests {
 		}
 		assertThat(head.status()).isEqualTo(status);
 		assertThat(head.header("content-type")).isEqualTo("application/problem+json");
-		assertThat(body).contains("\"hangup\":\"" + kind + "\"").contains("\"status\":" + status)
+		assertThat(body).contains("\"hangup\":\"" + kind + "\"")
+			.contains("\"status\":" + status)
 			.doesNotContain("127.0.0.1");
 		HangupMeters.awaitCounts(registry, HangupMetrics.SERVER_HANGUPS,
 				Map.of("kind=" + kind + ",method=GET,phase=BEFORE_RESPONSE,uri=" + route, 1L));
@@ -187,7 +189,8 @@ class MvcJettyHangupTests {
 		HangupMeters.awaitCounts(registry, "http.server.requests",
 				Map.of("hangup=" + kind + ",outcome=SERVER_ERROR,status=" + status + ",uri=" + route, 1L),
 				HangupObservations.KEY, "outcome", "status", "uri");
-		HangupMeters.awaitCounts(registry, "http.client.requests", Map.of("hangup=" + kind, 1L), HangupObservations.KEY);
+		HangupMeters.awaitCounts(registry, "http.client.requests", Map.of("hangup=" + kind, 1L),
+				HangupObservations.KEY);
 	}
 
 }

@@ -69,22 +69,24 @@ import static org.awaitility.Awaitility.await;
  * them: the JDK {@code HttpClient}, Apache HttpClient 5, the Jetty client and Reactor
  * Netty, each picked with {@code spring.http.clients.imperative.factory} in an MVC
  * application on Tomcat. Each fault is relayed through {@code RestClient} on each factory
- * and through {@code RestTemplate} on Apache HttpClient 5, and each asserts the answer, the
- * exception the calling code got, and the exact counts on both hang-up meters and on Boot's
- * server and client timers; a client leaving before the upstream answered aborts the call
- * (the upstream sees its connection closed) and releases the waiting thread, and one leaving
- * mid-body aborts the relayed call without draining its body.
+ * and through {@code RestTemplate} on Apache HttpClient 5, and each asserts the answer,
+ * the exception the calling code got, and the exact counts on both hang-up meters and on
+ * Boot's server and client timers; a client leaving before the upstream answered aborts
+ * the call (the upstream sees its connection closed) and releases the waiting thread, and
+ * one leaving mid-body aborts the relayed call without draining its body.
  */
 class MvcRequestFactoryMatrixTests {
 
-	/** Every factory's response timeout: the one of its two settings the application gave. */
+	/**
+	 * Every factory's response timeout: the one of its two settings the application gave.
+	 */
 	private static final Duration RESPONSE_TIMEOUT = Duration.ofSeconds(2);
 
 	private static final Duration READ_TIMEOUT = Duration.ofSeconds(20);
 
 	private static final Map<String, Class<? extends ClientHttpRequestFactory>> FACTORIES = Map.of("jdk",
-			JdkClientHttpRequestFactory.class, "http-components", HttpComponentsClientHttpRequestFactory.class,
-			"jetty", JettyClientHttpRequestFactory.class, "reactor", ReactorClientHttpRequestFactory.class);
+			JdkClientHttpRequestFactory.class, "http-components", HttpComponentsClientHttpRequestFactory.class, "jetty",
+			JettyClientHttpRequestFactory.class, "reactor", ReactorClientHttpRequestFactory.class);
 
 	private static final Map<String, ConfigurableApplicationContext> apps = new LinkedHashMap<>();
 
@@ -97,15 +99,14 @@ class MvcRequestFactoryMatrixTests {
 		upstream = new FaultyUpstream();
 		refusedPort = FaultyUpstream.refusedPort();
 		for (String factory : FACTORIES.keySet()) {
-			// Boot's read timeout for two factories, Hangup's (which comes first) for the two others.
+			// Boot's read timeout for two factories, Hangup's (which comes first) for the
+			// two others.
 			String timeout = (factory.equals("jdk") || factory.equals("reactor"))
 					? "spring.http.clients.read-timeout=" + RESPONSE_TIMEOUT.toMillis() + "ms"
 					: "hangup.client.response-timeout=" + RESPONSE_TIMEOUT.toMillis() + "ms";
-			apps.put(factory,
-					ServletTestApps.start(MatrixController.class, "test.upstream=" + upstream.baseUrl(),
-							"test.refused=http://127.0.0.1:" + refusedPort,
-							"spring.http.clients.imperative.factory=" + factory,
-							"spring.http.clients.read-timeout=60s", timeout));
+			apps.put(factory, ServletTestApps.start(MatrixController.class, "test.upstream=" + upstream.baseUrl(),
+					"test.refused=http://127.0.0.1:" + refusedPort, "spring.http.clients.imperative.factory=" + factory,
+					"spring.http.clients.read-timeout=60s", timeout));
 		}
 	}
 
@@ -209,10 +210,10 @@ class MvcRequestFactoryMatrixTests {
 
 	@ParameterizedTest
 	@MethodSource("factoriesAndClients")
-	void replyThatIsNotHttpIsAnswered502AsAProtocolErrorAndCountedOnce(String factory, String client)
-			throws Exception {
+	void replyThatIsNotHttpIsAnswered502AsAProtocolErrorAndCountedOnce(String factory, String client) throws Exception {
 		if (factory.equals("http-components")) {
-			// Apache's parser skips lines it cannot read: to it, the upstream closed without a reply.
+			// Apache's parser skips lines it cannot read: to it, the upstream closed
+			// without a reply.
 			assertAnswered(factory, client, "/malformed/not-http", 502, "UPSTREAM_RESET", "BEFORE_RESPONSE",
 					UpstreamResetException.class);
 			return;
@@ -223,8 +224,8 @@ class MvcRequestFactoryMatrixTests {
 
 	@ParameterizedTest
 	@MethodSource("factoriesAndClients")
-	void clientLeavingBeforeTheUpstreamAnsweredAbortsTheCallAndReleasesTheWaitingThread(String factory,
-			String client) throws Exception {
+	void clientLeavingBeforeTheUpstreamAnsweredAbortsTheCallAndReleasesTheWaitingThread(String factory, String client)
+			throws Exception {
 		ConfigurableApplicationContext app = apps.get(factory);
 		MatrixController controller = app.getBean(MatrixController.class);
 		int receivedBefore = upstream.received("/gate");
@@ -246,12 +247,14 @@ class MvcRequestFactoryMatrixTests {
 		assertThat(controller.interruptedAfterTheCall).isEmpty();
 		assertMeters(app, Map.of("kind=CLIENT_CANCEL,method=GET,phase=DURING_RESPONSE,uri=/leaving/{client}", 1L),
 				Map.of("kind=CLIENT_CANCEL,method=GET,phase=BEFORE_RESPONSE,upstream=127.0.0.1:" + upstream.port(), 1L),
-				Map.of("hangup=CLIENT_CANCEL,uri=/leaving/{client}", 1L), Map.of("hangup=CLIENT_CANCEL,method=GET", 1L));
+				Map.of("hangup=CLIENT_CANCEL,uri=/leaving/{client}", 1L),
+				Map.of("hangup=CLIENT_CANCEL,method=GET", 1L));
 		assertThat(upstream.peerClosed("/gate")).isEqualTo(closedBefore + 1);
 		assertThat(upstream.answered("/gate")).isZero();
 	}
 
-	// Not on Reactor Netty: its factory's body cannot be aborted from another thread, and its
+	// Not on Reactor Netty: its factory's body cannot be aborted from another thread, and
+	// its
 	// close drains the body to its end (see the README).
 	static Stream<Arguments> abortableBodies() {
 		return factoriesAndClients().filter((arguments) -> !arguments.get()[0].equals("reactor"));
@@ -303,8 +306,8 @@ class MvcRequestFactoryMatrixTests {
 	}
 
 	/**
-	 * The request's one hang-up counted once on each of Hangup's meters, and its kind on Boot's
-	 * server and client timers.
+	 * The request's one hang-up counted once on each of Hangup's meters, and its kind on
+	 * Boot's server and client timers.
 	 */
 	private static void assertCounted(ConfigurableApplicationContext app, String route, int status, String kind,
 			String clientPhase, String upstreamTag) {
@@ -315,10 +318,10 @@ class MvcRequestFactoryMatrixTests {
 	}
 
 	/**
-	 * Wait until the four meters hold exactly the expected counts, then check that they stay
-	 * so: Hangup's server and client meters with the tags they are told apart by, Boot's
-	 * server timer by hangup key, outcome or not, status and route, Boot's client timer by
-	 * hangup key and method.
+	 * Wait until the four meters hold exactly the expected counts, then check that they
+	 * stay so: Hangup's server and client meters with the tags they are told apart by,
+	 * Boot's server timer by hangup key, outcome or not, status and route, Boot's client
+	 * timer by hangup key and method.
 	 */
 	private static void assertMeters(ConfigurableApplicationContext app, Map<String, Long> serverHangups,
 			Map<String, Long> clientHangups, Map<String, Long> serverRequests, Map<String, Long> clientRequests) {
@@ -326,21 +329,21 @@ class MvcRequestFactoryMatrixTests {
 		String[] serverRequestTags = serverRequests.keySet().stream().anyMatch((key) -> key.contains("outcome="))
 				? new String[] { HangupObservations.KEY, "outcome", "status", "uri" }
 				: new String[] { HangupObservations.KEY, "uri" };
-		Settled.awaitAndHold("meters",
-				() -> Map.of(HangupMetrics.SERVER_HANGUPS, HangupMeters.counts(registry, HangupMetrics.SERVER_HANGUPS),
-						"http.client.hangups",
-						HangupMeters.counts(registry, "http.client.hangups", "kind", "method", "phase", "upstream"),
-						"http.server.requests", HangupMeters.counts(registry, "http.server.requests", serverRequestTags),
-						"http.client.requests",
-						HangupMeters.counts(registry, "http.client.requests", HangupObservations.KEY, "method")),
+		Settled.awaitAndHold("meters", () -> Map.of(HangupMetrics.SERVER_HANGUPS,
+				HangupMeters.counts(registry, HangupMetrics.SERVER_HANGUPS), "http.client.hangups",
+				HangupMeters.counts(registry, "http.client.hangups", "kind", "method", "phase", "upstream"),
+				"http.server.requests", HangupMeters.counts(registry, "http.server.requests", serverRequestTags),
+				"http.client.requests",
+				HangupMeters.counts(registry, "http.client.requests", HangupObservations.KEY, "method")),
 				Map.of(HangupMetrics.SERVER_HANGUPS, new TreeMap<>(serverHangups), "http.client.hangups",
 						new TreeMap<>(clientHangups), "http.server.requests", new TreeMap<>(serverRequests),
 						"http.client.requests", new TreeMap<>(clientRequests)));
 	}
 
 	/**
-	 * The calling code got the typed hang-up: as the cause of a {@link HangupResourceAccessException}
-	 * before the response, in the cause chain of the client's exception for a failed body.
+	 * The calling code got the typed hang-up: as the cause of a
+	 * {@link HangupResourceAccessException} before the response, in the cause chain of
+	 * the client's exception for a failed body.
 	 */
 	private static void assertCalledGot(ConfigurableApplicationContext app, String clientPhase,
 			Class<? extends HangupException> type) throws InterruptedException {
@@ -367,15 +370,18 @@ class MvcRequestFactoryMatrixTests {
 	}
 
 	/**
-	 * Calls the upstream with the {@code RestClient} and the {@code RestTemplate} Boot builds,
-	 * and hands what the calling code got to the test.
+	 * Calls the upstream with the {@code RestClient} and the {@code RestTemplate} Boot
+	 * builds, and hands what the calling code got to the test.
 	 */
 	@RestController
 	static class MatrixController {
 
 		final BlockingQueue<Throwable> outcomes = new LinkedBlockingQueue<>();
 
-		/** Threads still interrupted once the call returned: an interrupt must not outlive its call. */
+		/**
+		 * Threads still interrupted once the call returned: an interrupt must not outlive
+		 * its call.
+		 */
 		final BlockingQueue<String> interruptedAfterTheCall = new LinkedBlockingQueue<>();
 
 		private final Map<String, RestClient> restClients;
@@ -391,7 +397,8 @@ class MvcRequestFactoryMatrixTests {
 					restClients.clone().baseUrl(refused).build());
 			this.restTemplates = Map.of("call", restTemplates.rootUri(upstream).build(), "refused",
 					restTemplates.rootUri(refused).build());
-			// The application's own executor, which carries the request's context to its tasks.
+			// The application's own executor, which carries the request's context to its
+			// tasks.
 			this.executor = new ThreadPoolTaskExecutor();
 			this.executor.setTaskDecorator(new ContextPropagatingTaskDecorator());
 			this.executor.setThreadNamePrefix("matrix-");
@@ -409,9 +416,9 @@ class MvcRequestFactoryMatrixTests {
 		}
 
 		/**
-		 * Keeps its client company while the call runs on the application's executor: a byte
-		 * every 20 ms, so that the container finds the client gone at the first write after
-		 * it left.
+		 * Keeps its client company while the call runs on the application's executor: a
+		 * byte every 20 ms, so that the container finds the client gone at the first
+		 * write after it left.
 		 */
 		@GetMapping("/leaving/{client}")
 		void leaving(@PathVariable String client, @RequestParam String path, HttpServletResponse response)
@@ -442,7 +449,8 @@ class MvcRequestFactoryMatrixTests {
 			response.setContentType("text/plain");
 			if (client.equals("rest-template")) {
 				this.restTemplates.get("call").execute(path, HttpMethod.GET, null, (upstreamResponse) -> {
-					MvcClientLeavingTests.LeavingController.relay(upstreamResponse.getBody(), response.getOutputStream());
+					MvcClientLeavingTests.LeavingController.relay(upstreamResponse.getBody(),
+							response.getOutputStream());
 					return null;
 				});
 				return;

@@ -31,8 +31,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * {@code hangup.client.response-timeout} is the timeout of the {@code RestClient} and
- * {@code RestTemplate} Boot builds, in place of Boot's read timeout: here Boot's is a minute
- * and Hangup's one second, so a silent upstream is answered {@code 504} after Hangup's.
+ * {@code RestTemplate} Boot builds, in place of Boot's read timeout: here Boot's is a
+ * minute and Hangup's one second, so a silent upstream is answered {@code 504} after
+ * Hangup's.
  */
 class MvcResponseTimeoutTests {
 
@@ -83,8 +84,8 @@ class MvcResponseTimeoutTests {
 		assertThat(body).contains("\"hangup\":\"UPSTREAM_TIMEOUT\"");
 		HangupMeters.awaitCounts(registry, HangupMetrics.SERVER_HANGUPS,
 				Map.of("kind=UPSTREAM_TIMEOUT,method=GET,phase=BEFORE_RESPONSE,uri=/" + client + "/{path}", 1L));
-		HangupMeters.awaitClientHangups(registry, Map.of(
-				"kind=UPSTREAM_TIMEOUT,method=GET,phase=BEFORE_RESPONSE,upstream=127.0.0.1:" + upstream.port(), 1L));
+		HangupMeters.awaitClientHangups(registry, Map
+			.of("kind=UPSTREAM_TIMEOUT,method=GET,phase=BEFORE_RESPONSE,upstream=127.0.0.1:" + upstream.port(), 1L));
 		HangupMeters.awaitCounts(registry, "http.client.requests", Map.of("hangup=UPSTREAM_TIMEOUT", 1L),
 				HangupObservations.KEY);
 	}

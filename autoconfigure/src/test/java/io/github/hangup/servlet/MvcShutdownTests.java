@@ -36,12 +36,12 @@ import org.springframework.web.context.request.async.DeferredResult;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * Graceful shutdown of a Spring MVC application on Tomcat while asynchronous requests wait on
- * {@code RestClient} calls (Boot's, on the JDK's {@code HttpClient}) that would never end:
- * once the grace period is over, each request is counted once as {@code SERVER_CLOSE}, its
- * call is aborted (the upstream sees its connection closed), the thread waiting on it is
- * released with a {@link ServerCloseException}, and the client gets an honest {@code 503}
- * before the web server stops.
+ * Graceful shutdown of a Spring MVC application on Tomcat while asynchronous requests
+ * wait on {@code RestClient} calls (Boot's, on the JDK's {@code HttpClient}) that would
+ * never end: once the grace period is over, each request is counted once as
+ * {@code SERVER_CLOSE}, its call is aborted (the upstream sees its connection closed),
+ * the thread waiting on it is released with a {@link ServerCloseException}, and the
+ * client gets an honest {@code 503} before the web server stops.
  */
 class MvcShutdownTests {
 
@@ -94,7 +94,8 @@ class MvcShutdownTests {
 			.isInstanceOf(HangupResourceAccessException.class)
 			.hasCauseInstanceOf(ServerCloseException.class);
 		assertThat(WaitingController.outcomes).isEmpty();
-		// What both meters count, one event each: the registry itself is closed with the application.
+		// What both meters count, one event each: the registry itself is closed with the
+		// application.
 		assertThat(recorded.await(2)).extracting(HangupMeters::describe)
 			.containsExactlyInAnyOrder("INBOUND SERVER_CLOSE BEFORE_RESPONSE GET route=" + path,
 					"OUTBOUND SERVER_CLOSE BEFORE_RESPONSE GET upstream=127.0.0.1:" + upstream.port());
@@ -103,15 +104,19 @@ class MvcShutdownTests {
 	}
 
 	/**
-	 * Waits on the upstream from a {@code Callable} and from the application's own executor
-	 * for a {@code DeferredResult}, and hands what the waiting thread got to the test.
+	 * Waits on the upstream from a {@code Callable} and from the application's own
+	 * executor for a {@code DeferredResult}, and hands what the waiting thread got to the
+	 * test.
 	 */
 	@RestController
 	static class WaitingController {
 
 		static final BlockingQueue<Throwable> outcomes = new LinkedBlockingQueue<>();
 
-		/** Threads still interrupted once the call returned: an interrupt must not outlive its call. */
+		/**
+		 * Threads still interrupted once the call returned: an interrupt must not outlive
+		 * its call.
+		 */
 		static final BlockingQueue<String> interruptedAfterTheCall = new LinkedBlockingQueue<>();
 
 		private final RestClient restClient;
@@ -120,7 +125,8 @@ class MvcShutdownTests {
 
 		WaitingController(RestClient.Builder restClients, Environment environment) {
 			this.restClient = restClients.clone().baseUrl(environment.getRequiredProperty("test.upstream")).build();
-			// The application's own executor, which carries the request's context to its tasks.
+			// The application's own executor, which carries the request's context to its
+			// tasks.
 			this.executor = new ThreadPoolTaskExecutor();
 			this.executor.setTaskDecorator(new ContextPropagatingTaskDecorator());
 			this.executor.setThreadNamePrefix("deferred-");

@@ -42,11 +42,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 /**
- * A client leaving a Spring MVC application on Tomcat whose requests run on virtual threads
- * ({@code spring.threads.virtual.enabled=true}, Java 21 and later): a synchronous relay is
- * found at its next write, a {@code Callable} waiting on its upstream by the watch of its
- * connection; either way the request is counted once, its call is stopped (the upstream sees
- * its connection closed) and the virtual thread that waited on it is released.
+ * A client leaving a Spring MVC application on Tomcat whose requests run on virtual
+ * threads ({@code spring.threads.virtual.enabled=true}, Java 21 and later): a synchronous
+ * relay is found at its next write, a {@code Callable} waiting on its upstream by the
+ * watch of its connection; either way the request is counted once, its call is stopped
+ * (the upstream sees its connection closed) and the virtual thread that waited on it is
+ * released.
  */
 @EnabledForJreRange(min = JRE.JAVA_21)
 @ExtendWith(OutputCaptureExtension.class)
@@ -140,8 +141,8 @@ class MvcVirtualThreadsTests {
 	}
 
 	/**
-	 * Relays the upstream's body as it comes, or waits for it in a {@code Callable}; hands what
-	 * the thread got to the test.
+	 * Relays the upstream's body as it comes, or waits for it in a {@code Callable};
+	 * hands what the thread got to the test.
 	 */
 	@RestController
 	static class VirtualController {

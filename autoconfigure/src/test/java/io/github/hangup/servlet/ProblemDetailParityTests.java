@@ -21,8 +21,9 @@ import org.springframework.mock.web.server.MockServerWebExchange;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * The Servlet side answers the problem the WebFlux side answers, field for field: both start
- * from {@link HangupProblemDetails}, and this keeps the WebFlux handler's own copy in step.
+ * The Servlet side answers the problem the WebFlux side answers, field for field: both
+ * start from {@link HangupProblemDetails}, and this keeps the WebFlux handler's own copy
+ * in step.
  */
 class ProblemDetailParityTests {
 
@@ -32,7 +33,9 @@ class ProblemDetailParityTests {
 		HangupWebExceptionHandler webFlux = new HangupWebExceptionHandler(new DefaultHangupClassifier(),
 				HangupRecorder.of(), Map.of());
 		MockServerWebExchange exchange = MockServerWebExchange.from(MockServerHttpRequest.get("/"));
-		webFlux.handle(exchange, UpstreamHangupException.of(kind, HangupPhase.BEFORE_RESPONSE, "GET", "catalog:8080", null))
+		webFlux
+			.handle(exchange,
+					UpstreamHangupException.of(kind, HangupPhase.BEFORE_RESPONSE, "GET", "catalog:8080", null))
 			.block(Duration.ofSeconds(5));
 		String body = exchange.getResponse().getBodyAsString().block(Duration.ofSeconds(5));
 		@SuppressWarnings("unchecked")

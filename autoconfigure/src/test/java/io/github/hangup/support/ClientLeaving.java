@@ -20,10 +20,10 @@ public final class ClientLeaving {
 	}
 
 	/**
-	 * Wait until the request and its one call are counted once as {@code CLIENT_CANCEL} on
-	 * {@code http.server.hangups}, {@code http.client.hangups} and Boot's
-	 * {@code http.server.requests}, and the call on {@code http.client.requests}, then check
-	 * that they stay so.
+	 * Wait until the request and its one call are counted once as {@code CLIENT_CANCEL}
+	 * on {@code http.server.hangups}, {@code http.client.hangups} and Boot's
+	 * {@code http.server.requests}, and the call on {@code http.client.requests}, then
+	 * check that they stay so.
 	 * @param registry the application's registry
 	 * @param route the request's route
 	 * @param phase the request's phase

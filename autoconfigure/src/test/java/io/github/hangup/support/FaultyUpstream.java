@@ -33,10 +33,10 @@ import static org.awaitility.Awaitility.await;
  * <li>{@code /stream}: sends one chunk of a chunked body, then stalls;</li>
  * <li>{@code /sse}: sends one server-sent event, then stalls;</li>
  * <li>{@code /trickle}: sends a chunked body of {@value #TRICKLE_CHUNKS} chunks,
- * {@value #TRICKLE_GAP_MILLIS} ms apart (a connection closed before its end counts as closed
- * by the peer);</li>
- * <li>{@code /megabyte}: 200 with a body of {@value #MEGABYTE} bytes that are not all alike,
- * with a Content-Length (see {@link #megabyte()});</li>
+ * {@value #TRICKLE_GAP_MILLIS} ms apart (a connection closed before its end counts as
+ * closed by the peer);</li>
+ * <li>{@code /megabyte}: 200 with a body of {@value #MEGABYTE} bytes that are not all
+ * alike, with a Content-Length (see {@link #megabyte()});</li>
  * <li>{@code /status-500}: 500 with a small body;</li>
  * <li>any other path: 404 with an empty body;</li>
  * <li>{@code /gate}: answers 200 once the test {@link #openGate() opens the gate}.</li>
@@ -46,8 +46,8 @@ import static org.awaitility.Awaitility.await;
  * connection takes them, with a Content-Length or chunked; {@link #written(String)} tells
  * how far it got (a connection closed before the end counts as closed by the peer).</li>
  * </ul>
- * It counts, per path, the requests received and the connections the peer closed while the
- * upstream was still waiting, so that tests can prove the proxy cancelled its call.
+ * It counts, per path, the requests received and the connections the peer closed while
+ * the upstream was still waiting, so that tests can prove the proxy cancelled its call.
  */
 public final class FaultyUpstream implements AutoCloseable {
 
@@ -136,9 +136,7 @@ public final class FaultyUpstream implements AutoCloseable {
 	}
 
 	public void awaitReceived(String path, int count) {
-		await().atMost(Duration.ofSeconds(10))
-			.pollInterval(Duration.ofMillis(1))
-			.until(() -> received(path) >= count);
+		await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(1)).until(() -> received(path) >= count);
 	}
 
 	public void awaitPeerClosed(String path, int count) {
@@ -204,8 +202,8 @@ public final class FaultyUpstream implements AutoCloseable {
 		switch (path) {
 			case "/ok" -> {
 				byte[] body = "hello".getBytes(StandardCharsets.US_ASCII);
-				out.write(("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: " + body.length
-						+ "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+				out.write(("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: " + body.length + "\r\n\r\n")
+					.getBytes(StandardCharsets.US_ASCII));
 				out.write(body);
 				out.flush();
 				return true;
@@ -213,7 +211,8 @@ public final class FaultyUpstream implements AutoCloseable {
 			case "/megabyte" -> {
 				byte[] body = megabyte();
 				out.write(("HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: " + body.length
-						+ "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+						+ "\r\n\r\n")
+					.getBytes(StandardCharsets.US_ASCII));
 				out.write(body);
 				out.flush();
 				return true;
@@ -221,7 +220,8 @@ public final class FaultyUpstream implements AutoCloseable {
 			case "/status-500" -> {
 				byte[] body = "upstream failed".getBytes(StandardCharsets.US_ASCII);
 				out.write(("HTTP/1.1 500 Internal Server Error\r\nContent-Type: text/plain\r\nContent-Length: "
-						+ body.length + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+						+ body.length + "\r\n\r\n")
+					.getBytes(StandardCharsets.US_ASCII));
 				out.write(body);
 				out.flush();
 				return true;
@@ -231,8 +231,7 @@ public final class FaultyUpstream implements AutoCloseable {
 				out.write(("HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n"
 						+ (chunked ? "Transfer-Encoding: chunked" : "Content-Length: " + BIG_LENGTH) + "\r\n\r\n")
 					.getBytes(StandardCharsets.US_ASCII));
-				AtomicLong count = this.written.computeIfAbsent(path,
-						(key) -> new AtomicLong());
+				AtomicLong count = this.written.computeIfAbsent(path, (key) -> new AtomicLong());
 				byte[] chunk = new byte[BIG_CHUNK];
 				try {
 					for (int sent = 0; sent < BIG_LENGTH; sent += BIG_CHUNK) {
@@ -263,7 +262,8 @@ public final class FaultyUpstream implements AutoCloseable {
 			}
 			case "/malformed-mid-chunked" -> {
 				out.write(("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n"
-						+ "6\r\nchunk\n\r\nzz\r\nnot a chunk\r\n").getBytes(StandardCharsets.US_ASCII));
+						+ "6\r\nchunk\n\r\nzz\r\nnot a chunk\r\n")
+					.getBytes(StandardCharsets.US_ASCII));
 				out.flush();
 				waitForPeerClose(path, in);
 				return false;
@@ -282,7 +282,8 @@ public final class FaultyUpstream implements AutoCloseable {
 			}
 			case "/reset-mid-body", "/stall-mid-body" -> {
 				out.write(("HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: "
-						+ DECLARED_LENGTH + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+						+ DECLARED_LENGTH + "\r\n\r\n")
+					.getBytes(StandardCharsets.US_ASCII));
 				out.write(new byte[SENT_LENGTH]);
 				out.flush();
 				if (path.equals("/reset-mid-body")) {
@@ -295,7 +296,8 @@ public final class FaultyUpstream implements AutoCloseable {
 			}
 			case "/reset-mid-chunked", "/stream" -> {
 				out.write(("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n"
-						+ "6\r\nchunk\n\r\n").getBytes(StandardCharsets.US_ASCII));
+						+ "6\r\nchunk\n\r\n")
+					.getBytes(StandardCharsets.US_ASCII));
 				out.flush();
 				if (path.equals("/reset-mid-chunked")) {
 					reset(socket);
@@ -307,7 +309,8 @@ public final class FaultyUpstream implements AutoCloseable {
 			}
 			case "/sse" -> {
 				out.write(("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
-						+ "c\r\ndata:first\n\n\r\n").getBytes(StandardCharsets.US_ASCII));
+						+ "c\r\ndata:first\n\n\r\n")
+					.getBytes(StandardCharsets.US_ASCII));
 				out.flush();
 				waitForPeerClose(path, in);
 				return false;
@@ -397,7 +400,9 @@ public final class FaultyUpstream implements AutoCloseable {
 		socket.close();
 	}
 
-	/** Reads a request head and any Content-Length body; returns the path or null at EOF. */
+	/**
+	 * Reads a request head and any Content-Length body; returns the path or null at EOF.
+	 */
 	private static String readRequest(InputStream in) throws IOException {
 		ByteArrayOutputStream head = new ByteArrayOutputStream();
 		int matched = 0;
@@ -447,23 +452,30 @@ public final class FaultyUpstream implements AutoCloseable {
 		replies.put("half-header-then-close", ascii("HTTP/1.1 200 OK\r\nContent-Ty"));
 		replies.put("status-099", ascii("HTTP/1.1 099 Odd\r\nContent-Length: 0\r\n\r\n"));
 		replies.put("status-abc", ascii("HTTP/1.1 abc Odd\r\nContent-Length: 0\r\n\r\n"));
-		replies.put("status-101", ascii("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\nhello"));
+		replies.put("status-101",
+				ascii("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\nhello"));
 		replies.put("status-999", ascii("HTTP/1.1 999 Odd\r\nContent-Length: 2\r\n\r\nok"));
-		replies.put("duplicate-content-length", ascii("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nok"));
+		replies.put("duplicate-content-length",
+				ascii("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nok"));
 		replies.put("comma-content-length", ascii("HTTP/1.1 200 OK\r\nContent-Length: 2, 3\r\n\r\nok"));
 		replies.put("negative-content-length", ascii("HTTP/1.1 200 OK\r\nContent-Length: -2\r\n\r\nok"));
-		replies.put("huge-content-length", ascii("HTTP/1.1 200 OK\r\nContent-Length: 12345678901234567890123\r\n\r\nok"));
-		replies.put("content-length-and-chunked", ascii("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n"));
-		replies.put("huge-header", ascii("HTTP/1.1 200 OK\r\nX-Big: " + "x".repeat(100 * 1024) + "\r\nContent-Length: 2\r\n\r\nok"));
+		replies.put("huge-content-length",
+				ascii("HTTP/1.1 200 OK\r\nContent-Length: 12345678901234567890123\r\n\r\nok"));
+		replies.put("content-length-and-chunked", ascii(
+				"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n"));
+		replies.put("huge-header",
+				ascii("HTTP/1.1 200 OK\r\nX-Big: " + "x".repeat(100 * 1024) + "\r\nContent-Length: 2\r\n\r\nok"));
 		StringBuilder many = new StringBuilder("HTTP/1.1 200 OK\r\n");
 		for (int i = 0; i < 5000; i++) {
 			many.append("X-H").append(i).append(": v\r\n");
 		}
 		replies.put("many-headers", ascii(many.append("Content-Length: 2\r\n\r\nok").toString()));
-		replies.put("bad-first-chunk-size", ascii("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nok\r\n0\r\n\r\n"));
+		replies.put("bad-first-chunk-size",
+				ascii("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nok\r\n0\r\n\r\n"));
 		replies.put("nul-in-header", ascii("HTTP/1.1 200 OK\r\nX-Nul: a\u0000b\r\nContent-Length: 2\r\n\r\nok"));
 		replies.put("lf-only", ascii("HTTP/1.1 200 OK\nContent-Length: 2\n\nok"));
-		// An HTTP/2 server's connection preface (a SETTINGS frame) sent to an HTTP/1.1 client.
+		// An HTTP/2 server's connection preface (a SETTINGS frame) sent to an HTTP/1.1
+		// client.
 		replies.put("http2-frames", new byte[] { 0, 0, 0, 4, 0, 0, 0, 0, 0 });
 		return java.util.Collections.unmodifiableMap(replies);
 	}

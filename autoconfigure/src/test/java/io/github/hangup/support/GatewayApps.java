@@ -13,8 +13,8 @@ import org.springframework.context.ConfigurableApplicationContext;
 public final class GatewayApps {
 
 	/**
-	 * Gateway 5.0 is made for Boot 4.0: on 4.1 Spring Cloud's verifier must be off, as the
-	 * README says; on 4.0, the line it is made for, it stays on and passes.
+	 * Gateway 5.0 is made for Boot 4.0: on 4.1 Spring Cloud's verifier must be off, as
+	 * the README says; on 4.0, the line it is made for, it stays on and passes.
 	 */
 	public static final String COMPATIBILITY = "spring.cloud.compatibility-verifier.enabled="
 			+ SpringBootVersion.getVersion().startsWith("4.0.");
@@ -24,9 +24,11 @@ public final class GatewayApps {
 
 	/**
 	 * Start a gateway with the given routes and properties.
-	 * @param extra a configuration class registered as a bean (test filters), or {@code Object.class}
-	 * @param routes the routes, each {@code id|uri|predicate|filter,filter|metadata-timeout}
-	 * where empty fields are left out
+	 * @param extra a configuration class registered as a bean (test filters), or
+	 * {@code Object.class}
+	 * @param routes the routes, each
+	 * {@code id|uri|predicate|filter,filter|metadata-timeout} where empty fields are left
+	 * out
 	 * @param properties extra properties, as {@code key=value}
 	 * @return the running context
 	 */

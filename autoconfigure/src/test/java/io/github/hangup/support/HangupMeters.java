@@ -15,8 +15,8 @@ import io.micrometer.core.instrument.Timer;
 /**
  * Reads timers as "tag=value,..." to count maps, so that tests compare the whole set of
  * recorded requests or hang-ups, not one meter: Hangup's own timers with all their tags,
- * Boot's {@code http.server.requests} and {@code http.client.requests} with the tags a test
- * names.
+ * Boot's {@code http.server.requests} and {@code http.client.requests} with the tags a
+ * test names.
  */
 public final class HangupMeters {
 
@@ -27,7 +27,8 @@ public final class HangupMeters {
 	 * Return the counts of the timers with the given name, keyed by all their tags.
 	 */
 	/**
-	 * The counts of a counter, such as {@code http.client.retries}, keyed by all their tags.
+	 * The counts of a counter, such as {@code http.client.retries}, keyed by all their
+	 * tags.
 	 */
 	public static Map<String, Double> counters(MeterRegistry registry, String name) {
 		Map<String, Double> counts = new TreeMap<>();
@@ -35,7 +36,10 @@ public final class HangupMeters {
 			StringBuilder key = new StringBuilder();
 			counter.getId()
 				.getTags()
-				.forEach((tag) -> key.append((key.length() > 0) ? "," : "").append(tag.getKey()).append('=').append(tag.getValue()));
+				.forEach((tag) -> key.append((key.length() > 0) ? "," : "")
+					.append(tag.getKey())
+					.append('=')
+					.append(tag.getValue()));
 			counts.put(key.toString(), counter.count());
 		}
 		return counts;
@@ -54,19 +58,18 @@ public final class HangupMeters {
 	}
 
 	/**
-	 * Wait until the timers with the given name hold exactly the expected counts, keyed by
-	 * all their tags, then check that they stay so for 300 ms.
+	 * Wait until the timers with the given name hold exactly the expected counts, keyed
+	 * by all their tags, then check that they stay so for 300 ms.
 	 */
 	public static void awaitCounts(MeterRegistry registry, String name, Map<String, Long> expected) {
 		Settled.awaitAndHold(name, () -> counts(registry, name), new TreeMap<>(expected));
 	}
 
 	/**
-	 * Wait until the timers with the given name hold exactly the expected counts, keyed by
-	 * the given tags, then check that they stay so for 300 ms.
+	 * Wait until the timers with the given name hold exactly the expected counts, keyed
+	 * by the given tags, then check that they stay so for 300 ms.
 	 */
-	public static void awaitCounts(MeterRegistry registry, String name, Map<String, Long> expected,
-			String... tagKeys) {
+	public static void awaitCounts(MeterRegistry registry, String name, Map<String, Long> expected, String... tagKeys) {
 		Settled.awaitAndHold(name, () -> counts(registry, name, tagKeys), new TreeMap<>(expected));
 	}
 
@@ -80,8 +83,8 @@ public final class HangupMeters {
 	}
 
 	/**
-	 * Describe a hang-up by what its meter is tagged with: side, kind, phase, method, and the
-	 * route (inbound) or upstream (outbound).
+	 * Describe a hang-up by what its meter is tagged with: side, kind, phase, method, and
+	 * the route (inbound) or upstream (outbound).
 	 */
 	public static String describe(HangupEvent event) {
 		return event.side() + " " + event.kind() + " " + event.phase() + " " + event.method() + " "
@@ -95,7 +98,10 @@ public final class HangupMeters {
 				StringBuilder key = new StringBuilder();
 				for (Tag tag : timer.getId().getTags()) {
 					if (tagKeys.test(tag.getKey())) {
-						key.append((key.length() > 0) ? "," : "").append(tag.getKey()).append('=').append(tag.getValue());
+						key.append((key.length() > 0) ? "," : "")
+							.append(tag.getKey())
+							.append('=')
+							.append(tag.getValue());
 					}
 				}
 				counts.merge(key.toString(), timer.count(), Long::sum);

@@ -7,14 +7,15 @@ import java.time.Duration;
 import java.util.Arrays;
 
 /**
- * A whole HTTP/1.1 answer as a raw-socket client received it: the status, the body's payload
- * (chunked framing or {@code Content-Length} decoded) and whether the body was complete, so
- * that tests compare what two servers answered byte for byte, whatever their chunk sizes.
+ * A whole HTTP/1.1 answer as a raw-socket client received it: the status, the body's
+ * payload (chunked framing or {@code Content-Length} decoded) and whether the body was
+ * complete, so that tests compare what two servers answered byte for byte, whatever their
+ * chunk sizes.
  *
  * @param status the status code, or {@code 0} when no response head arrived
  * @param body the payload received, as far as it arrived
- * @param complete whether the body ended as its framing says it must: the final chunk, the
- * declared length, or a close when neither was given
+ * @param complete whether the body ended as its framing says it must: the final chunk,
+ * the declared length, or a close when neither was given
  * @param ending how the connection ended after the body
  */
 public record RawAnswer(int status, byte[] body, boolean complete, RawHttpClient.Ending ending) {
@@ -24,7 +25,8 @@ public record RawAnswer(int status, byte[] body, boolean complete, RawHttpClient
 	 * @param port the server's port on the loopback address
 	 * @param target the request target
 	 * @param headers extra request headers, as {@code Name: value}
-	 * @return the answer; status {@code 0} when the connection ended before a response head
+	 * @return the answer; status {@code 0} when the connection ended before a response
+	 * head
 	 */
 	public static RawAnswer get(int port, String target, String... headers) {
 		String[] all = new String[headers.length + 1];
@@ -39,8 +41,8 @@ public record RawAnswer(int status, byte[] body, boolean complete, RawHttpClient
 	}
 
 	/**
-	 * Read the answer to a request already sent on the client, until the server closes the
-	 * connection (send the request with {@code Connection: close}).
+	 * Read the answer to a request already sent on the client, until the server closes
+	 * the connection (send the request with {@code Connection: close}).
 	 * @param client the client
 	 * @return the answer
 	 * @throws IOException when the connection ended before a response head

@@ -14,8 +14,8 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * A raw-socket HTTP/1.1 client that reports exactly what arrived, so that tests can tell a
- * complete body from a truncated one and a truncated one from a stalled one.
+ * A raw-socket HTTP/1.1 client that reports exactly what arrived, so that tests can tell
+ * a complete body from a truncated one and a truncated one from a stalled one.
  */
 public final class RawHttpClient implements AutoCloseable {
 
@@ -74,7 +74,8 @@ public final class RawHttpClient implements AutoCloseable {
 		Map<String, String> headers = new LinkedHashMap<>();
 		for (int i = 1; i < lines.length; i++) {
 			int colon = lines[i].indexOf(':');
-			headers.put(lines[i].substring(0, colon).trim().toLowerCase(Locale.ROOT), lines[i].substring(colon + 1).trim());
+			headers.put(lines[i].substring(0, colon).trim().toLowerCase(Locale.ROOT),
+					lines[i].substring(colon + 1).trim());
 		}
 		return new Head(status, headers);
 	}
@@ -126,7 +127,8 @@ public final class RawHttpClient implements AutoCloseable {
 			payload += size;
 			at += size + 2;
 			if (at >= body.length) {
-				throw new AssertionError("Truncated chunk: " + payload + " bytes of payload in " + body.length + " bytes");
+				throw new AssertionError(
+						"Truncated chunk: " + payload + " bytes of payload in " + body.length + " bytes");
 			}
 		}
 	}

@@ -8,7 +8,8 @@ import org.springframework.context.ConfigurableApplicationContext;
 
 /**
  * Starts a real Spring MVC application (embedded Tomcat on an ephemeral port, full
- * auto-configuration) around one controller, as an application using the starter would be.
+ * auto-configuration) around one controller, as an application using the starter would
+ * be.
  */
 public final class ServletTestApps {
 

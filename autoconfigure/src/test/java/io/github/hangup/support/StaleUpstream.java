@@ -16,15 +16,15 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * A raw-socket HTTP/1.1 upstream with keep-alive connections that go stale: it answers every
- * request {@code 200} and keeps the connection open, but a request that arrives on a
- * connection idle for {@code idleLimit} or more is not answered: the connection is closed
- * (FIN) or reset (RST), as a server whose keep-alive timeout just fired or a load balancer
- * that forgot the flow would do. It says nothing at the idle moment itself, so the client
- * only learns when it reuses the connection.
+ * A raw-socket HTTP/1.1 upstream with keep-alive connections that go stale: it answers
+ * every request {@code 200} and keeps the connection open, but a request that arrives on
+ * a connection idle for {@code idleLimit} or more is not answered: the connection is
+ * closed (FIN) or reset (RST), as a server whose keep-alive timeout just fired or a load
+ * balancer that forgot the flow would do. It says nothing at the idle moment itself, so
+ * the client only learns when it reuses the connection.
  * <p>
- * With {@code advertise}, every response carries {@code Keep-Alive: timeout=N} (N the idle
- * limit in whole seconds), as Node and Apache send it.
+ * With {@code advertise}, every response carries {@code Keep-Alive: timeout=N} (N the
+ * idle limit in whole seconds), as Node and Apache send it.
  */
 public final class StaleUpstream implements AutoCloseable {
 
@@ -76,8 +76,8 @@ public final class StaleUpstream implements AutoCloseable {
 	}
 
 	/**
-	 * Take this long to close a stale connection after the request that finds it arrives, as
-	 * a load balancer that forgot the flow may (its client waits for a while first).
+	 * Take this long to close a stale connection after the request that finds it arrives,
+	 * as a load balancer that forgot the flow may (its client waits for a while first).
 	 */
 	public StaleUpstream staleAnswerDelay(Duration delay) {
 		this.staleAnswerDelay = delay;
@@ -85,8 +85,8 @@ public final class StaleUpstream implements AutoCloseable {
 	}
 
 	/**
-	 * Once a stale connection was dropped, never answer a request again: each waits until its
-	 * client gives up.
+	 * Once a stale connection was dropped, never answer a request again: each waits until
+	 * its client gives up.
 	 */
 	public StaleUpstream silentAfterStale() {
 		this.silentAfterStale = true;
@@ -176,10 +176,8 @@ public final class StaleUpstream implements AutoCloseable {
 					return;
 				}
 				byte[] body = "HEAD".equals(request.method) ? new byte[0] : "ok".getBytes(StandardCharsets.US_ASCII);
-				String head = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n"
-						+ (this.advertise ? "Keep-Alive: timeout=" + Math.max(1, this.idleLimit.toSeconds()) + "\r\n"
-								: "")
-						+ "\r\n";
+				String head = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n" + (this.advertise
+						? "Keep-Alive: timeout=" + Math.max(1, this.idleLimit.toSeconds()) + "\r\n" : "") + "\r\n";
 				out.write(head.getBytes(StandardCharsets.US_ASCII));
 				out.write(body);
 				out.flush();
@@ -216,7 +214,9 @@ public final class StaleUpstream implements AutoCloseable {
 
 	private record Request(String method) {
 
-		/** Reads one request, its body included; {@code null} at the end of the stream. */
+		/**
+		 * Reads one request, its body included; {@code null} at the end of the stream.
+		 */
 		static Request read(InputStream in) throws IOException {
 			ByteArrayOutputStream head = new ByteArrayOutputStream();
 			int matched = 0;

@@ -19,15 +19,16 @@ import org.jspecify.annotations.Nullable;
  * One call of a blocking client: from the interceptor that sends it to the end of its
  * response body. Its verdict (a hang-up at most once) is the one every outbound call has.
  * <p>
- * Stopped when its client leaves: a thread waiting on the request factory for the response
- * is interrupted, which the JDK {@code HttpClient}'s factory answers by cancelling the
- * exchange and closing its connection; a body being read is closed under its reader when
- * the factory's body can be closed from another thread without draining it first. The
- * interrupt is delivered only while the calling thread waits on the factory, and taken back
- * when the wait ends, so that it never reaches the application's code after the call.
- * Where the factory's client offers a hook, its exchange is also aborted through it, before
- * the response and while its body is read (see {@link RequestFactoryAborts}): the hook finds
- * the call the calling thread is sending with {@link #sending()}.
+ * Stopped when its client leaves: a thread waiting on the request factory for the
+ * response is interrupted, which the JDK {@code HttpClient}'s factory answers by
+ * cancelling the exchange and closing its connection; a body being read is closed under
+ * its reader when the factory's body can be closed from another thread without draining
+ * it first. The interrupt is delivered only while the calling thread waits on the
+ * factory, and taken back when the wait ends, so that it never reaches the application's
+ * code after the call. Where the factory's client offers a hook, its exchange is also
+ * aborted through it, before the response and while its body is read (see
+ * {@link RequestFactoryAborts}): the hook finds the call the calling thread is sending
+ * with {@link #sending()}.
  */
 final class BlockingCall extends AbstractOutboundCall {
 
@@ -61,18 +62,30 @@ final class BlockingCall extends AbstractOutboundCall {
 	/** 1 once the call stopped being in flight. */
 	private volatile int ended;
 
-	/** Whether the calling thread waits on the request factory, and whether a stop interrupted it. */
+	/**
+	 * Whether the calling thread waits on the request factory, and whether a stop
+	 * interrupted it.
+	 */
 	private volatile int wait = IDLE;
 
 	private volatile @Nullable Thread waiter;
 
-	/** The response body to close when the call stops while its body is read, if it can be closed so. */
+	/**
+	 * The response body to close when the call stops while its body is read, if it can be
+	 * closed so.
+	 */
 	private volatile @Nullable Closeable body;
 
-	/** Set when the call's client left while it ran: what its caller gets in place of the result. */
+	/**
+	 * Set when the call's client left while it ran: what its caller gets in place of the
+	 * result.
+	 */
 	private volatile @Nullable HangupException stopped;
 
-	/** Aborts the exchange in the factory's client, closing its connection, if a hook gave one. */
+	/**
+	 * Aborts the exchange in the factory's client, closing its connection, if a hook gave
+	 * one.
+	 */
 	private volatile @Nullable Runnable abort;
 
 	BlockingCall(HangupClassifier classifier, HangupRecorder recorder, String method, String upstream,
@@ -82,7 +95,8 @@ final class BlockingCall extends AbstractOutboundCall {
 
 	/**
 	 * Join the request's scope and count the call in flight.
-	 * @return the error to end the call with when its client already left, or {@code null}
+	 * @return the error to end the call with when its client already left, or
+	 * {@code null}
 	 */
 	@Nullable HangupException begin() {
 		HangupException early = joinScope();
@@ -93,28 +107,31 @@ final class BlockingCall extends AbstractOutboundCall {
 	}
 
 	/**
-	 * The calling thread waits on the request factory from now on, until {@link #awaited()}:
-	 * a stop in between interrupts it.
-	 * @return the hang-up the call was stopped with before the wait began, in which case the
-	 * call must not be sent, or {@code null}
+	 * The calling thread waits on the request factory from now on, until
+	 * {@link #awaited()}: a stop in between interrupts it.
+	 * @return the hang-up the call was stopped with before the wait began, in which case
+	 * the call must not be sent, or {@code null}
 	 */
 	@Nullable HangupException awaiting() {
 		this.waiter = Thread.currentThread();
 		SENDING.set(this);
 		this.wait = WAITING;
-		// The stop sets its error, then looks at the wait; this set the wait, then looks at
+		// The stop sets its error, then looks at the wait; this set the wait, then looks
+		// at
 		// the error: one of the two sees the other.
 		return this.stopped;
 	}
 
 	/**
 	 * The calling thread no longer waits on the request factory: an interrupt a stop
-	 * delivered is taken back, so that the application's code after the call never sees it.
+	 * delivered is taken back, so that the application's code after the call never sees
+	 * it.
 	 */
 	void awaited() {
 		if (!WAIT.compareAndSet(this, WAITING, IDLE)) {
 			while (this.wait == INTERRUPTING) {
-				// The stop is between its compare-and-set and its interrupt: a few instructions.
+				// The stop is between its compare-and-set and its interrupt: a few
+				// instructions.
 				Thread.onSpinWait();
 			}
 			Thread.interrupted();
@@ -125,9 +142,10 @@ final class BlockingCall extends AbstractOutboundCall {
 	}
 
 	/**
-	 * The call whose request the current thread hands to the request factory, for a hook of
-	 * the factory's client that runs on that thread as the exchange starts.
-	 * @return the call, or {@code null} when the thread sends none through Hangup's interceptor
+	 * The call whose request the current thread hands to the request factory, for a hook
+	 * of the factory's client that runs on that thread as the exchange starts.
+	 * @return the call, or {@code null} when the thread sends none through Hangup's
+	 * interceptor
 	 */
 	static @Nullable BlockingCall sending() {
 		return SENDING.get();
@@ -141,7 +159,8 @@ final class BlockingCall extends AbstractOutboundCall {
 	 */
 	void abortWith(Runnable abort) {
 		this.abort = abort;
-		// The stop sets its error, then looks at the abort; this set the abort, then looks at
+		// The stop sets its error, then looks at the abort; this set the abort, then
+		// looks at
 		// the error: one of the two runs it.
 		if (this.stopped != null) {
 			abortExchange();
@@ -180,8 +199,8 @@ final class BlockingCall extends AbstractOutboundCall {
 
 	/**
 	 * The call failed.
-	 * @return what its caller gets: a {@link HangupException} for a hang-up, the error itself
-	 * otherwise
+	 * @return what its caller gets: a {@link HangupException} for a hang-up, the error
+	 * itself otherwise
 	 */
 	Throwable fail(Throwable error) {
 		Throwable failed = failCall(error, phase());
@@ -202,8 +221,8 @@ final class BlockingCall extends AbstractOutboundCall {
 	}
 
 	/**
-	 * The kind for the call's observation: the hang-up recorded, or, for a call its client
-	 * left, the kind it is recorded as.
+	 * The kind for the call's observation: the hang-up recorded, or, for a call its
+	 * client left, the kind it is recorded as.
 	 */
 	@Nullable HangupKind observedKind() {
 		return observedKind(this.stopped != null);
@@ -224,8 +243,10 @@ final class BlockingCall extends AbstractOutboundCall {
 	protected @Nullable HangupKind kind(Throwable error, HangupPhase phase) {
 		HangupKind kind = super.kind(error, phase);
 		if (kind == null && phase == HangupPhase.BEFORE_RESPONSE && !isClientGone() && isProtocolError(error)) {
-			// The JDK's clients (HttpClient, HttpURLConnection) raise this type for a reply
-			// they cannot parse as HTTP; Netty's codecs are known to the classifier already.
+			// The JDK's clients (HttpClient, HttpURLConnection) raise this type for a
+			// reply
+			// they cannot parse as HTTP; Netty's codecs are known to the classifier
+			// already.
 			return HangupKind.UPSTREAM_PROTOCOL_ERROR;
 		}
 		return kind;
@@ -243,14 +264,16 @@ final class BlockingCall extends AbstractOutboundCall {
 
 	@Override
 	protected boolean isRequestSent() {
-		// The factories do not tell when the request goes out: a reply they cannot parse is
+		// The factories do not tell when the request goes out: a reply they cannot parse
+		// is
 		// taken for the reply's fault, as it almost always is.
 		return true;
 	}
 
 	@Override
 	protected void stop(HangupException stopped) {
-		// Recorded already: whoever waits on the call gets the hang-up in place of its result.
+		// Recorded already: whoever waits on the call gets the hang-up in place of its
+		// result.
 		this.stopped = stopped;
 		Thread waiter = this.waiter;
 		if (waiter != null && WAIT.compareAndSet(this, WAITING, INTERRUPTING)) {

@@ -21,16 +21,17 @@ import org.springframework.http.client.ClientHttpResponse;
 
 /**
  * Makes each call of a {@code RestClient} or {@code RestTemplate} an outbound call as
- * Hangup's {@code WebClient} filter does: it joins the scope of the inbound request served on
- * the calling thread, its failures are classified into the same kinds and counted once on
- * {@code http.client.hangups}, before the response and while its body is read.
+ * Hangup's {@code WebClient} filter does: it joins the scope of the inbound request
+ * served on the calling thread, its failures are classified into the same kinds and
+ * counted once on {@code http.client.hangups}, before the response and while its body is
+ * read.
  * <p>
  * A hang-up before the response is thrown as a {@link HangupResourceAccessException}, the
  * {@code ResourceAccessException} the clients throw for any failed call, with the typed
  * {@link HangupException} as its cause; one while the body is read as an
- * {@code IOException} with the hang-up as its cause, which the clients wrap as they wrap any
- * failure of a body. Installed last, closest to the request factory, so that it sees the
- * factory's own errors.
+ * {@code IOException} with the hang-up as its cause, which the clients wrap as they wrap
+ * any failure of a body. Installed last, closest to the request factory, so that it sees
+ * the factory's own errors.
  *
  * @since 0.3.0
  */
@@ -59,14 +60,15 @@ public final class HangupClientHttpRequestInterceptor implements ClientHttpReque
 	}
 
 	/**
-	 * Create an interceptor that knows the read timeout of the request factories it serves.
+	 * Create an interceptor that knows the read timeout of the request factories it
+	 * serves.
 	 * @param classifier decides which failures are hang-ups
 	 * @param recorder receives the hang-ups
 	 * @param propagation how far a client leaving reaches
 	 * @param calls counts the calls in flight, with every other integration's
-	 * @param readTimeout the factories' read timeout, {@link Duration#ZERO} if none or unknown:
-	 * the JDK client's body fails alike whether its read timeout closed it or its connection
-	 * failed, and only the time the body was silent tells the two apart
+	 * @param readTimeout the factories' read timeout, {@link Duration#ZERO} if none or
+	 * unknown: the JDK client's body fails alike whether its read timeout closed it or
+	 * its connection failed, and only the time the body was silent tells the two apart
 	 * @since 0.4.0
 	 */
 	public HangupClientHttpRequestInterceptor(HangupClassifier classifier, HangupRecorder recorder,
@@ -93,7 +95,8 @@ public final class HangupClientHttpRequestInterceptor implements ClientHttpReque
 		ClientHttpResponse response;
 		try {
 			if (call.awaiting() != null) {
-				// Its client left before the call was sent: it is not sent, and fails as stopped.
+				// Its client left before the call was sent: it is not sent, and fails as
+				// stopped.
 				throw new IOException("Call stopped before it was sent");
 			}
 			response = execution.execute(request, body);

@@ -7,8 +7,8 @@ import org.springframework.web.client.ResourceAccessException;
 
 /**
  * A call of a {@code RestClient} or {@code RestTemplate} hung up before its response: the
- * {@code ResourceAccessException} Spring throws for a failed call, as code written for the
- * client without Hangup expects, whose cause is the typed {@link HangupException}
+ * {@code ResourceAccessException} Spring throws for a failed call, as code written for
+ * the client without Hangup expects, whose cause is the typed {@link HangupException}
  * ({@code UpstreamTimeoutException}, {@code UpstreamResetException}, ...):
  * <pre class="code">
  * catch (ResourceAccessException ex) {
@@ -25,7 +25,8 @@ public final class HangupResourceAccessException extends ResourceAccessException
 	private final HangupException hangup;
 
 	HangupResourceAccessException(HttpRequest request, HangupException hangup) {
-		// Worded as Spring words its own, so that logs read the same with and without Hangup.
+		// Worded as Spring words its own, so that logs read the same with and without
+		// Hangup.
 		super("I/O error on " + request.getMethod().name() + " request for \"" + request.getURI() + "\": "
 				+ hangup.getMessage());
 		initCause(hangup);

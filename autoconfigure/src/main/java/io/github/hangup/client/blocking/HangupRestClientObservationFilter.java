@@ -12,8 +12,8 @@ import org.springframework.http.client.observation.ClientRequestObservationConte
 
 /**
  * Adds the {@code hangup} key to the {@code http.client.requests} observations of
- * {@code RestClient} and {@code RestTemplate}, as {@code HangupClientObservationFilter} does
- * for {@code WebClient}: the kind of the call's hang-up, or {@code NONE}.
+ * {@code RestClient} and {@code RestTemplate}, as {@code HangupClientObservationFilter}
+ * does for {@code WebClient}: the kind of the call's hang-up, or {@code NONE}.
  *
  * @since 0.3.0
  */

@@ -17,19 +17,19 @@ import org.springframework.boot.http.client.JettyClientHttpRequestFactoryBuilder
 
 /**
  * Gives the clients of the request factories Boot builds for {@code RestClient} and
- * {@code RestTemplate} the hooks through which a call that Hangup stops (its client left, the
- * server shuts down) aborts its exchange, before its response and while its body is read:
- * the connection is closed at once, the upstream sees it, and the thread waiting on the call
- * is released.
+ * {@code RestTemplate} the hooks through which a call that Hangup stops (its client left,
+ * the server shuts down) aborts its exchange, before its response and while its body is
+ * read: the connection is closed at once, the upstream sees it, and the thread waiting on
+ * the call is released.
  * <ul>
  * <li>Apache HttpClient 5: the request is cancelled, which closes its connection (an
  * execution interceptor, first of the client's);</li>
  * <li>Jetty: the request is aborted (a listener of the client's queued requests);</li>
- * <li>the JDK {@code HttpClient} needs none: its factory aborts an exchange whose thread is
- * interrupted, and its body can be closed under its reader;</li>
- * <li>Reactor Netty gets none: its factory gives up the exchange and closes its connection
- * when its waiting thread is interrupted, before the response; its body cannot be aborted
- * from another thread.</li>
+ * <li>the JDK {@code HttpClient} needs none: its factory aborts an exchange whose thread
+ * is interrupted, and its body can be closed under its reader;</li>
+ * <li>Reactor Netty gets none: its factory gives up the exchange and closes its
+ * connection when its waiting thread is interrupted, before the response; its body cannot
+ * be aborted from another thread.</li>
  * </ul>
  * A builder of another type, such as one an earlier customizer wrapped, is left as it is:
  * its calls are only interrupted. Each hook finds the call through the thread that sends
@@ -62,7 +62,10 @@ public final class RequestFactoryAborts {
 		return new CancellationException("Call stopped: its client left or the server shuts down");
 	}
 
-	/** Apache HttpClient 5: the request is the exchange's cancellable, down to its connection. */
+	/**
+	 * Apache HttpClient 5: the request is the exchange's cancellable, down to its
+	 * connection.
+	 */
 	private static final class HttpComponents {
 
 		private static final String NAME = "hangup-abort";
@@ -73,12 +76,14 @@ public final class RequestFactoryAborts {
 				.withHttpClientCustomizer((client) -> client.addExecInterceptorFirst(NAME, handler));
 		}
 
-		private static ClassicHttpResponse execute(ClassicHttpRequest request, ExecChain.Scope scope,
-				ExecChain chain) throws IOException, HttpException {
+		private static ClassicHttpResponse execute(ClassicHttpRequest request, ExecChain.Scope scope, ExecChain chain)
+				throws IOException, HttpException {
 			BlockingCall call = BlockingCall.sending();
 			if (call != null) {
-				// Spring's requests are cancellable: a cancel gives up the connection's lease,
-				// or closes the connection once leased, also while the response body is read.
+				// Spring's requests are cancellable: a cancel gives up the connection's
+				// lease,
+				// or closes the connection once leased, also while the response body is
+				// read.
 				call.abortWith((scope.originalRequest instanceof CancellableDependency cancellable)
 						? cancellable::cancel : scope.execRuntime::discardEndpoint);
 			}

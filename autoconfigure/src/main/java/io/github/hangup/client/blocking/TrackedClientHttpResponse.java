@@ -14,14 +14,15 @@ import org.springframework.http.HttpStatusCode;
 import org.springframework.http.client.ClientHttpResponse;
 
 /**
- * The response of a {@link BlockingCall}: its body's failures are the call's hang-ups during
- * the response, its end or close the end of the call.
+ * The response of a {@link BlockingCall}: its body's failures are the call's hang-ups
+ * during the response, its end or close the end of the call.
  */
 final class TrackedClientHttpResponse implements ClientHttpResponse {
 
 	/**
-	 * Spring's response for the JDK's {@code HttpClient}, whose read timeout closes the body
-	 * under its reader: the reader then fails with a bare {@code IOException("closed")}.
+	 * Spring's response for the JDK's {@code HttpClient}, whose read timeout closes the
+	 * body under its reader: the reader then fails with a bare
+	 * {@code IOException("closed")}.
 	 */
 	private static final String JDK_RESPONSE = "org.springframework.http.client.JdkClientHttpResponse";
 
@@ -29,7 +30,9 @@ final class TrackedClientHttpResponse implements ClientHttpResponse {
 
 	private final boolean jdk;
 
-	/** The caller closed the response: a read failing after that is the caller's doing. */
+	/**
+	 * The caller closed the response: a read failing after that is the caller's doing.
+	 */
 	private volatile boolean closed;
 
 	private final BlockingCall call;
@@ -55,16 +58,18 @@ final class TrackedClientHttpResponse implements ClientHttpResponse {
 
 	/**
 	 * The body to close when the call stops while its body is read: the JDK
-	 * {@code HttpClient}'s body stream, whose close from another thread cancels the exchange,
-	 * closes its connection and wakes its reader. Other factories' responses drain or consume
-	 * their body when closed, which a stopped call must not wait for: they are not closed so.
+	 * {@code HttpClient}'s body stream, whose close from another thread cancels the
+	 * exchange, closes its connection and wakes its reader. Other factories' responses
+	 * drain or consume their body when closed, which a stopped call must not wait for:
+	 * they are not closed so.
 	 */
 	static @Nullable Closeable closeableBody(ClientHttpResponse response) {
 		if (!response.getClass().getName().equals(JDK_RESPONSE)) {
 			return null;
 		}
 		try {
-			// Spring's JDK response hands out the stream it holds, made when the head arrived.
+			// Spring's JDK response hands out the stream it holds, made when the head
+			// arrived.
 			return response.getBody();
 		}
 		catch (IOException ex) {
@@ -146,7 +151,8 @@ final class TrackedClientHttpResponse implements ClientHttpResponse {
 
 	private IOException failed(IOException ex) {
 		Throwable failed = this.call.fail(isReadTimeout(ex) ? readTimeout(ex) : ex);
-		// The converters and the clients know I/O errors only: the hang-up travels as the cause.
+		// The converters and the clients know I/O errors only: the hang-up travels as the
+		// cause.
 		return (failed instanceof HangupException hangup) ? new IOException(hangup.getMessage(), hangup) : ex;
 	}
 
@@ -163,10 +169,10 @@ final class TrackedClientHttpResponse implements ClientHttpResponse {
 	}
 
 	/**
-	 * Whether the JDK client's read timeout closed the body under its reader. The JDK's body
-	 * also fails with {@code IOException("closed")} when its connection failed, as on a reset
-	 * mid-body, but then with the connection's failure as its cause: that one is classified
-	 * by its cause.
+	 * Whether the JDK client's read timeout closed the body under its reader. The JDK's
+	 * body also fails with {@code IOException("closed")} when its connection failed, as
+	 * on a reset mid-body, but then with the connection's failure as its cause: that one
+	 * is classified by its cause.
 	 */
 	private boolean isReadTimeout(IOException ex) {
 		if (!this.jdk || this.closed || ex.getClass() != IOException.class || !"closed".equals(ex.getMessage())) {
@@ -175,14 +181,17 @@ final class TrackedClientHttpResponse implements ClientHttpResponse {
 		if (ex.getCause() == null) {
 			return true;
 		}
-		// Newer JDKs give the close by the read timeout the connection's failure as its cause
-		// too: the body was silent for the read timeout, which a failing connection need not be.
+		// Newer JDKs give the close by the read timeout the connection's failure as its
+		// cause
+		// too: the body was silent for the read timeout, which a failing connection need
+		// not be.
 		long silent = System.nanoTime() - this.lastRead;
 		return this.readTimeoutNanos > 0 && silent >= this.readTimeoutNanos - this.readTimeoutNanos / 10;
 	}
 
 	private static IOException readTimeout(IOException ex) {
-		HttpTimeoutException timeout = new HttpTimeoutException("Response body not read in time: the read timeout closed it");
+		HttpTimeoutException timeout = new HttpTimeoutException(
+				"Response body not read in time: the read timeout closed it");
 		timeout.initCause(ex);
 		return timeout;
 	}

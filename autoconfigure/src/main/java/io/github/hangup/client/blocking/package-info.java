@@ -1,6 +1,6 @@
 /**
- * Outbound side for the blocking clients, {@code RestClient} and {@code RestTemplate}: the
- * interceptor that classifies, counts and scopes their calls.
+ * Outbound side for the blocking clients, {@code RestClient} and {@code RestTemplate}:
+ * the interceptor that classifies, counts and scopes their calls.
  */
 @NullMarked
 package io.github.hangup.client.blocking;

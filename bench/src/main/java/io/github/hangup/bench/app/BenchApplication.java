@@ -35,19 +35,22 @@ import org.springframework.web.reactive.function.server.ServerResponse;
 import org.springframework.web.server.ServerWebExchange;
 
 /**
- * Application on the starter used by the soak and the cancel benchmarks of calls outside the
- * chain: a streaming proxy like the sample's, routes that call their upstream outside the
- * request's chain, and knobs the sample has no reason to carry (pool metrics, a heap probe).
+ * Application on the starter used by the soak and the cancel benchmarks of calls outside
+ * the chain: a streaming proxy like the sample's, routes that call their upstream outside
+ * the request's chain, and knobs the sample has no reason to carry (pool metrics, a heap
+ * probe).
  * <ul>
  * <li>{@code /refused/**}: proxied to {@code bench.refused-url};</li>
- * <li>{@code /detached/**}: starts a call to the upstream with {@code subscribe()} and never
- * answers, like a fire-and-forget call made from a handler;</li>
- * <li>{@code /blocked/**}: builds a call to the upstream and waits for it with {@code block()}
- * on a thread of its own, never answers; once {@code block()} returns or throws, tells the
- * upstream with what at {@code /released} (see {@link BlockedCallers});</li>
+ * <li>{@code /detached/**}: starts a call to the upstream with {@code subscribe()} and
+ * never answers, like a fire-and-forget call made from a handler;</li>
+ * <li>{@code /blocked/**}: builds a call to the upstream and waits for it with
+ * {@code block()} on a thread of its own, never answers; once {@code block()} returns or
+ * throws, tells the upstream with what at {@code /released} (see
+ * {@link BlockedCallers});</li>
  * <li>{@code /overflow/**}: proxied to {@code bench.upstream-url} through a pool of one
  * connection where no acquire may wait ({@code bench-overflow}), full while a call to
- * {@code /overflow/hold/**} (sent to {@code /park} without a response timeout) holds it;</li>
+ * {@code /overflow/hold/**} (sent to {@code /park} without a response timeout) holds
+ * it;</li>
  * <li>{@code GET /bench/heap}: runs a full GC and answers the heap in use, in bytes;</li>
  * <li>everything else but the actuator: proxied to {@code bench.upstream-url}.</li>
  * </ul>
@@ -82,12 +85,15 @@ public class BenchApplication {
 			.pendingAcquireMaxCount(0)
 			.metrics(true)
 			.build();
-		return new OverflowClient(builder.clone()
-			.clientConnector(new ReactorClientHttpConnector(HttpClient.create(connections)))
-			.build(), connections);
+		return new OverflowClient(
+				builder.clone().clientConnector(new ReactorClientHttpConnector(HttpClient.create(connections))).build(),
+				connections);
 	}
 
-	/** The client of the {@code /overflow/**} routes, apart from the main one, and its pool. */
+	/**
+	 * The client of the {@code /overflow/**} routes, apart from the main one, and its
+	 * pool.
+	 */
 	record OverflowClient(WebClient webClient, ConnectionProvider connections) {
 
 		void dispose() {
@@ -103,7 +109,8 @@ public class BenchApplication {
 
 	@Bean
 	RouterFunction<ServerResponse> routes(WebClient client, OverflowClient overflow, BlockedCallers callers,
-			@Value("${bench.upstream-url}") URI upstream, @Value("${bench.refused-url:http://127.0.0.1:9}") URI refused) {
+			@Value("${bench.upstream-url}") URI upstream,
+			@Value("${bench.refused-url:http://127.0.0.1:9}") URI refused) {
 		RequestPredicate proxied = RequestPredicates.path("/actuator/**")
 			.or(RequestPredicates.path("/bench/**"))
 			.negate();
@@ -117,7 +124,8 @@ public class BenchApplication {
 				return Mono.never();
 			})
 			.route(RequestPredicates.path("/blocked/**"), (request) -> {
-				// Built here, on the request's thread, where the call finds its request; blocked on another.
+				// Built here, on the request's thread, where the call finds its request;
+				// blocked on another.
 				Mono<?> call = client.get()
 					.uri(target(upstream, request.exchange().getRequest().getURI(), "/blocked"))
 					.retrieve()
@@ -125,13 +133,15 @@ public class BenchApplication {
 				callers.block(call, request.queryParam("id").orElse(""));
 				return Mono.never();
 			})
-			.route(RequestPredicates.path("/overflow/hold/**"), (request) -> ServerResponse.ok()
-				.build((exchange, context) -> forward(overflow.webClient(), upstream, exchange, "/overflow/hold", "/park",
-						HangupClientAttributes.responseTimeout(Duration.ZERO))))
-			.route(RequestPredicates.path("/overflow/**"), (request) -> ServerResponse.ok()
-				.build((exchange, context) -> forward(overflow.webClient(), upstream, exchange, "/overflow", "",
-						(attributes) -> {
-						})))
+			.route(RequestPredicates.path("/overflow/hold/**"),
+					(request) -> ServerResponse.ok()
+						.build((exchange, context) -> forward(overflow.webClient(), upstream, exchange,
+								"/overflow/hold", "/park", HangupClientAttributes.responseTimeout(Duration.ZERO))))
+			.route(RequestPredicates.path("/overflow/**"),
+					(request) -> ServerResponse.ok()
+						.build((exchange, context) -> forward(overflow.webClient(), upstream, exchange, "/overflow", "",
+								(attributes) -> {
+								})))
 			.route(RequestPredicates.path("/refused/**"),
 					(request) -> ServerResponse.ok().build((exchange, context) -> forward(client, refused, exchange)))
 			.route(RequestPredicates.path("/**").and(proxied),
@@ -180,22 +190,27 @@ public class BenchApplication {
 		return URI.create(upstream.getScheme() + "://" + upstream.getRawAuthority() + path + query);
 	}
 
-	/** The heap in use after a full GC, in bytes: what the soak compares before and after its workload. */
+	/**
+	 * The heap in use after a full GC, in bytes: what the soak compares before and after
+	 * its workload.
+	 */
 	public static long heapAfterGc() {
-		// Two collections: the first may only queue finalizable and weakly reachable objects.
+		// Two collections: the first may only queue finalizable and weakly reachable
+		// objects.
 		System.gc();
 		System.gc();
 		return ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed();
 	}
 
 	/**
-	 * Callers that cannot be reactive: each blocks on its call on a thread of its own. Once
-	 * released, it tells the upstream with what ({@code with}: the exception's class name, or
-	 * {@code completed}) and when ({@code at}: its {@link System#nanoTime()}), at
-	 * {@code /released?id=…}. The marker is written by the released thread itself on a
-	 * keep-alive socket, outside Hangup (a stopped request cannot stop it) and without a hop
-	 * to an event loop, so that it adds little to what the driver measures; one socket, so
-	 * that concurrent markers queue, which the driver's one-at-a-time cancels never do.
+	 * Callers that cannot be reactive: each blocks on its call on a thread of its own.
+	 * Once released, it tells the upstream with what ({@code with}: the exception's class
+	 * name, or {@code completed}) and when ({@code at}: its {@link System#nanoTime()}),
+	 * at {@code /released?id=…}. The marker is written by the released thread itself on a
+	 * keep-alive socket, outside Hangup (a stopped request cannot stop it) and without a
+	 * hop to an event loop, so that it adds little to what the driver measures; one
+	 * socket, so that concurrent markers queue, which the driver's one-at-a-time cancels
+	 * never do.
 	 */
 	static final class BlockedCallers implements AutoCloseable {
 

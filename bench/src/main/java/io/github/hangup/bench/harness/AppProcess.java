@@ -71,7 +71,8 @@ public final class AppProcess implements AutoCloseable {
 		long deadline = System.nanoTime() + startTimeout.toNanos();
 		while (true) {
 			if (!process.isAlive()) {
-				throw new IllegalStateException(name + " exited with " + process.exitValue() + " during start-up, see " + log);
+				throw new IllegalStateException(
+						name + " exited with " + process.exitValue() + " during start-up, see " + log);
 			}
 			try {
 				HttpResponse<String> health = HTTP.send(
@@ -135,7 +136,8 @@ public final class AppProcess implements AutoCloseable {
 	public double cpuSeconds() {
 		try {
 			String stat = Files.readString(Path.of("/proc", Long.toString(pid()), "stat"));
-			// Fields after the command name, which may hold spaces: state is field 3, utime 14, stime 15.
+			// Fields after the command name, which may hold spaces: state is field 3,
+			// utime 14, stime 15.
 			String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
 			return (Long.parseLong(fields[11]) + Long.parseLong(fields[12])) / (double) CLOCK_TICKS;
 		}
@@ -146,8 +148,8 @@ public final class AppProcess implements AutoCloseable {
 
 	/**
 	 * Heap bytes the process has allocated so far, over all its threads, read through the
-	 * platform MBean server of the process (attached on first use); {@code -1} where the JVM
-	 * cannot tell.
+	 * platform MBean server of the process (attached on first use); {@code -1} where the
+	 * JVM cannot tell.
 	 */
 	public long allocatedBytes() {
 		try {
@@ -169,13 +171,17 @@ public final class AppProcess implements AutoCloseable {
 		}
 	}
 
-	/** What the process has used so far; subtract an earlier reading with {@link Usage#since}. */
+	/**
+	 * What the process has used so far; subtract an earlier reading with
+	 * {@link Usage#since}.
+	 */
 	public Usage usage() {
 		return new Usage(cpuSeconds(), allocatedBytes());
 	}
 
 	/**
 	 * CPU time and heap allocated by the process, so far or between two readings.
+	 *
 	 * @param cpuSeconds CPU time, {@code NaN} where unknown
 	 * @param allocatedBytes heap allocated, {@code -1} where unknown
 	 */
@@ -230,7 +236,10 @@ public final class AppProcess implements AutoCloseable {
 		return series;
 	}
 
-	/** Polls the scrape until the condition holds or the deadline passes; answers the last scrape. */
+	/**
+	 * Polls the scrape until the condition holds or the deadline passes; answers the last
+	 * scrape.
+	 */
 	public Map<String, Double> awaitPrometheus(Predicate<Map<String, Double>> condition, Duration timeout)
 			throws IOException, InterruptedException {
 		long deadline = System.nanoTime() + timeout.toNanos();

@@ -10,18 +10,19 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.DoubleSupplier;
 
 /**
- * How long an honest error takes: a client on a new connection (as {@code curl} is) asks the
- * proxy for something its upstream fails, and the time from sending the request to reading
- * the whole answer is taken. The kinds run in turn, one request at a time, 5 ms apart, with
- * a healthy request among them as the yardstick:
+ * How long an honest error takes: a client on a new connection (as {@code curl} is) asks
+ * the proxy for something its upstream fails, and the time from sending the request to
+ * reading the whole answer is taken. The kinds run in turn, one request at a time, 5 ms
+ * apart, with a healthy request among them as the yardstick:
  * <ul>
  * <li>{@code /close}: the upstream closes the connection without answering (502);</li>
  * <li>{@code /reset}: the upstream resets it without answering (502);</li>
  * <li>{@code /refused/x}: a route to a port nobody listens on (502);</li>
  * <li>{@code /ok}: a healthy 64 B answer (200).</li>
  * </ul>
- * Each proxy is measured cold (its first {@value #COLD} requests of each kind after start-up)
- * and warm (after {@code warm-up} more), the proxies given in turn, request by request.
+ * Each proxy is measured cold (its first {@value #COLD} requests of each kind after
+ * start-up) and warm (after {@code warm-up} more), the proxies given in turn, request by
+ * request.
  */
 final class ErrorLatency {
 
@@ -30,7 +31,10 @@ final class ErrorLatency {
 
 	private static final long PAUSE_MILLIS = 5;
 
-	/** The kinds measured: label, request target (the id is appended), expected status with the starter. */
+	/**
+	 * The kinds measured: label, request target (the id is appended), expected status
+	 * with the starter.
+	 */
 	static final List<Kind> KINDS = List.of(new Kind("closed before answering", "/close?id="),
 			new Kind("reset before answering", "/reset?id="), new Kind("connection refused", "/refused/x?id="),
 			new Kind("healthy 64 B (200)", "/ok?id="));
@@ -42,7 +46,10 @@ final class ErrorLatency {
 	record Kind(String label, String target) {
 	}
 
-	/** The latencies of one proxy, per kind: cold and warm, in milliseconds, and the statuses seen. */
+	/**
+	 * The latencies of one proxy, per kind: cold and warm, in milliseconds, and the
+	 * statuses seen.
+	 */
 	static final class Measured {
 
 		final String name;
@@ -77,8 +84,8 @@ final class ErrorLatency {
 	/**
 	 * Measures the proxies in turn: {@link #COLD} cold rounds, then {@code load} (healthy
 	 * load, as a proxy in service has had) and {@code warmUp} rounds not kept, then
-	 * {@code rounds} warm rounds; a round sends one request of each kind to each proxy. The
-	 * CPU time of the warm rounds is summed per kind.
+	 * {@code rounds} warm rounds; a round sends one request of each kind to each proxy.
+	 * The CPU time of the warm rounds is summed per kind.
 	 */
 	static void measure(List<Measured> proxies, Runnable load, int warmUp, int rounds) throws Exception {
 		int id = 0;
@@ -107,7 +114,10 @@ final class ErrorLatency {
 		}
 	}
 
-	/** Sends one request on a new connection; answers the status (0 for none) and the nanoseconds to the whole answer. */
+	/**
+	 * Sends one request on a new connection; answers the status (0 for none) and the
+	 * nanoseconds to the whole answer.
+	 */
 	static long[] once(int port, String target) throws IOException {
 		try (RawHttp client = new RawHttp(port, 10_000)) {
 			long start = System.nanoTime();
@@ -129,8 +139,9 @@ final class ErrorLatency {
 	static void print(List<Measured> proxies) {
 		for (Kind kind : KINDS) {
 			for (Measured proxy : proxies) {
-				System.out.printf(Locale.ROOT, "  %-24s %-9s cold %s   warm %s   CPU %5.0f us/request (warm)   statuses %s%n",
-						kind.label(), proxy.name, figures(proxy.cold.get(kind)), figures(proxy.warm.get(kind)),
+				System.out.printf(Locale.ROOT,
+						"  %-24s %-9s cold %s   warm %s   CPU %5.0f us/request (warm)   statuses %s%n", kind.label(),
+						proxy.name, figures(proxy.cold.get(kind)), figures(proxy.warm.get(kind)),
 						proxy.cpuPerKind.get(kind)[0] * 1e6 / proxy.warm.get(kind).size(), proxy.statuses.get(kind));
 			}
 		}

@@ -28,14 +28,17 @@ public final class FastUpstream implements AutoCloseable {
 			.host("127.0.0.1")
 			.port(0)
 			.route((routes) -> routes
-				.get("/small", (request, response) -> response.header("Content-Type", "application/octet-stream")
-					.header("Content-Length", Integer.toString(SMALL))
-					.sendByteArray(Mono.just(SMALL_BODY)))
-				.get("/big", (request, response) -> response.header("Content-Type", "application/octet-stream")
-					.header("Content-Length", Integer.toString(BIG))
-					.sendByteArray(Mono.just(BIG_BODY)))
+				.get("/small",
+						(request, response) -> response.header("Content-Type", "application/octet-stream")
+							.header("Content-Length", Integer.toString(SMALL))
+							.sendByteArray(Mono.just(SMALL_BODY)))
+				.get("/big",
+						(request, response) -> response.header("Content-Type", "application/octet-stream")
+							.header("Content-Length", Integer.toString(BIG))
+							.sendByteArray(Mono.just(BIG_BODY)))
 				.get("/delay", (request, response) -> {
-					String query = request.uri().contains("ms=") ? request.uri().replaceAll(".*ms=(\\d+).*", "$1") : "50";
+					String query = request.uri().contains("ms=") ? request.uri().replaceAll(".*ms=(\\d+).*", "$1")
+							: "50";
 					return Mono.delay(Duration.ofMillis(Long.parseLong(query)))
 						.then(response.header("Content-Type", "application/octet-stream")
 							.header("Content-Length", Integer.toString(SMALL))

@@ -22,23 +22,26 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Upstream on raw sockets that misbehaves on request, one thread per connection. Every
- * request carries an {@code id} query parameter so that the driver can follow it: when the
- * upstream received it, when its connection was closed by the proxy, and when a held
+ * request carries an {@code id} query parameter so that the driver can follow it: when
+ * the upstream received it, when its connection was closed by the proxy, and when a held
  * response may go on.
  * <ul>
- * <li>{@code /ok}, {@code /big}: 200 with a {@value #SMALL}-byte or {@value #BIG}-byte body,
- * keep-alive;</li>
+ * <li>{@code /ok}, {@code /big}: 200 with a {@value #SMALL}-byte or {@value #BIG}-byte
+ * body, keep-alive;</li>
  * <li>{@code /hold}, {@code /slow}: never answers, waits for the proxy to close (30 s at
  * most); {@code /park}: the same without a limit;</li>
- * <li>{@code /partial}: headers and {@value #FIRST_PART} bytes of a {@value #BIG}-byte body,
- * then waits for the proxy to close;</li>
- * <li>{@code /close}: closes without answering; {@code /reset}: resets without answering;</li>
- * <li>{@code /stale}: 200 with a {@value #SMALL}-byte body on a new connection; on a reused
- * one, closes without answering, as a keep-alive connection a load balancer dropped while it
- * sat idle;</li>
- * <li>{@code /reset-mid}: like {@code /partial}, then resets once the driver releases it;</li>
+ * <li>{@code /partial}: headers and {@value #FIRST_PART} bytes of a {@value #BIG}-byte
+ * body, then waits for the proxy to close;</li>
+ * <li>{@code /close}: closes without answering; {@code /reset}: resets without
+ * answering;</li>
+ * <li>{@code /stale}: 200 with a {@value #SMALL}-byte body on a new connection; on a
+ * reused one, closes without answering, as a keep-alive connection a load balancer
+ * dropped while it sat idle;</li>
+ * <li>{@code /reset-mid}: like {@code /partial}, then resets once the driver releases
+ * it;</li>
  * <li>{@code /released?id=…&with=…&at=…}: the bench app's word that the caller blocked on
- * that request's call was released, completes {@link Tracked#released}; 200, empty, keep-alive.</li>
+ * that request's call was released, completes {@link Tracked#released}; 200, empty,
+ * keep-alive.</li>
  * </ul>
  */
 public final class FaultyUpstream implements Closeable {
@@ -98,8 +101,9 @@ public final class FaultyUpstream implements Closeable {
 	}
 
 	/**
-	 * Requests closed or reset without an answer on a connection that had already answered
-	 * one: what a client sees of a stale keep-alive connection, and retries once if it can.
+	 * Requests closed or reset without an answer on a connection that had already
+	 * answered one: what a client sees of a stale keep-alive connection, and retries once
+	 * if it can.
 	 */
 	public int killedOnReused() {
 		return this.killedOnReused.get();
@@ -137,9 +141,11 @@ public final class FaultyUpstream implements Closeable {
 	private void serve(Socket socket) {
 		try (socket) {
 			socket.setTcpNoDelay(true);
-			// Nothing is held longer than this; a proxy that never closes is reported by the driver.
+			// Nothing is held longer than this; a proxy that never closes is reported by
+			// the driver.
 			socket.setSoTimeout(30_000);
-			// Buffered: a request head read one byte per system call takes a good part of a millisecond.
+			// Buffered: a request head read one byte per system call takes a good part of
+			// a millisecond.
 			InputStream in = new BufferedInputStream(socket.getInputStream());
 			OutputStream out = socket.getOutputStream();
 			long answeredAt = -1;
@@ -153,15 +159,15 @@ public final class FaultyUpstream implements Closeable {
 				Tracked tracked = (id != null) ? tracked(id) : new Tracked();
 				long now = System.nanoTime();
 				tracked.received.complete(now);
-				if (answeredAt >= 0 && (path.equals("/close") || path.equals("/reset")
-						|| path.equals("/stale"))) {
+				if (answeredAt >= 0 && (path.equals("/close") || path.equals("/reset") || path.equals("/stale"))) {
 					this.killedOnReused.incrementAndGet();
 				}
 				switch (path) {
 					case "/ok" -> respond(out, SMALL_BODY);
 					case "/big" -> respond(out, BIG_BODY);
 					case "/stale" -> {
-						// A keep-alive connection idle for long enough was dropped (by a load
+						// A keep-alive connection idle for long enough was dropped (by a
+						// load
 						// balancer, say): the request that finds it gets no answer.
 						if (answeredAt >= 0) {
 							this.staleDropped.incrementAndGet();
@@ -212,7 +218,8 @@ public final class FaultyUpstream implements Closeable {
 						respond(out, NO_BODY);
 					}
 					default -> {
-						out.write("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+						out.write("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"
+							.getBytes(StandardCharsets.US_ASCII));
 						out.flush();
 					}
 				}
@@ -230,7 +237,8 @@ public final class FaultyUpstream implements Closeable {
 
 	private static void respond(OutputStream out, byte[] body) throws IOException {
 		out.write(("HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: " + body.length
-				+ "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+				+ "\r\n\r\n")
+			.getBytes(StandardCharsets.US_ASCII));
 		out.write(body);
 		out.flush();
 	}
@@ -276,7 +284,10 @@ public final class FaultyUpstream implements Closeable {
 		return null;
 	}
 
-	/** Reads a request head and answers its target, or {@code null} at the end of the stream. */
+	/**
+	 * Reads a request head and answers its target, or {@code null} at the end of the
+	 * stream.
+	 */
 	static String readRequestTarget(InputStream in) throws IOException {
 		ByteArrayOutputStream head = new ByteArrayOutputStream(256);
 		int matched = 0;
@@ -312,22 +323,31 @@ public final class FaultyUpstream implements Closeable {
 		/** Completes with {@link System#nanoTime()} when the request arrived. */
 		public final CompletableFuture<Long> received = new CompletableFuture<>();
 
-		/** Completes with {@link System#nanoTime()} when the proxy closed the connection. */
+		/**
+		 * Completes with {@link System#nanoTime()} when the proxy closed the connection.
+		 */
 		public final CompletableFuture<Long> peerClosed = new CompletableFuture<>();
 
-		/** How many times a {@code /stale} request with this id found its connection dropped. */
+		/**
+		 * How many times a {@code /stale} request with this id found its connection
+		 * dropped.
+		 */
 		public final java.util.concurrent.atomic.AtomicInteger dropped = new java.util.concurrent.atomic.AtomicInteger();
 
 		/** Completed by the driver to let a held response go on. */
 		public final CompletableFuture<Void> release = new CompletableFuture<>();
 
-		/** Completes when the bench app reports the caller blocked on this request's call released. */
+		/**
+		 * Completes when the bench app reports the caller blocked on this request's call
+		 * released.
+		 */
 		public final CompletableFuture<Release> released = new CompletableFuture<>();
 
 	}
 
 	/**
 	 * The bench app's report that a blocked caller was released.
+	 *
 	 * @param received {@link System#nanoTime()} here when the report arrived
 	 * @param with what the caller got: the exception's class name, or {@code completed}
 	 * @param at the bench app's {@link System#nanoTime()} when the caller was released

@@ -26,32 +26,35 @@ import io.github.hangup.bench.harness.FaultyUpstream.Tracked;
  * Load, cancel-latency and cancel-storm benchmarks against real processes on loopback.
  * <ul>
  * <li>{@code ratios}: the sample proxy started twice, with Hangup and with
- * {@code --hangup.enabled=false}, in front of the same fast upstream; throughput and p50/p99
- * latency for a small and a 16 KiB body, alternating, as ratios enabled/disabled. Repeated over
- * {@code --launches} fresh pairs of JVMs, as JMH forks: each launch compiles the code its own
- * way, and that moves a ratio as much as the starter does;</li>
+ * {@code --hangup.enabled=false}, in front of the same fast upstream; throughput and
+ * p50/p99 latency for a small and a 16 KiB body, alternating, as ratios enabled/disabled.
+ * Repeated over {@code --launches} fresh pairs of JVMs, as JMH forks: each launch
+ * compiles the code its own way, and that moves a ratio as much as the starter does;</li>
  * <li>{@code side-by-side}: the same pair loaded at once on the same CPU;</li>
- * <li>{@code cancel}: time from a client closing its connection to the upstream seeing its
- * own connection closed, for the sample proxy (an in-chain call) and for the bench app's
- * {@code /detached} route (a call subscribed outside the chain); and to a caller blocked on
- * the stopped call being released, through the bench app's {@code /blocked} route. The three
- * run in turn, one cancel at a time, 20 ms apart;</li>
+ * <li>{@code cancel}: time from a client closing its connection to the upstream seeing
+ * its own connection closed, for the sample proxy (an in-chain call) and for the bench
+ * app's {@code /detached} route (a call subscribed outside the chain); and to a caller
+ * blocked on the stopped call being released, through the bench app's {@code /blocked}
+ * route. The three run in turn, one cancel at a time, 20 ms apart;</li>
  * <li>{@code storm}: healthy clients' p99 while 30% of clients abandon their requests,
  * against the same healthy load alone;</li>
- * <li>{@code bound} (not run by default): the proxy as the bottleneck, loaded by {@code wrk},
- * see {@link ProxyBound};</li>
+ * <li>{@code bound} (not run by default): the proxy as the bottleneck, loaded by
+ * {@code wrk}, see {@link ProxyBound};</li>
  * <li>{@code errors} (not run by default): how long an honest 502 takes, see
  * {@link ErrorLatency}.</li>
  * </ul>
  * Arguments: {@code --sample-jar JAR [--quick] [--only ratios,side-by-side,cancel,storm]
  * [--launches N] [--runs N] [--duration S] [--storm-duration S] [--clients N] [--cancels N]
- * [--warm-up S] [--app-cpus LIST] [--control] [--connections N] [--ci] [--fail-above RATIO]}. {@code --control} starts both applications with
- * {@code --hangup.enabled=false}: the ratios of two identical applications show the noise
- * floor of the machine.
+ * [--warm-up S] [--app-cpus LIST] [--control] [--connections N] [--ci] [--fail-above RATIO]}.
+ * {@code --control} starts both applications with {@code --hangup.enabled=false}: the
+ * ratios of two identical applications show the noise floor of the machine.
  */
 public final class LoadBench {
 
-	/** JVM options of the applications under test; {@code BENCH_APP_JVM_OPTS} adds more (a profiler, say). */
+	/**
+	 * JVM options of the applications under test; {@code BENCH_APP_JVM_OPTS} adds more (a
+	 * profiler, say).
+	 */
 	private static final String[] APP_JVM = appJvm();
 
 	/** Minimum warm-up per application and body, in seconds. */
@@ -68,8 +71,8 @@ public final class LoadBench {
 
 	/**
 	 * Pause after each cancel of the interleaved series: the proxy that just saw a cancel
-	 * finishes with it (recording, closing) before the other proxy, on the same CPU, gets the
-	 * next; without it, p95 and p99 grow by half.
+	 * finishes with it (recording, closing) before the other proxy, on the same CPU, gets
+	 * the next; without it, p95 and p99 grow by half.
 	 */
 	private static final Duration SETTLE = Duration.ofMillis(20);
 
@@ -114,7 +117,8 @@ public final class LoadBench {
 				default -> throw new IllegalArgumentException("Unknown argument " + args[i]);
 			}
 		}
-		// The proxy-bound sizes, before the other parts' defaults fill in what was not given.
+		// The proxy-bound sizes, before the other parts' defaults fill in what was not
+		// given.
 		ProxyBound.Sizes boundSizes = new ProxyBound.Sizes(
 				(warmUpSeconds > 0) ? warmUpSeconds : (ci ? 45 : (quick ? 40 : 120)),
 				(runs > 0) ? runs : (ci ? 5 : (quick ? 5 : 10)), (duration > 0) ? duration : (ci ? 3 : (quick ? 5 : 8)),
@@ -132,10 +136,13 @@ public final class LoadBench {
 					+ "run on %d other CPU(s)%n", appCpus, Runtime.getRuntime().availableProcessors());
 		}
 		if (control) {
-			// The other parts read the starter's own metrics from the enabled application.
-			only = only.stream().filter((part) -> part.equals("ratios") || part.equals("side-by-side"))
+			// The other parts read the starter's own metrics from the enabled
+			// application.
+			only = only.stream()
+				.filter((part) -> part.equals("ratios") || part.equals("side-by-side"))
 				.collect(Collectors.toSet());
-			System.out.println("Control: both applications run with --hangup.enabled=false; \"enabled\" names the first");
+			System.out
+				.println("Control: both applications run with --hangup.enabled=false; \"enabled\" names the first");
 		}
 		if (only.contains("ratios")) {
 			ratios(sampleJar, out, launches, runs, duration, clients);
@@ -165,8 +172,9 @@ public final class LoadBench {
 	}
 
 	/**
-	 * How long an honest 502 takes, cold and warm, with the starter and without it (Spring's
-	 * own 500), against a raw-socket upstream that closes or resets, and a refused route.
+	 * How long an honest 502 takes, cold and warm, with the starter and without it
+	 * (Spring's own 500), against a raw-socket upstream that closes or resets, and a
+	 * refused route.
 	 */
 	private static void errors(String sampleJar, Path out, int warmUp, int rounds) throws Exception {
 		System.out.printf(Locale.ROOT, "%n== Errors: a new client connection per request, send -> whole answer read; "
@@ -181,20 +189,23 @@ public final class LoadBench {
 						routes);
 				AppProcess disabled = sample("disabled", sampleJar, upstream.url(), out.resolve("errors-disabled.log"),
 						concat(routes, "--hangup.enabled=false"))) {
-			List<ErrorLatency.Measured> proxies = new ArrayList<>(List.of(
-					new ErrorLatency.Measured("enabled", enabled.port(), enabled::cpuSeconds),
-					new ErrorLatency.Measured("disabled", disabled.port(), disabled::cpuSeconds)));
+			List<ErrorLatency.Measured> proxies = new ArrayList<>(
+					List.of(new ErrorLatency.Measured("enabled", enabled.port(), enabled::cpuSeconds),
+							new ErrorLatency.Measured("disabled", disabled.port(), disabled::cpuSeconds)));
 			Path binary = Nginx.binary();
 			Nginx nginx = (binary != null)
-					? Nginx.start(binary, upstream.url(), refused, appCpus, out.toAbsolutePath().resolve("nginx")) : null;
+					? Nginx.start(binary, upstream.url(), refused, appCpus, out.toAbsolutePath().resolve("nginx"))
+					: null;
 			try {
 				if (nginx != null) {
 					proxies.add(new ErrorLatency.Measured("nginx", nginx.port(), nginx::cpuSeconds));
 				}
 				else {
-					System.out.println("  (no nginx on the path: apt-get install nginx-light adds it as the yardstick)");
+					System.out
+						.println("  (no nginx on the path: apt-get install nginx-light adds it as the yardstick)");
 				}
-				// Between the cold and the warm rounds, healthy load, as a proxy in service has had.
+				// Between the cold and the warm rounds, healthy load, as a proxy in
+				// service has had.
 				Runnable load = () -> {
 					for (AppProcess app : List.of(enabled, disabled)) {
 						for (int step = 0; step < 4; step++) {
@@ -226,7 +237,8 @@ public final class LoadBench {
 
 	private static String cpus() {
 		try {
-			return new String(new ProcessBuilder("nproc", "--all").start().getInputStream().readAllBytes()).trim() + " CPUs";
+			return new String(new ProcessBuilder("nproc", "--all").start().getInputStream().readAllBytes()).trim()
+					+ " CPUs";
 		}
 		catch (IOException ex) {
 			return Runtime.getRuntime().availableProcessors() + " CPUs available";
@@ -244,9 +256,10 @@ public final class LoadBench {
 
 	private static void ratios(String sampleJar, Path out, int launches, int runs, int duration, int clients)
 			throws Exception {
-		System.out.printf(Locale.ROOT, "%n== Overhead: sample proxy with Hangup vs --hangup.enabled=false "
-				+ "(%d launches x %d runs x %d s per body and mode, %d keep-alive connections)%n", launches, runs,
-				duration, clients);
+		System.out.printf(Locale.ROOT,
+				"%n== Overhead: sample proxy with Hangup vs --hangup.enabled=false "
+						+ "(%d launches x %d runs x %d s per body and mode, %d keep-alive connections)%n",
+				launches, runs, duration, clients);
 		printRatios(launch(launches, () -> ratiosOfOneLaunch(sampleJar, out, runs, duration, clients)));
 	}
 
@@ -259,7 +272,8 @@ public final class LoadBench {
 			Map<String, List<double[]>> ratios = new LinkedHashMap<>();
 			for (int run = 1; run <= runs; run++) {
 				for (String path : List.of("/small", "/big")) {
-					// Alternate which mode goes first, so that neither always gets the warmer machine.
+					// Alternate which mode goes first, so that neither always gets the
+					// warmer machine.
 					List<AppProcess> order = (run % 2 == 1) ? List.of(enabled, disabled) : List.of(disabled, enabled);
 					Map<String, LoadGenerator.Result> results = new LinkedHashMap<>();
 					Map<String, Double> cpu = new LinkedHashMap<>();
@@ -267,15 +281,18 @@ public final class LoadBench {
 					for (AppProcess app : order) {
 						LoadGenerator.run(app.port(), path, clients, 1000, 0, null);
 						AppProcess.Usage before = app.usage();
-						LoadGenerator.Result result = LoadGenerator.run(app.port(), path, clients, duration * 1000L, 0, null);
+						LoadGenerator.Result result = LoadGenerator.run(app.port(), path, clients, duration * 1000L, 0,
+								null);
 						AppProcess.Usage used = app.usage().since(before);
 						results.put(app.name(), result);
 						cpu.put(app.name(), used.cpuMicrosPer(result.requests()));
 						allocated.put(app.name(), used.bytesPer(result.requests()));
-						System.out.printf(Locale.ROOT, "  run %d %-6s %-8s %8.0f req/s  p50 %6.2f ms  p99 %6.2f ms  errors %d  "
-								+ "CPU %5.1f us/request (%.2f CPUs busy)  heap %6.0f B/request%n", run, path, app.name(),
-								result.throughput(), result.p50Millis(), result.p99Millis(), result.errors(),
-								cpu.get(app.name()), used.cpuSeconds() / duration, allocated.get(app.name()));
+						System.out.printf(Locale.ROOT,
+								"  run %d %-6s %-8s %8.0f req/s  p50 %6.2f ms  p99 %6.2f ms  errors %d  "
+										+ "CPU %5.1f us/request (%.2f CPUs busy)  heap %6.0f B/request%n",
+								run, path, app.name(), result.throughput(), result.p50Millis(), result.p99Millis(),
+								result.errors(), cpu.get(app.name()), used.cpuSeconds() / duration,
+								allocated.get(app.name()));
 					}
 					ratios.computeIfAbsent(path, (key) -> new ArrayList<>())
 						.add(row(results.get(enabled.name()), results.get(disabled.name()), cpu.get(enabled.name()),
@@ -288,17 +305,18 @@ public final class LoadBench {
 	}
 
 	/**
-	 * Both applications loaded at the same time, on the same CPU, each by its own clients: the
-	 * host's noise (other tenants, a slower moment) then falls on both alike, where loading
-	 * one after the other compares moments as much as modes. Their CPU per request is the
-	 * precise figure; their throughput ratio also moves with how the kernel shares the CPU
-	 * between the two processes.
+	 * Both applications loaded at the same time, on the same CPU, each by its own
+	 * clients: the host's noise (other tenants, a slower moment) then falls on both
+	 * alike, where loading one after the other compares moments as much as modes. Their
+	 * CPU per request is the precise figure; their throughput ratio also moves with how
+	 * the kernel shares the CPU between the two processes.
 	 */
 	private static void sideBySide(String sampleJar, Path out, int launches, int runs, int duration, int clients)
 			throws Exception {
-		System.out.printf(Locale.ROOT, "%n== Overhead side by side: both loaded at once on the same CPU "
-				+ "(%d launches x %d runs x %d s per body, %d keep-alive connections each)%n", launches, runs, duration,
-				clients);
+		System.out.printf(Locale.ROOT,
+				"%n== Overhead side by side: both loaded at once on the same CPU "
+						+ "(%d launches x %d runs x %d s per body, %d keep-alive connections each)%n",
+				launches, runs, duration, clients);
 		printRatios(launch(launches, () -> sideBySideOfOneLaunch(sampleJar, out, runs, duration, clients)));
 	}
 
@@ -319,8 +337,8 @@ public final class LoadBench {
 		return all;
 	}
 
-	private static Map<String, List<double[]>> sideBySideOfOneLaunch(String sampleJar, Path out, int runs,
-			int duration, int clients) throws Exception {
+	private static Map<String, List<double[]>> sideBySideOfOneLaunch(String sampleJar, Path out, int runs, int duration,
+			int clients) throws Exception {
 		ExecutorService loads = Executors.newFixedThreadPool(2);
 		try (FastUpstream upstream = new FastUpstream(); Modes modes = Modes.start(sampleJar, upstream, out, "side-")) {
 			AppProcess enabled = modes.enabled();
@@ -332,17 +350,20 @@ public final class LoadBench {
 					together(loads, enabled, disabled, path, clients, 1000);
 					AppProcess.Usage enabledBefore = enabled.usage();
 					AppProcess.Usage disabledBefore = disabled.usage();
-					LoadGenerator.Result[] results = together(loads, enabled, disabled, path, clients, duration * 1000L);
+					LoadGenerator.Result[] results = together(loads, enabled, disabled, path, clients,
+							duration * 1000L);
 					AppProcess.Usage enabledUsed = enabled.usage().since(enabledBefore);
 					AppProcess.Usage disabledUsed = disabled.usage().since(disabledBefore);
 					double on = enabledUsed.cpuMicrosPer(results[0].requests());
 					double off = disabledUsed.cpuMicrosPer(results[1].requests());
 					double heapOn = enabledUsed.bytesPer(results[0].requests());
 					double heapOff = disabledUsed.bytesPer(results[1].requests());
-					System.out.printf(Locale.ROOT, "  run %d %-6s enabled %6.0f req/s p99 %5.2f ms CPU %5.1f us heap %6.0f B, "
-							+ "disabled %6.0f req/s p99 %5.2f ms CPU %5.1f us heap %6.0f B, errors %d%n", run, path,
-							results[0].throughput(), results[0].p99Millis(), on, heapOn, results[1].throughput(),
-							results[1].p99Millis(), off, heapOff, results[0].errors() + results[1].errors());
+					System.out.printf(Locale.ROOT,
+							"  run %d %-6s enabled %6.0f req/s p99 %5.2f ms CPU %5.1f us heap %6.0f B, "
+									+ "disabled %6.0f req/s p99 %5.2f ms CPU %5.1f us heap %6.0f B, errors %d%n",
+							run, path, results[0].throughput(), results[0].p99Millis(), on, heapOn,
+							results[1].throughput(), results[1].p99Millis(), off, heapOff,
+							results[0].errors() + results[1].errors());
 					ratios.computeIfAbsent(path, (key) -> new ArrayList<>())
 						.add(row(results[0], results[1], on, off, heapOn, heapOff));
 				}
@@ -355,9 +376,9 @@ public final class LoadBench {
 	}
 
 	/**
-	 * One run's figures, in the columns {@link #printRatios} reads: ratios of throughput, p50
-	 * and p99, both throughputs and p99s, then the ratio and both values of the CPU per request,
-	 * then of the heap allocated per request.
+	 * One run's figures, in the columns {@link #printRatios} reads: ratios of throughput,
+	 * p50 and p99, both throughputs and p99s, then the ratio and both values of the CPU
+	 * per request, then of the heap allocated per request.
 	 */
 	private static double[] row(LoadGenerator.Result on, LoadGenerator.Result off, double cpuOn, double cpuOff,
 			double heapOn, double heapOff) {
@@ -376,9 +397,10 @@ public final class LoadBench {
 	}
 
 	/**
-	 * Prints, per body, the spread of every run of every launch, then each launch's medians of
-	 * the two targets: a launch's JIT compilation moves its runs together, so the pooled figure
-	 * is the one to hold against a target, and the launches show how far one launch can stray.
+	 * Prints, per body, the spread of every run of every launch, then each launch's
+	 * medians of the two targets: a launch's JIT compilation moves its runs together, so
+	 * the pooled figure is the one to hold against a target, and the launches show how
+	 * far one launch can stray.
 	 */
 	private static void printRatios(List<Map<String, List<double[]>>> launches) {
 		int runs = launches.get(0).values().iterator().next().size();
@@ -392,8 +414,9 @@ public final class LoadBench {
 			System.out.printf(Locale.ROOT, "  %-7s throughput %s (target >= 0.98)   p50 %s   p99 %s (target <= 1.05)%n",
 					body, Stats.spread(column(list, 0), "%.3f"), Stats.spread(column(list, 1), "%.3f"),
 					Stats.spread(column(list, 2), "%.3f"));
-			System.out.printf(Locale.ROOT, "  %-7s throughput enabled %s req/s, disabled %s req/s; p99 enabled %s ms, disabled %s ms%n",
-					body, Stats.spread(column(list, 3), "%.0f"), Stats.spread(column(list, 4), "%.0f"),
+			System.out.printf(Locale.ROOT,
+					"  %-7s throughput enabled %s req/s, disabled %s req/s; p99 enabled %s ms, disabled %s ms%n", body,
+					Stats.spread(column(list, 3), "%.0f"), Stats.spread(column(list, 4), "%.0f"),
 					Stats.spread(column(list, 5), "%.2f"), Stats.spread(column(list, 6), "%.2f"));
 			System.out.printf(Locale.ROOT, "  %-7s CPU per request %s (enabled %s us, disabled %s us)%n", body,
 					Stats.spread(column(list, 7), "%.3f"), Stats.spread(column(list, 8), "%.1f"),
@@ -412,10 +435,10 @@ public final class LoadBench {
 	}
 
 	/**
-	 * Loads the application for {@link #warmUpSeconds}, alternating between the paths in 5 s
-	 * steps: the JIT compiler needs that long on a single CPU, and while it works throughput
-	 * rises slowly enough to look stable. Then, for each path, runs 2 s windows until two in
-	 * a row agree within 3% (at most 10 windows).
+	 * Loads the application for {@link #warmUpSeconds}, alternating between the paths in
+	 * 5 s steps: the JIT compiler needs that long on a single CPU, and while it works
+	 * throughput rises slowly enough to look stable. Then, for each path, runs 2 s
+	 * windows until two in a row agree within 3% (at most 10 windows).
 	 */
 	private static void warmUp(AppProcess app, List<String> paths, int clients) throws InterruptedException {
 		for (int elapsed = 0; elapsed < warmUpSeconds; elapsed += 5) {
@@ -438,8 +461,9 @@ public final class LoadBench {
 
 	/**
 	 * The three series run interleaved, one cancel at a time with a {@link #SETTLE} pause
-	 * after each, with both applications up: a burst of load from elsewhere on the machine
-	 * then falls on all three alike, and the p99 ratio compares the paths rather than moments.
+	 * after each, with both applications up: a burst of load from elsewhere on the
+	 * machine then falls on all three alike, and the p99 ratio compares the paths rather
+	 * than moments.
 	 */
 	private static void cancelLatency(String sampleJar, Path out, int cancels) throws Exception {
 		System.out.printf(Locale.ROOT, "%n== Cancel propagation: client closes -> upstream sees its connection closed, "
@@ -466,21 +490,27 @@ public final class LoadBench {
 		}
 	}
 
-	/** Prints the time from the client's close to the upstream's connection closing; answers its p99. */
+	/**
+	 * Prints the time from the client's close to the upstream's connection closing;
+	 * answers its p99.
+	 */
 	private static double printClosed(String label, Series<Long> series, int cancels) {
-		double[] millis = series.ended().stream().mapToDouble((cancel) -> millis(cancel.closed(), cancel.end())).toArray();
+		double[] millis = series.ended()
+			.stream()
+			.mapToDouble((cancel) -> millis(cancel.closed(), cancel.end()))
+			.toArray();
 		System.out.printf(Locale.ROOT, "  %-38s %s  not propagated within 10 s: %d   (target p99 < 10 ms)%n", label,
 				percentiles(millis), cancels - millis.length);
 		return Stats.percentile(millis, 99);
 	}
 
 	/**
-	 * Prints the time from the client's close to the upstream hearing from the bench app that
-	 * the caller blocked on the stopped call was released with a {@link ClientCancelException},
-	 * its p99 against the in-chain one, and apart the marker's own delivery: from the release,
-	 * stamped by the bench app, to the marker's arrival. Both clocks are
-	 * {@link System#nanoTime()}, which on Linux reads one monotonic clock for every process;
-	 * the order of the three times is checked.
+	 * Prints the time from the client's close to the upstream hearing from the bench app
+	 * that the caller blocked on the stopped call was released with a
+	 * {@link ClientCancelException}, its p99 against the in-chain one, and apart the
+	 * marker's own delivery: from the release, stamped by the bench app, to the marker's
+	 * arrival. Both clocks are {@link System#nanoTime()}, which on Linux reads one
+	 * monotonic clock for every process; the order of the three times is checked.
 	 */
 	private static void printReleases(Series<Release> series, int cancels, double chainP99) {
 		List<Double> released = new ArrayList<>();
@@ -503,13 +533,17 @@ public final class LoadBench {
 		int missed = cancels - released.size() - other;
 		double[] millis = Stats.of(released);
 		double[] withoutMarker = Stats.of(inApp);
-		System.out.printf(Locale.ROOT, "  %-38s %s  not released within 10 s: %d, with another outcome: %d   "
-				+ "p99 / in-chain p99 %.2f (target <= 1)%n", "stopped-call release (block())", percentiles(millis),
-				missed, other, Stats.percentile(millis, 99) / chainP99);
-		System.out.printf(Locale.ROOT, "  %-38s %s  (released in the app -> marker received)%n", "  of which the marker",
-				percentiles(Stats.of(delivery)));
-		System.out.printf(Locale.ROOT, "  %-38s %s  (client closes -> released in the app; p99 / in-chain p99 %.2f; "
-				+ "clocks out of order: %d)%n", "  release without the marker", percentiles(withoutMarker),
+		System.out.printf(Locale.ROOT,
+				"  %-38s %s  not released within 10 s: %d, with another outcome: %d   "
+						+ "p99 / in-chain p99 %.2f (target <= 1)%n",
+				"stopped-call release (block())", percentiles(millis), missed, other,
+				Stats.percentile(millis, 99) / chainP99);
+		System.out.printf(Locale.ROOT, "  %-38s %s  (released in the app -> marker received)%n",
+				"  of which the marker", percentiles(Stats.of(delivery)));
+		System.out.printf(Locale.ROOT,
+				"  %-38s %s  (client closes -> released in the app; p99 / in-chain p99 %.2f; "
+						+ "clocks out of order: %d)%n",
+				"  release without the marker", percentiles(withoutMarker),
 				Stats.percentile(withoutMarker, 99) / chainP99, outOfOrder);
 	}
 
@@ -528,7 +562,10 @@ public final class LoadBench {
 	private record Cancel<T>(long closed, T end) {
 	}
 
-	/** Cancels of one path of one application, and what the upstream waits for to see one end. */
+	/**
+	 * Cancels of one path of one application, and what the upstream waits for to see one
+	 * end.
+	 */
 	private record Series<T>(AppProcess app, String path, Function<Tracked, CompletableFuture<T>> end,
 			List<Cancel<T>> ended) {
 
@@ -538,7 +575,8 @@ public final class LoadBench {
 
 		/**
 		 * Sends one request, closes the client once the upstream has it, then waits up to
-		 * 10 s for the upstream to see it end; keeps it if it did, the caller counts the others.
+		 * 10 s for the upstream to see it end; keeps it if it did, the caller counts the
+		 * others.
 		 */
 		void cancel(FaultyUpstream upstream, String id) throws Exception {
 			Tracked tracked = upstream.tracked(id);
@@ -572,10 +610,13 @@ public final class LoadBench {
 	private static void storm(String sampleJar, Path out, int seconds, int clients) throws Exception {
 		int abandoners = Math.max(1, Math.round(clients * 0.3f));
 		int healthy = clients - abandoners;
-		System.out.printf(Locale.ROOT, "%n== Cancel storm: %d healthy clients on the 64 B body, with and without %d "
-				+ "clients (30%%) that abandon a 50 ms request after 5-20 ms; %d s each, Hangup enabled and "
-				+ "disabled%n", healthy, abandoners, seconds);
-		try (FastUpstream upstream = new FastUpstream(); Modes modes = Modes.start(sampleJar, upstream, out, "storm-")) {
+		System.out.printf(Locale.ROOT,
+				"%n== Cancel storm: %d healthy clients on the 64 B body, with and without %d "
+						+ "clients (30%%) that abandon a 50 ms request after 5-20 ms; %d s each, Hangup enabled and "
+						+ "disabled%n",
+				healthy, abandoners, seconds);
+		try (FastUpstream upstream = new FastUpstream();
+				Modes modes = Modes.start(sampleJar, upstream, out, "storm-")) {
 			Map<String, LoadGenerator.Result[]> results = new LinkedHashMap<>();
 			for (AppProcess app : List.of(modes.enabled(), modes.disabled())) {
 				warmUp(app, List.of("/small"), healthy);
@@ -588,38 +629,46 @@ public final class LoadBench {
 				LoadGenerator.Result storm = LoadGenerator.run(app.port(), "/small", healthy, seconds * 1000L,
 						abandoners, "/delay?ms=50");
 				AppProcess.Usage stormUsed = app.usage().since(before);
-				// What the storm's CPU time and heap hold beyond its healthy requests at the calm cost.
+				// What the storm's CPU time and heap hold beyond its healthy requests at
+				// the calm cost.
 				double perHealthy = calmUsed.cpuMicrosPer(calm.requests());
 				double heapPerHealthy = calmUsed.bytesPer(calm.requests());
 				double perAbandoned = (stormUsed.cpuMicrosPer(1) - storm.requests() * perHealthy) / storm.abandoned();
-				double heapPerAbandoned = (stormUsed.bytesPer(1) - storm.requests() * heapPerHealthy) / storm.abandoned();
+				double heapPerAbandoned = (stormUsed.bytesPer(1) - storm.requests() * heapPerHealthy)
+						/ storm.abandoned();
 				results.put(app.name(), new LoadGenerator.Result[] { calm, storm });
-				System.out.printf(Locale.ROOT, "  %-8s without storm: %8.0f req/s  p50 %6.2f ms  p99 %6.2f ms  errors %d%n",
-						app.name(), calm.throughput(), calm.p50Millis(), calm.p99Millis(), calm.errors());
-				System.out.printf(Locale.ROOT, "  %-8s with storm:    %8.0f req/s  p50 %6.2f ms  p99 %6.2f ms  errors %d  "
-						+ "(%d requests abandoned)%n", app.name(), storm.throughput(), storm.p50Millis(),
-						storm.p99Millis(), storm.errors(), storm.abandoned());
-				System.out.printf(Locale.ROOT, "  %-8s healthy p99 storm/calm %.2f, throughput storm/calm %.2f; CPU %.1f us "
-						+ "per healthy request (calm), about %.0f us per abandoned request (storm); heap %.0f B per "
-						+ "healthy request, about %.0f B per abandoned request%n", app.name(),
-						storm.p99Millis() / calm.p99Millis(), storm.throughput() / calm.throughput(), perHealthy,
-						perAbandoned, heapPerHealthy, heapPerAbandoned);
+				System.out.printf(Locale.ROOT,
+						"  %-8s without storm: %8.0f req/s  p50 %6.2f ms  p99 %6.2f ms  errors %d%n", app.name(),
+						calm.throughput(), calm.p50Millis(), calm.p99Millis(), calm.errors());
+				System.out.printf(Locale.ROOT,
+						"  %-8s with storm:    %8.0f req/s  p50 %6.2f ms  p99 %6.2f ms  errors %d  "
+								+ "(%d requests abandoned)%n",
+						app.name(), storm.throughput(), storm.p50Millis(), storm.p99Millis(), storm.errors(),
+						storm.abandoned());
+				System.out
+					.printf(Locale.ROOT, "  %-8s healthy p99 storm/calm %.2f, throughput storm/calm %.2f; CPU %.1f us "
+							+ "per healthy request (calm), about %.0f us per abandoned request (storm); heap %.0f B per "
+							+ "healthy request, about %.0f B per abandoned request%n", app.name(),
+							storm.p99Millis() / calm.p99Millis(), storm.throughput() / calm.throughput(), perHealthy,
+							perAbandoned, heapPerHealthy, heapPerAbandoned);
 				if (app == modes.enabled()) {
 					Map<String, Double> scrape = app.awaitPrometheus(
 							(scraped) -> Soak.sum(scraped, "hangup_client_calls_active", Map.of()) == 0
 									&& Soak.sum(scraped, "hangup_server_scopes_active", Map.of()) == 1,
 							Duration.ofSeconds(20));
-					System.out.printf(Locale.ROOT, "  %-8s %.0f CLIENT_CANCEL recorded for %d abandoned requests; in flight "
-							+ "after the storm: calls %.0f, scopes %.0f (1 = the scrape)%n", app.name(),
-							cancelsRecorded(app) - cancelsBefore, storm.abandoned(),
+					System.out.printf(Locale.ROOT,
+							"  %-8s %.0f CLIENT_CANCEL recorded for %d abandoned requests; in flight "
+									+ "after the storm: calls %.0f, scopes %.0f (1 = the scrape)%n",
+							app.name(), cancelsRecorded(app) - cancelsBefore, storm.abandoned(),
 							Soak.sum(scrape, "hangup_client_calls_active", Map.of()),
 							Soak.sum(scrape, "hangup_server_scopes_active", Map.of()));
 				}
 			}
 			LoadGenerator.Result[] on = results.get("enabled");
 			LoadGenerator.Result[] off = results.get("disabled");
-			System.out.printf(Locale.ROOT, "  enabled/disabled under the storm: healthy throughput %.3f, p99 %.3f "
-					+ "(calm: %.3f, %.3f)%n", on[1].throughput() / off[1].throughput(), on[1].p99Millis() / off[1].p99Millis(),
+			System.out.printf(Locale.ROOT,
+					"  enabled/disabled under the storm: healthy throughput %.3f, p99 %.3f " + "(calm: %.3f, %.3f)%n",
+					on[1].throughput() / off[1].throughput(), on[1].p99Millis() / off[1].p99Millis(),
 					on[0].throughput() / off[0].throughput(), on[0].p99Millis() / off[0].p99Millis());
 		}
 	}
@@ -675,12 +724,15 @@ public final class LoadBench {
 
 	}
 
-	/** Starts the packaged sample app, pinned and quiet, in front of the given upstream. */
+	/**
+	 * Starts the packaged sample app, pinned and quiet, in front of the given upstream.
+	 */
 	private static AppProcess sample(String name, String sampleJar, String upstreamUrl, Path log, String... extraArgs)
 			throws IOException, InterruptedException {
 		List<String> arguments = new ArrayList<>(List.of("--sample.upstream-url=" + upstreamUrl));
 		arguments.addAll(List.of(extraArgs));
-		// More arguments for one mode, to measure the cost of one feature or compare like with like.
+		// More arguments for one mode, to measure the cost of one feature or compare like
+		// with like.
 		String more = System.getenv(name.equals("enabled") ? "BENCH_ENABLED_ARGS" : "BENCH_DISABLED_ARGS");
 		if (more != null && !more.isBlank()) {
 			arguments.addAll(List.of(more.trim().split("\\s+")));
@@ -689,7 +741,9 @@ public final class LoadBench {
 				args(arguments.toArray(String[]::new)), log, Duration.ofSeconds(90));
 	}
 
-	/** The arguments, then those of {@link #QUIET} whose property they do not set already. */
+	/**
+	 * The arguments, then those of {@link #QUIET} whose property they do not set already.
+	 */
 	private static List<String> args(String... args) {
 		List<String> all = new ArrayList<>(List.of(args));
 		for (String quiet : QUIET) {

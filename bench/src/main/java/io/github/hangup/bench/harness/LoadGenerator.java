@@ -20,8 +20,8 @@ public final class LoadGenerator {
 	}
 
 	/**
-	 * Runs {@code clients} healthy connections (and {@code abandoners} abandoning ones) for the
-	 * given time; answers what the healthy ones measured.
+	 * Runs {@code clients} healthy connections (and {@code abandoners} abandoning ones)
+	 * for the given time; answers what the healthy ones measured.
 	 */
 	public static Result run(int port, String path, int clients, long millis, int abandoners, String abandonPath)
 			throws InterruptedException {
@@ -60,7 +60,8 @@ public final class LoadGenerator {
 				long start = System.nanoTime();
 				connection.send("GET", path, true);
 				RawHttp.Head head = connection.readHead();
-				if (head == null || head.status() != 200 || connection.readBody(head.contentLength()) != head.contentLength()) {
+				if (head == null || head.status() != 200
+						|| connection.readBody(head.contentLength()) != head.contentLength()) {
 					throw new IOException("Unexpected answer " + head);
 				}
 				histogram.recordValue(System.nanoTime() - start);

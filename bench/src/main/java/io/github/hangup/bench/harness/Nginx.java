@@ -39,8 +39,8 @@ final class Nginx implements AutoCloseable {
 	}
 
 	/**
-	 * Starts nginx proxying {@code /refused/} to {@code refusedUrl} and everything else to
-	 * {@code upstreamUrl}; {@code cpus} is a taskset list, or {@code null}.
+	 * Starts nginx proxying {@code /refused/} to {@code refusedUrl} and everything else
+	 * to {@code upstreamUrl}; {@code cpus} is a taskset list, or {@code null}.
 	 */
 	static Nginx start(Path binary, String upstreamUrl, String refusedUrl, @Nullable String cpus, Path dir)
 			throws IOException, InterruptedException {

@@ -16,16 +16,17 @@ import java.util.function.ToDoubleFunction;
 import org.jspecify.annotations.Nullable;
 
 /**
- * The proxy as the bottleneck: {@code wrk} (C) and the upstream on the other CPUs load the
- * sample proxy, pinned to one CPU, to that CPU's limit. Three proxies of the same jar run
- * at once, loaded one at a time in interleaved rounds: with the starter ({@code enabled}),
- * without it ({@code disabled}) and without it again ({@code control}, the A/A control:
- * control/disabled is the noise of the method). Each round measures each body on each proxy,
- * in an order that rotates from round to round, each after a 1 s re-warm.
+ * The proxy as the bottleneck: {@code wrk} (C) and the upstream on the other CPUs load
+ * the sample proxy, pinned to one CPU, to that CPU's limit. Three proxies of the same jar
+ * run at once, loaded one at a time in interleaved rounds: with the starter
+ * ({@code enabled}), without it ({@code disabled}) and without it again ({@code control},
+ * the A/A control: control/disabled is the noise of the method). Each round measures each
+ * body on each proxy, in an order that rotates from round to round, each after a 1 s
+ * re-warm.
  * <p>
  * That the proxy sets the pace is checked, not assumed: its CPU busy, the generator's and
- * the upstream's CPU use, and a direct run of the same generator against the same upstream
- * that must reach well above the proxy's rate.
+ * the upstream's CPU use, and a direct run of the same generator against the same
+ * upstream that must reach well above the proxy's rate.
  */
 final class ProxyBound {
 
@@ -33,7 +34,10 @@ final class ProxyBound {
 
 	static final List<String> PROXIES = List.of("enabled", "disabled", "control");
 
-	/** Direct rate over proxy rate below which the generator and upstream may be what limits the proxy. */
+	/**
+	 * Direct rate over proxy rate below which the generator and upstream may be what
+	 * limits the proxy.
+	 */
 	private static final double HEADROOM = 1.5;
 
 	private ProxyBound() {
@@ -76,14 +80,15 @@ final class ProxyBound {
 	/**
 	 * Runs the benchmark and prints its report.
 	 * @return whether it passed: no error answers, and for every body the CPU per request
-	 * ratio of the best round or over all rounds within {@code sizes.failAbove()} plus what
-	 * the A/A control's median strays above 1
+	 * ratio of the best round or over all rounds within {@code sizes.failAbove()} plus
+	 * what the A/A control's median strays above 1
 	 */
 	static boolean run(Starter starter, @Nullable String appCpus, Sizes sizes) throws Exception {
-		System.out.printf(Locale.ROOT, "%n== Proxy-bound: wrk -t1 -c%d on the other CPU(s), the sample proxy on CPU %s, "
-				+ "%d s warm-up each, %d interleaved rounds x %d s per body and proxy (enabled, disabled, control = "
-				+ "disabled again)%n", sizes.connections(), (appCpus != null) ? appCpus : "any", sizes.warmUpSeconds(),
-				sizes.rounds(), sizes.seconds());
+		System.out
+			.printf(Locale.ROOT, "%n== Proxy-bound: wrk -t1 -c%d on the other CPU(s), the sample proxy on CPU %s, "
+					+ "%d s warm-up each, %d interleaved rounds x %d s per body and proxy (enabled, disabled, control = "
+					+ "disabled again)%n", sizes.connections(), (appCpus != null) ? appCpus : "any",
+					sizes.warmUpSeconds(), sizes.rounds(), sizes.seconds());
 		Set<Integer> appCpuSet = parseCpus(appCpus);
 		List<Proxy> proxies = new ArrayList<>();
 		try (FastUpstream upstream = new FastUpstream()) {
@@ -107,11 +112,13 @@ final class ProxyBound {
 							Wrk.run(url, sizes.connections(), 1);
 							Measure measure = measure(url, proxy.app(), sizes, appCpuSet);
 							proxy.measures().computeIfAbsent(body, (key) -> new ArrayList<>()).add(measure);
-							System.out.printf(Locale.ROOT, "  round %d %-6s %-8s %8.0f req/s  p50 %5.2f ms  p99 %6.2f ms  "
-									+ "CPU %5.1f us/request (proxy %.2f busy)  heap %6.0f B/request  errors %d%n", round + 1,
-									body, proxy.name(), measure.load().throughput(), measure.load().p50Millis(),
-									measure.load().p99Millis(), measure.cpuMicrosPerRequest(), measure.proxyBusy(),
-									measure.heapPerRequest(), measure.load().errors());
+							System.out
+								.printf(Locale.ROOT, "  round %d %-6s %-8s %8.0f req/s  p50 %5.2f ms  p99 %6.2f ms  "
+										+ "CPU %5.1f us/request (proxy %.2f busy)  heap %6.0f B/request  errors %d%n",
+										round + 1, body, proxy.name(), measure.load().throughput(),
+										measure.load().p50Millis(), measure.load().p99Millis(),
+										measure.cpuMicrosPerRequest(), measure.proxyBusy(), measure.heapPerRequest(),
+										measure.load().errors());
 						}
 					}
 				}
@@ -133,7 +140,10 @@ final class ProxyBound {
 		}
 	}
 
-	/** One measured load; {@code app} is {@code null} for the direct run against the upstream. */
+	/**
+	 * One measured load; {@code app} is {@code null} for the direct run against the
+	 * upstream.
+	 */
 	private static Measure measure(String url, @Nullable AppProcess app, Sizes sizes, Set<Integer> appCpus)
 			throws IOException, InterruptedException {
 		AppProcess.Usage before = (app != null) ? app.usage() : null;
@@ -158,13 +168,15 @@ final class ProxyBound {
 		for (String body : BODIES) {
 			for (Proxy proxy : proxies) {
 				List<Measure> list = proxy.measures().get(body);
-				System.out.printf(Locale.ROOT, "  %-6s %-8s %8.0f req/s  p50 %5.2f ms  p99 %6.2f ms  CPU %5.1f us/request  "
-						+ "heap %6.0f B/request  proxy CPU busy %.2f  its CPU busy %.2f (all processes)  "
-						+ "generator CPU(s) busy %.2f (wrk %.2f, upstream %.2f)  errors %d%n", body, proxy.name(),
-						median(list, (m) -> m.load().throughput()), median(list, (m) -> m.load().p50Millis()),
-						median(list, (m) -> m.load().p99Millis()), median(list, Measure::cpuMicrosPerRequest),
-						median(list, Measure::heapPerRequest), median(list, Measure::proxyBusy),
-						median(list, Measure::appCpuBusy), median(list, Measure::generatorCpuBusy),
+				System.out.printf(Locale.ROOT,
+						"  %-6s %-8s %8.0f req/s  p50 %5.2f ms  p99 %6.2f ms  CPU %5.1f us/request  "
+								+ "heap %6.0f B/request  proxy CPU busy %.2f  its CPU busy %.2f (all processes)  "
+								+ "generator CPU(s) busy %.2f (wrk %.2f, upstream %.2f)  errors %d%n",
+						body, proxy.name(), median(list, (m) -> m.load().throughput()),
+						median(list, (m) -> m.load().p50Millis()), median(list, (m) -> m.load().p99Millis()),
+						median(list, Measure::cpuMicrosPerRequest), median(list, Measure::heapPerRequest),
+						median(list, Measure::proxyBusy), median(list, Measure::appCpuBusy),
+						median(list, Measure::generatorCpuBusy),
 						median(list, (m) -> m.load().cpuSeconds() / m.load().seconds()),
 						median(list, (m) -> m.upstreamCpuSeconds() / m.load().seconds()),
 						list.stream().mapToLong((m) -> m.load().errors()).sum());
@@ -175,12 +187,13 @@ final class ProxyBound {
 			Measure straight = direct.get(body);
 			double proxyRate = median(disabled.measures().get(body), (m) -> m.load().throughput());
 			double headroom = straight.load().throughput() / proxyRate;
-			System.out.printf(Locale.ROOT, "  %-6s direct  %8.0f req/s  p50 %5.2f ms  p99 %6.2f ms  (wrk straight to the "
-					+ "upstream: %.1f times the plain proxy's rate; generator CPU(s) busy %.2f, wrk %.2f, upstream %.2f)%s%n",
-					body, straight.load().throughput(), straight.load().p50Millis(), straight.load().p99Millis(), headroom,
-					straight.generatorCpuBusy(), straight.load().cpuSeconds() / straight.load().seconds(),
-					straight.upstreamCpuSeconds() / straight.load().seconds(),
-					(headroom < HEADROOM) ? "  WARNING: under " + HEADROOM + " times, the generator may set the pace" : "");
+			System.out
+				.printf(Locale.ROOT, "  %-6s direct  %8.0f req/s  p50 %5.2f ms  p99 %6.2f ms  (wrk straight to the "
+						+ "upstream: %.1f times the plain proxy's rate; generator CPU(s) busy %.2f, wrk %.2f, upstream %.2f)%s%n",
+						body, straight.load().throughput(), straight.load().p50Millis(), straight.load().p99Millis(),
+						headroom, straight.generatorCpuBusy(), straight.load().cpuSeconds() / straight.load().seconds(),
+						straight.upstreamCpuSeconds() / straight.load().seconds(), (headroom < HEADROOM)
+								? "  WARNING: under " + HEADROOM + " times, the generator may set the pace" : "");
 		}
 		System.out.println();
 		System.out.printf(Locale.ROOT, "  ratios per round, min / median / max over %d rounds (enabled/disabled; "
@@ -193,24 +206,32 @@ final class ProxyBound {
 				double[] p99 = ratios(proxy, disabled, body, (m) -> m.load().p99Millis());
 				double[] cpu = ratios(proxy, disabled, body, Measure::cpuMicrosPerRequest);
 				double[] heap = ratios(proxy, disabled, body, Measure::heapPerRequest);
-				System.out.printf(Locale.ROOT, "  %-7s %-8s throughput %s   p50 %s   p99 %s   CPU per request %s   heap per "
-						+ "request %s%n", label, proxy.name(), Stats.spread(throughput, "%.3f"), Stats.spread(p50, "%.3f"),
+				System.out.printf(Locale.ROOT,
+						"  %-7s %-8s throughput %s   p50 %s   p99 %s   CPU per request %s   heap per " + "request %s%n",
+						label, proxy.name(), Stats.spread(throughput, "%.3f"), Stats.spread(p50, "%.3f"),
 						Stats.spread(p99, "%.3f"), Stats.spread(cpu, "%.3f"), Stats.spread(heap, "%.3f"));
-				System.out.printf(Locale.ROOT, "  %-7s %-8s CPU per request over all rounds (CPU time / requests): %.3f%n",
-						label, proxy.name(), pooledCpuRatio(proxy, disabled, body));
+				System.out.printf(Locale.ROOT,
+						"  %-7s %-8s CPU per request over all rounds (CPU time / requests): %.3f%n", label,
+						proxy.name(), pooledCpuRatio(proxy, disabled, body));
 				if (proxy == enabled && sizes.failAbove() > 0) {
-					// The threshold widens by what the A/A control strays above 1 in the same run: a
+					// The threshold widens by what the A/A control strays above 1 in the
+					// same run: a
 					// machine that moves two identical proxies apart is not a regression.
-					double noise = Math.max(0, Stats.median(ratios(control, disabled, body, Measure::cpuMicrosPerRequest)) - 1);
+					double noise = Math.max(0,
+							Stats.median(ratios(control, disabled, body, Measure::cpuMicrosPerRequest)) - 1);
 					double limit = sizes.failAbove() + noise;
 					double pooled = pooledCpuRatio(proxy, disabled, body);
-					// A gross regression shows in every round and over all rounds alike. Noise on a
-					// shared machine (another job, a JIT compilation late in the warm-up, counted in
-					// the proxy's CPU time) moves some rounds only: the best round must be above too.
+					// A gross regression shows in every round and over all rounds alike.
+					// Noise on a
+					// shared machine (another job, a JIT compilation late in the warm-up,
+					// counted in
+					// the proxy's CPU time) moves some rounds only: the best round must
+					// be above too.
 					if (Stats.min(cpu) > limit && pooled > limit) {
-						System.out.printf(Locale.ROOT, "  FAILED: %s CPU per request ratio %.3f in the best round (over all "
-								+ "rounds %.3f) above %.3f (%.2f + the control's %.3f)%n", label, Stats.min(cpu), pooled, limit,
-								sizes.failAbove(), noise);
+						System.out.printf(Locale.ROOT,
+								"  FAILED: %s CPU per request ratio %.3f in the best round (over all "
+										+ "rounds %.3f) above %.3f (%.2f + the control's %.3f)%n",
+								label, Stats.min(cpu), pooled, limit, sizes.failAbove(), noise);
 						passed = false;
 					}
 				}
@@ -222,16 +243,19 @@ final class ProxyBound {
 					+ "read the ratios with that margin%n", controlCpu);
 		}
 		if (sizes.failAbove() > 0) {
-			System.out.println(passed ? "  Proxy-bound check PASSED (gross regression threshold: CPU per request ratio in "
-					+ "every round and over all rounds " + sizes.failAbove() + " plus the control's excess over 1, no error answers)"
-					: "  Proxy-bound check FAILED");
+			System.out
+				.println(passed
+						? "  Proxy-bound check PASSED (gross regression threshold: CPU per request ratio in "
+								+ "every round and over all rounds " + sizes.failAbove()
+								+ " plus the control's excess over 1, no error answers)"
+						: "  Proxy-bound check FAILED");
 		}
 		return passed;
 	}
 
 	/**
-	 * The proxy's CPU time over all rounds per request answered, over the plain proxy's: less
-	 * moved by one noisy round than the median of a few per-round ratios.
+	 * The proxy's CPU time over all rounds per request answered, over the plain proxy's:
+	 * less moved by one noisy round than the median of a few per-round ratios.
 	 */
 	private static double pooledCpuRatio(Proxy proxy, Proxy base, String body) {
 		return pooledCpu(proxy.measures().get(body)) / pooledCpu(base.measures().get(body));
@@ -262,7 +286,10 @@ final class ProxyBound {
 		return ProcessHandle.current().info().totalCpuDuration().map(Duration::toNanos).orElse(0L) / 1e9;
 	}
 
-	/** Per CPU, from {@code /proc/stat}: its number, busy and total jiffies; empty without {@code /proc}. */
+	/**
+	 * Per CPU, from {@code /proc/stat}: its number, busy and total jiffies; empty without
+	 * {@code /proc}.
+	 */
 	private static long[][] cpuTimes() {
 		try {
 			List<long[]> cpus = new ArrayList<>();
@@ -284,7 +311,10 @@ final class ProxyBound {
 		}
 	}
 
-	/** The busy share of the proxy's CPUs ({@code app}) or of the others, between two readings. */
+	/**
+	 * The busy share of the proxy's CPUs ({@code app}) or of the others, between two
+	 * readings.
+	 */
 	private static double busy(long[][] before, long[][] after, Set<Integer> appCpus, boolean app) {
 		long busy = 0;
 		long total = 0;

@@ -32,7 +32,8 @@ public final class RawHttp implements AutoCloseable {
 
 	public void send(String method, String target, boolean keepAlive) throws IOException {
 		this.out.write((method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-				+ (keepAlive ? "" : "Connection: close\r\n") + "\r\n").getBytes(StandardCharsets.US_ASCII));
+				+ (keepAlive ? "" : "Connection: close\r\n") + "\r\n")
+			.getBytes(StandardCharsets.US_ASCII));
 		this.out.flush();
 	}
 
@@ -64,7 +65,10 @@ public final class RawHttp implements AutoCloseable {
 		return new Head(status, length, chunked);
 	}
 
-	/** Reads up to {@code length} bytes; answers how many came before the connection ended. */
+	/**
+	 * Reads up to {@code length} bytes; answers how many came before the connection
+	 * ended.
+	 */
 	public long readBody(long length) throws IOException {
 		byte[] buffer = new byte[8192];
 		long read = 0;
@@ -88,7 +92,10 @@ public final class RawHttp implements AutoCloseable {
 		return read;
 	}
 
-	/** Reads a body of {@code length} bytes as text; {@code null} when the connection ended first. */
+	/**
+	 * Reads a body of {@code length} bytes as text; {@code null} when the connection
+	 * ended first.
+	 */
 	public String readBodyText(long length) throws IOException {
 		byte[] body = this.in.readNBytes((int) length);
 		return (body.length == length) ? new String(body, StandardCharsets.UTF_8) : null;

@@ -28,19 +28,21 @@ import io.github.hangup.bench.harness.FaultyUpstream.Tracked;
 import io.github.hangup.bench.harness.RawHttp.Head;
 
 /**
- * Chaos soak: a bounded, seeded mix of healthy requests and every kind of hang-up, sent to
- * the bench proxy (a JVM of its own with Netty's paranoid leak detection) in front of a
- * fault-injecting upstream. Fails unless the app logged no leak, every hang-up meter counts
- * exactly the faults injected, no client stalled, the in-flight gauges and the connection
- * pool came back to zero and the heap after a full GC did not grow by more than 10%.
+ * Chaos soak: a bounded, seeded mix of healthy requests and every kind of hang-up, sent
+ * to the bench proxy (a JVM of its own with Netty's paranoid leak detection) in front of
+ * a fault-injecting upstream. Fails unless the app logged no leak, every hang-up meter
+ * counts exactly the faults injected, no client stalled, the in-flight gauges and the
+ * connection pool came back to zero and the heap after a full GC did not grow by more
+ * than 10%.
  * <p>
  * With {@code --gateway}, the proxy is a Spring Cloud Gateway application on the starter
- * ({@code GatewayBenchApplication}, routes from properties) and the same exactness applies:
- * the {@code upstream} tag is the route's id, the {@code uri} tag is {@code UNKNOWN} as on
- * Boot's {@code http.server.requests} for a routed request, and the full pool is left out
- * (see {@link #scenarios()}).
+ * ({@code GatewayBenchApplication}, routes from properties) and the same exactness
+ * applies: the {@code upstream} tag is the route's id, the {@code uri} tag is
+ * {@code UNKNOWN} as on Boot's {@code http.server.requests} for a routed request, and the
+ * full pool is left out (see {@link #scenarios()}).
  * <p>
- * Arguments: {@code [--ci] [--gateway] [--requests N] [--workers N] [--seed N] [--out DIR]}.
+ * Arguments:
+ * {@code [--ci] [--gateway] [--requests N] [--workers N] [--seed N] [--out DIR]}.
  */
 public final class Soak {
 
@@ -59,13 +61,17 @@ public final class Soak {
 	private static final String HOLD_ROUTE = "/overflow/hold/**";
 
 	/**
-	 * How many times Hangup sends one replayable call that keeps failing on reused connections:
-	 * once, then at most three retries. The pool may hand every retry a connection another call
-	 * just released, which {@code /stale} drops too: only then does a stale call end in a 502.
+	 * How many times Hangup sends one replayable call that keeps failing on reused
+	 * connections: once, then at most three retries. The pool may hand every retry a
+	 * connection another call just released, which {@code /stale} drops too: only then
+	 * does a stale call end in a 502.
 	 */
 	private static final int STALE_TRIES = 4;
 
-	/** The Gateway mode's routes, by id: to the refused port, and everything else upstream. */
+	/**
+	 * The Gateway mode's routes, by id: to the refused port, and everything else
+	 * upstream.
+	 */
 	private static final String GATEWAY_REFUSED_ROUTE = "refused";
 
 	private static final String GATEWAY_UPSTREAM_ROUTE = "upstream";
@@ -79,12 +85,13 @@ public final class Soak {
 	/** Whether the proxy is the Gateway application ({@code --gateway}). */
 	private static boolean gateway;
 
-
-	/** Faults, with their share of the mix and the hang-up each must record on both meters. */
+	/**
+	 * Faults, with their share of the mix and the hang-up each must record on both
+	 * meters.
+	 */
 	enum Scenario {
 
-		HEALTHY_SMALL(42, "/ok", null, null),
-		HEALTHY_16K(15, "/big", null, null),
+		HEALTHY_SMALL(42, "/ok", null, null), HEALTHY_16K(15, "/big", null, null),
 		CLIENT_CANCEL_BEFORE_RESPONSE(8, "/hold", "CLIENT_CANCEL", "BEFORE_RESPONSE"),
 		CLIENT_CANCEL_DURING_RESPONSE(8, "/partial", "CLIENT_CANCEL", "DURING_RESPONSE"),
 		UPSTREAM_SLOWER_THAN_TIMEOUT(3, "/slow", "UPSTREAM_TIMEOUT", "BEFORE_RESPONSE"),
@@ -93,9 +100,11 @@ public final class Soak {
 		UPSTREAM_RESETS_MID_BODY(6, "/reset-mid", "UPSTREAM_RESET", "DURING_RESPONSE"),
 		UPSTREAM_REFUSED(6, "/refused/x", "UPSTREAM_UNREACHABLE", "BEFORE_RESPONSE"),
 		UPSTREAM_MALFORMED_REPLY(5, "/malformed", "UPSTREAM_PROTOCOL_ERROR", "BEFORE_RESPONSE"),
-		// The proxy's own pool to the upstream is full (its one connection held): 503 at once.
+		// The proxy's own pool to the upstream is full (its one connection held): 503 at
+		// once.
 		UPSTREAM_POOL_FULL(3, "/overflow/ok", "UPSTREAM_OVERFLOW", "BEFORE_RESPONSE"),
-		// Answered, unless its keep-alive connection sat idle long enough to be dropped: then
+		// Answered, unless its keep-alive connection sat idle long enough to be dropped:
+		// then
 		// sent once more on a new connection, and answered. No hang-up either way.
 		STALE_KEEP_ALIVE(6, "/stale", null, null);
 
@@ -137,7 +146,10 @@ public final class Soak {
 	/** {@code /stale} requests dropped on every try: answered 502, an upstream reset. */
 	private final LongAdder staleExhausted = new LongAdder();
 
-	/** Whether clients keep the connection open after a response, as browsers and most clients do. */
+	/**
+	 * Whether clients keep the connection open after a response, as browsers and most
+	 * clients do.
+	 */
 	private final boolean keepAlive = !Boolean.getBoolean("soak.connectionClose");
 
 	private Soak(FaultyUpstream upstream, int refusedPort) {
@@ -186,7 +198,8 @@ public final class Soak {
 					"--bench.refused-url=http://127.0.0.1:" + refusedPort,
 					"--hangup.client.response-timeout=" + RESPONSE_TIMEOUT,
 					"--logging.level.io.github.hangup.Hangups=" + System.getProperty("soak.hangup-log", "error"),
-					// -Dsoak.hangup=false runs the same workload without the starter, as a baseline.
+					// -Dsoak.hangup=false runs the same workload without the starter, as
+					// a baseline.
 					"--hangup.enabled=" + System.getProperty("soak.hangup", "true")));
 			if (gateway) {
 				appArgs.addAll(gatewayArgs(upstream.url(), refusedPort));
@@ -206,21 +219,18 @@ public final class Soak {
 
 	/**
 	 * The Gateway application's routes and settings, as a Gateway user writes them in
-	 * properties: its own response timeout (the same as the WebClient proxy's), pool metrics,
-	 * and idle connections closed before the upstream drops them (as Hangup does by itself for
-	 * WebClient's pool).
+	 * properties: its own response timeout (the same as the WebClient proxy's), pool
+	 * metrics, and idle connections closed before the upstream drops them (as Hangup does
+	 * by itself for WebClient's pool).
 	 */
 	private static List<String> gatewayArgs(String upstreamUrl, int refusedPort) {
 		String gateway = "--spring.cloud.gateway.server.webflux.";
 		return List.of("--spring.cloud.compatibility-verifier.enabled=false",
-				gateway + "httpclient.response-timeout=" + RESPONSE_TIMEOUT,
-				gateway + "httpclient.pool.metrics=true",
-				gateway + "httpclient.pool.max-idle-time=20s",
-				gateway + "routes[0].id=" + GATEWAY_REFUSED_ROUTE,
+				gateway + "httpclient.response-timeout=" + RESPONSE_TIMEOUT, gateway + "httpclient.pool.metrics=true",
+				gateway + "httpclient.pool.max-idle-time=20s", gateway + "routes[0].id=" + GATEWAY_REFUSED_ROUTE,
 				gateway + "routes[0].uri=http://127.0.0.1:" + refusedPort,
 				gateway + "routes[0].predicates[0]=Path=" + REFUSED_ROUTE,
-				gateway + "routes[1].id=" + GATEWAY_UPSTREAM_ROUTE,
-				gateway + "routes[1].uri=" + upstreamUrl,
+				gateway + "routes[1].id=" + GATEWAY_UPSTREAM_ROUTE, gateway + "routes[1].uri=" + upstreamUrl,
 				gateway + "routes[1].predicates[0]=Path=" + PROXY_ROUTE);
 	}
 
@@ -232,7 +242,8 @@ public final class Soak {
 		ExecutorService pool = Executors.newFixedThreadPool(workers);
 		try {
 			RawHttp holder = fillOverflowPool(app);
-			// Long enough for every meter, tag combination and pooled connection to exist before
+			// Long enough for every meter, tag combination and pooled connection to exist
+			// before
 			// the heap is measured, so that the heap check sees leaks, not a late start.
 			int warmup = Math.max(Math.min(requests, 3000), requests / 10);
 			System.out.printf(Locale.ROOT, "Warm-up: %d requests%n", warmup);
@@ -249,13 +260,19 @@ public final class Soak {
 			}
 
 			List<String> failures = new ArrayList<>();
-			// Settled: nothing in flight but the scrape itself, which has its own inbound scope.
-			Predicate<Map<String, Double>> settled = (scrape) -> sum(scrape, "hangup_client_calls_active", Map.of()) == 0
-					&& sum(scrape, "hangup_server_scopes_active", Map.of()) == 1
-					&& sum(scrape, "reactor_netty_connection_provider_active_connections", Map.of("name", pool())) == 0
-					&& sum(scrape, "reactor_netty_connection_provider_pending_connections", Map.of("name", pool())) == 0
-					&& sum(scrape, "reactor_netty_connection_provider_active_connections", Map.of("name", "bench-overflow")) == 0
-					&& sum(scrape, "reactor_netty_connection_provider_pending_connections", Map.of("name", "bench-overflow")) == 0;
+			// Settled: nothing in flight but the scrape itself, which has its own inbound
+			// scope.
+			Predicate<Map<String, Double>> settled = (
+					scrape) -> sum(scrape, "hangup_client_calls_active", Map.of()) == 0
+							&& sum(scrape, "hangup_server_scopes_active", Map.of()) == 1
+							&& sum(scrape, "reactor_netty_connection_provider_active_connections",
+									Map.of("name", pool())) == 0
+							&& sum(scrape, "reactor_netty_connection_provider_pending_connections",
+									Map.of("name", pool())) == 0
+							&& sum(scrape, "reactor_netty_connection_provider_active_connections",
+									Map.of("name", "bench-overflow")) == 0
+							&& sum(scrape, "reactor_netty_connection_provider_pending_connections",
+									Map.of("name", "bench-overflow")) == 0;
 			Map<String, Double> scrape = app.awaitPrometheus(settled, Duration.ofSeconds(20));
 			long heapAtEnd = Long.parseLong(app.get("/bench/heap").trim());
 
@@ -284,16 +301,21 @@ public final class Soak {
 			System.out.println("== Gauges after the workload (the scrape itself holds one inbound scope)");
 			check("hangup.client.calls.active", sum(scrape, "hangup_client_calls_active", Map.of()), 0, failures);
 			check("hangup.server.scopes.active", sum(scrape, "hangup_server_scopes_active", Map.of()), 1, failures);
-			if (scrape.keySet().stream().noneMatch((key) -> key.startsWith("reactor_netty_connection_provider_active_connections"))) {
+			if (scrape.keySet()
+				.stream()
+				.noneMatch((key) -> key.startsWith("reactor_netty_connection_provider_active_connections"))) {
 				failures.add("Reactor Netty pool metrics not found in the scrape");
 			}
 			check("reactor.netty.connection.provider.active.connections (acquired)",
-					sum(scrape, "reactor_netty_connection_provider_active_connections", Map.of("name", pool())), 0, failures);
+					sum(scrape, "reactor_netty_connection_provider_active_connections", Map.of("name", pool())), 0,
+					failures);
 			check("reactor.netty.connection.provider.pending.connections",
-					sum(scrape, "reactor_netty_connection_provider_pending_connections", Map.of("name", pool())), 0, failures);
+					sum(scrape, "reactor_netty_connection_provider_pending_connections", Map.of("name", pool())), 0,
+					failures);
 			if (scenarios().contains(Scenario.UPSTREAM_POOL_FULL)) {
 				check("the same, of the overflow pool (active + pending)",
-						sum(scrape, "reactor_netty_connection_provider_active_connections", Map.of("name", "bench-overflow"))
+						sum(scrape, "reactor_netty_connection_provider_active_connections",
+								Map.of("name", "bench-overflow"))
 								+ sum(scrape, "reactor_netty_connection_provider_pending_connections",
 										Map.of("name", "bench-overflow")),
 						0, failures);
@@ -304,10 +326,11 @@ public final class Soak {
 
 			System.out.println();
 			System.out.println("== Clients and upstream calls");
-			check("clients stalled past the " + CLIENT_TIMEOUT.toSeconds() + " s deadline", this.stalled.get(), 0, failures);
-			check("clients with an unexpected answer", this.unexpectedCount.get(), 0, failures);
-			check("upstream connections the proxy never closed (cancel not propagated)", this.upstreamNotStopped.get(), 0,
+			check("clients stalled past the " + CLIENT_TIMEOUT.toSeconds() + " s deadline", this.stalled.get(), 0,
 					failures);
+			check("clients with an unexpected answer", this.unexpectedCount.get(), 0, failures);
+			check("upstream connections the proxy never closed (cancel not propagated)", this.upstreamNotStopped.get(),
+					0, failures);
 			this.unexpected.stream().limit(10).forEach((line) -> System.out.println("    " + line));
 			double[] cancels = Stats.of(this.cancelMillis);
 			System.out.printf(Locale.ROOT,
@@ -324,7 +347,8 @@ public final class Soak {
 				failures.add(String.format(Locale.ROOT, "heap grew by %.1f%%", growth * 100));
 			}
 
-			// The leak detector reports a leaked buffer when it finds it collected, on a later
+			// The leak detector reports a leaked buffer when it finds it collected, on a
+			// later
 			// allocation: collect, then allocate through the proxy again, twice.
 			for (int round = 0; round < 2; round++) {
 				app.get("/bench/heap");
@@ -337,9 +361,12 @@ public final class Soak {
 			System.out.println("== Netty leak detection (paranoid)");
 			check("LEAK: reports in the application log", leaks.size(), 0, failures);
 			leaks.stream().limit(5).forEach((line) -> System.out.println("    " + line));
-			// Every fault is expected: none of them deserves an ERROR line. One exception, reported
-			// apart: Reactor Netty's own race when a response completes on another event loop
-			// while its connection is being closed ("channel not registered to an event loop").
+			// Every fault is expected: none of them deserves an ERROR line. One
+			// exception, reported
+			// apart: Reactor Netty's own race when a response completes on another event
+			// loop
+			// while its connection is being closed ("channel not registered to an event
+			// loop").
 			List<String> errors = new ArrayList<>();
 			int raced = 0;
 			for (int i = 0; i < lines.size(); i++) {
@@ -350,7 +377,8 @@ public final class Soak {
 						raced++;
 					}
 					else {
-						// The line and its stack trace, enough to diagnose a failure from the report alone.
+						// The line and its stack trace, enough to diagnose a failure from
+						// the report alone.
 						StringBuilder error = new StringBuilder(lines.get(i));
 						for (int j = i + 1; j < lines.size() && j <= i + 40 && isTraceLine(lines.get(j)); j++) {
 							error.append(System.lineSeparator()).append("      ").append(lines.get(j));
@@ -385,25 +413,26 @@ public final class Soak {
 		System.out.println();
 		System.out.println("== Stale keep-alive connections: each /stale request dropped on a reused one, retried");
 		// Every /stale request was answered 200 (checked per request). The retries also
-		// count requests to /close and /reset that found a reused connection (unless Reactor
+		// count requests to /close and /reset that found a reused connection (unless
+		// Reactor
 		// Netty retried one itself), and connections the pool handed out just as a retry
 		// closed the upstream's idle ones: at least one per dropped /stale request.
 		double retried = sum(scrape, "http_client_retries_total", Map.of("reason", "STALE_CONNECTION"));
 		int dropped = this.upstream.staleDropped();
 		// A /stale request dropped on every try was not retried after its last one.
 		long mustRetry = dropped - this.staleExhausted.sum();
-		check("http.client.retries{reason=STALE_CONNECTION} >= /stale drops but last tries", Math.min(retried, mustRetry),
-				mustRetry, failures);
+		check("http.client.retries{reason=STALE_CONNECTION} >= /stale drops but last tries",
+				Math.min(retried, mustRetry), mustRetry, failures);
 		System.out.printf(Locale.ROOT,
 				"  retried %d; /stale dropped %d (%d on every one of its %d tries: 502), any request killed on a reused connection %d%n",
 				(long) retried, dropped, this.staleExhausted.sum(), STALE_TRIES, this.upstream.killedOnReused());
 	}
 
 	/**
-	 * Fill the overflow pool: one call holds its only connection (the upstream never answers
-	 * it) and no acquire may wait, so every other call to it is refused at once. (A pending
-	 * slot would not stay taken: Reactor Netty's pool refuses its oldest waiter, not the
-	 * newcomer, when the pending queue is full.)
+	 * Fill the overflow pool: one call holds its only connection (the upstream never
+	 * answers it) and no acquire may wait, so every other call to it is refused at once.
+	 * (A pending slot would not stay taken: Reactor Netty's pool refuses its oldest
+	 * waiter, not the newcomer, when the pending queue is full.)
 	 * @return the client of the holding call, to close once the workload is done
 	 */
 	private RawHttp fillOverflowPool(AppProcess app) throws Exception {
@@ -439,17 +468,17 @@ public final class Soak {
 	}
 
 	/**
-	 * All scenarios, or those named in {@code -Dsoak.only=A,B} to study one fault alone. The
-	 * Gateway mode leaves out the full pool: Gateway has one connection pool for all its
-	 * routes, so holding it full would refuse every other scenario too (its own test covers it).
+	 * All scenarios, or those named in {@code -Dsoak.only=A,B} to study one fault alone.
+	 * The Gateway mode leaves out the full pool: Gateway has one connection pool for all
+	 * its routes, so holding it full would refuse every other scenario too (its own test
+	 * covers it).
 	 */
 	private static List<Scenario> scenarios() {
 		String only = System.getProperty("soak.only", "");
 		List<Scenario> scenarios = only.isBlank() ? List.of(Scenario.values())
 				: java.util.Arrays.stream(only.split(",")).map(String::trim).map(Scenario::valueOf).toList();
-		return gateway ? scenarios.stream()
-			.filter((scenario) -> scenario != Scenario.UPSTREAM_POOL_FULL)
-			.toList() : scenarios;
+		return gateway ? scenarios.stream().filter((scenario) -> scenario != Scenario.UPSTREAM_POOL_FULL).toList()
+				: scenarios;
 	}
 
 	private static List<Scenario> healthy(int requests) {
@@ -502,7 +531,8 @@ public final class Soak {
 					expectProblem(scenario, client, 504);
 					awaitUpstreamClosed(tracked, -1);
 				}
-				case UPSTREAM_CLOSES_BEFORE_ANSWER, UPSTREAM_RESETS_BEFORE_ANSWER, UPSTREAM_REFUSED, UPSTREAM_MALFORMED_REPLY ->
+				case UPSTREAM_CLOSES_BEFORE_ANSWER, UPSTREAM_RESETS_BEFORE_ANSWER, UPSTREAM_REFUSED,
+						UPSTREAM_MALFORMED_REPLY ->
 					expectProblem(scenario, client, 502);
 				case UPSTREAM_RESETS_MID_BODY -> {
 					Head head = client.readHead();
@@ -534,8 +564,8 @@ public final class Soak {
 	}
 
 	/**
-	 * A {@code /stale} request is answered 200 unless the upstream dropped it on every try;
-	 * then it is an honest 502, counted as an upstream reset before the response.
+	 * A {@code /stale} request is answered 200 unless the upstream dropped it on every
+	 * try; then it is an honest 502, counted as an upstream reset before the response.
 	 */
 	private void expectStaleAnswered(RawHttp client, Tracked tracked) throws IOException {
 		Head head = client.readHead();
@@ -605,7 +635,9 @@ public final class Soak {
 		}
 	}
 
-	/** Expected counts by tag set, server side (uri tag) or client side (upstream tag). */
+	/**
+	 * Expected counts by tag set, server side (uri tag) or client side (upstream tag).
+	 */
 	private Map<String, Long> expected(boolean server) {
 		Map<String, Long> expected = new TreeMap<>();
 		this.injected.forEach((scenario, count) -> {
@@ -649,8 +681,10 @@ public final class Soak {
 		Map<String, Long> recorded = new TreeMap<>();
 		scrape.forEach((series, value) -> {
 			if (series.startsWith(meter + "{")) {
-				// Whether a call went out on a new or a reused pooled connection depends on
-				// the pool's timing: the counts are exact per kind, phase, method and place.
+				// Whether a call went out on a new or a reused pooled connection depends
+				// on
+				// the pool's timing: the counts are exact per kind, phase, method and
+				// place.
 				recorded.merge(labels(series).entrySet()
 					.stream()
 					.filter((entry) -> !entry.getKey().equals("connection"))
@@ -687,7 +721,9 @@ public final class Soak {
 			String series = entry.getKey();
 			if (series.equals(meter) || series.startsWith(meter + "{")) {
 				Map<String, String> actual = labels(series);
-				if (labels.entrySet().stream().allMatch((label) -> label.getValue().equals(actual.get(label.getKey())))) {
+				if (labels.entrySet()
+					.stream()
+					.allMatch((label) -> label.getValue().equals(actual.get(label.getKey())))) {
 					sum += entry.getValue();
 				}
 			}

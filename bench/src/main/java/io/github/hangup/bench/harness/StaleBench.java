@@ -15,11 +15,11 @@ import java.util.concurrent.atomic.AtomicInteger;
 import io.github.hangup.bench.harness.RawHttp.Head;
 
 /**
- * Requests failed per 1,000 against an upstream that drops keep-alive connections idle for
- * 50 ms or more without a word (as a load balancer or NAT forgets a flow): the bench proxy
- * with Hangup and with {@code --hangup.enabled=false}, in the same run, with the same
- * request pattern. Clients pause a random 0-100 ms between their requests, so that about
- * half of the proxy's pooled connections sit idle long enough to go stale.
+ * Requests failed per 1,000 against an upstream that drops keep-alive connections idle
+ * for 50 ms or more without a word (as a load balancer or NAT forgets a flow): the bench
+ * proxy with Hangup and with {@code --hangup.enabled=false}, in the same run, with the
+ * same request pattern. Clients pause a random 0-100 ms between their requests, so that
+ * about half of the proxy's pooled connections sit idle long enough to go stale.
  * <p>
  * Usage: {@code bench/stale.sh [--requests N] [--workers N] [--seed N]}
  */

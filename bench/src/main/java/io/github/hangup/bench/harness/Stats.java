@@ -27,8 +27,8 @@ public final class Stats {
 
 	/** {@code min / median / max} of the values. */
 	public static String spread(double[] values, String format) {
-		return String.format(Locale.ROOT, format + " / " + format + " / " + format, min(values),
-				percentile(values, 50), max(values));
+		return String.format(Locale.ROOT, format + " / " + format + " / " + format, min(values), percentile(values, 50),
+				max(values));
 	}
 
 	public static double min(double[] values) {

@@ -8,8 +8,9 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * The {@code wrk} load generator (C, one thread, keep-alive connections in a closed loop),
- * run through {@code bash} so that its CPU time is read from the shell's {@code times}.
+ * The {@code wrk} load generator (C, one thread, keep-alive connections in a closed
+ * loop), run through {@code bash} so that its CPU time is read from the shell's
+ * {@code times}.
  */
 final class Wrk {
 
@@ -31,6 +32,7 @@ final class Wrk {
 
 	/**
 	 * One run's figures.
+	 *
 	 * @param requests requests answered
 	 * @param seconds how long wrk says it ran
 	 * @param p50Millis median latency
@@ -60,7 +62,10 @@ final class Wrk {
 		}
 	}
 
-	/** Loads {@code url} with {@code connections} keep-alive connections for {@code seconds}. */
+	/**
+	 * Loads {@code url} with {@code connections} keep-alive connections for
+	 * {@code seconds}.
+	 */
 	static Result run(String url, int connections, int seconds) throws IOException, InterruptedException {
 		String command = String.format(Locale.ROOT, "wrk -t1 -c%d -d%ds --timeout 5s --latency %s; times", connections,
 				seconds, url);

@@ -32,7 +32,8 @@ import org.springframework.web.reactive.function.client.ExchangeFunction;
 /**
  * One healthy outbound exchange, its small body consumed fully, through the Hangup filter
  * (outside any inbound request, and inside one as a proxy runs it) and without it. The
- * exchange function is a stub that answers at once, so the difference is the filter's cost.
+ * exchange function is a stub that answers at once, so the difference is the filter's
+ * cost.
  * <p>
  * No response timeout: with Reactor Netty it is one task on the connection's event loop,
  * scheduled when the request is written, and the stub writes no request. With a timeout,
@@ -76,7 +77,8 @@ public class ClientFilterBenchmark {
 
 	@Benchmark
 	public long withFilterInInboundScope() {
-		// The call joins the scope and, its body read, leaves it: what each call of a request costs.
+		// The call joins the scope and, its body read, leaves it: what each call of a
+		// request costs.
 		InboundScope scope = new InboundScope();
 		return consume(this.filter.filter(this.request, this.next)
 			.contextWrite((context) -> context.put(InboundScope.CONTEXT_KEY, scope)));
@@ -89,6 +91,5 @@ public class ClientFilterBenchmark {
 			return (long) length;
 		}).reduce(0L, Long::sum)).block();
 	}
-
 
 }

@@ -24,10 +24,10 @@ import org.springframework.mock.http.server.reactive.MockServerHttpRequest;
 import org.springframework.mock.http.server.reactive.MockServerHttpResponse;
 
 /**
- * One healthy {@code http.server.requests} observation, started and stopped as WebFlux does
- * and recorded in a Prometheus registry, with the {@code hangup} key added and without it.
- * The request and response are built outside the measured operation, so the difference is
- * the key's cost: the filter and one more tag on every timer recorded.
+ * One healthy {@code http.server.requests} observation, started and stopped as WebFlux
+ * does and recorded in a Prometheus registry, with the {@code hangup} key added and
+ * without it. The request and response are built outside the measured operation, so the
+ * difference is the key's cost: the filter and one more tag on every timer recorded.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
@@ -51,7 +51,8 @@ public class ObservationBenchmark {
 	private static ObservationRegistry registry(boolean hangupKey) {
 		ObservationRegistry registry = ObservationRegistry.create();
 		registry.observationConfig()
-			.observationHandler(new DefaultMeterObservationHandler(new PrometheusMeterRegistry(PrometheusConfig.DEFAULT)));
+			.observationHandler(
+					new DefaultMeterObservationHandler(new PrometheusMeterRegistry(PrometheusConfig.DEFAULT)));
 		if (hangupKey) {
 			registry.observationConfig().observationFilter(new HangupServerObservationFilter(null));
 		}

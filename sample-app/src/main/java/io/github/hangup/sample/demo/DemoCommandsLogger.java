@@ -31,14 +31,10 @@ final class DemoCommandsLogger implements ApplicationListener<ApplicationReadyEv
 		String actuator = proxy + this.actuatorBasePath;
 		// Quoted where a shell would otherwise read '?' or '&'.
 		return String.join(System.lineSeparator(), "Try the demo upstream through the proxy:",
-				"  curl -i " + proxy + "/ok",
-				"  curl -i '" + proxy + "/slow?ms=40000'",
-				"  curl -N '" + proxy + "/stream?chunks=10&interval=500'",
-				"  curl -N '" + proxy + "/sse?interval=500'",
-				"  curl -i " + proxy + "/hangup",
-				"  curl -i " + proxy + "/reset-mid-body",
-				"then see what the hang-ups did:",
-				"  curl " + actuator + "/metrics/http.server.hangups",
+				"  curl -i " + proxy + "/ok", "  curl -i '" + proxy + "/slow?ms=40000'",
+				"  curl -N '" + proxy + "/stream?chunks=10&interval=500'", "  curl -N '" + proxy + "/sse?interval=500'",
+				"  curl -i " + proxy + "/hangup", "  curl -i " + proxy + "/reset-mid-body",
+				"then see what the hang-ups did:", "  curl " + actuator + "/metrics/http.server.hangups",
 				"  curl " + actuator + "/prometheus");
 	}
 

@@ -88,7 +88,8 @@ final class DemoEndpoints implements BiFunction<HttpServerRequest, HttpServerRes
 		return response.header(HttpHeaderNames.CONTENT_TYPE, TEXT_PLAIN)
 			.header(HttpHeaderNames.CONTENT_LENGTH, String.valueOf(RESET_CONTENT_LENGTH))
 			.send(Flux.just(response.alloc().buffer().writeBytes(partial)), (chunk) -> true)
-			// An abortive close throws away bytes still waiting in the send buffer; give the
+			// An abortive close throws away bytes still waiting in the send buffer; give
+			// the
 			// partial body a moment to reach the peer first.
 			.then(Mono.delay(Duration.ofMillis(50)).then(Mono.defer(() -> close(response, true))));
 	}
@@ -116,7 +117,8 @@ final class DemoEndpoints implements BiFunction<HttpServerRequest, HttpServerRes
 		return text.map((value) -> ByteBufUtil.writeUtf8(response.alloc(), value));
 	}
 
-	// Lenient on purpose: a bad or missing value falls back to the default, then is capped.
+	// Lenient on purpose: a bad or missing value falls back to the default, then is
+	// capped.
 	private static long param(QueryStringDecoder uri, String name, long defaultValue, long max) {
 		List<String> values = uri.parameters().get(name);
 		if (values == null || values.isEmpty()) {

@@ -56,11 +56,13 @@ class ProxyConfiguration {
 		// base path also keeps an unknown endpoint from being forwarded upstream.
 		RequestPredicate forwarded = endpoints.getBasePath().isEmpty() ? RequestPredicates.all()
 				: RequestPredicates.path(endpoints.getBasePath() + "/**").negate();
-		// The proxy writes the upstream's status and headers over this 200 once it answers.
+		// The proxy writes the upstream's status and headers over this 200 once it
+		// answers.
 		HandlerFunction<ServerResponse> forward = (request) -> ServerResponse.ok()
 			.build((exchange, context) -> proxy.forward(exchange));
 		// One path pattern per route, so that metrics tag a hang-up with its route
-		// (uri="/catalog/**") rather than UNKNOWN; the route table still picks the upstream.
+		// (uri="/catalog/**") rather than UNKNOWN; the route table still picks the
+		// upstream.
 		RouterFunctions.Builder router = RouterFunctions.route();
 		for (String prefix : routeTable.prefixes()) {
 			String base = prefix.endsWith("/") ? prefix.substring(0, prefix.length() - 1) : prefix;

@@ -27,7 +27,8 @@ public class ProxyProperties implements Validator {
 	private @Nullable URI upstreamUrl;
 
 	/**
-	 * Routes by name, each sending the requests under its path prefix to its own upstream.
+	 * Routes by name, each sending the requests under its path prefix to its own
+	 * upstream.
 	 */
 	private final Map<String, Route> routes = new LinkedHashMap<>();
 
@@ -50,7 +51,8 @@ public class ProxyProperties implements Validator {
 
 	@Override
 	public void validate(Object target, Errors errors) {
-		// Fields are named as the properties are written, so that errors name them that way.
+		// Fields are named as the properties are written, so that errors name them that
+		// way.
 		ProxyProperties properties = (ProxyProperties) target;
 		if (properties.upstreamUrl != null) {
 			validateUpstream(properties.upstreamUrl, "upstream-url", errors);
@@ -64,7 +66,8 @@ public class ProxyProperties implements Validator {
 				errors.rejectValue(field + "prefix", "invalid", "must start with '/'");
 			}
 			else if (route.prefix.chars().anyMatch((c) -> c == '{' || c == '}' || c == '*' || c == '?')) {
-				// The prefix becomes a route pattern: pattern syntax would fail far from here.
+				// The prefix becomes a route pattern: pattern syntax would fail far from
+				// here.
 				errors.rejectValue(field + "prefix", "invalid", "must be a literal path, without '{', '}', '*' or '?'");
 			}
 			if (route.uri == null) {
@@ -95,8 +98,8 @@ public class ProxyProperties implements Validator {
 	public static final class Route {
 
 		/**
-		 * Path prefix, such as /api, that selects this route. Matches whole path segments;
-		 * the longest matching prefix wins and the path is forwarded unchanged.
+		 * Path prefix, such as /api, that selects this route. Matches whole path
+		 * segments; the longest matching prefix wins and the path is forwarded unchanged.
 		 */
 		private @Nullable String prefix;
 

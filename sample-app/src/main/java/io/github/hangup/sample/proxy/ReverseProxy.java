@@ -55,13 +55,15 @@ final class ReverseProxy {
 		copyEndToEnd(upstream.headers().asHttpHeaders(), response.getHeaders(), false);
 		Flux<DataBuffer> body = upstream.bodyToFlux(DataBuffer.class);
 		if (isLive(response.getHeaders())) {
-			// Flush every chunk on its own: the client may be waiting for this very event.
+			// Flush every chunk on its own: the client may be waiting for this very
+			// event.
 			return response.writeAndFlushWith(body.map(Flux::just));
 		}
 		return response.writeWith(body);
 	}
 
-	// A body without a length may be an open-ended stream; one with a length is a download.
+	// A body without a length may be an open-ended stream; one with a length is a
+	// download.
 	private static boolean isLive(HttpHeaders headers) {
 		MediaType contentType = headers.getContentType();
 		return headers.getContentLength() < 0
@@ -85,7 +87,8 @@ final class ReverseProxy {
 		from.forEach((name, values) -> {
 			String key = name.toLowerCase(Locale.ROOT);
 			// The upstream's own host goes in Host, taken from the target URI.
-			boolean skip = HOP_BY_HOP.contains(key) || connectionScoped.contains(key) || (request && key.equals("host"));
+			boolean skip = HOP_BY_HOP.contains(key) || connectionScoped.contains(key)
+					|| (request && key.equals("host"));
 			if (!skip) {
 				to.put(name, List.copyOf(values));
 			}

@@ -25,7 +25,8 @@ final class RouteTable {
 	 */
 	RouteTable(Collection<ProxyProperties.Route> routes, Supplier<URI> defaultUpstream) {
 		this.entries = routes.stream()
-			.map((route) -> new Entry(Objects.requireNonNull(route.getPrefix()), Objects.requireNonNull(route.getUri())))
+			.map((route) -> new Entry(Objects.requireNonNull(route.getPrefix()),
+					Objects.requireNonNull(route.getUri())))
 			.sorted(Comparator.comparingInt((Entry entry) -> entry.prefix().length()).reversed())
 			.toList();
 		this.defaultUpstream = defaultUpstream;

@@ -19,7 +19,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
 
 /**
- * When the demo upstream runs, what it prints, and that it goes away with the application.
+ * When the demo upstream runs, what it prints, and that it goes away with the
+ * application.
  */
 @ExtendWith(OutputCaptureExtension.class)
 class DemoUpstreamLifecycleTests {
@@ -30,7 +31,8 @@ class DemoUpstreamLifecycleTests {
 			String proxy = "http://localhost:" + ((WebServerApplicationContext) context).getWebServer().getPort();
 			assertThat(output).contains("curl -i " + proxy + "/ok", "curl -i '" + proxy + "/slow?ms=40000'",
 					"curl -N '" + proxy + "/sse?interval=500'", "curl -i " + proxy + "/hangup",
-					"curl " + proxy + "/actuator/metrics/http.server.hangups", "curl " + proxy + "/actuator/prometheus");
+					"curl " + proxy + "/actuator/metrics/http.server.hangups",
+					"curl " + proxy + "/actuator/prometheus");
 		}
 	}
 

@@ -121,13 +121,7 @@ class DemoUpstreamTests {
 
 	@Test
 	void theProxyForwardsToTheDemoUpstreamWhenNoUpstreamIsConfigured() {
-		this.webTestClient.get()
-			.uri("/ok")
-			.exchange()
-			.expectStatus()
-			.isOk()
-			.expectBody(String.class)
-			.isEqualTo("ok\n");
+		this.webTestClient.get().uri("/ok").exchange().expectStatus().isOk().expectBody(String.class).isEqualTo("ok\n");
 	}
 
 	@Test

@@ -43,8 +43,8 @@ import org.springframework.test.web.reactive.server.WebTestClient;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * The proxy against real upstreams on loopback ports: what it forwards, what it drops, how
- * it streams and where it routes.
+ * The proxy against real upstreams on loopback ports: what it forwards, what it drops,
+ * how it streams and where it routes.
  */
 @SpringBootTest(classes = SampleApplication.class, webEnvironment = WebEnvironment.RANDOM_PORT)
 @AutoConfigureWebTestClient
@@ -160,7 +160,8 @@ class ReverseProxyTests {
 			.getResponseBody();
 		StepVerifier.create(events)
 			.expectNext("first")
-			// Only now may the upstream send the rest: the first event came through alone.
+			// Only now may the upstream send the rest: the first event came through
+			// alone.
 			.then(release::tryEmitEmpty)
 			.expectNext("second")
 			.expectComplete()
@@ -298,8 +299,7 @@ class ReverseProxyTests {
 			};
 		}
 
-		private Publisher<Void> stream(HttpServerResponse response, String contentType, String first,
-				String second) {
+		private Publisher<Void> stream(HttpServerResponse response, String contentType, String first, String second) {
 			Flux<String> parts = Flux.concat(Mono.just(first), this.release.get().asMono().then(Mono.just(second)));
 			return response.header(HttpHeaderNames.CONTENT_TYPE, contentType)
 				.send(parts.map((part) -> ByteBufUtil.writeUtf8(response.alloc(), part)), (part) -> true);
