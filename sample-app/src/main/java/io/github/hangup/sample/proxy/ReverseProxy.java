@@ -64,14 +64,14 @@ final class ReverseProxy {
 
 	// A body without a length may be an open-ended stream; one with a length is a
 	// download.
-	private static boolean isLive(HttpHeaders headers) {
+	static boolean isLive(HttpHeaders headers) {
 		MediaType contentType = headers.getContentType();
 		return headers.getContentLength() < 0
 				|| (contentType != null && MediaType.TEXT_EVENT_STREAM.isCompatibleWith(contentType));
 	}
 
 	// Sending an empty body would make a GET go out chunked, which some upstreams reject.
-	private static boolean hasBody(HttpHeaders headers) {
+	static boolean hasBody(HttpHeaders headers) {
 		return headers.getContentLength() > 0 || headers.containsHeader(HttpHeaders.TRANSFER_ENCODING);
 	}
 
@@ -79,7 +79,7 @@ final class ReverseProxy {
 	 * Copies the end-to-end headers: hop-by-hop headers, and those the Connection header
 	 * names, describe one connection and must not cross the proxy.
 	 */
-	private static void copyEndToEnd(HttpHeaders from, HttpHeaders to, boolean request) {
+	static void copyEndToEnd(HttpHeaders from, HttpHeaders to, boolean request) {
 		Set<String> connectionScoped = from.getConnection()
 			.stream()
 			.map((name) -> name.trim().toLowerCase(Locale.ROOT))

@@ -6,6 +6,7 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Objects;
 import java.util.function.Supplier;
+import java.util.stream.Stream;
 
 /**
  * Picks the upstream for a request path: the route with the longest matching prefix, or
@@ -55,11 +56,18 @@ final class RouteTable {
 	}
 
 	/**
-	 * Returns the route prefixes, longest first.
-	 * @return the prefixes
+	 * Returns one path pattern per route, longest prefix first, then the catch-all
+	 * {@code /**}: a handler mapped to each lets metrics tag a request with its route
+	 * ({@code uri="/catalog/**"}) rather than {@code UNKNOWN}, while this table still
+	 * picks the upstream.
+	 * @return the patterns
 	 */
-	List<String> prefixes() {
-		return this.entries.stream().map(Entry::prefix).toList();
+	List<String> pathPatterns() {
+		Stream<String> routes = this.entries.stream().map((entry) -> {
+			String prefix = entry.prefix();
+			return (prefix.endsWith("/") ? prefix.substring(0, prefix.length() - 1) : prefix) + "/**";
+		});
+		return Stream.concat(routes, Stream.of("/**")).toList();
 	}
 
 	private URI upstreamFor(String path) {
