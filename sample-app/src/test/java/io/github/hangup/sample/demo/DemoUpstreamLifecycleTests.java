@@ -56,9 +56,14 @@ class DemoUpstreamLifecycleTests {
 	}
 
 	private static ConfigurableApplicationContext start(String... properties) {
-		return new SpringApplicationBuilder(SampleApplication.class).properties(properties)
-			.properties("server.port=0", "spring.main.banner-mode=off")
-			.run();
+		// As arguments: default properties would lose to application.properties' port.
+		String[] args = new String[properties.length + 2];
+		args[0] = "--server.port=0";
+		args[1] = "--spring.main.banner-mode=off";
+		for (int i = 0; i < properties.length; i++) {
+			args[i + 2] = "--" + properties[i];
+		}
+		return new SpringApplicationBuilder(SampleApplication.class).run(args);
 	}
 
 }
