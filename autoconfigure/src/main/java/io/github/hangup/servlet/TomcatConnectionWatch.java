@@ -198,10 +198,10 @@ final class TomcatConnectionWatch {
 				}
 				else if (isGone()) {
 					end();
-					// As for a write that failed: the request's listeners get onError, on
-					// a
-					// container thread once this lock is released, and the connection is
-					// closed. Under the lock, so that it is this request's connection.
+					// As for a write that failed: the request's listeners get onError,
+					// on a container thread once this lock is released, and the
+					// connection is closed. Under the lock, so that it is this request's
+					// connection.
 					this.response.getCoyoteResponse()
 						.action(ActionCode.CLOSE_NOW,
 								new ClientAbortException(new EOFException("Client closed the connection")));

@@ -9,6 +9,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.Map;
 
 import io.github.hangup.HangupObservations;
@@ -29,7 +30,9 @@ import org.junit.jupiter.params.provider.ValueSource;
 import org.springframework.boot.restclient.RestTemplateBuilder;
 import org.springframework.context.ConfigurableApplicationContext;
 import org.springframework.core.env.Environment;
+import org.springframework.core.task.SimpleAsyncTaskExecutor;
 import org.springframework.http.HttpMethod;
+import org.springframework.http.MediaType;
 import org.springframework.http.ResponseEntity;
 import org.springframework.http.client.ClientHttpResponse;
 import org.springframework.web.bind.annotation.GetMapping;
@@ -39,6 +42,8 @@ import org.springframework.web.client.RestClient;
 import org.springframework.web.client.RestClientException;
 import org.springframework.web.client.RestClientResponseException;
 import org.springframework.web.client.RestTemplate;
+import org.springframework.web.context.request.async.DeferredResult;
+import org.springframework.web.servlet.mvc.method.annotation.ResponseBodyEmitter;
 import org.springframework.web.servlet.mvc.method.annotation.StreamingResponseBody;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -107,6 +112,19 @@ class MvcDoNoHarmTests {
 		assertNoHangups("/" + route + "/{path}", status);
 	}
 
+	/**
+	 * Asynchronous requests that stay open for a second, while Tomcat's connection is
+	 * watched for a client leaving several times: a {@code DeferredResult} waiting on a
+	 * slow upstream, and a {@code ResponseBodyEmitter} relaying its body as it comes.
+	 */
+	@ParameterizedTest
+	@CsvSource({ "deferred,trickle,200", "deferred,ok,200", "emitter,trickle,200", "emitter,ok,200" })
+	void asynchronousAnswerOpenForASecondIsTheSameWithAndWithoutHangup(String route, String path, int status)
+			throws Exception {
+		assertSameAnswer("/" + route + "/" + path, status, expectedBody(path));
+		assertNoHangups("/" + route + "/{path}", status);
+	}
+
 	@ParameterizedTest
 	@ValueSource(strings = { "rest-client", "rest-template" })
 	void applicationsOwnFallbackOnAnUpstreamFailureIsTheSameWithAndWithoutHangup(String client) throws Exception {
@@ -146,6 +164,7 @@ class MvcDoNoHarmTests {
 			case "ok" -> "hello".getBytes(StandardCharsets.US_ASCII);
 			case "megabyte" -> FaultyUpstream.megabyte();
 			case "status-500" -> "upstream failed".getBytes(StandardCharsets.US_ASCII);
+			case "trickle" -> "x".repeat(FaultyUpstream.TRICKLE_CHUNKS).getBytes(StandardCharsets.US_ASCII);
 			default -> new byte[0];
 		};
 	}
@@ -171,6 +190,8 @@ class MvcDoNoHarmTests {
 		private final RestClient restClient;
 
 		private final RestTemplate restTemplate;
+
+		private final SimpleAsyncTaskExecutor executor = new SimpleAsyncTaskExecutor("relay-");
 
 		RelayController(RestClient.Builder restClients, RestTemplateBuilder restTemplates, Environment environment) {
 			String upstream = environment.getRequiredProperty("test.upstream");
@@ -237,6 +258,43 @@ class MvcDoNoHarmTests {
 				copy(upstreamResponse.getBody(), out);
 				return null;
 			});
+		}
+
+		@GetMapping("/deferred/{path}")
+		DeferredResult<byte[]> deferred(@PathVariable String path) {
+			DeferredResult<byte[]> result = new DeferredResult<>();
+			this.executor.execute(() -> {
+				try {
+					result.setResult(this.restClient.get().uri("/" + path).retrieve().body(byte[].class));
+				}
+				catch (RuntimeException ex) {
+					result.setErrorResult(ex);
+				}
+			});
+			return result;
+		}
+
+		@GetMapping("/emitter/{path}")
+		ResponseBodyEmitter emitter(@PathVariable String path) {
+			ResponseBodyEmitter emitter = new ResponseBodyEmitter();
+			this.executor.execute(() -> {
+				try {
+					this.restClient.get().uri("/" + path).exchange((request, upstreamResponse) -> {
+						byte[] buffer = new byte[8192];
+						int read;
+						InputStream body = upstreamResponse.getBody();
+						while ((read = body.read(buffer)) != -1) {
+							emitter.send(Arrays.copyOf(buffer, read), MediaType.APPLICATION_OCTET_STREAM);
+						}
+						return null;
+					});
+					emitter.complete();
+				}
+				catch (RuntimeException ex) {
+					emitter.completeWithError(ex);
+				}
+			});
+			return emitter;
 		}
 
 		@GetMapping("/rest-client-fallback/{path}")
