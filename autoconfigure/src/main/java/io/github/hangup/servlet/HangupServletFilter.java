@@ -26,6 +26,8 @@ import jakarta.servlet.http.HttpServletResponseWrapper;
 import org.jspecify.annotations.Nullable;
 
 import org.springframework.core.Ordered;
+import org.springframework.web.context.request.async.WebAsyncManager;
+import org.springframework.web.context.request.async.WebAsyncUtils;
 import org.springframework.web.filter.OncePerRequestFilter;
 
 /**
@@ -129,10 +131,8 @@ public final class HangupServletFilter extends OncePerRequestFilter implements O
 					// from now.
 					context.addListener(new ScopeListener(request, response, scope, flight, this));
 				}
-				// After Spring MVC's own listener, which is added as the request starts
-				// being
-				// asynchronous.
-				context.addListener(new StopListener(scope));
+				// After Spring MVC's own listener, added as the request went async.
+				context.addListener(new StopListener(request, scope));
 			}
 		}
 	}
@@ -221,8 +221,7 @@ public final class HangupServletFilter extends OncePerRequestFilter implements O
 		IOException failed(IOException ex) {
 			if (this.hangups.classify(ex) == HangupKind.CLIENT_CANCEL) {
 				this.hangups.clientGone(this.request, (HttpServletResponse) getResponse(), this.scope, ex);
-				if (this.request.isAsyncStarted()
-						&& this.request.getAttribute(ServletHangups.ABORT_ATTRIBUTE) == null) {
+				if (this.request.getAttribute(ServletHangups.ABORT_ATTRIBUTE) == null) {
 					end(this.request);
 				}
 			}
@@ -237,10 +236,13 @@ public final class HangupServletFilter extends OncePerRequestFilter implements O
 		 */
 		private static void end(HttpServletRequest request) {
 			try {
-				request.getAsyncContext().complete();
+				if (request.isAsyncStarted()) {
+					request.getAsyncContext().complete();
+				}
 			}
 			catch (IllegalStateException ex) {
-				// Ended in the meantime.
+				// Ended in the meantime, or the container's error notification is under
+				// way: Tomcat then refuses an application thread even the question.
 			}
 		}
 
@@ -438,15 +440,44 @@ public final class HangupServletFilter extends OncePerRequestFilter implements O
 	 */
 	private static final class StopListener implements AsyncListener {
 
+		private final HttpServletRequest request;
+
 		private final InboundScope scope;
 
-		StopListener(InboundScope scope) {
+		StopListener(HttpServletRequest request, InboundScope scope) {
+			this.request = request;
 			this.scope = scope;
 		}
 
 		@Override
 		public void onError(AsyncEvent event) {
 			ServletHangups.stopCalls(this.scope);
+			redispatchLostResult(event.getAsyncContext());
+		}
+
+		/**
+		 * Dispatches a request whose result is set but which nobody dispatched. Once one
+		 * of the request's listeners returned from {@code onError}, Tomcat refuses an
+		 * application thread's dispatch. Hangup's {@link ScopeListener} returns before
+		 * Spring MVC's listener is called: a task that sets its result in between (its
+		 * write to the client gone failed) has its dispatch refused, and Spring, finding
+		 * the result set, does not dispatch either. Tomcat would then answer with its
+		 * error page, and the request would be recorded as {@code /error}. This runs on
+		 * the container's thread, which may dispatch.
+		 */
+		private void redispatchLostResult(AsyncContext context) {
+			ServletRequest request = this.request;
+			if (request.isAsyncStarted()
+					&& request
+						.getAttribute(WebAsyncUtils.WEB_ASYNC_MANAGER_ATTRIBUTE) instanceof WebAsyncManager manager
+					&& manager.hasConcurrentResult()) {
+				try {
+					context.dispatch();
+				}
+				catch (IllegalStateException ex) {
+					// Dispatched or completed in the meantime.
+				}
+			}
 		}
 
 		@Override
