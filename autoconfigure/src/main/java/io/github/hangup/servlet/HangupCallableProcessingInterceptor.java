@@ -27,6 +27,9 @@ public final class HangupCallableProcessingInterceptor implements CallableProces
 	 */
 	private static final String PREVIOUS_ATTRIBUTE = HangupCallableProcessingInterceptor.class.getName() + ".previous";
 
+	/** Request attribute set while a task is about to start. */
+	private static final String STARTING_ATTRIBUTE = HangupCallableProcessingInterceptor.class.getName() + ".starting";
+
 	/** Held in place of the scope that was current before when there was none. */
 	private static final Object NONE = new Object();
 
@@ -42,6 +45,23 @@ public final class HangupCallableProcessingInterceptor implements CallableProces
 	 */
 	static boolean isTaskRunning(HttpServletRequest request) {
 		return request.getAttribute(PREVIOUS_ATTRIBUTE) != null;
+	}
+
+	/**
+	 * Whether the request goes asynchronous for a task about to start, asked once per
+	 * start: Spring MVC calls {@link #beforeConcurrentHandling} just before.
+	 */
+	static boolean takeTaskStarting(HttpServletRequest request) {
+		if (request.getAttribute(STARTING_ATTRIBUTE) == null) {
+			return false;
+		}
+		request.removeAttribute(STARTING_ATTRIBUTE);
+		return true;
+	}
+
+	@Override
+	public <T> void beforeConcurrentHandling(NativeWebRequest request, Callable<T> task) {
+		request.setAttribute(STARTING_ATTRIBUTE, Boolean.TRUE, RequestAttributes.SCOPE_REQUEST);
 	}
 
 	@Override

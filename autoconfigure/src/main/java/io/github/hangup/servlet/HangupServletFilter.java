@@ -102,12 +102,15 @@ public final class HangupServletFilter extends OncePerRequestFilter implements O
 			request.setAttribute(InFlight.ATTRIBUTE, flight);
 			this.inFlight.add(flight);
 			async = new AsyncScopeRequest(request, response, scope, this);
+			request.setAttribute(AsyncScopeRequest.ATTRIBUTE, async);
 			served = async;
 			answered = new WatchedResponse(request, response, scope, this.hangups);
 		}
 		else {
 			scope = ServletHangups.scope(request);
 			flight = (request.getAttribute(InFlight.ATTRIBUTE) instanceof InFlight known) ? known : null;
+			async = (request.getAttribute(AsyncScopeRequest.ATTRIBUTE) instanceof AsyncScopeRequest known) ? known
+					: null;
 		}
 		InboundScope previous = InboundScopes.makeCurrent(scope);
 		try {
@@ -126,9 +129,8 @@ public final class HangupServletFilter extends OncePerRequestFilter implements O
 			}
 			else {
 				AsyncContext context = request.getAsyncContext();
-				if (async != null && !async.listening) {
-					// Went asynchronous without this request's startAsync: listened to
-					// from now.
+				if (async == null || !async.takeListening()) {
+					// After Spring MVC's listener: see AsyncScopeRequest.
 					context.addListener(new ScopeListener(request, response, scope, flight, this));
 				}
 				// After Spring MVC's own listener, added as the request went async.
@@ -312,12 +314,16 @@ public final class HangupServletFilter extends OncePerRequestFilter implements O
 	}
 
 	/**
-	 * Listens to the request from the moment it goes asynchronous, before Spring MVC's
-	 * own listener is added: a client leaving is then known to the scope and the hang-up
-	 * recorded before Spring acts on the error. The calls of a {@code Callable}'s task
-	 * are stopped there too, since Spring cancels the task, which its calls would
-	 * otherwise take for a failure of their own; other calls are stopped by the
-	 * {@link StopListener}.
+	 * Listens to a request whose {@code Callable} (a {@code WebAsyncTask}, a
+	 * {@code StreamingResponseBody}) is about to run from the moment it goes
+	 * asynchronous, before Spring MVC's own listener: Spring cancels the task on an error
+	 * with an interrupt, which the task's calls would take for a failure of their own, so
+	 * they are stopped first. Other asynchronous requests are listened to after Spring's
+	 * listener, once the chain returned: from the moment one listener returned from
+	 * {@code onError}, Tomcat refuses the request's {@code AsyncContext} to application
+	 * threads, and a listener ahead of Spring's would open that window earlier than
+	 * without Hangup (a {@code DeferredResult.setResult} that would have dispatched
+	 * throws).
 	 */
 	private static final class AsyncScopeRequest extends HttpServletRequestWrapper {
 
@@ -327,9 +333,12 @@ public final class HangupServletFilter extends OncePerRequestFilter implements O
 
 		private final HangupServletFilter filter;
 
+		static final String ATTRIBUTE = AsyncScopeRequest.class.getName();
+
 		/**
-		 * Whether a listener was added: only read on the request's thread, after the
-		 * chain.
+		 * Whether a listener was added as the request last went asynchronous: only used
+		 * on the request's thread, which starts asynchronous processing and then returns
+		 * through the chain.
 		 */
 		private boolean listening;
 
@@ -356,12 +365,24 @@ public final class HangupServletFilter extends OncePerRequestFilter implements O
 		 * added each time.
 		 */
 		private AsyncContext listen(AsyncContext context) {
-			this.listening = true;
 			HttpServletRequest request = (HttpServletRequest) getRequest();
-			Object flight = request.getAttribute(InFlight.ATTRIBUTE);
-			context.addListener(new ScopeListener(request, this.response, this.scope,
-					(flight instanceof InFlight known) ? known : null, this.filter));
+			if (HangupCallableProcessingInterceptor.takeTaskStarting(request)) {
+				this.listening = true;
+				Object flight = request.getAttribute(InFlight.ATTRIBUTE);
+				context.addListener(new ScopeListener(request, this.response, this.scope,
+						(flight instanceof InFlight known) ? known : null, this.filter));
+			}
 			return context;
+		}
+
+		/**
+		 * Whether a listener was added as the request last went asynchronous; the next
+		 * start is asked again.
+		 */
+		boolean takeListening() {
+			boolean listening = this.listening;
+			this.listening = false;
+			return listening;
 		}
 
 	}

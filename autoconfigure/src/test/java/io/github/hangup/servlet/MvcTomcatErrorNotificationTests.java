@@ -4,17 +4,24 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.lang.reflect.Field;
 import java.time.Duration;
+import java.util.Map;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 
+import io.github.hangup.HangupObservations;
 import io.github.hangup.client.OutboundCalls;
+import io.github.hangup.metrics.HangupMetrics;
 import io.github.hangup.support.ClientLeaving;
 import io.github.hangup.support.FaultyUpstream;
+import io.github.hangup.support.HangupMeters;
 import io.github.hangup.support.RawHttpClient;
 import io.github.hangup.support.RawHttpClient.Head;
 import io.github.hangup.support.ServletTestApps;
@@ -50,6 +57,7 @@ import org.springframework.web.bind.annotation.RestController;
 import org.springframework.web.client.RestClient;
 import org.springframework.web.context.request.NativeWebRequest;
 import org.springframework.web.context.request.async.CallableProcessingInterceptor;
+import org.springframework.web.context.request.async.DeferredResult;
 import org.springframework.web.context.request.async.WebAsyncManager;
 import org.springframework.web.context.request.async.WebAsyncUtils;
 import org.springframework.web.servlet.config.annotation.AsyncSupportConfigurer;
@@ -60,18 +68,19 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 /**
- * A streamed download whose client leaves while its task is still writing, in the
- * interleavings Tomcat's error notification allows. Tomcat tells the request's listeners,
- * Hangup's first, and from the moment one of them returned it refuses an application
- * thread the request's {@code AsyncContext}: the task's dispatch of its result, and even
- * the question whether the request is still asynchronous.
+ * Requests whose client leaves while Tomcat tells the request's listeners, in the
+ * interleavings that notification allows. From the moment one listener returned from
+ * {@code onError}, Tomcat refuses an application thread the request's
+ * {@code AsyncContext}: a dispatch of its result, and even the question whether the
+ * request is still asynchronous. Hangup listens ahead of Spring MVC only to a request
+ * whose task is about to run (it stops the task's calls before Spring interrupts it);
+ * each request ends as on every other interleaving.
  * <p>
- * Each interleaving is forced by the test's own hooks, on real sockets, and the request
- * is then counted as on every other: once, as its client leaving, on its own route, with
- * nothing logged.
+ * Each interleaving is forced by the test's own hooks, on real sockets: the request is
+ * counted once, as its client leaving, on its own route, with nothing logged.
  */
 @ExtendWith(OutputCaptureExtension.class)
-class MvcLostDispatchTests {
+class MvcTomcatErrorNotificationTests {
 
 	private static final Duration READ_TIMEOUT = Duration.ofSeconds(30);
 
@@ -93,6 +102,10 @@ class MvcLostDispatchTests {
 	void clear() {
 		registry.clear();
 		StreamingController.released.clear();
+		StreamingController.pending.set(null);
+		HeldErrorHandling.manager.set(null);
+		HeldErrorHandling.held.set(0);
+		HeldFailedWrite.held.set(0);
 	}
 
 	@AfterAll
@@ -106,7 +119,10 @@ class MvcLostDispatchTests {
 			throws Exception {
 		leaveDuringTheDownload("/streaming/big");
 		assertThat(StreamingController.released.poll(10, TimeUnit.SECONDS)).isInstanceOf(Exception.class);
-		assertThat(HeldErrorHandling.held).as("error handlings held until the task's dispatch").hasValue(1);
+		// The task may end before the container's thread reaches Spring's handling.
+		await().atMost(Duration.ofSeconds(10))
+			.untilAsserted(() -> assertThat(HeldErrorHandling.held).as("error handlings held until the task's dispatch")
+				.hasValue(1));
 		assertCountedOnceAndQuiet("/streaming/{path}", output);
 	}
 
@@ -125,6 +141,31 @@ class MvcLostDispatchTests {
 		assertThat(ClientLeaving.causes((Throwable) released)).noneMatch(IllegalStateException.class::isInstance);
 		assertThat(HeldFailedWrite.held).as("failed writes held until Hangup's listener returned").hasValue(1);
 		assertCountedOnceAndQuiet("/held-write/{path}", output);
+	}
+
+	/**
+	 * An application's thread sets a {@code DeferredResult} while Spring MVC handles the
+	 * error notification (forced: the result's own {@code onError} callback hands the
+	 * answer to another thread and waits for it). Without Hangup, Spring's listener is
+	 * the first and has not returned: the result is set and dispatched. So it is with
+	 * Hangup, whose listeners of such a request come after Spring's.
+	 */
+	@Test
+	void deferredResultSetByAnotherThreadWhileSpringHandlesTheErrorIsSetAndDispatched(CapturedOutput output)
+			throws Exception {
+		try (RawHttpClient raw = new RawHttpClient(TestApps.port(app), READ_TIMEOUT)) {
+			raw.send("GET", "/deferred-late");
+			await().atMost(Duration.ofSeconds(10)).until(() -> StreamingController.pending.get() != null);
+			raw.reset();
+		}
+		assertThat(StreamingController.released.poll(10, TimeUnit.SECONDS)).as("what setResult returned or threw")
+			.isEqualTo(Boolean.TRUE);
+		HangupMeters.awaitCounts(registry, HangupMetrics.SERVER_HANGUPS,
+				Map.of("kind=CLIENT_CANCEL,method=GET,phase=BEFORE_RESPONSE,uri=/deferred-late", 1L));
+		HangupMeters.awaitCounts(registry, "http.server.requests",
+				Map.of("hangup=CLIENT_CANCEL,method=GET,uri=/deferred-late", 1L), HangupObservations.KEY, "method",
+				"uri");
+		assertThat(output).doesNotContain(" ERROR ").doesNotContain(" WARN ");
 	}
 
 	/**
@@ -149,11 +190,13 @@ class MvcLostDispatchTests {
 		assertThat(output).doesNotContain(" ERROR ").doesNotContain(" WARN ");
 	}
 
-	/** Relays the upstream's body as it comes. */
+	/** Relays the upstream's body as it comes, or answers late. */
 	@RestController
 	static class StreamingController {
 
 		static final BlockingQueue<Object> released = new LinkedBlockingQueue<>();
+
+		static final AtomicReference<DeferredResult<String>> pending = new AtomicReference<>();
 
 		private final RestClient restClient;
 
@@ -165,6 +208,25 @@ class MvcLostDispatchTests {
 		StreamingResponseBody streaming(@PathVariable String path, HttpServletRequest request) {
 			HeldErrorHandling.manager.set(WebAsyncUtils.getAsyncManager(request));
 			return relay(path);
+		}
+
+		@GetMapping("/deferred-late")
+		DeferredResult<String> deferredLate() {
+			DeferredResult<String> result = new DeferredResult<>(READ_TIMEOUT.toMillis());
+			result.onError((error) -> {
+				CompletableFuture<Boolean> set = CompletableFuture.supplyAsync(() -> result.setResult("late"));
+				try {
+					released.add(set.get(10, TimeUnit.SECONDS));
+				}
+				catch (ExecutionException ex) {
+					released.add(ex.getCause());
+				}
+				catch (InterruptedException | TimeoutException ex) {
+					released.add(ex);
+				}
+			});
+			pending.set(result);
+			return result;
 		}
 
 		@GetMapping("/held-write/{path}")
@@ -219,20 +281,40 @@ class MvcLostDispatchTests {
 	}
 
 	/**
-	 * Holds Spring's handling of the container's error notification, once Hangup's
-	 * listener has returned, until the task has set its result and tried to dispatch:
-	 * Spring does both holding the manager's monitor.
+	 * Holds the task of the request under test, its call ended, until one of the
+	 * request's listeners returned from the container's error notification (Hangup's, the
+	 * first); and holds Spring's handling of that notification, which runs after, until
+	 * the task has set its result and tried to dispatch it (Spring does both holding the
+	 * manager's monitor).
 	 */
 	static final class HeldErrorHandling implements CallableProcessingInterceptor {
 
-		static final AtomicReference<WebAsyncManager> manager = new AtomicReference<>();
+		static final AtomicReference<@Nullable WebAsyncManager> manager = new AtomicReference<>();
 
 		static final AtomicInteger held = new AtomicInteger();
 
+		private final AtomicReference<@Nullable AtomicBoolean> onErrorReturned = new AtomicReference<>();
+
+		@Override
+		public <T> void preProcess(NativeWebRequest request, Callable<T> task) {
+			HttpServletRequest servlet = request.getNativeRequest(HttpServletRequest.class);
+			if (isHeld(request) && servlet != null) {
+				this.onErrorReturned.set(onErrorReturned(servlet.getAsyncContext()));
+			}
+		}
+
+		@Override
+		public <T> void postProcess(NativeWebRequest request, Callable<T> task, @Nullable Object result) {
+			AtomicBoolean returned = this.onErrorReturned.getAndSet(null);
+			if (isHeld(request) && returned != null) {
+				await().atMost(Duration.ofSeconds(10)).untilTrue(returned);
+			}
+		}
+
 		@Override
 		public <T> Object handleError(NativeWebRequest request, Callable<T> task, Throwable t) {
-			WebAsyncManager waited = manager.getAndSet(null);
-			if (waited != null) {
+			WebAsyncManager waited = manager.get();
+			if (waited != null && isHeld(request)) {
 				held.incrementAndGet();
 				await().atMost(Duration.ofSeconds(10)).until(waited::hasConcurrentResult);
 				synchronized (waited) {
@@ -240,6 +322,11 @@ class MvcLostDispatchTests {
 				}
 			}
 			return RESULT_NONE;
+		}
+
+		private static boolean isHeld(NativeWebRequest request) {
+			WebAsyncManager waited = manager.get();
+			return waited != null && WebAsyncUtils.getAsyncManager(request) == waited;
 		}
 
 	}
@@ -281,14 +368,7 @@ class MvcLostDispatchTests {
 
 		HeldStream(ServletOutputStream delegate, AsyncContext context) {
 			this.delegate = delegate;
-			try {
-				Field field = context.getClass().getDeclaredField("hasOnErrorReturned");
-				field.setAccessible(true);
-				this.onErrorReturned = (AtomicBoolean) field.get(context);
-			}
-			catch (ReflectiveOperationException ex) {
-				throw new IllegalStateException("This test needs Tomcat's AsyncContextImpl.hasOnErrorReturned", ex);
-			}
+			this.onErrorReturned = onErrorReturned(context);
 		}
 
 		@Override
@@ -334,6 +414,22 @@ class MvcLostDispatchTests {
 			this.delegate.setWriteListener(listener);
 		}
 
+	}
+
+	/**
+	 * Tomcat's flag, set once one of the request's listeners returned from
+	 * {@code onError}: from then on, it refuses the request's {@code AsyncContext} to
+	 * application threads.
+	 */
+	static AtomicBoolean onErrorReturned(AsyncContext context) {
+		try {
+			Field field = context.getClass().getDeclaredField("hasOnErrorReturned");
+			field.setAccessible(true);
+			return (AtomicBoolean) field.get(context);
+		}
+		catch (ReflectiveOperationException ex) {
+			throw new IllegalStateException("These tests need Tomcat's AsyncContextImpl.hasOnErrorReturned", ex);
+		}
 	}
 
 }
