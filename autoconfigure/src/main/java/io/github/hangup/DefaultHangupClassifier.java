@@ -103,8 +103,8 @@ public class DefaultHangupClassifier implements HangupClassifier {
 			return hangup.getKind();
 		}
 		// Connect-level failures first: Netty's ConnectTimeoutException is a
-		// ConnectException
-		// and the JDK's HttpConnectTimeoutException is an HttpTimeoutException.
+		// ConnectException and the JDK's HttpConnectTimeoutException is an
+		// HttpTimeoutException.
 		if (t instanceof ConnectException || t instanceof UnknownHostException || t instanceof NoRouteToHostException
 				|| t instanceof PortUnreachableException || t instanceof UnresolvedAddressException
 				|| t instanceof HttpConnectTimeoutException || t instanceof BindException || isA(t, CHANNEL_BIND)
@@ -125,8 +125,7 @@ public class DefaultHangupClassifier implements HangupClassifier {
 		}
 		if (side == HangupSide.OUTBOUND && t instanceof SSLException) {
 			// A TLS handshake that failed (a plain-text port, an untrusted certificate):
-			// no
-			// connection to speak HTTP on was made.
+			// no connection to speak HTTP on was made.
 			return HangupKind.UPSTREAM_UNREACHABLE;
 		}
 		if (side == HangupSide.OUTBOUND

@@ -109,8 +109,7 @@ public final class HangupObservations {
 				.get(TracingObservationHandler.TracingContext.class);
 			if (tracing != null && tracing.getSpan() != null) {
 				// Filters run when the observation stops, which is the moment of the
-				// hang-up
-				// for cancels and right after the answer for upstream failures.
+				// hang-up for cancels and right after the answer for upstream failures.
 				tracing.getSpan().event(EVENT + " " + kind.name());
 			}
 		}

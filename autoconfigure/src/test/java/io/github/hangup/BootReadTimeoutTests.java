@@ -93,8 +93,7 @@ class BootReadTimeoutTests {
 			RawHttpClient.Head head = client.readHead();
 			assertThat(head.status()).isEqualTo(200);
 			// The client reads nothing more: wait until every buffer on the way is full
-			// and the
-			// upstream has been held back for longer than either timeout.
+			// and the upstream has been held back for longer than either timeout.
 			long[] last = { -1 };
 			await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(50)).during(PAUSE).until(() -> {
 				long now = this.upstream.written();

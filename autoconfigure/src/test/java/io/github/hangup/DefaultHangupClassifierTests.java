@@ -122,8 +122,8 @@ class DefaultHangupClassifierTests {
 	@Test
 	void nettyConnectTimeoutIsUnreachable() throws IOException {
 		// A non-routable address (10.255.255.1) does not time out here: the sandbox
-		// answers
-		// every outbound connection. A full accept queue drops the SYN for real instead.
+		// answers every outbound connection. A full accept queue drops the SYN for real
+		// instead.
 		try (FullBacklog backlog = new FullBacklog()) {
 			Throwable error = errorOf(this.client.option(ChannelOption.CONNECT_TIMEOUT_MILLIS, 50)
 				.get()

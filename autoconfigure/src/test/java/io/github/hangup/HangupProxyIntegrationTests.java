@@ -91,8 +91,7 @@ class HangupProxyIntegrationTests {
 			assertThat(new String(client.readBytes(5))).isEqualTo("hello");
 		}
 		// Once the server has finished the request, nothing was recorded for it, even
-		// though
-		// the client closed its connection right after the response.
+		// though the client closed its connection right after the response.
 		assertServerRequest(HangupObservations.NONE, "200", "SUCCESS");
 		assertClientRequest(HangupObservations.NONE, "200", "SUCCESS");
 		await().atMost(Duration.ofSeconds(10)).until(() -> proxy.getBean(HangupWebFilter.class).openScopes() == 0);
@@ -141,8 +140,7 @@ class HangupProxyIntegrationTests {
 		assertInbound("CLIENT_CANCEL", "DURING_RESPONSE");
 		assertOutbound("CLIENT_CANCEL", "DURING_RESPONSE");
 		// Reactor Netty completes the write quietly when the client leaves mid-body:
-		// WebFlux
-		// sees the 200 it sent as a success, only the hangup key tells.
+		// WebFlux sees the 200 it sent as a success, only the hangup key tells.
 		assertServerRequest("CLIENT_CANCEL", "200", "SUCCESS");
 		assertClientRequestEndedWithItsHeaders();
 		return head;
@@ -277,8 +275,8 @@ class HangupProxyIntegrationTests {
 						1L, "kind=CLIENT_CANCEL,phase=DURING_RESPONSE", 1L),
 				HangupMetrics.KIND, HangupMetrics.PHASE);
 		// WebClient ends a call's observation when the response headers arrive, before
-		// these
-		// calls hung up: each is one sample there, without a kind (as the README says).
+		// these calls hung up: each is one sample there, without a kind (as the README
+		// says).
 		HangupMeters.awaitCounts(registry, CLIENT_REQUESTS, Map.of("hangup=NONE", 3L), HangupObservations.KEY);
 	}
 

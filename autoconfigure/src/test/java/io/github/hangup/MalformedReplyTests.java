@@ -134,8 +134,7 @@ class MalformedReplyTests {
 	@Test
 	void replyThatIsNotHttpWhileTheRequestBodyStillStreamsIsAnswered502() throws Exception {
 		// The upstream answers once it has the request's head, while the body still
-		// streams
-		// from the client: the reply is no less the upstream's fault.
+		// streams from the client: the reply is no less the upstream's fault.
 		MeterRegistry registry = app.registry();
 		try (RawHttpClient client = new RawHttpClient(app.port(), Duration.ofSeconds(10))) {
 			client.send("POST", "/malformed/not-http", "Transfer-Encoding: chunked", "Content-Type: text/plain")

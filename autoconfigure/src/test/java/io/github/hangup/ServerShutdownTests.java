@@ -140,8 +140,7 @@ class ServerShutdownTests {
 		@GetMapping("/slow")
 		Mono<String> slow() {
 			// An application that takes a moment to give up (a fallback, a last log
-			// line): its
-			// answer must still reach the client before the server stops.
+			// line): its answer must still reach the client before the server stops.
 			return this.webClient.get()
 				.uri("/hang")
 				.retrieve()

@@ -56,8 +56,7 @@ class SlowReaderTests {
 			// The proxy relays the body as it comes, chunked.
 			assertThat(head.header("Transfer-Encoding")).isEqualTo("chunked");
 			// The client reads nothing more: wait until every buffer on the way is full
-			// and the
-			// upstream has been held back for three response timeouts.
+			// and the upstream has been held back for three response timeouts.
 			long[] last = { -1 };
 			await().atMost(Duration.ofSeconds(20))
 				.pollInterval(Duration.ofMillis(50))

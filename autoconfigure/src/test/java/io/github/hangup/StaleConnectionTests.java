@@ -76,8 +76,7 @@ class StaleConnectionTests {
 			client.post().uri("/proxy/item").header("Idempotency-Key", "k" + i).exchange().expectStatus().isOk();
 		}
 		// Every call but the very first reused the one pooled connection, found it stale
-		// and
-		// went again on a new one.
+		// and went again on a new one.
 		assertThat(this.upstream.killed()).isEqualTo(3 * CALLS - 1);
 		assertThat(this.upstream.answered("GET") + this.upstream.answered("HEAD") + this.upstream.answered("POST"))
 			.isEqualTo(3 * CALLS);
@@ -151,8 +150,7 @@ class StaleConnectionTests {
 	@Test
 	void aRetryGetsWhatIsLeftOfTheResponseTimeoutNotAFreshOne() throws Exception {
 		// The stale connection fails after 2.5 s and the retry is never answered: the
-		// call
-		// times out 3 s after it was first sent, not 3 s after the retry.
+		// call times out 3 s after it was first sent, not 3 s after the retry.
 		start(new StaleUpstream(Duration.ZERO, Ending.FIN, false).staleAnswerDelay(Duration.ofMillis(2500))
 			.silentAfterStale(), "hangup.client.response-timeout=3s");
 		WebTestClient client = client();
@@ -197,10 +195,9 @@ class StaleConnectionTests {
 	@Test
 	void aCallItsConnectorAlreadySentTwiceIsNotSentAThirdTime() throws Exception {
 		// Reactor Netty sends some requests again by itself: the call's connector then
-		// writes
-		// it twice in one exchange. Here the connector's first attempt ends as Reactor
-		// Netty's
-		// would before it retries, and its second one finds the stale pooled connection.
+		// writes it twice in one exchange. Here the connector's first attempt ends as
+		// Reactor Netty's would before it retries, and its second one finds the stale
+		// pooled connection.
 		start(new StaleUpstream(Duration.ZERO, Ending.FIN, false), SelfRetryingController.class);
 		WebTestClient client = client();
 		client.get().uri("/self-retrying").exchange().expectStatus().isOk();

@@ -72,9 +72,8 @@ public final class HangupHistory implements HangupListener {
 			return;
 		}
 		// Formatted when the endpoint is read, not on every hang-up: a cancel storm
-		// records
-		// thousands a second. The cause is dropped, so that the ring holds no exception
-		// (nor the request it may reference).
+		// records thousands a second. The cause is dropped, so that the ring holds no
+		// exception (nor the request it may reference).
 		HangupEvent kept = event.withoutCause();
 		// What was wrong with a malformed reply is kept as a phrase, without its
 		// exception.

@@ -176,8 +176,7 @@ public class HangupProperties implements Validator {
 
 	private static void reject(Errors errors, String field, String code, String problem) {
 		// Boot reports a nested field by its Java path (client.responseTimeout) and
-		// without
-		// its origin: name the property as users write it.
+		// without its origin: name the property as users write it.
 		String property = errors.getObjectName() + "." + DataObjectPropertyName.toDashedForm(field);
 		errors.rejectValue(field, code, property + " " + problem);
 	}

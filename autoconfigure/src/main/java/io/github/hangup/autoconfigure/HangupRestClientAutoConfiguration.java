@@ -47,8 +47,7 @@ public final class HangupRestClientAutoConfiguration {
 	HangupClientHttpRequestInterceptor hangupClientHttpRequestInterceptor(HangupClassifier classifier,
 			HangupRecorder recorder, HangupProperties properties, OutboundCalls calls, Environment environment) {
 		// The read timeout the factories Boot builds get, so that the interceptor tells
-		// it
-		// from a failing connection on the JDK client.
+		// it from a failing connection on the JDK client.
 		Duration readTimeout = RequestFactoryReadTimeout.of(properties, environment).readTimeout();
 		return new HangupClientHttpRequestInterceptor(classifier, recorder, properties.propagationMode(), calls,
 				(readTimeout != null) ? readTimeout : Duration.ZERO);

@@ -52,8 +52,7 @@ final class QuietReactorNettyLogs implements SmartInitializingSingleton {
 		for (;;) {
 			// The logging system has the levels of the configuration file, and of the
 			// properties once Boot applied them; the properties are read too for a
-			// context
-			// whose logging Boot did not initialize.
+			// context whose logging Boot did not initialize.
 			if (this.environment.containsProperty("logging.level." + name) || hasLevel(logging, name)) {
 				return true;
 			}

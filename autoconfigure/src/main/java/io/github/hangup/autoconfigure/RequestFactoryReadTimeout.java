@@ -74,8 +74,7 @@ final class RequestFactoryReadTimeout
 	@Override
 	public ClientHttpRequestFactoryBuilder<?> customize(ClientHttpRequestFactoryBuilder<?> builder) {
 		// The hooks through which a stopped call aborts its exchange go in first, while
-		// the
-		// builder is still of its own type.
+		// the builder is still of its own type.
 		return new Adjusting<>(RequestFactoryAborts.apply(builder), this);
 	}
 

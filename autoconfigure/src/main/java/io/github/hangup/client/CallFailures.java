@@ -27,8 +27,7 @@ final class CallFailures {
 		if (requestBodyError != null) {
 			// The request body's own source failed first: one streamed from a client that
 			// left fails the call, whatever error of the connection reaches us. (A call
-			// that
-			// runs on after its client left, in CHAIN mode, still fails as the
+			// that runs on after its client left, in CHAIN mode, still fails as the
 			// upstream's.)
 			return inboundEnded(classifier, scope, requestBodyError);
 		}

@@ -63,9 +63,8 @@ final class CallSubscriber implements CoreSubscriber<ClientResponse>, Subscripti
 		Mono<ClientResponse> response;
 		try {
 			// The view arms the timeout, learns when the request was sent (an error
-			// decoding
-			// what came after is the reply's), watches a request body and learns the
-			// connection's event loop, on which a call stopped mid-body signals its
+			// decoding what came after is the reply's), watches a request body and learns
+			// the connection's event loop, on which a call stopped mid-body signals its
 			// reader.
 			response = this.call.exchange(next, new CallRequest(request, this.call));
 		}
@@ -134,8 +133,7 @@ final class CallSubscriber implements CoreSubscriber<ClientResponse>, Subscripti
 		catch (IllegalArgumentException ex) {
 			// A status Spring cannot even represent (not three digits): WebClient's
 			// observation would read it again when it stops, and fail. It records what
-			// the
-			// caller is told instead.
+			// the caller is told instead.
 			ClientRequestObservationContext context = this.call.observed();
 			if (context != null) {
 				context.setResponse(ClientResponse.create(HttpStatus.BAD_GATEWAY, clientResponse.strategies()).build());
@@ -185,8 +183,7 @@ final class CallSubscriber implements CoreSubscriber<ClientResponse>, Subscripti
 			this.actual.onError(this.call.failed(error, HangupPhase.BEFORE_RESPONSE));
 		}
 		// Otherwise the timer or a cancel took the call over and stopped the exchange,
-		// whose
-		// late error is expected and of no interest.
+		// whose late error is expected and of no interest.
 	}
 
 	@Override
@@ -214,9 +211,8 @@ final class CallSubscriber implements CoreSubscriber<ClientResponse>, Subscripti
 	@Override
 	public void cancel() {
 		// The phase is decided by this CAS against onNext's: a response delivered first
-		// makes
-		// it a cancel during the response (operators may cancel the headers Mono after it
-		// emitted).
+		// makes it a cancel during the response (operators may cancel the headers Mono
+		// after it emitted).
 		this.state.signal(CallState.DOWNSTREAM_CANCELLED);
 		this.call.timeout().disarm();
 		// Recorded before the cancel travels upstream, as doOnCancel would.
@@ -230,8 +226,7 @@ final class CallSubscriber implements CoreSubscriber<ClientResponse>, Subscripti
 			Operators.terminate(HEADERS, this);
 			Throwable failed = this.call.failed(this.call.timeout().exception(), HangupPhase.BEFORE_RESPONSE);
 			// The timer is armed before the exchange is subscribed: it may fire before
-			// the
-			// downstream has its subscription, which then delivers the error.
+			// the downstream has its subscription, which then delivers the error.
 			this.failure = failed;
 			if (this.state.failed()) {
 				this.actual.onError(failed);

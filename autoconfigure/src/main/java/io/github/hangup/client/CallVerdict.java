@@ -99,10 +99,8 @@ final class CallVerdict {
 			}
 			else if (STATE.compareAndSet(this, RUNNING, cancelled)) {
 				// The scope sets its flag, then looks for cancelled calls; this call
-				// changed its
-				// state, then looks at the flag: one of the two sees the other, and the
-				// one
-				// that removes the call from the scope tells it.
+				// changed its state, then looks at the flag: one of the two sees the
+				// other, and the one that removes the call from the scope tells it.
 				if (inbound.isClientGone() && (inbound.leave(this.call) || this.goneWhileRunning)) {
 					this.call.onClientGone();
 				}
@@ -134,13 +132,10 @@ final class CallVerdict {
 			}
 			else if (current == RUNNING && !this.goneWhileRunning) {
 				// Running on, in CHAIN mode or for another request that shares the call
-				// and
-				// is still there, and no longer in the scope: a cancel that read the
+				// and is still there, and no longer in the scope: a cancel that read the
 				// client as still there before it changed its state cannot claim the call
-				// by
-				// leaving the scope. It reads this flag after its change; this looks at
-				// its
-				// change again after the flag: one of the two sees the other.
+				// by leaving the scope. It reads this flag after its change; this looks
+				// at its change again after the flag: one of the two sees the other.
 				this.goneWhileRunning = true;
 			}
 			else {

@@ -148,10 +148,8 @@ final class ConnectionUse {
 		idle.add(channel);
 		if (!use.watched) {
 			// Once per connection, not per release: a closed connection leaves the set,
-			// and
-			// its timer goes, which would otherwise hold the closed channel (and what its
-			// last
-			// call left on it) until the idle limit.
+			// and its timer goes, which would otherwise hold the closed channel (and what
+			// its last call left on it) until the idle limit.
 			use.watched = true;
 			channel.closeFuture().addListener((closed) -> {
 				Set<Object> joined = use.idle;

@@ -149,8 +149,7 @@ public final class HangupExchangeFilterFunction implements ExchangeFilterFunctio
 			port = "https".equalsIgnoreCase(url.getScheme()) ? 443 : 80;
 		}
 		// A proxy calls the same upstream over and over: reuse its name instead of
-		// building
-		// the same string for every call.
+		// building the same string for every call.
 		Upstream last = this.lastUpstream;
 		if (last != null && last.port() == port && last.host().equals(host)) {
 			return last.name();

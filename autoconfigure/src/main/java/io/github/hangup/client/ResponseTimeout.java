@@ -112,8 +112,7 @@ final class ResponseTimeout {
 		// Until the retry is written, its timer counts from the failed attempt's start.
 		this.connected = false;
 		// Before any response byte: when the failed attempt was sent, began writing, or,
-		// never
-		// written, began.
+		// never written, began.
 		long origin = this.lastRead;
 		long left = this.timeout.toNanos() - (System.nanoTime() - origin);
 		if (left <= 0) {
@@ -139,8 +138,7 @@ final class ResponseTimeout {
 		if (REACTOR_NETTY_PRESENT && this.timer instanceof IdleTimer pending
 				&& ReactorNetty.bind(pending, httpRequest.getNativeRequest())) {
 			// The timer armed before the connection goes on as the connection's, on the
-			// same
-			// event loop, which runs this: when it fires, it finds the new start and
+			// same event loop, which runs this: when it fires, it finds the new start and
 			// waits on.
 			this.lastRead = waitingSince(now);
 			this.sent = sent;
@@ -269,11 +267,9 @@ final class ResponseTimeout {
 			TrackedBody body = this.subscriber.body();
 			if (limit == 0 || body == null || !body.demands()) {
 				// Nobody asks for the body (yet, or right now: a slow reader holds it
-				// back
-				// through backpressure). The upstream is not silent, we are not
-				// listening:
-				// the clock restarts when demand does. A stream without a limit never
-				// times out.
+				// back through backpressure). The upstream is not silent, we are not
+				// listening: the clock restarts when demand does. A stream without a
+				// limit never times out.
 				return (limit != 0) ? limit : this.timeout.toNanos();
 			}
 		}

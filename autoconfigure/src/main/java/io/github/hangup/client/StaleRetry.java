@@ -89,8 +89,7 @@ final class StaleRetry {
 		this.nativeRequest = nativeRequest;
 		// Reactor Netty retries by itself a request whose connection closed before it was
 		// sent; when another call's retry closed that connection, the upstream never saw
-		// the
-		// request, and the attempt counts as written once.
+		// the request, and the attempt counts as written once.
 		if (previous == null || this.writes == this.attemptWrites || !PooledConnections.isClosedForRetry(previous)) {
 			this.writes++;
 		}

@@ -161,8 +161,7 @@ public final class HangupGatewayFilter implements GlobalFilter, Ordered {
 		int status = (response != null) ? response.status().code() : 200;
 		if (status < 200 || status > 599) {
 			// Not a status HTTP knows, or a 1xx although no switch was asked for:
-			// relayed,
-			// it would reach the client as "999 Unknown" or a switch.
+			// relayed, it would reach the client as "999 Unknown" or a switch.
 			return Mono.error(call.rejected(new IllegalArgumentException("Upstream status " + status
 					+ ((status < 100 || status > 599) ? " is outside 100-599" : " is not a final response"))));
 		}

@@ -39,8 +39,7 @@ public final class HangupGatewayResponseFilter implements GlobalFilter, Ordered 
 			.build();
 		return chain.filter(watched).doOnCancel(() -> {
 			// Also a cancel between the response head and its body, which no operator of
-			// the
-			// call sees: NettyWriteResponseFilter then closes the connection.
+			// the call sees: NettyWriteResponseFilter then closes the connection.
 			GatewayCall call = call(exchange);
 			if (call != null) {
 				call.cancelled(call.phase());

@@ -45,9 +45,8 @@ final class StaleAttempts {
 				return Mono.error(error);
 			}
 			// The server's request body can be read once: a request without one goes
-			// again with
-			// an empty body; one with a body goes again only when nothing of it was
-			// written.
+			// again with an empty body; one with a body goes again only when nothing of
+			// it was written.
 			ServerWebExchange again = body ? exchange : withoutBody(exchange);
 			return retry(Mono.defer(() -> {
 				// What Gateway's Retry filter does before it routes an attempt again.

@@ -43,12 +43,12 @@ public final class HangupServerObservationFilter implements ObservationFilter {
 		HangupKind kind = (scope != null) ? scope.kind() : null;
 		if (kind == null && server.isConnectionAborted()) {
 			// The web filter decided, as the server aborted the request, whether its
-			// client
-			// left (see HangupWebFilter.watchAborts): read that decision, do not make it.
+			// client left (see HangupWebFilter.watchAborts): read that decision, do not
+			// make it.
 			if (scope != null && (isResponseComplete(server, scope) || scope.isClosed())) {
 				// Reactor Netty may cancel a request whose response it already sent in
-				// full;
-				// WebFlux records that as UNKNOWN. Record what the client really got.
+				// full; WebFlux records that as UNKNOWN. Record what the client really
+				// got.
 				recordSentStatus(server);
 			}
 			else {

@@ -129,8 +129,7 @@ public final class HangupWebExceptionHandler implements WebExceptionHandler, Ord
 		HangupPhase phase = InboundHangups.phase(exchange);
 		if (kind == HangupKind.SERVER_CLOSE) {
 			// Already recorded by the shutdown that stopped the request's calls; its
-			// client is
-			// still there and must not take what it got for a complete answer.
+			// client is still there and must not take what it got for a complete answer.
 			if (phase == HangupPhase.DURING_RESPONSE) {
 				return InboundConnections.abort(response, ex);
 			}

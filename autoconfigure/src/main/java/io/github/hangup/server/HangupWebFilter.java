@@ -275,8 +275,7 @@ public final class HangupWebFilter implements WebFilter, Ordered {
 			boolean first = end();
 			if (first) {
 				// Before the cancel travels down the chain, so that outbound calls
-				// cancelled
-				// by it already see the client as gone.
+				// cancelled by it already see the client as gone.
 				cancelled(this.exchange, this.scope);
 			}
 			super.cancel();

@@ -47,8 +47,8 @@ final class InboundHangups {
 		if (kind == HangupKind.CLIENT_CANCEL && !(error instanceof HangupException)
 				&& Boolean.TRUE.equals(InboundConnections.isConnectionOpen(exchange.getResponse()))) {
 			// A lost connection while our own client is still connected must be an
-			// upstream
-			// one that reached us unwrapped (a WebClient without the Hangup filter).
+			// upstream one that reached us unwrapped (a WebClient without the Hangup
+			// filter).
 			return this.classifier.classify(error, HangupSide.OUTBOUND);
 		}
 		return kind;

@@ -170,8 +170,7 @@ public final class InboundScope {
 		this.participants.add(participant);
 		if (this.verdict == CLOSED) {
 			// Lost the race with close(), which may have cleared the calls before this
-			// one
-			// was added: a closed scope holds no calls.
+			// one was added: a closed scope holds no calls.
 			this.participants.remove(participant);
 			return !isClientGone();
 		}
@@ -248,8 +247,7 @@ public final class InboundScope {
 	 */
 	Set<String> ended(HangupKind kind) {
 		// Before looking at the calls: a call cancelled concurrently reads this field
-		// after
-		// its own state change, so one of the two sees the other.
+		// after its own state change, so one of the two sees the other.
 		GONE.compareAndSet(this, null, kind);
 		VERDICT.compareAndSet(this, OPEN, ABORTED);
 		return this.participants.tellCancelled();

@@ -77,8 +77,7 @@ public final class HangupCallableProcessingInterceptor implements CallableProces
 	@Override
 	public <T> void postProcess(NativeWebRequest request, Callable<T> task, @Nullable Object concurrentResult) {
 		// On the task's thread again: a pooled thread gets back the nothing it had, a
-		// thread
-		// that ran the task in place (a synchronous executor) the scope it had.
+		// thread that ran the task in place (a synchronous executor) the scope it had.
 		Object previous = request.getAttribute(PREVIOUS_ATTRIBUTE, RequestAttributes.SCOPE_REQUEST);
 		if (previous == null) {
 			// The request had no scope: nothing was made current.

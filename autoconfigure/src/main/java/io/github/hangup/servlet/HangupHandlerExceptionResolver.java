@@ -105,8 +105,7 @@ public final class HangupHandlerExceptionResolver implements HandlerExceptionRes
 		}
 		if (kind == HangupKind.SERVER_CLOSE) {
 			// Recorded already by the shutdown that stopped the request's calls; its
-			// client is
-			// still there and must not take what it got for a complete answer.
+			// client is still there and must not take what it got for a complete answer.
 			if (ServletHangups.phase(response) == HangupPhase.DURING_RESPONSE) {
 				return abort(request, ex);
 			}

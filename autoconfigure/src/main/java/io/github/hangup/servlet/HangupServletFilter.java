@@ -425,16 +425,14 @@ public final class HangupServletFilter extends OncePerRequestFilter implements O
 		@Override
 		public void onError(AsyncEvent event) {
 			// The container reports an error of the request's own connection: Tomcat when
-			// its
-			// poller finds the connection closed, or a write failing. Only an outbound
-			// call's
-			// hang-up carried this far is the upstream's.
+			// its poller finds the connection closed, or a write failing. Only an
+			// outbound call's hang-up carried this far is the upstream's.
 			Throwable error = event.getThrowable();
 			if (error == null || ServletHangups.upstream(error) == null) {
 				if (HangupCallableProcessingInterceptor.isTaskRunning(this.request)) {
 					// Spring MVC is about to interrupt the task: its calls must be
-					// stopped
-					// first, or they take the interrupt for a failure of their own.
+					// stopped first, or they take the interrupt for a failure of their
+					// own.
 					this.filter.hangups.clientGone(this.request, this.response, this.scope, error);
 				}
 				else {

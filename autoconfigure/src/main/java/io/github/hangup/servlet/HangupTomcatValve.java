@@ -56,8 +56,7 @@ public final class HangupTomcatValve extends ValveBase {
 			// The client is gone already: closing is all that is left.
 		}
 		// Tomcat turns the status into a 500 for any error but an I/O error: the client
-		// got the
-		// status already sent, and the request's metrics must say so.
+		// got the status already sent, and the request's metrics must say so.
 		IOException error = (cause instanceof IOException io) ? io : new IOException(cause.getMessage(), cause);
 		response.getCoyoteResponse().action(ActionCode.CLOSE_NOW, error);
 	}

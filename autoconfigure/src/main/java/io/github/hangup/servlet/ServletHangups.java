@@ -99,8 +99,8 @@ public final class ServletHangups {
 	void clientGone(HttpServletRequest request, HttpServletResponse response, InboundScope scope,
 			@Nullable Throwable cause) {
 		// One thread at a time: a thread that finds the client gone (a write failing)
-		// goes on
-		// only once the calls were stopped, also when another thread found it first.
+		// goes on only once the calls were stopped, also when another thread found it
+		// first.
 		synchronized (scope) {
 			markClientGone(request, response, scope, cause);
 			InboundScopes.stopRemaining(scope);

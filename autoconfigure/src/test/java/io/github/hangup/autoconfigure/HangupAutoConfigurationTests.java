@@ -87,9 +87,8 @@ class HangupAutoConfigurationTests {
 					.expectError(UpstreamUnreachableException.class)
 					.verify(Duration.ofSeconds(5));
 				// Only the listener the user's recorder was built with: none of the
-				// listener
-				// beans the default recorder would call (the logging one, the user's, the
-				// Micrometer one).
+				// listener beans the default recorder would call (the logging one, the
+				// user's, the Micrometer one).
 				assertThat(context.getBean(CallLog.class).names).containsExactly("own");
 				assertThat(context.getBean(MeterRegistry.class).find(HangupMetrics.CLIENT_HANGUPS).timers()).isEmpty();
 			});

@@ -127,10 +127,8 @@ class ConnectionUseTests {
 		ConnectionUse.released(Connection.from(this.channel), null, Duration.ofSeconds(20), this.idle);
 		assertThat(this.channel.runScheduledPendingTasks()).as("the idle timer").isPositive();
 		// Closed by the upstream, or by a retry closing an upstream's idle connections.
-		// (Not
-		// this.channel.close(): an embedded channel also cancels its scheduled tasks
-		// there,
-		// which a real one does not.)
+		// (Not this.channel.close(): an embedded channel also cancels its scheduled tasks
+		// there, which a real one does not.)
 		this.channel.unsafe().close(this.channel.newPromise());
 		assertThat(this.channel.runScheduledPendingTasks()).as("nothing scheduled").isEqualTo(-1);
 	}

@@ -72,8 +72,7 @@ class LateReleaseTests {
 		}).single().block(Duration.ofSeconds(10));
 		assertThat(first).isNotNull();
 		// The first call's body is read, its connection back in the pool; its release,
-		// sent
-		// from another thread while the call still had the channel, has not run yet.
+		// sent from another thread while the call still had the channel, has not run yet.
 		AtomicReference<Connection> second = new AtomicReference<>();
 		CompletableFuture<String> secondBody = this.client.get()
 			.uri("/slow")
@@ -90,8 +89,7 @@ class LateReleaseTests {
 
 		ConnectionUse.released(channel, first, null, MAX_IDLE, this.idle);
 		// The release runs on the connection's event loop; a marker scheduled there after
-		// it,
-		// for twice the idle limit, runs after any idle timer the release armed.
+		// it, for twice the idle limit, runs after any idle timer the release armed.
 		channel.eventLoop().submit(() -> {
 		}).get(10, TimeUnit.SECONDS);
 		channel.eventLoop().schedule(() -> {

@@ -114,8 +114,7 @@ class ResponseTimeoutTests {
 	@Test
 	void slowUploadIsNotTimedOutSinceTheTimeoutCountsFromWhenTheRequestWasSent() {
 		// The JDK client sends the request after WebClient wrote it, so only Reactor
-		// Netty
-		// tells when it was sent.
+		// Netty tells when it was sent.
 		Flux<String> body = Flux.interval(Duration.ofMillis(FaultyUpstream.TRICKLE_GAP_MILLIS))
 			.take(FaultyUpstream.TRICKLE_CHUNKS)
 			.map((tick) -> "x");

@@ -104,17 +104,15 @@ class GatewayCancelStormTests {
 				Map.of("kind=CLIENT_CANCEL,method=GET,phase=DURING_RESPONSE,upstream=held", 1L));
 		HangupMeters.awaitCounts(registry, "http.server.requests", Map.of("hangup=CLIENT_CANCEL", 1L), "hangup");
 		// Gateway closes the connection, or gives it back to the pool when the unread
-		// body had
-		// arrived in full: either way nothing stays acquired, and the next call is
-		// answered.
+		// body had arrived in full: either way nothing stays acquired, and the next call
+		// is answered.
 		awaitNothingInFlight();
 		try (RawHttpClient client = new RawHttpClient(port, READ_TIMEOUT)) {
 			assertThat(client.send("GET", "/held/ok").readHead().status()).isEqualTo(200);
 			assertThat(new String(client.readBytes(5))).isEqualTo("hello");
 		}
 		// Its observation ends once the server completed the response, which may be after
-		// the
-		// client read it: recorded here, it cannot land in the next test's meters.
+		// the client read it: recorded here, it cannot land in the next test's meters.
 		HangupMeters.awaitCounts(registry, "http.server.requests",
 				Map.of("hangup=CLIENT_CANCEL", 1L, "hangup=NONE", 1L), "hangup");
 	}
@@ -176,8 +174,8 @@ class GatewayCancelStormTests {
 			switch (scenario) {
 				case 0 -> {
 					// One at a time between sending and arriving, so that the arrival
-					// seen is
-					// this request's: every abandoned request then has a call to count.
+					// seen is this request's: every abandoned request then has a call to
+					// count.
 					synchronized (HANG) {
 						int received = upstream.received("/hang");
 						client.send("GET", "/hang");

@@ -296,8 +296,7 @@ class GatewayHangupIntegrationTests {
 	@Test
 	void replyThatIsNotHttpWhileTheRequestBodyStillStreamsIsAnswered502() throws Exception {
 		// The upstream answers once it has the request's head, while the body still
-		// streams
-		// from the client: the reply is no less the upstream's fault.
+		// streams from the client: the reply is no less the upstream's fault.
 		try (RawHttpClient client = new RawHttpClient(port, READ_TIMEOUT)) {
 			client.send("POST", "/malformed/not-http", "Transfer-Encoding: chunked", "Content-Type: text/plain")
 				.write("5\r\nhello\r\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII));

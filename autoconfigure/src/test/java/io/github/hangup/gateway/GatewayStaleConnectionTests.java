@@ -77,8 +77,7 @@ class GatewayStaleConnectionTests {
 				.isEqualTo("ok");
 		}
 		// Every call but the very first reused the one pooled connection, found it stale
-		// and
-		// went again on a new one.
+		// and went again on a new one.
 		assertThat(this.upstream.killed()).isEqualTo(3 * CALLS - 1);
 		assertThat(this.upstream.answered("GET") + this.upstream.answered("DELETE") + this.upstream.answered("POST"))
 			.isEqualTo(3 * CALLS);
@@ -130,8 +129,7 @@ class GatewayStaleConnectionTests {
 			client.get().uri("/retried/item").exchange().expectStatus().isOk().expectBody(String.class).isEqualTo("ok");
 		}
 		// Gateway's Retry filter sent each stale call again; Hangup did not add its own
-		// retries,
-		// and counted the attempts that failed, each a call of its own.
+		// retries, and counted the attempts that failed, each a call of its own.
 		assertThat(this.upstream.killed()).isEqualTo(CALLS - 1);
 		assertThat(retries()).isEmpty();
 		HangupMeters.awaitClientHangups(registry(),

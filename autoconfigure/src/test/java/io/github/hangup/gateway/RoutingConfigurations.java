@@ -84,8 +84,7 @@ final class RoutingConfigurations {
 				return chain.filter(exchange);
 			}
 			// Between NettyWriteResponseFilter (-1) and NettyRoutingFilter: its
-			// after-part runs
-			// once the response head arrived, before the body is written.
+			// after-part runs once the response head arrived, before the body is written.
 			return chain.filter(exchange)
 				.then(Mono.fromRunnable(() -> HoldAfterResponse.HELD.add(id)))
 				.then(Mono.never());

@@ -618,8 +618,7 @@ class DoNoHarmTests {
 			String upstream = environment.getRequiredProperty("test.upstream");
 			this.webClient = builder.clone().baseUrl(upstream).build();
 			// Not from the builder: Hangup's filter is not on it, but its connections
-			// come from
-			// the same global pool.
+			// come from the same global pool.
 			this.plainClient = WebClient.create(upstream);
 		}
 

@@ -60,9 +60,8 @@ class RequestVerdictRaceTests {
 			Future<?> abort = this.threads.submit(() -> {
 				await(barrier);
 				// What the server does when the connection goes away before the
-				// processing
-				// ended: the cancel passes the handler Hangup wraps, then WebFlux's
-				// observation.
+				// processing ended: the cancel passes the handler Hangup wraps, then
+				// WebFlux's observation.
 				scope.serverAborted();
 				observation.setConnectionAborted(true);
 				observationFilter.map(observation);

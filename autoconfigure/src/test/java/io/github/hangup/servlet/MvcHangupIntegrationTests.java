@@ -145,8 +145,7 @@ class MvcHangupIntegrationTests {
 	}
 
 	// HTTP/2 frames, with no line ending before the close, are a connection closed
-	// mid-status-line
-	// to the JDK's parser: UPSTREAM_RESET, as the README says.
+	// mid-status-line to the JDK's parser: UPSTREAM_RESET, as the README says.
 	@ParameterizedTest
 	@CsvSource({ "rest-client,not-http", "rest-template,not-http", "rest-client,status-abc",
 			"rest-template,status-abc" })
@@ -200,8 +199,7 @@ class MvcHangupIntegrationTests {
 		assertThat(head.status()).isEqualTo(200);
 		assertThat(head.header("transfer-encoding")).isEqualTo("chunked");
 		// What arrived before the stall is relayed, then the connection is cut at once,
-		// without
-		// the final chunk: the client does not take it for a complete body.
+		// without the final chunk: the client does not take it for a complete body.
 		assertThat(rest.ending()).isNotEqualTo(Ending.STALLED);
 		assertThat(rest.bytes()).hasSizeGreaterThanOrEqualTo(FaultyUpstream.SENT_LENGTH);
 		assertThatThrownBy(() -> RawHttpClient.payloadOfChunked(rest.bytes())).isInstanceOf(AssertionError.class);
@@ -220,12 +218,10 @@ class MvcHangupIntegrationTests {
 	@ValueSource(strings = { "rest-client", "rest-template" })
 	void upstreamResettingMidBodyIsCountedOnceAsAResetNotATimeout(String client) throws Exception {
 		// The JDK client's body fails with IOException("closed") here too, as when its
-		// read
-		// timeout closes it, but with the reset as its cause. The reset may reach the
-		// relay
-		// before the bytes sent ahead of it (Linux drops received data a reset
-		// overtakes), so
-		// the response is either cut after its head or answered 502: a reset either way.
+		// read timeout closes it, but with the reset as its cause. The reset may reach
+		// the relay before the bytes sent ahead of it (Linux drops received data a reset
+		// overtakes), so the response is either cut after its head or answered 502: a
+		// reset either way.
 		Head head;
 		try (RawHttpClient raw = new RawHttpClient(port, READ_TIMEOUT)) {
 			head = raw.send("GET", "/" + client + "-relay/reset-mid-body", "Connection: close").readHead();

@@ -254,8 +254,7 @@ class MvcRequestFactoryMatrixTests {
 	}
 
 	// Not on Reactor Netty: its factory's body cannot be aborted from another thread, and
-	// its
-	// close drains the body to its end (see the README).
+	// its close drains the body to its end (see the README).
 	static Stream<Arguments> abortableBodies() {
 		return factoriesAndClients().filter((arguments) -> !arguments.get()[0].equals("reactor"));
 	}

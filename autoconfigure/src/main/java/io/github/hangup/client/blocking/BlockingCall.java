@@ -117,8 +117,7 @@ final class BlockingCall extends AbstractOutboundCall {
 		SENDING.set(this);
 		this.wait = WAITING;
 		// The stop sets its error, then looks at the wait; this set the wait, then looks
-		// at
-		// the error: one of the two sees the other.
+		// at the error: one of the two sees the other.
 		return this.stopped;
 	}
 
@@ -160,8 +159,7 @@ final class BlockingCall extends AbstractOutboundCall {
 	void abortWith(Runnable abort) {
 		this.abort = abort;
 		// The stop sets its error, then looks at the abort; this set the abort, then
-		// looks at
-		// the error: one of the two runs it.
+		// looks at the error: one of the two runs it.
 		if (this.stopped != null) {
 			abortExchange();
 		}
@@ -244,8 +242,7 @@ final class BlockingCall extends AbstractOutboundCall {
 		HangupKind kind = super.kind(error, phase);
 		if (kind == null && phase == HangupPhase.BEFORE_RESPONSE && !isClientGone() && isProtocolError(error)) {
 			// The JDK's clients (HttpClient, HttpURLConnection) raise this type for a
-			// reply
-			// they cannot parse as HTTP; Netty's codecs are known to the classifier
+			// reply they cannot parse as HTTP; Netty's codecs are known to the classifier
 			// already.
 			return HangupKind.UPSTREAM_PROTOCOL_ERROR;
 		}
@@ -265,8 +262,7 @@ final class BlockingCall extends AbstractOutboundCall {
 	@Override
 	protected boolean isRequestSent() {
 		// The factories do not tell when the request goes out: a reply they cannot parse
-		// is
-		// taken for the reply's fault, as it almost always is.
+		// is taken for the reply's fault, as it almost always is.
 		return true;
 	}
 

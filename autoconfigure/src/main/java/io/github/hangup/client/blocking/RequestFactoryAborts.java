@@ -81,9 +81,8 @@ public final class RequestFactoryAborts {
 			BlockingCall call = BlockingCall.sending();
 			if (call != null) {
 				// Spring's requests are cancellable: a cancel gives up the connection's
-				// lease,
-				// or closes the connection once leased, also while the response body is
-				// read.
+				// lease, or closes the connection once leased, also while the response
+				// body is read.
 				call.abortWith((scope.originalRequest instanceof CancellableDependency cancellable)
 						? cancellable::cancel : scope.execRuntime::discardEndpoint);
 			}

@@ -182,9 +182,8 @@ final class TrackedClientHttpResponse implements ClientHttpResponse {
 			return true;
 		}
 		// Newer JDKs give the close by the read timeout the connection's failure as its
-		// cause
-		// too: the body was silent for the read timeout, which a failing connection need
-		// not be.
+		// cause too: the body was silent for the read timeout, which a failing connection
+		// need not be.
 		long silent = System.nanoTime() - this.lastRead;
 		return this.readTimeoutNanos > 0 && silent >= this.readTimeoutNanos - this.readTimeoutNanos / 10;
 	}

@@ -167,8 +167,7 @@ public final class FaultyUpstream implements Closeable {
 					case "/big" -> respond(out, BIG_BODY);
 					case "/stale" -> {
 						// A keep-alive connection idle for long enough was dropped (by a
-						// load
-						// balancer, say): the request that finds it gets no answer.
+						// load balancer, say): the request that finds it gets no answer.
 						if (answeredAt >= 0) {
 							this.staleDropped.incrementAndGet();
 							tracked.dropped.incrementAndGet();

@@ -215,18 +215,16 @@ final class ProxyBound {
 						proxy.name(), pooledCpuRatio(proxy, disabled, body));
 				if (proxy == enabled && sizes.failAbove() > 0) {
 					// The threshold widens by what the A/A control strays above 1 in the
-					// same run: a
-					// machine that moves two identical proxies apart is not a regression.
+					// same run: a machine that moves two identical proxies apart is not a
+					// regression.
 					double noise = Math.max(0,
 							Stats.median(ratios(control, disabled, body, Measure::cpuMicrosPerRequest)) - 1);
 					double limit = sizes.failAbove() + noise;
 					double pooled = pooledCpuRatio(proxy, disabled, body);
 					// A gross regression shows in every round and over all rounds alike.
-					// Noise on a
-					// shared machine (another job, a JIT compilation late in the warm-up,
-					// counted in
-					// the proxy's CPU time) moves some rounds only: the best round must
-					// be above too.
+					// Noise on a shared machine (another job, a JIT compilation late in
+					// the warm-up, counted in the proxy's CPU time) moves some rounds
+					// only: the best round must be above too.
 					if (Stats.min(cpu) > limit && pooled > limit) {
 						System.out.printf(Locale.ROOT,
 								"  FAILED: %s CPU per request ratio %.3f in the best round (over all "

@@ -104,8 +104,7 @@ public final class Soak {
 		// once.
 		UPSTREAM_POOL_FULL(3, "/overflow/ok", "UPSTREAM_OVERFLOW", "BEFORE_RESPONSE"),
 		// Answered, unless its keep-alive connection sat idle long enough to be dropped:
-		// then
-		// sent once more on a new connection, and answered. No hang-up either way.
+		// then sent once more on a new connection, and answered. No hang-up either way.
 		STALE_KEEP_ALIVE(6, "/stale", null, null);
 
 		final int weight;
@@ -243,8 +242,8 @@ public final class Soak {
 		try {
 			RawHttp holder = fillOverflowPool(app);
 			// Long enough for every meter, tag combination and pooled connection to exist
-			// before
-			// the heap is measured, so that the heap check sees leaks, not a late start.
+			// before the heap is measured, so that the heap check sees leaks, not a late
+			// start.
 			int warmup = Math.max(Math.min(requests, 3000), requests / 10);
 			System.out.printf(Locale.ROOT, "Warm-up: %d requests%n", warmup);
 			execute(app, pool, schedule(warmup, seed - 1));
@@ -348,8 +347,7 @@ public final class Soak {
 			}
 
 			// The leak detector reports a leaked buffer when it finds it collected, on a
-			// later
-			// allocation: collect, then allocate through the proxy again, twice.
+			// later allocation: collect, then allocate through the proxy again, twice.
 			for (int round = 0; round < 2; round++) {
 				app.get("/bench/heap");
 				execute(app, pool, healthy(200));
@@ -362,11 +360,9 @@ public final class Soak {
 			check("LEAK: reports in the application log", leaks.size(), 0, failures);
 			leaks.stream().limit(5).forEach((line) -> System.out.println("    " + line));
 			// Every fault is expected: none of them deserves an ERROR line. One
-			// exception, reported
-			// apart: Reactor Netty's own race when a response completes on another event
-			// loop
-			// while its connection is being closed ("channel not registered to an event
-			// loop").
+			// exception, reported apart: Reactor Netty's own race when a response
+			// completes on another event loop while its connection is being closed
+			// ("channel not registered to an event loop").
 			List<String> errors = new ArrayList<>();
 			int raced = 0;
 			for (int i = 0; i < lines.size(); i++) {
@@ -414,9 +410,9 @@ public final class Soak {
 		System.out.println("== Stale keep-alive connections: each /stale request dropped on a reused one, retried");
 		// Every /stale request was answered 200 (checked per request). The retries also
 		// count requests to /close and /reset that found a reused connection (unless
-		// Reactor
-		// Netty retried one itself), and connections the pool handed out just as a retry
-		// closed the upstream's idle ones: at least one per dropped /stale request.
+		// Reactor Netty retried one itself), and connections the pool handed out just as
+		// a retry closed the upstream's idle ones: at least one per dropped /stale
+		// request.
 		double retried = sum(scrape, "http_client_retries_total", Map.of("reason", "STALE_CONNECTION"));
 		int dropped = this.upstream.staleDropped();
 		// A /stale request dropped on every try was not retried after its last one.
@@ -682,8 +678,7 @@ public final class Soak {
 		scrape.forEach((series, value) -> {
 			if (series.startsWith(meter + "{")) {
 				// Whether a call went out on a new or a reused pooled connection depends
-				// on
-				// the pool's timing: the counts are exact per kind, phase, method and
+				// on the pool's timing: the counts are exact per kind, phase, method and
 				// place.
 				recorded.merge(labels(series).entrySet()
 					.stream()

@@ -89,8 +89,7 @@ final class DemoEndpoints implements BiFunction<HttpServerRequest, HttpServerRes
 			.header(HttpHeaderNames.CONTENT_LENGTH, String.valueOf(RESET_CONTENT_LENGTH))
 			.send(Flux.just(response.alloc().buffer().writeBytes(partial)), (chunk) -> true)
 			// An abortive close throws away bytes still waiting in the send buffer; give
-			// the
-			// partial body a moment to reach the peer first.
+			// the partial body a moment to reach the peer first.
 			.then(Mono.delay(Duration.ofMillis(50)).then(Mono.defer(() -> close(response, true))));
 	}
 
