@@ -53,7 +53,7 @@ public final class HangupAutoConfiguration {
 
 	@Bean
 	@ConditionalOnMissingBean
-	LoggingHangupListener loggingHangupListener(HangupProperties properties) {
+	LoggingHangupListener hangupLoggingListener(HangupProperties properties) {
 		return new LoggingHangupListener(properties.getLogging().getLevel().asMap());
 	}
 

@@ -33,7 +33,7 @@ public final class HangupMetricsAutoConfiguration {
 
 	@Bean
 	@ConditionalOnMissingBean
-	MicrometerHangupListener micrometerHangupListener(MeterRegistry registry, HangupProperties properties) {
+	MicrometerHangupListener hangupMicrometerListener(MeterRegistry registry, HangupProperties properties) {
 		return new MicrometerHangupListener(registry, properties.getMetrics().getMaxUpstreamTags());
 	}
 

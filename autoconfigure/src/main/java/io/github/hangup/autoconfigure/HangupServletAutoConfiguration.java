@@ -52,7 +52,7 @@ public final class HangupServletAutoConfiguration {
 
 	@Bean
 	@ConditionalOnMissingBean
-	ServletHangups servletHangups(HangupClassifier classifier, HangupRecorder recorder) {
+	ServletHangups hangupServletHangups(HangupClassifier classifier, HangupRecorder recorder) {
 		return new ServletHangups(classifier, recorder);
 	}
 

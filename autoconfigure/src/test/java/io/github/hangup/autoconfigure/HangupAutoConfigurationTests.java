@@ -107,7 +107,7 @@ class HangupAutoConfigurationTests {
 		this.runner.withUserConfiguration(CollectingListenersConfiguration.class)
 			.run((context) -> assertThat(context).hasSingleBean(LoggingHangupListener.class)
 				.getBeans(HangupListener.class)
-				.containsOnlyKeys("loggingHangupListener", "first", "second"));
+				.containsOnlyKeys("hangupLoggingListener", "first", "second"));
 	}
 
 	@Test
