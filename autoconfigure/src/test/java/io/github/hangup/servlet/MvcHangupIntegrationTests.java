@@ -18,6 +18,7 @@ import io.github.hangup.support.ServletTestApps;
 import io.github.hangup.support.TestApps;
 import io.micrometer.core.instrument.MeterRegistry;
 import jakarta.servlet.http.HttpServletResponse;
+import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -39,6 +40,10 @@ import org.springframework.web.bind.annotation.PathVariable;
 import org.springframework.web.bind.annotation.RestController;
 import org.springframework.web.client.RestClient;
 import org.springframework.web.client.RestTemplate;
+import org.springframework.web.client.support.RestClientAdapter;
+import org.springframework.web.reactive.function.client.WebClient;
+import org.springframework.web.service.annotation.GetExchange;
+import org.springframework.web.service.invoker.HttpServiceProxyFactory;
 import org.springframework.web.util.DefaultUriBuilderFactory;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -47,9 +52,10 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 /**
  * The hang-up matrix through a real Spring MVC application on Tomcat, relaying with the
  * {@code RestClient} and {@code RestTemplate} Boot builds (on the JDK's
- * {@code HttpClient}), in front of a raw-socket upstream that misbehaves on purpose. Each
- * test asserts what the client sees and the exact counts on both of Hangup's meters and
- * on Boot's server timer.
+ * {@code HttpClient}), an {@code @HttpExchange} interface over that {@code RestClient},
+ * and Boot's {@code WebClient} blocked on, in front of a raw-socket upstream that
+ * misbehaves on purpose. Each test asserts what the client sees and the exact counts on
+ * both of Hangup's meters and on Boot's server timer.
  */
 @ExtendWith(OutputCaptureExtension.class)
 class MvcHangupIntegrationTests {
@@ -89,7 +95,7 @@ class MvcHangupIntegrationTests {
 	}
 
 	@ParameterizedTest
-	@ValueSource(strings = { "rest-client", "rest-template" })
+	@ValueSource(strings = { "rest-client", "rest-template", "http-exchange", "web-client" })
 	void healthyCallIsRelayedAndRecordsNothing(String client) throws Exception {
 		try (RawHttpClient raw = new RawHttpClient(port, READ_TIMEOUT)) {
 			Head head = raw.send("GET", "/" + client + "/ok", "Connection: close").readHead();
@@ -103,27 +109,27 @@ class MvcHangupIntegrationTests {
 	}
 
 	@ParameterizedTest
-	@ValueSource(strings = { "rest-client", "rest-template" })
+	@ValueSource(strings = { "rest-client", "rest-template", "http-exchange", "web-client" })
 	void upstreamClosingWithoutAnAnswerIsAnswered502AndCountedOnceOnEachSide(String client) throws Exception {
 		assertAnswered(client, "/close", 502, "UPSTREAM_RESET",
 				"The upstream service closed the connection before completing its response.");
 	}
 
 	@ParameterizedTest
-	@ValueSource(strings = { "rest-client", "rest-template" })
+	@ValueSource(strings = { "rest-client", "rest-template", "http-exchange", "web-client" })
 	void upstreamResetIsAnswered502AndCountedOnceOnEachSide(String client) throws Exception {
 		assertAnswered(client, "/reset", 502, "UPSTREAM_RESET",
 				"The upstream service closed the connection before completing its response.");
 	}
 
 	@ParameterizedTest
-	@ValueSource(strings = { "rest-client", "rest-template" })
+	@ValueSource(strings = { "rest-client", "rest-template", "http-exchange", "web-client" })
 	void upstreamSlowerThanBootsReadTimeoutIsAnswered504AndCountedOnceOnEachSide(String client) throws Exception {
 		assertAnswered(client, "/hang", 504, "UPSTREAM_TIMEOUT", "The upstream service did not respond in time.");
 	}
 
 	@ParameterizedTest
-	@ValueSource(strings = { "rest-client", "rest-template" })
+	@ValueSource(strings = { "rest-client", "rest-template", "http-exchange", "web-client" })
 	void refusedConnectionIsAnswered502AndCountedOnceOnEachSide(String client) throws Exception {
 		String route = "/" + client + "-refused/{path}";
 		Head head;
@@ -326,7 +332,16 @@ class MvcHangupIntegrationTests {
 
 		private final RestTemplate plainRestTemplate;
 
-		RelayController(RestClient.Builder restClients, RestTemplateBuilder restTemplates, Environment environment) {
+		private final RelayService relayService;
+
+		private final RelayService refusedRelayService;
+
+		private final WebClient webClient;
+
+		private final WebClient refusedWebClient;
+
+		RelayController(RestClient.Builder restClients, RestTemplateBuilder restTemplates, WebClient.Builder webClients,
+				Environment environment) {
 			String upstream = environment.getRequiredProperty("test.upstream");
 			String refused = environment.getRequiredProperty("test.refused");
 			this.restClient = restClients.clone().baseUrl(upstream).build();
@@ -335,6 +350,30 @@ class MvcHangupIntegrationTests {
 			this.refusedRestTemplate = restTemplates.rootUri(refused).build();
 			this.plainRestTemplate = new RestTemplate(new JdkClientHttpRequestFactory());
 			this.plainRestTemplate.setUriTemplateHandler(new DefaultUriBuilderFactory(upstream));
+			this.relayService = RelayService.over(restClients.clone().baseUrl(upstream).build());
+			this.refusedRelayService = RelayService.over(restClients.clone().baseUrl(refused).build());
+			this.webClient = webClients.clone().baseUrl(upstream).build();
+			this.refusedWebClient = webClients.clone().baseUrl(refused).build();
+		}
+
+		@GetMapping("/http-exchange/{path}")
+		String httpExchange(@PathVariable String path) {
+			return this.relayService.get(path);
+		}
+
+		@GetMapping("/http-exchange-refused/{path}")
+		String httpExchangeRefused(@PathVariable String path) {
+			return this.refusedRelayService.get(path);
+		}
+
+		@GetMapping("/web-client/{path}")
+		@Nullable String webClient(@PathVariable String path) {
+			return this.webClient.get().uri("/" + path).retrieve().bodyToMono(String.class).block();
+		}
+
+		@GetMapping("/web-client-refused/{path}")
+		@Nullable String webClientRefused(@PathVariable String path) {
+			return this.refusedWebClient.get().uri("/" + path).retrieve().bodyToMono(String.class).block();
 		}
 
 		@GetMapping("/rest-client/{path}")
@@ -425,6 +464,20 @@ class MvcHangupIntegrationTests {
 				out.write(buffer, 0, read);
 				out.flush();
 			}
+		}
+
+	}
+
+	/** An HTTP service interface over a {@code RestClient} Boot built. */
+	interface RelayService {
+
+		@GetExchange("/{path}")
+		String get(@PathVariable String path);
+
+		static RelayService over(RestClient client) {
+			return HttpServiceProxyFactory.builderFor(RestClientAdapter.create(client))
+				.build()
+				.createClient(RelayService.class);
 		}
 
 	}
