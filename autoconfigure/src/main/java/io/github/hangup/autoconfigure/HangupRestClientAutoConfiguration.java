@@ -21,15 +21,17 @@ import org.springframework.context.annotation.Configuration;
 import org.springframework.core.Ordered;
 import org.springframework.core.annotation.Order;
 import org.springframework.core.env.Environment;
-import org.springframework.http.client.ClientHttpRequestInterceptor;
+import org.springframework.http.client.ClientHttpRequestInitializer;
 import org.springframework.web.client.RestClient;
 import org.springframework.web.client.RestTemplate;
 
 /**
- * Installs the {@link HangupClientHttpRequestInterceptor} on the
- * {@code RestClient.Builder} and the {@code RestTemplateBuilder} Boot auto-configures,
- * last of their interceptors, and gives the request factories Boot builds for them
- * Hangup's response timeout.
+ * Makes the calls of the {@code RestClient.Builder} and the {@code RestTemplateBuilder}
+ * Boot auto-configures Hangup's outbound calls: the request factories Boot builds for
+ * them are wrapped by the {@link HangupClientHttpRequestInterceptor} and get Hangup's
+ * response timeout, and the builders get it as a request initializer, for their
+ * observations. It is not an interceptor of theirs: Spring buffers the body of a request
+ * that has any interceptor.
  *
  * @since 0.3.0
  */
@@ -55,14 +57,12 @@ public final class HangupRestClientAutoConfiguration {
 
 	@Bean
 	RestClientCustomizer hangupRestClientCustomizer(HangupClientHttpRequestInterceptor interceptor) {
-		// Last in the list: the interceptor sits closest to the request factory and sees
-		// raw errors.
-		return (builder) -> builder.requestInterceptors((interceptors) -> last(interceptors, interceptor));
+		return (builder) -> builder.requestInitializers((initializers) -> once(initializers, interceptor));
 	}
 
-	static void last(List<ClientHttpRequestInterceptor> interceptors, ClientHttpRequestInterceptor interceptor) {
-		interceptors.remove(interceptor);
-		interceptors.add(interceptor);
+	static void once(List<ClientHttpRequestInitializer> initializers, ClientHttpRequestInitializer initializer) {
+		initializers.remove(initializer);
+		initializers.add(initializer);
 	}
 
 	/**
@@ -76,9 +76,9 @@ public final class HangupRestClientAutoConfiguration {
 
 		@Bean
 		@Order(Ordered.LOWEST_PRECEDENCE)
-		RequestFactoryReadTimeout hangupRequestFactoryReadTimeout(HangupProperties properties,
-				Environment environment) {
-			return RequestFactoryReadTimeout.of(properties, environment);
+		RequestFactoryReadTimeout hangupRequestFactoryReadTimeout(HangupProperties properties, Environment environment,
+				HangupClientHttpRequestInterceptor interceptor) {
+			return RequestFactoryReadTimeout.of(properties, environment).wrappingWith(interceptor::wrap);
 		}
 
 	}
@@ -89,7 +89,7 @@ public final class HangupRestClientAutoConfiguration {
 
 		@Bean
 		RestTemplateCustomizer hangupRestTemplateCustomizer(HangupClientHttpRequestInterceptor interceptor) {
-			return (restTemplate) -> last(restTemplate.getInterceptors(), interceptor);
+			return (restTemplate) -> once(restTemplate.getClientHttpRequestInitializers(), interceptor);
 		}
 
 	}

@@ -2,6 +2,7 @@ package io.github.hangup.autoconfigure;
 
 import java.time.Duration;
 import java.util.Objects;
+import java.util.function.UnaryOperator;
 
 import org.jspecify.annotations.Nullable;
 
@@ -27,7 +28,8 @@ import org.springframework.http.client.ClientHttpRequestFactory;
  * {@code UPSTREAM_TIMEOUT}. Ordered last: the builder it returns builds with the settings
  * adjusted, and is no longer of the type a customizer after it could expect. It also
  * gives the factories' clients the hooks through which a stopped call aborts its exchange
- * ({@link RequestFactoryAborts}).
+ * ({@link RequestFactoryAborts}), and wraps each factory built so that its requests are
+ * Hangup's outbound calls.
  */
 final class RequestFactoryReadTimeout
 		implements ClientHttpRequestFactoryBuilderCustomizer<ClientHttpRequestFactoryBuilder<?>> {
@@ -42,13 +44,29 @@ final class RequestFactoryReadTimeout
 
 	private final @Nullable Duration boot;
 
+	private final UnaryOperator<ClientHttpRequestFactory> wrapper;
+
 	/**
 	 * @param own {@code hangup.client.response-timeout}, if set
 	 * @param boot {@code spring.http.clients.read-timeout}, if set
 	 */
 	RequestFactoryReadTimeout(@Nullable Duration own, @Nullable Duration boot) {
+		this(own, boot, UnaryOperator.identity());
+	}
+
+	private RequestFactoryReadTimeout(@Nullable Duration own, @Nullable Duration boot,
+			UnaryOperator<ClientHttpRequestFactory> wrapper) {
 		this.own = own;
 		this.boot = boot;
+		this.wrapper = wrapper;
+	}
+
+	/**
+	 * The same, wrapping each factory built: last, so that the wrapper sees what the
+	 * client library does.
+	 */
+	RequestFactoryReadTimeout wrappingWith(UnaryOperator<ClientHttpRequestFactory> wrapper) {
+		return new RequestFactoryReadTimeout(this.own, this.boot, wrapper);
 	}
 
 	/**
@@ -96,13 +114,13 @@ final class RequestFactoryReadTimeout
 	}
 
 	private record Adjusting<T extends ClientHttpRequestFactory>(ClientHttpRequestFactoryBuilder<T> delegate,
-			RequestFactoryReadTimeout timeout) implements ClientHttpRequestFactoryBuilder<T> {
+			RequestFactoryReadTimeout timeout) implements ClientHttpRequestFactoryBuilder<ClientHttpRequestFactory> {
 
 		@Override
-		public T build(@Nullable HttpClientSettings settings) {
+		public ClientHttpRequestFactory build(@Nullable HttpClientSettings settings) {
 			HttpClientSettings given = Objects.requireNonNullElseGet(settings, HttpClientSettings::defaults);
 			Duration readTimeout = this.timeout.readTimeout(given.readTimeout());
-			return this.delegate.build(given.withReadTimeout(readTimeout));
+			return this.timeout.wrapper.apply(this.delegate.build(given.withReadTimeout(readTimeout)));
 		}
 
 	}

@@ -106,7 +106,7 @@ public final class HangupHandlerExceptionResolver implements HandlerExceptionRes
 		if (kind == HangupKind.SERVER_CLOSE) {
 			// Recorded already by the shutdown that stopped the request's calls; its
 			// client is still there and must not take what it got for a complete answer.
-			if (ServletHangups.phase(response) == HangupPhase.DURING_RESPONSE) {
+			if (ServletHangups.phase(request, response) == HangupPhase.DURING_RESPONSE) {
 				return abort(request, ex);
 			}
 			return answered(request, response, kind, HttpStatus.SERVICE_UNAVAILABLE.value());
@@ -117,7 +117,7 @@ public final class HangupHandlerExceptionResolver implements HandlerExceptionRes
 			return new ModelAndView();
 		}
 		boolean record = InboundScopes.claimRecording(scope);
-		HangupPhase phase = ServletHangups.phase(response);
+		HangupPhase phase = ServletHangups.phase(request, response);
 		String upstream = ServletHangups.upstream(ex);
 		if (phase == HangupPhase.DURING_RESPONSE) {
 			if (record) {

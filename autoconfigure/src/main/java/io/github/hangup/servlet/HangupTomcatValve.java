@@ -1,6 +1,7 @@
 package io.github.hangup.servlet;
 
 import java.io.IOException;
+import java.util.function.BooleanSupplier;
 
 import jakarta.servlet.ServletException;
 import org.apache.catalina.LifecycleException;
@@ -38,6 +39,10 @@ public final class HangupTomcatValve extends ValveBase {
 	public void invoke(Request request, Response response) throws IOException, ServletException {
 		request.setAttribute(ServletHangups.ABORT_ATTRIBUTE,
 				(ServletHangups.InboundAbort) (cause) -> abort(response, cause));
+		// Whether the head went out: a response Tomcat suspended with sendError(400) for
+		// a failed read of the request body counts as committed, though nothing was sent.
+		request.setAttribute(ServletHangups.SENT_ATTRIBUTE,
+				(BooleanSupplier) () -> response.getCoyoteResponse().isCommitted());
 		getNext().invoke(request, response);
 		this.watch.watch(request, response);
 	}

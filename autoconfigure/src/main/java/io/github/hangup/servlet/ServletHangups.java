@@ -2,6 +2,7 @@ package io.github.hangup.servlet;
 
 import java.time.Duration;
 import java.util.Set;
+import java.util.function.BooleanSupplier;
 
 import io.github.hangup.HangupClassifier;
 import io.github.hangup.HangupEvent;
@@ -35,6 +36,14 @@ public final class ServletHangups {
 	 * connection, as an {@link InboundAbort}.
 	 */
 	public static final String ABORT_ATTRIBUTE = InboundAbort.class.getName();
+
+	/**
+	 * Request attribute under which a container integration tells whether the response's
+	 * head went out, as a {@link BooleanSupplier}: {@code isCommitted()} is also true of
+	 * a response the container suspended without sending anything (Tomcat answers a
+	 * failed read of the request body with {@code sendError(400)}).
+	 */
+	public static final String SENT_ATTRIBUTE = ServletHangups.class.getName() + ".sent";
 
 	/**
 	 * The exceptions containers and Spring raise when the inbound client is gone, by
@@ -113,7 +122,7 @@ public final class ServletHangups {
 	 */
 	void markClientGone(HttpServletRequest request, HttpServletResponse response, InboundScope scope,
 			@Nullable Throwable cause) {
-		HangupPhase phase = phase(response);
+		HangupPhase phase = phase(request, response);
 		synchronized (scope) {
 			Set<String> stopped = InboundScopes.ended(scope, HangupKind.CLIENT_CANCEL);
 			if (InboundScopes.claimRecording(scope)) {
@@ -137,7 +146,7 @@ public final class ServletHangups {
 	 * {@link HangupKind#SERVER_CLOSE}, and stop the request's outbound calls.
 	 */
 	void serverClosing(HttpServletRequest request, HttpServletResponse response, InboundScope scope) {
-		HangupPhase phase = phase(response);
+		HangupPhase phase = phase(request, response);
 		Set<String> stopped = InboundScopes.ended(scope, HangupKind.SERVER_CLOSE);
 		if (InboundScopes.claimRecording(scope)) {
 			String upstreams = stopped.isEmpty() ? null : String.join(", ", stopped);
@@ -174,8 +183,10 @@ public final class ServletHangups {
 		return created;
 	}
 
-	static HangupPhase phase(HttpServletResponse response) {
-		return response.isCommitted() ? HangupPhase.DURING_RESPONSE : HangupPhase.BEFORE_RESPONSE;
+	static HangupPhase phase(HttpServletRequest request, HttpServletResponse response) {
+		boolean sent = (request.getAttribute(SENT_ATTRIBUTE) instanceof BooleanSupplier container)
+				? container.getAsBoolean() : response.isCommitted();
+		return sent ? HangupPhase.DURING_RESPONSE : HangupPhase.BEFORE_RESPONSE;
 	}
 
 	static @Nullable String upstream(Throwable error) {

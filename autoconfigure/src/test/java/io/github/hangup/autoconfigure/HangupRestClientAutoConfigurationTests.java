@@ -17,6 +17,7 @@ import org.springframework.boot.test.context.FilteredClassLoader;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
+import org.springframework.http.client.ClientHttpRequestInitializer;
 import org.springframework.http.client.ClientHttpRequestInterceptor;
 import org.springframework.web.client.RestClient;
 import org.springframework.web.client.RestTemplate;
@@ -36,33 +37,39 @@ class HangupRestClientAutoConfigurationTests {
 	private final ClientHttpRequestInterceptor own = (request, body, execution) -> execution.execute(request, body);
 
 	@Test
-	void interceptorIsAfterThoseOfOtherCustomizersOnBootsRestClientBuilder() {
+	void restClientBuilderGetsNoInterceptorThatWouldBufferItsBodiesButHangupsInitializer() {
 		this.runner.withUserConfiguration(OwnInterceptorConfiguration.class).run((context) -> {
 			HangupClientHttpRequestInterceptor hangup = context.getBean(HangupClientHttpRequestInterceptor.class);
+			RestClient.Builder builder = context.getBean(RestClient.Builder.class);
 			List<ClientHttpRequestInterceptor> interceptors = new ArrayList<>();
-			context.getBean(RestClient.Builder.class).requestInterceptors(interceptors::addAll);
-			assertThat(interceptors).containsExactly(OwnInterceptorConfiguration.OWN, hangup);
+			builder.requestInterceptors(interceptors::addAll);
+			assertThat(interceptors).containsExactly(OwnInterceptorConfiguration.OWN);
+			List<ClientHttpRequestInitializer> initializers = new ArrayList<>();
+			builder.requestInitializers(initializers::addAll);
+			assertThat(initializers).containsOnlyOnce(hangup);
 		});
 	}
 
 	@Test
-	void interceptorIsLastOnEveryRestTemplateBuiltFromBootsBuilder() {
+	void restTemplateFromBootsBuilderIsWatchedThroughItsRequestFactory() {
 		this.runner.run((context) -> {
 			HangupClientHttpRequestInterceptor hangup = context.getBean(HangupClientHttpRequestInterceptor.class);
-			RestTemplate restTemplate = context.getBean(RestTemplateBuilder.class).interceptors(this.own).build();
-			assertThat(restTemplate.getInterceptors()).containsExactly(this.own, hangup);
+			RestTemplate restTemplate = context.getBean(RestTemplateBuilder.class).build();
+			assertThat(restTemplate.getInterceptors()).isEmpty();
+			assertThat(restTemplate.getClientHttpRequestInitializers()).containsExactly(hangup);
+			assertThat(restTemplate.getRequestFactory().getClass().getSimpleName()).isEqualTo("WatchedRequestFactory");
 		});
 	}
 
 	@Test
-	void interceptorIsInstalledOnceWhenABuilderIsCustomizedAgain() {
+	void initializerIsInstalledOnceWhenABuilderIsCustomizedAgain() {
 		this.runner.run((context) -> {
 			HangupClientHttpRequestInterceptor hangup = context.getBean(HangupClientHttpRequestInterceptor.class);
 			RestClient.Builder builder = context.getBean(RestClient.Builder.class);
 			context.getBean(RestClientCustomizer.class).customize(builder);
-			List<ClientHttpRequestInterceptor> interceptors = new ArrayList<>();
-			builder.requestInterceptors(interceptors::addAll);
-			assertThat(interceptors).containsOnlyOnce(hangup);
+			List<ClientHttpRequestInitializer> initializers = new ArrayList<>();
+			builder.requestInitializers(initializers::addAll);
+			assertThat(initializers).containsOnlyOnce(hangup);
 		});
 	}
 

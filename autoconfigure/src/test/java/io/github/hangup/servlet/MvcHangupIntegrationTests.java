@@ -52,10 +52,11 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 /**
  * The hang-up matrix through a real Spring MVC application on Tomcat, relaying with the
  * {@code RestClient} and {@code RestTemplate} Boot builds (on the JDK's
- * {@code HttpClient}), an {@code @HttpExchange} interface over that {@code RestClient},
- * and Boot's {@code WebClient} blocked on, in front of a raw-socket upstream that
- * misbehaves on purpose. Each test asserts what the client sees and the exact counts on
- * both of Hangup's meters and on Boot's server timer.
+ * {@code HttpClient}), one with an interceptor of the application's own, an
+ * {@code @HttpExchange} interface over that {@code RestClient}, and Boot's
+ * {@code WebClient} blocked on, in front of a raw-socket upstream that misbehaves on
+ * purpose. Each test asserts what the client sees and the exact counts on both of
+ * Hangup's meters and on Boot's server timer.
  */
 @ExtendWith(OutputCaptureExtension.class)
 class MvcHangupIntegrationTests {
@@ -95,7 +96,7 @@ class MvcHangupIntegrationTests {
 	}
 
 	@ParameterizedTest
-	@ValueSource(strings = { "rest-client", "rest-template", "http-exchange", "web-client" })
+	@ValueSource(strings = { "rest-client", "rest-template", "http-exchange", "web-client", "intercepted" })
 	void healthyCallIsRelayedAndRecordsNothing(String client) throws Exception {
 		try (RawHttpClient raw = new RawHttpClient(port, READ_TIMEOUT)) {
 			Head head = raw.send("GET", "/" + client + "/ok", "Connection: close").readHead();
@@ -116,14 +117,14 @@ class MvcHangupIntegrationTests {
 	}
 
 	@ParameterizedTest
-	@ValueSource(strings = { "rest-client", "rest-template", "http-exchange", "web-client" })
+	@ValueSource(strings = { "rest-client", "rest-template", "http-exchange", "web-client", "intercepted" })
 	void upstreamResetIsAnswered502AndCountedOnceOnEachSide(String client) throws Exception {
 		assertAnswered(client, "/reset", 502, "UPSTREAM_RESET",
 				"The upstream service closed the connection before completing its response.");
 	}
 
 	@ParameterizedTest
-	@ValueSource(strings = { "rest-client", "rest-template", "http-exchange", "web-client" })
+	@ValueSource(strings = { "rest-client", "rest-template", "http-exchange", "web-client", "intercepted" })
 	void upstreamSlowerThanBootsReadTimeoutIsAnswered504AndCountedOnceOnEachSide(String client) throws Exception {
 		assertAnswered(client, "/hang", 504, "UPSTREAM_TIMEOUT", "The upstream service did not respond in time.");
 	}
@@ -240,7 +241,7 @@ class MvcHangupIntegrationTests {
 	}
 
 	@ParameterizedTest
-	@ValueSource(strings = { "rest-client", "rest-template" })
+	@ValueSource(strings = { "rest-client", "rest-template", "intercepted" })
 	void bodyFailureTheApplicationSwallowsIsStillTaggedOnBootsClientTimer(String client) throws Exception {
 		// The observation sees no error: only the call itself knows its body was cut.
 		try (RawHttpClient raw = new RawHttpClient(port, READ_TIMEOUT)) {
@@ -334,6 +335,8 @@ class MvcHangupIntegrationTests {
 
 		private final RelayService relayService;
 
+		private final RestClient interceptedRestClient;
+
 		private final RelayService refusedRelayService;
 
 		private final WebClient webClient;
@@ -351,9 +354,27 @@ class MvcHangupIntegrationTests {
 			this.plainRestTemplate = new RestTemplate(new JdkClientHttpRequestFactory());
 			this.plainRestTemplate.setUriTemplateHandler(new DefaultUriBuilderFactory(upstream));
 			this.relayService = RelayService.over(restClients.clone().baseUrl(upstream).build());
+			// An interceptor of the application's own: the call is made by another
+			// request than the one Boot's observation sees.
+			this.interceptedRestClient = restClients.clone()
+				.baseUrl(upstream)
+				.requestInterceptor((request, body, execution) -> execution.execute(request, body))
+				.build();
 			this.refusedRelayService = RelayService.over(restClients.clone().baseUrl(refused).build());
 			this.webClient = webClients.clone().baseUrl(upstream).build();
 			this.refusedWebClient = webClients.clone().baseUrl(refused).build();
+		}
+
+		@GetMapping("/intercepted/{path}")
+		String intercepted(@PathVariable String path) {
+			return this.interceptedRestClient.get().uri("/" + path).retrieve().body(String.class);
+		}
+
+		@GetMapping("/intercepted-swallow/{path}")
+		String interceptedSwallow(@PathVariable String path) {
+			return this.interceptedRestClient.get()
+				.uri("/" + path)
+				.exchange((request, upstreamResponse) -> drain(upstreamResponse.getBody()));
 		}
 
 		@GetMapping("/http-exchange/{path}")

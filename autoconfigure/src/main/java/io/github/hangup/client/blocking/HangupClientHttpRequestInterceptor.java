@@ -15,7 +15,10 @@ import io.github.hangup.server.InboundScope;
 import org.jspecify.annotations.Nullable;
 
 import org.springframework.http.HttpRequest;
+import org.springframework.http.client.ClientHttpRequest;
 import org.springframework.http.client.ClientHttpRequestExecution;
+import org.springframework.http.client.ClientHttpRequestFactory;
+import org.springframework.http.client.ClientHttpRequestInitializer;
 import org.springframework.http.client.ClientHttpRequestInterceptor;
 import org.springframework.http.client.ClientHttpResponse;
 
@@ -26,16 +29,25 @@ import org.springframework.http.client.ClientHttpResponse;
  * counted once on {@code http.client.hangups}, before the response and while its body is
  * read.
  * <p>
+ * Auto-configuration applies it by {@linkplain #wrap(ClientHttpRequestFactory) wrapping}
+ * the request factories Boot builds for its {@code RestClient.Builder} and
+ * {@code RestTemplateBuilder}, closest to the client library, and registers it on them as
+ * a {@link ClientHttpRequestInitializer}, through which Boot's client observations learn
+ * of the call. It is not installed as an interceptor: Spring buffers the whole body of a
+ * request that has any interceptor, which would hold a streamed upload in memory and keep
+ * it from the upstream until its end. Add it as an interceptor only to a client whose
+ * request factory is not built by Boot, and whose request bodies may be buffered.
+ * <p>
  * A hang-up before the response is thrown as a {@link HangupResourceAccessException}, the
  * {@code ResourceAccessException} the clients throw for any failed call, with the typed
  * {@link HangupException} as its cause; one while the body is read as an
  * {@code IOException} with the hang-up as its cause, which the clients wrap as they wrap
- * any failure of a body. Installed last, closest to the request factory, so that it sees
- * the factory's own errors.
+ * any failure of a body.
  *
  * @since 0.3.0
  */
-public final class HangupClientHttpRequestInterceptor implements ClientHttpRequestInterceptor {
+public final class HangupClientHttpRequestInterceptor
+		implements ClientHttpRequestInterceptor, ClientHttpRequestInitializer {
 
 	private final HangupClassifier classifier;
 
@@ -80,14 +92,43 @@ public final class HangupClientHttpRequestInterceptor implements ClientHttpReque
 		this.readTimeoutNanos = readTimeout.toNanos();
 	}
 
+	/**
+	 * Wrap a request factory so that each request it creates is an outbound call, without
+	 * buffering its body.
+	 * @param factory the factory to wrap
+	 * @return a factory whose requests are Hangup's outbound calls
+	 * @since 0.5.0
+	 */
+	public ClientHttpRequestFactory wrap(ClientHttpRequestFactory factory) {
+		return (factory instanceof WatchedRequestFactory) ? factory : new WatchedRequestFactory(factory, this);
+	}
+
+	/**
+	 * Give the request a place where its call is found by the client's observation, which
+	 * observes this request while the call may be made by another one (that of the
+	 * request factory, when the client has interceptors).
+	 */
+	@Override
+	public void initialize(ClientHttpRequest request) {
+		request.getAttributes().putIfAbsent(CallHolder.ATTRIBUTE, new CallHolder());
+	}
+
 	@Override
 	public ClientHttpResponse intercept(HttpRequest request, byte[] body, ClientHttpRequestExecution execution)
 			throws IOException {
+		return exchange(request, () -> execution.execute(request, body));
+	}
+
+	/** Make the request's exchange an outbound call. */
+	ClientHttpResponse exchange(HttpRequest request, Exchange exchange) throws IOException {
 		BlockingCall call = new BlockingCall(this.classifier, this.recorder,
 				HangupObservations.method(request.getMethod().name()), upstream(request), scope(request),
 				this.propagation == PropagationMode.REQUEST, this.calls);
-		// For the hangup key of the call's observation, whose carrier is this request.
+		// For the hangup key of the call's observation.
 		request.getAttributes().put(BlockingCall.ATTRIBUTE, call);
+		if (request.getAttributes().get(CallHolder.ATTRIBUTE) instanceof CallHolder holder) {
+			holder.call = call;
+		}
 		HangupException early = call.begin();
 		if (early != null) {
 			throw new HangupResourceAccessException(request, early);
@@ -99,7 +140,7 @@ public final class HangupClientHttpRequestInterceptor implements ClientHttpReque
 				// stopped.
 				throw new IOException("Call stopped before it was sent");
 			}
-			response = execution.execute(request, body);
+			response = exchange.execute();
 		}
 		catch (IOException | RuntimeException ex) {
 			if (call.fail(ex) instanceof HangupException hangup) {
@@ -140,6 +181,26 @@ public final class HangupClientHttpRequestInterceptor implements ClientHttpReque
 			port = "https".equalsIgnoreCase(url.getScheme()) ? 443 : 80;
 		}
 		return host + ":" + port;
+	}
+
+	/** What sends the request and returns its response. */
+	@FunctionalInterface
+	interface Exchange {
+
+		ClientHttpResponse execute() throws IOException;
+
+	}
+
+	/**
+	 * Holds the call of a request, under {@link #ATTRIBUTE}: the map of attributes is
+	 * copied from the request a client observes to the one its request factory creates.
+	 */
+	static final class CallHolder {
+
+		static final String ATTRIBUTE = CallHolder.class.getName();
+
+		volatile @Nullable BlockingCall call;
+
 	}
 
 }
