@@ -32,9 +32,6 @@ import org.jspecify.annotations.Nullable;
  */
 final class BlockingCall extends AbstractOutboundCall {
 
-	/** Request attribute holding the call, for its observation. */
-	static final String ATTRIBUTE = BlockingCall.class.getName();
-
 	/** The call whose request the thread hands to the request factory, while it does. */
 	private static final ThreadLocal<BlockingCall> SENDING = new ThreadLocal<>();
 

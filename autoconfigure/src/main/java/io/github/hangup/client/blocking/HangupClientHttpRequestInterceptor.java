@@ -110,7 +110,7 @@ public final class HangupClientHttpRequestInterceptor
 	 */
 	@Override
 	public void initialize(ClientHttpRequest request) {
-		request.getAttributes().putIfAbsent(CallHolder.ATTRIBUTE, new CallHolder());
+		CallHolder.of(request);
 	}
 
 	@Override
@@ -124,11 +124,8 @@ public final class HangupClientHttpRequestInterceptor
 		BlockingCall call = new BlockingCall(this.classifier, this.recorder,
 				HangupObservations.method(request.getMethod().name()), upstream(request), scope(request),
 				this.propagation == PropagationMode.REQUEST, this.calls);
-		// For the hangup key of the call's observation.
-		request.getAttributes().put(BlockingCall.ATTRIBUTE, call);
-		if (request.getAttributes().get(CallHolder.ATTRIBUTE) instanceof CallHolder holder) {
-			holder.call = call;
-		}
+		// For the hangup key of the call's observation, and the body's writer.
+		CallHolder.of(request).call = call;
 		HangupException early = call.begin();
 		if (early != null) {
 			throw new HangupResourceAccessException(request, early);
@@ -200,6 +197,16 @@ public final class HangupClientHttpRequestInterceptor
 		static final String ATTRIBUTE = CallHolder.class.getName();
 
 		volatile @Nullable BlockingCall call;
+
+		/** The request's holder, put in place if the request has none. */
+		static CallHolder of(HttpRequest request) {
+			return (CallHolder) request.getAttributes().computeIfAbsent(ATTRIBUTE, (key) -> new CallHolder());
+		}
+
+		/** The call of a request, if it was made. */
+		static @Nullable BlockingCall callOf(HttpRequest request) {
+			return (request.getAttributes().get(ATTRIBUTE) instanceof CallHolder holder) ? holder.call : null;
+		}
 
 	}
 

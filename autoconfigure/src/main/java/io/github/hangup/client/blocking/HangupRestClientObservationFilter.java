@@ -6,7 +6,6 @@ import io.github.hangup.HangupObservations;
 import io.github.hangup.HangupSide;
 import io.micrometer.observation.Observation;
 import io.micrometer.observation.ObservationFilter;
-import org.jspecify.annotations.Nullable;
 
 import org.springframework.http.client.ClientHttpRequest;
 import org.springframework.http.client.observation.ClientRequestObservationContext;
@@ -37,7 +36,7 @@ public final class HangupRestClientObservationFilter implements ObservationFilte
 			return context;
 		}
 		ClientHttpRequest request = client.getCarrier();
-		BlockingCall call = (request != null) ? call(request) : null;
+		BlockingCall call = (request != null) ? HangupClientHttpRequestInterceptor.CallHolder.callOf(request) : null;
 		HangupKind kind = (call != null) ? call.observedKind() : null;
 		Throwable error = client.getError();
 		if (call == null && error != null) {
@@ -46,14 +45,6 @@ public final class HangupRestClientObservationFilter implements ObservationFilte
 		HangupObservations.tag(context, kind);
 		HangupObservations.boundMethod(context);
 		return context;
-	}
-
-	private static @Nullable BlockingCall call(ClientHttpRequest request) {
-		if (request.getAttributes().get(BlockingCall.ATTRIBUTE) instanceof BlockingCall call) {
-			return call;
-		}
-		Object holder = request.getAttributes().get(HangupClientHttpRequestInterceptor.CallHolder.ATTRIBUTE);
-		return (holder instanceof HangupClientHttpRequestInterceptor.CallHolder held) ? held.call : null;
 	}
 
 }

@@ -74,7 +74,8 @@ final class WatchedRequestFactory implements ClientHttpRequestFactory {
 
 		/** Tell the call that the body's own source failed, not the connection. */
 		void bodySourceFailed(Throwable error) {
-			if (getAttributes().get(BlockingCall.ATTRIBUTE) instanceof BlockingCall call) {
+			BlockingCall call = HangupClientHttpRequestInterceptor.CallHolder.callOf(this);
+			if (call != null) {
 				call.requestBodyFailed(error);
 			}
 		}
