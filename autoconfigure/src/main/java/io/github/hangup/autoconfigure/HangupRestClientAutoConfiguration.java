@@ -5,6 +5,7 @@ import java.time.Duration;
 import java.util.List;
 
 import io.github.hangup.HangupClassifier;
+import io.github.hangup.client.HangupClientAttributes;
 import io.github.hangup.HangupRecorder;
 import io.github.hangup.client.OutboundCalls;
 import io.github.hangup.client.blocking.HangupClientHttpRequestInterceptor;
@@ -16,14 +17,18 @@ import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean
 import org.springframework.boot.http.client.autoconfigure.ClientHttpRequestFactoryBuilderCustomizer;
 import org.springframework.boot.restclient.RestClientCustomizer;
 import org.springframework.boot.restclient.RestTemplateCustomizer;
+import org.springframework.cloud.gateway.server.mvc.common.MvcUtils;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.core.Ordered;
 import org.springframework.core.annotation.Order;
 import org.springframework.core.env.Environment;
+import org.springframework.http.client.ClientHttpRequest;
 import org.springframework.http.client.ClientHttpRequestInitializer;
 import org.springframework.web.client.RestClient;
 import org.springframework.web.client.RestTemplate;
+import org.springframework.web.context.request.RequestAttributes;
+import org.springframework.web.context.request.RequestContextHolder;
 
 /**
  * Makes the calls of the {@code RestClient.Builder} and the {@code RestTemplateBuilder}
@@ -79,6 +84,31 @@ public final class HangupRestClientAutoConfiguration {
 		RequestFactoryReadTimeout hangupRequestFactoryReadTimeout(HangupProperties properties, Environment environment,
 				HangupClientHttpRequestInterceptor interceptor) {
 			return RequestFactoryReadTimeout.of(properties, environment).wrappingWith(interceptor::wrap);
+		}
+
+	}
+
+	/**
+	 * Names each call Spring Cloud Gateway Server MVC proxies after its route, as the
+	 * calls of the WebFlux Gateway are named: the {@code upstream} tag of a route stays
+	 * one value when its URI changes per request (a load-balanced route). A name the
+	 * application gave the call is kept.
+	 */
+	@Configuration(proxyBeanMethods = false)
+	@ConditionalOnClass(name = "org.springframework.cloud.gateway.server.mvc.common.MvcUtils")
+	static class GatewayMvcConfiguration {
+
+		@Bean
+		RestClientCustomizer hangupGatewayMvcRouteNames() {
+			return (builder) -> builder.requestInitializer(GatewayMvcConfiguration::nameAfterRoute);
+		}
+
+		private static void nameAfterRoute(ClientHttpRequest request) {
+			RequestAttributes inbound = RequestContextHolder.getRequestAttributes();
+			if (inbound != null && inbound.getAttribute(MvcUtils.GATEWAY_ROUTE_ID_ATTR,
+					RequestAttributes.SCOPE_REQUEST) instanceof String route) {
+				request.getAttributes().putIfAbsent(HangupClientAttributes.CLIENT_NAME, route);
+			}
 		}
 
 	}

@@ -114,6 +114,7 @@ public final class HangupHandlerExceptionResolver implements HandlerExceptionRes
 		InboundScope scope = ServletHangups.scope(request);
 		if (kind == HangupKind.CLIENT_CANCEL) {
 			this.hangups.clientGone(request, response, scope, ex);
+			ServletHangups.closeConnection(request, ex);
 			return new ModelAndView();
 		}
 		boolean record = InboundScopes.claimRecording(scope);

@@ -1,5 +1,6 @@
 package io.github.hangup.servlet;
 
+import java.io.EOFException;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
@@ -95,6 +96,7 @@ public final class HangupServletFilter extends OncePerRequestFilter implements O
 		HttpServletResponse answered = response;
 		AsyncScopeRequest async = null;
 		InFlight flight;
+		Runnable unwatch = null;
 		if (initial) {
 			scope = new InboundScope();
 			request.setAttribute(InboundScope.ATTRIBUTE, scope);
@@ -105,6 +107,7 @@ public final class HangupServletFilter extends OncePerRequestFilter implements O
 			request.setAttribute(AsyncScopeRequest.ATTRIBUTE, async);
 			served = async;
 			answered = new WatchedResponse(request, response, scope, this.hangups);
+			unwatch = watch(request, response, scope);
 		}
 		else {
 			scope = ServletHangups.scope(request);
@@ -121,8 +124,12 @@ public final class HangupServletFilter extends OncePerRequestFilter implements O
 				throw ex;
 			}
 			this.hangups.clientGone(request, response, scope, ex);
+			ServletHangups.closeConnection(request, ex);
 		}
 		finally {
+			if (unwatch != null) {
+				unwatch.run();
+			}
 			InboundScopes.restore(previous);
 			if (!request.isAsyncStarted()) {
 				ended(scope, flight);
@@ -137,6 +144,19 @@ public final class HangupServletFilter extends OncePerRequestFilter implements O
 				context.addListener(new StopListener(request, scope));
 			}
 		}
+	}
+
+	/**
+	 * Have the container watch the request's connection while the request waits on its
+	 * calls, if it offers to: it would otherwise find its client gone only at a write,
+	 * after the calls ended.
+	 */
+	private @Nullable Runnable watch(HttpServletRequest request, HttpServletResponse response, InboundScope scope) {
+		if (!(request.getAttribute(ServletHangups.WATCH_ATTRIBUTE) instanceof ServletHangups.ConnectionWatch watch)) {
+			return null;
+		}
+		return watch.watch(() -> InboundScopes.participants(scope) > 0, () -> this.hangups.clientGone(request, response,
+				scope, new EOFException("Client closed the connection")));
 	}
 
 	@Override

@@ -20,7 +20,9 @@ import org.apache.coyote.ActionCode;
  * Also watches the connection of each asynchronous HTTP/1.1 request while it waits, which
  * Tomcat does not: a client leaving a {@code DeferredResult}, a {@code Callable} or an
  * event stream that writes nothing is found within a quarter of a second, and the
- * request's asynchronous listeners get {@code onError} as for a write that failed.
+ * request's asynchronous listeners get {@code onError} as for a write that failed. A
+ * synchronous request's connection is watched while the request waits on its calls, which
+ * are stopped when its client is found gone.
  *
  * @since 0.3.0
  */
@@ -43,6 +45,10 @@ public final class HangupTomcatValve extends ValveBase {
 		// a failed read of the request body counts as committed, though nothing was sent.
 		request.setAttribute(ServletHangups.SENT_ATTRIBUTE,
 				(BooleanSupplier) () -> response.getCoyoteResponse().isCommitted());
+		request.setAttribute(ServletHangups.CLOSE_ATTRIBUTE,
+				(ServletHangups.InboundAbort) (cause) -> close(response, cause));
+		request.setAttribute(ServletHangups.WATCH_ATTRIBUTE,
+				(ServletHangups.ConnectionWatch) (waiting, gone) -> this.watch.watchWaiting(request, waiting, gone));
 		getNext().invoke(request, response);
 		this.watch.watch(request, response);
 	}
@@ -60,6 +66,11 @@ public final class HangupTomcatValve extends ValveBase {
 		catch (IOException ex) {
 			// The client is gone already: closing is all that is left.
 		}
+		close(response, cause);
+	}
+
+	/** Close the connection at once; Tomcat sends nothing more of the response. */
+	private static void close(Response response, Throwable cause) {
 		// Tomcat turns the status into a 500 for any error but an I/O error: the client
 		// got the status already sent, and the request's metrics must say so.
 		IOException error = (cause instanceof IOException io) ? io : new IOException(cause.getMessage(), cause);

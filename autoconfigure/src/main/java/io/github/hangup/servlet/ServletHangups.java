@@ -46,6 +46,18 @@ public final class ServletHangups {
 	public static final String SENT_ATTRIBUTE = ServletHangups.class.getName() + ".sent";
 
 	/**
+	 * Request attribute under which a container integration offers to close the request's
+	 * connection without sending anything more, as an {@link InboundAbort}.
+	 */
+	static final String CLOSE_ATTRIBUTE = ServletHangups.class.getName() + ".close";
+
+	/**
+	 * Request attribute under which a container integration offers to watch the
+	 * connection of a synchronous request, as a {@link ConnectionWatch}.
+	 */
+	static final String WATCH_ATTRIBUTE = ConnectionWatch.class.getName();
+
+	/**
 	 * The exceptions containers and Spring raise when the inbound client is gone, by
 	 * class name so that none of their libraries is required: Tomcat's, Jetty's and
 	 * Spring's own.
@@ -99,6 +111,18 @@ public final class ServletHangups {
 			}
 		}
 		return false;
+	}
+
+	/**
+	 * Close the connection of a request whose client is gone without sending the rest of
+	 * its response, where the container offers to: a client that only closed its side
+	 * would otherwise take a response begun for nobody (an empty 200) for the answer. On
+	 * the request's thread.
+	 */
+	static void closeConnection(HttpServletRequest request, Throwable cause) {
+		if (request.getAttribute(CLOSE_ATTRIBUTE) instanceof InboundAbort close) {
+			close.abort(cause);
+		}
 	}
 
 	/**
@@ -225,6 +249,27 @@ public final class ServletHangups {
 		 * @param cause why
 		 */
 		void abort(Throwable cause);
+
+	}
+
+	/**
+	 * Watches the connection of a synchronous request while it waits on its calls: a
+	 * container finds a client gone only at a write, and a request waiting on an upstream
+	 * writes nothing.
+	 */
+	@FunctionalInterface
+	interface ConnectionWatch {
+
+		/**
+		 * Look at the request's connection every so often while {@code waiting} says that
+		 * the request waits on calls, and run {@code gone} once, on the watching thread,
+		 * when its client closed or reset it.
+		 * @param waiting whether the request waits on calls
+		 * @param gone what to do when the client is gone
+		 * @return ends the watch, run on the request's thread before it returns to the
+		 * container; {@code null} when the connection cannot be watched
+		 */
+		@Nullable Runnable watch(BooleanSupplier waiting, Runnable gone);
 
 	}
 

@@ -3,14 +3,19 @@ package io.github.hangup.servlet;
 import java.io.EOFException;
 import java.lang.reflect.Field;
 import java.time.Duration;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.atomic.AtomicReferenceFieldUpdater;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
 
 import jakarta.servlet.AsyncEvent;
 import jakarta.servlet.AsyncListener;
@@ -59,6 +64,14 @@ final class TomcatConnectionWatch {
 
 	private final AtomicReference<@Nullable ScheduledExecutorService> scheduler = new AtomicReference<>();
 
+	/**
+	 * Synchronous requests watched while they wait on calls, looked at by one periodic
+	 * sweep.
+	 */
+	private final Set<Waiting> waiting = ConcurrentHashMap.newKeySet();
+
+	private final AtomicBoolean sweeping = new AtomicBoolean();
+
 	private volatile boolean stopped;
 
 	/**
@@ -86,6 +99,46 @@ final class TomcatConnectionWatch {
 		}
 		long interval = INTERVAL.toNanos();
 		watched.start(scheduler.scheduleWithFixedDelay(watched::look, interval, interval, TimeUnit.NANOSECONDS));
+	}
+
+	/**
+	 * Watch the connection of a synchronous request while it waits on calls. Tomcat's
+	 * thread holds the connection's lock for the whole request, so a look cannot take it
+	 * as for an asynchronous request. Instead, a look reads only while the request waits
+	 * on a call (it then reads from its upstream, not from this connection) and once its
+	 * body was read in full, and the request's thread, on its way back to Tomcat, waits
+	 * for a look under way to end (a look does not block).
+	 * @param request the request, on its thread
+	 * @param waiting whether the request waits on calls
+	 * @param gone run once, on the watching thread, when the client is found gone
+	 * @return ends the watch, or {@code null} when the connection cannot be watched
+	 */
+	@Nullable Runnable watchWaiting(Request request, BooleanSupplier waiting, Runnable gone) {
+		if (this.stopped || connection(request) == null) {
+			return null;
+		}
+		org.apache.coyote.Request coyote = request.getCoyoteRequest();
+		Waiting watched = new Waiting(waiting, () -> lookAt(coyote), gone);
+		this.waiting.add(watched);
+		if (!this.sweeping.get() && this.sweeping.compareAndSet(false, true)) {
+			ScheduledExecutorService scheduler = scheduler();
+			if (scheduler != null) {
+				long interval = INTERVAL.toNanos();
+				scheduler.scheduleWithFixedDelay(this::sweep, interval, interval, TimeUnit.NANOSECONDS);
+			}
+		}
+		return () -> {
+			watched.end();
+			this.waiting.remove(watched);
+		};
+	}
+
+	private void sweep() {
+		for (Waiting watched : this.waiting) {
+			if (watched.look()) {
+				this.waiting.remove(watched);
+			}
+		}
 	}
 
 	/** Stop watching: the container stops. */
@@ -148,6 +201,117 @@ final class TomcatConnectionWatch {
 		}
 	}
 
+	/** What a look at a request's connection found. */
+	enum Look {
+
+		/** Nothing to say: the client is there, or the request still reads its body. */
+		HERE,
+
+		/** The client closed or reset the connection. */
+		GONE,
+
+		/**
+		 * The client sent bytes ahead (a pipelined request), kept for the next request:
+		 * the connection can no longer be watched.
+		 */
+		AHEAD
+
+	}
+
+	/**
+	 * Whether the client closed or reset the request's connection: Tomcat's answer to
+	 * "how much request data is available, reading without blocking" is 1 for a read that
+	 * failed. A second answer tells that from one byte sent ahead, which stays in the
+	 * buffer: the next answer is then 0.
+	 */
+	private static Look lookAt(org.apache.coyote.Request coyote) {
+		AtomicBoolean read = new AtomicBoolean();
+		coyote.action(ActionCode.REQUEST_BODY_FULLY_READ, read);
+		if (!read.get()) {
+			// The request still reads its body: not to be read from here.
+			return Look.HERE;
+		}
+		coyote.action(ActionCode.AVAILABLE, Boolean.TRUE);
+		if (coyote.getAvailable() == 0) {
+			return Look.HERE;
+		}
+		coyote.action(ActionCode.AVAILABLE, Boolean.TRUE);
+		return (coyote.getAvailable() == 0) ? Look.AHEAD : Look.GONE;
+	}
+
+	/** One synchronous request, watched while it waits on calls. */
+	static final class Waiting {
+
+		private static final AtomicIntegerFieldUpdater<Waiting> STATE = AtomicIntegerFieldUpdater
+			.newUpdater(Waiting.class, "state");
+
+		private static final int IDLE = 0;
+
+		private static final int LOOKING = 1;
+
+		private static final int ENDED = 2;
+
+		private final BooleanSupplier waiting;
+
+		private final Supplier<Look> connection;
+
+		private final Runnable gone;
+
+		private volatile int state;
+
+		/**
+		 * Create a watch.
+		 * @param waiting whether the request waits on calls
+		 * @param connection looks at the request's connection
+		 * @param gone run once when the client is found gone
+		 */
+		Waiting(BooleanSupplier waiting, Supplier<Look> connection, Runnable gone) {
+			this.waiting = waiting;
+			this.connection = connection;
+			this.gone = gone;
+		}
+
+		/**
+		 * Look at the connection once, on the watching thread.
+		 * @return whether the watch ended
+		 */
+		boolean look() {
+			if (!this.waiting.getAsBoolean()) {
+				return this.state == ENDED;
+			}
+			if (!STATE.compareAndSet(this, IDLE, LOOKING)) {
+				return true;
+			}
+			Look look = Look.AHEAD;
+			try {
+				// Again, now that the request's thread cannot return to Tomcat: it may
+				// have stopped waiting since.
+				look = this.waiting.getAsBoolean() ? this.connection.get() : Look.HERE;
+			}
+			catch (RuntimeException ex) {
+				logger.debug("Cannot watch the connection of a request", ex);
+			}
+			finally {
+				this.state = (look == Look.HERE) ? IDLE : ENDED;
+			}
+			if (look == Look.GONE) {
+				this.gone.run();
+			}
+			return look != Look.HERE;
+		}
+
+		/** End the watch, on the request's thread, once a look under way ended. */
+		void end() {
+			while (!STATE.compareAndSet(this, IDLE, ENDED)) {
+				if (this.state == ENDED) {
+					return;
+				}
+				Thread.onSpinWait();
+			}
+		}
+
+	}
+
 	/** One asynchronous request, watched until it completes. */
 	private static final class Watched implements AsyncListener {
 
@@ -196,47 +360,26 @@ final class TomcatConnectionWatch {
 					// The request ended (its objects may serve the next request by now).
 					end();
 				}
-				else if (isGone()) {
-					end();
-					// As for a write that failed: the request's listeners get onError,
-					// on a container thread once this lock is released, and the
-					// connection is closed. Under the lock, so that it is this request's
-					// connection.
-					this.response.getCoyoteResponse()
-						.action(ActionCode.CLOSE_NOW,
-								new ClientAbortException(new EOFException("Client closed the connection")));
+				else {
+					Look look = lookAt(this.request.getCoyoteRequest());
+					if (look != Look.HERE) {
+						end();
+					}
+					if (look == Look.GONE) {
+						// As for a write that failed: the request's listeners get
+						// onError,
+						// on a container thread once this lock is released, and the
+						// connection is closed. Under the lock, so that it is this
+						// request's connection.
+						this.response.getCoyoteResponse()
+							.action(ActionCode.CLOSE_NOW,
+									new ClientAbortException(new EOFException("Client closed the connection")));
+					}
 				}
 			}
 			finally {
 				lock.unlock();
 			}
-		}
-
-		/**
-		 * Whether the client closed or reset the connection: Tomcat's answer to "how much
-		 * request data is available, reading without blocking" is 1 for a read that
-		 * failed. A second answer tells that from one byte sent ahead, which stays in the
-		 * buffer: the next answer is then 0.
-		 */
-		private boolean isGone() {
-			org.apache.coyote.Request coyote = this.request.getCoyoteRequest();
-			AtomicBoolean read = new AtomicBoolean();
-			coyote.action(ActionCode.REQUEST_BODY_FULLY_READ, read);
-			if (!read.get()) {
-				// The request still reads its body: not to be read from here.
-				return false;
-			}
-			coyote.action(ActionCode.AVAILABLE, Boolean.TRUE);
-			if (coyote.getAvailable() == 0) {
-				return false;
-			}
-			coyote.action(ActionCode.AVAILABLE, Boolean.TRUE);
-			if (coyote.getAvailable() == 0) {
-				// Bytes sent ahead, kept for the next request: no longer watched.
-				end();
-				return false;
-			}
-			return true;
 		}
 
 		@Override

@@ -6,7 +6,6 @@ import java.lang.reflect.Field;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.TreeMap;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
@@ -24,13 +23,12 @@ import io.github.hangup.UpstreamTimeoutException;
 import io.github.hangup.UpstreamUnreachableException;
 import io.github.hangup.client.OutboundCalls;
 import io.github.hangup.client.blocking.HangupResourceAccessException;
-import io.github.hangup.metrics.HangupMetrics;
+import io.github.hangup.support.Answer;
 import io.github.hangup.support.FaultyUpstream;
 import io.github.hangup.support.HangupMeters;
 import io.github.hangup.support.RawHttpClient;
 import io.github.hangup.support.RawHttpClient.Head;
 import io.github.hangup.support.ServletTestApps;
-import io.github.hangup.support.Settled;
 import io.github.hangup.support.TestApps;
 import io.micrometer.core.instrument.MeterRegistry;
 import jakarta.servlet.http.HttpServletRequest;
@@ -210,8 +208,8 @@ class MvcRequestFactoryMatrixTests {
 	@MethodSource("factoriesAndClients")
 	void refusedConnectionIsAnswered502AndCountedOnce(String factory, String client) throws Exception {
 		ConfigurableApplicationContext app = apps.get(factory);
-		Answer answer = call(app, "/refused/" + client + "?path=/ok");
-		assertProblem(answer, 502, "UPSTREAM_UNREACHABLE");
+		Answer answer = Answer.get(app, "/refused/" + client + "?path=/ok", READ_TIMEOUT);
+		answer.assertProblem(502, "UPSTREAM_UNREACHABLE");
 		assertCounted(app, "/refused/{client}", 502, "UPSTREAM_UNREACHABLE", "BEFORE_RESPONSE",
 				"127.0.0.1:" + refusedPort);
 		assertCalledGot(app, "BEFORE_RESPONSE", UpstreamUnreachableException.class);
@@ -260,6 +258,47 @@ class MvcRequestFactoryMatrixTests {
 				Map.of("hangup=CLIENT_CANCEL,method=GET", 1L));
 		assertThat(upstream.peerClosed("/gate")).isEqualTo(closedBefore + 1);
 		assertThat(upstream.answered("/gate")).isZero();
+	}
+
+	/**
+	 * A synchronous handler waiting on its upstream writes nothing, so Tomcat would not
+	 * find its client gone before the upstream answered: Hangup watches the connection
+	 * while the request waits on its call, and a client that closes or resets it stops
+	 * the call well before its response timeout.
+	 */
+	@ParameterizedTest
+	@MethodSource("factoriesAndClients")
+	void clientLeavingASynchronousRequestThatWritesNothingAbortsItsCall(String factory, String client)
+			throws Exception {
+		for (boolean reset : new boolean[] { false, true }) {
+			clear();
+			ConfigurableApplicationContext app = apps.get(factory);
+			MatrixController controller = app.getBean(MatrixController.class);
+			int receivedBefore = upstream.received("/gate");
+			int closedBefore = upstream.peerClosed("/gate");
+			try (RawHttpClient raw = new RawHttpClient(TestApps.port(app), READ_TIMEOUT)) {
+				raw.send("GET", "/call/" + client + "?path=/gate");
+				upstream.awaitReceived("/gate", receivedBefore + 1);
+				if (reset) {
+					raw.reset();
+				}
+			}
+			// Long before the response timeout: the call was aborted, not timed out.
+			await().atMost(RESPONSE_TIMEOUT.dividedBy(2))
+				.pollInterval(Duration.ofMillis(1))
+				.until(() -> upstream.peerClosed("/gate") > closedBefore);
+			Throwable outcome = controller.outcomes.poll(RESPONSE_TIMEOUT.toMillis() / 2, TimeUnit.MILLISECONDS);
+			assertThat(outcome).as("what the waiting thread got")
+				.isInstanceOf(HangupResourceAccessException.class)
+				.hasCauseInstanceOf(ClientCancelException.class);
+			assertMeters(app, Map.of("kind=CLIENT_CANCEL,method=GET,phase=BEFORE_RESPONSE,uri=/call/{client}", 1L),
+					Map.of("kind=CLIENT_CANCEL,method=GET,phase=BEFORE_RESPONSE,upstream=127.0.0.1:" + upstream.port(),
+							1L),
+					Map.of("hangup=CLIENT_CANCEL,uri=/call/{client}", 1L),
+					Map.of("hangup=CLIENT_CANCEL,method=GET", 1L));
+			assertThat(upstream.peerClosed("/gate")).isEqualTo(closedBefore + 1);
+			assertThat(upstream.answered("/gate")).isZero();
+		}
 	}
 
 	// Not on Reactor Netty: its factory's body cannot be aborted from another thread, and
@@ -326,25 +365,10 @@ class MvcRequestFactoryMatrixTests {
 	private static void assertAnswered(String factory, String client, String path, int status, String kind,
 			String clientPhase, Class<? extends HangupException> type) throws Exception {
 		ConfigurableApplicationContext app = apps.get(factory);
-		Answer answer = call(app, "/call/" + client + "?path=" + path);
-		assertProblem(answer, status, kind);
+		Answer answer = Answer.get(app, "/call/" + client + "?path=" + path, READ_TIMEOUT);
+		answer.assertProblem(status, kind);
 		assertCounted(app, "/call/{client}", status, kind, clientPhase, "127.0.0.1:" + upstream.port());
 		assertCalledGot(app, clientPhase, type);
-	}
-
-	private static Answer call(ConfigurableApplicationContext app, String target) throws IOException {
-		try (RawHttpClient raw = new RawHttpClient(TestApps.port(app), READ_TIMEOUT)) {
-			Head head = raw.send("GET", target, "Connection: close").readHead();
-			return new Answer(head, raw.readRest().text());
-		}
-	}
-
-	private static void assertProblem(Answer answer, int status, String kind) {
-		assertThat(answer.head().status()).isEqualTo(status);
-		assertThat(answer.head().header("content-type")).isEqualTo("application/problem+json");
-		assertThat(answer.body()).contains("\"hangup\":\"" + kind + "\"")
-			.contains("\"status\":" + status)
-			.doesNotContain("127.0.0.1");
 	}
 
 	/**
@@ -367,19 +391,11 @@ class MvcRequestFactoryMatrixTests {
 	 */
 	private static void assertMeters(ConfigurableApplicationContext app, Map<String, Long> serverHangups,
 			Map<String, Long> clientHangups, Map<String, Long> serverRequests, Map<String, Long> clientRequests) {
-		MeterRegistry registry = app.getBean(MeterRegistry.class);
 		String[] serverRequestTags = serverRequests.keySet().stream().anyMatch((key) -> key.contains("outcome="))
 				? new String[] { HangupObservations.KEY, "outcome", "status", "uri" }
 				: new String[] { HangupObservations.KEY, "uri" };
-		Settled.awaitAndHold("meters", () -> Map.of(HangupMetrics.SERVER_HANGUPS,
-				HangupMeters.counts(registry, HangupMetrics.SERVER_HANGUPS), "http.client.hangups",
-				HangupMeters.counts(registry, "http.client.hangups", "kind", "method", "phase", "upstream"),
-				"http.server.requests", HangupMeters.counts(registry, "http.server.requests", serverRequestTags),
-				"http.client.requests",
-				HangupMeters.counts(registry, "http.client.requests", HangupObservations.KEY, "method")),
-				Map.of(HangupMetrics.SERVER_HANGUPS, new TreeMap<>(serverHangups), "http.client.hangups",
-						new TreeMap<>(clientHangups), "http.server.requests", new TreeMap<>(serverRequests),
-						"http.client.requests", new TreeMap<>(clientRequests)));
+		HangupMeters.awaitAll(app.getBean(MeterRegistry.class), serverHangups, clientHangups, serverRequests,
+				serverRequestTags, clientRequests);
 	}
 
 	/**
@@ -406,9 +422,6 @@ class MvcRequestFactoryMatrixTests {
 			}
 		}
 		return error;
-	}
-
-	private record Answer(Head head, String body) {
 	}
 
 	/**

@@ -6,7 +6,9 @@ import java.util.TreeMap;
 import java.util.function.Predicate;
 
 import io.github.hangup.HangupEvent;
+import io.github.hangup.HangupObservations;
 import io.github.hangup.HangupSide;
+import io.github.hangup.metrics.HangupMetrics;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tag;
@@ -80,6 +82,26 @@ public final class HangupMeters {
 	 */
 	public static void awaitClientHangups(MeterRegistry registry, Map<String, Long> expected) {
 		awaitCounts(registry, "http.client.hangups", expected, "kind", "method", "phase", "upstream");
+	}
+
+	/**
+	 * Wait until Hangup's two meters and Boot's two request timers hold exactly the
+	 * expected counts, then check that they stay so: {@code http.server.hangups} keyed by
+	 * all its tags, {@code http.client.hangups} by kind, method, phase and upstream,
+	 * {@code http.server.requests} by the given tags, {@code http.client.requests} by its
+	 * hangup key and method.
+	 */
+	public static void awaitAll(MeterRegistry registry, Map<String, Long> serverHangups,
+			Map<String, Long> clientHangups, Map<String, Long> serverRequests, String[] serverRequestTags,
+			Map<String, Long> clientRequests) {
+		Settled.awaitAndHold("meters", () -> Map.of(HangupMetrics.SERVER_HANGUPS,
+				counts(registry, HangupMetrics.SERVER_HANGUPS), "http.client.hangups",
+				counts(registry, "http.client.hangups", "kind", "method", "phase", "upstream"), "http.server.requests",
+				counts(registry, "http.server.requests", serverRequestTags), "http.client.requests",
+				counts(registry, "http.client.requests", HangupObservations.KEY, "method")),
+				Map.of(HangupMetrics.SERVER_HANGUPS, new TreeMap<>(serverHangups), "http.client.hangups",
+						new TreeMap<>(clientHangups), "http.server.requests", new TreeMap<>(serverRequests),
+						"http.client.requests", new TreeMap<>(clientRequests)));
 	}
 
 	/**

@@ -1,0 +1,153 @@
+package io.github.hangup.servlet;
+
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.CyclicBarrier;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import io.github.hangup.servlet.TomcatConnectionWatch.Look;
+import io.github.hangup.servlet.TomcatConnectionWatch.Waiting;
+import org.junit.jupiter.api.RepeatedTest;
+import org.junit.jupiter.api.Test;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * The watch of a synchronous request's connection: a look reads the connection from the
+ * watching thread while Tomcat's thread serves the request, so the request's thread must
+ * not return to Tomcat while a look is under way, and no look may start once it did.
+ */
+class TomcatConnectionWatchTests {
+
+	@Test
+	void endWaitsForALookUnderWayToEnd() throws Exception {
+		CountDownLatch looking = new CountDownLatch(1);
+		CountDownLatch release = new CountDownLatch(1);
+		AtomicBoolean lookEnded = new AtomicBoolean();
+		Waiting watch = new Waiting(() -> true, () -> {
+			looking.countDown();
+			awaitOpen(release);
+			lookEnded.set(true);
+			return Look.HERE;
+		}, () -> {
+		});
+		CompletableFuture<Boolean> look = CompletableFuture.supplyAsync(watch::look);
+		assertThat(looking.await(10, TimeUnit.SECONDS)).isTrue();
+		AtomicBoolean endCalled = new AtomicBoolean();
+		CompletableFuture<Boolean> end = CompletableFuture.supplyAsync(() -> {
+			endCalled.set(true);
+			watch.end();
+			return lookEnded.get();
+		});
+		await().until(endCalled::get);
+		// The request's thread stays out of Tomcat while the look reads.
+		await().during(Duration.ofMillis(200)).atMost(Duration.ofSeconds(5)).until(() -> !end.isDone());
+		release.countDown();
+		assertThat(end.get(10, TimeUnit.SECONDS)).as("the look had ended when end() returned").isTrue();
+		assertThat(look.get(10, TimeUnit.SECONDS)).as("the watch ended").isFalse();
+	}
+
+	@Test
+	void noLookStartsOnceTheWatchEnded() {
+		AtomicInteger looks = new AtomicInteger();
+		Waiting watch = new Waiting(() -> true, () -> {
+			looks.incrementAndGet();
+			return Look.GONE;
+		}, () -> {
+		});
+		watch.end();
+		assertThat(watch.look()).isTrue();
+		assertThat(looks).hasValue(0);
+	}
+
+	@Test
+	void connectionIsReadOnlyWhileTheRequestWaitsOnCalls() {
+		AtomicBoolean waiting = new AtomicBoolean();
+		AtomicInteger looks = new AtomicInteger();
+		AtomicInteger gone = new AtomicInteger();
+		Waiting watch = new Waiting(waiting::get, () -> {
+			looks.incrementAndGet();
+			return Look.GONE;
+		}, gone::incrementAndGet);
+		assertThat(watch.look()).isFalse();
+		assertThat(looks).hasValue(0);
+		waiting.set(true);
+		assertThat(watch.look()).isTrue();
+		assertThat(watch.look()).isTrue();
+		assertThat(looks).hasValue(1);
+		assertThat(gone).as("gone runs once").hasValue(1);
+		// Ended by the look: the request's thread does not wait.
+		watch.end();
+	}
+
+	@Test
+	void bytesSentAheadEndTheWatchWithoutTheClientGone() {
+		AtomicInteger gone = new AtomicInteger();
+		Waiting watch = new Waiting(() -> true, () -> Look.AHEAD, gone::incrementAndGet);
+		assertThat(watch.look()).isTrue();
+		assertThat(gone).hasValue(0);
+	}
+
+	/**
+	 * A look and the end racing from a barrier: whichever wins, end() never returns while
+	 * the look reads, and a look that lost never reads.
+	 */
+	@RepeatedTest(200)
+	void lookAndEndRacingNeverOverlap() throws Exception {
+		AtomicBoolean reading = new AtomicBoolean();
+		AtomicBoolean overlapped = new AtomicBoolean();
+		AtomicBoolean ended = new AtomicBoolean();
+		Waiting watch = new Waiting(() -> true, () -> {
+			if (ended.get()) {
+				overlapped.set(true);
+			}
+			reading.set(true);
+			// A read takes a while: long enough for an end() that does not wait to
+			// return in the middle of it.
+			long until = System.nanoTime() + 50_000;
+			while (System.nanoTime() < until) {
+				Thread.onSpinWait();
+			}
+			reading.set(false);
+			return Look.HERE;
+		}, () -> {
+		});
+		CyclicBarrier barrier = new CyclicBarrier(2);
+		CompletableFuture<Void> looker = CompletableFuture.runAsync(() -> {
+			meet(barrier);
+			watch.look();
+		});
+		meet(barrier);
+		watch.end();
+		if (reading.get()) {
+			overlapped.set(true);
+		}
+		ended.set(true);
+		looker.get(10, TimeUnit.SECONDS);
+		watch.look();
+		assertThat(overlapped).isFalse();
+	}
+
+	private static void awaitOpen(CountDownLatch latch) {
+		try {
+			latch.await(10, TimeUnit.SECONDS);
+		}
+		catch (InterruptedException ex) {
+			Thread.currentThread().interrupt();
+		}
+	}
+
+	private static void meet(CyclicBarrier barrier) {
+		try {
+			barrier.await(10, TimeUnit.SECONDS);
+		}
+		catch (Exception ex) {
+			throw new IllegalStateException(ex);
+		}
+	}
+
+}
