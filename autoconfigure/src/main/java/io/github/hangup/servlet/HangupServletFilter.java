@@ -69,7 +69,7 @@ public final class HangupServletFilter extends OncePerRequestFilter implements O
 	 * response already begun) while the web server still runs.
 	 * @return completes when every request closed has ended
 	 */
-	public List<CompletableFuture<Void>> closeInFlight() {
+	List<CompletableFuture<Void>> closeInFlight() {
 		List<CompletableFuture<Void>> closed = new ArrayList<>();
 		for (InFlight request : this.inFlight) {
 			if (!request.scope.isClientGone()) {

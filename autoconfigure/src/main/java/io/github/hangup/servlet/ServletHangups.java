@@ -35,7 +35,7 @@ public final class ServletHangups {
 	 * Request attribute under which a container integration offers to abort the request's
 	 * connection, as an {@link InboundAbort}.
 	 */
-	public static final String ABORT_ATTRIBUTE = InboundAbort.class.getName();
+	static final String ABORT_ATTRIBUTE = InboundAbort.class.getName();
 
 	/**
 	 * Request attribute under which a container integration tells whether the response's
@@ -43,7 +43,7 @@ public final class ServletHangups {
 	 * a response the container suspended without sending anything (Tomcat answers a
 	 * failed read of the request body with {@code sendError(400)}).
 	 */
-	public static final String SENT_ATTRIBUTE = ServletHangups.class.getName() + ".sent";
+	static final String SENT_ATTRIBUTE = ServletHangups.class.getName() + ".sent";
 
 	/**
 	 * Request attribute under which a container integration offers to close the request's
@@ -242,7 +242,7 @@ public final class ServletHangups {
 	 * served.
 	 */
 	@FunctionalInterface
-	public interface InboundAbort {
+	interface InboundAbort {
 
 		/**
 		 * Send what was written so far, then close the connection at once.
