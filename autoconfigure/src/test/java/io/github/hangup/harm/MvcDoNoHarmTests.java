@@ -20,6 +20,7 @@ import io.github.hangup.support.ServletTestApps;
 import io.github.hangup.support.TestApps;
 import io.micrometer.core.instrument.MeterRegistry;
 import jakarta.servlet.http.HttpServletResponse;
+import jakarta.servlet.http.HttpServletRequest;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -45,6 +46,8 @@ import org.springframework.web.client.RestTemplate;
 import org.springframework.web.context.request.async.DeferredResult;
 import org.springframework.web.servlet.mvc.method.annotation.ResponseBodyEmitter;
 import org.springframework.web.servlet.mvc.method.annotation.StreamingResponseBody;
+import org.springframework.http.StreamingHttpOutputMessage;
+import org.springframework.web.bind.annotation.PostMapping;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -139,6 +142,29 @@ class MvcDoNoHarmTests {
 				HangupObservations.KEY, "outcome", "status", "uri");
 	}
 
+	/**
+	 * An upload the application streams to the upstream as it arrives (the upstream
+	 * echoes it): the same status and bytes with and without Hangup, whose request
+	 * factory streams the body instead of buffering it.
+	 */
+	@ParameterizedTest
+	@ValueSource(strings = { "rest-client", "rest-template" })
+	void uploadStreamedToTheUpstreamIsTheSameWithAndWithoutHangup(String client) throws Exception {
+		byte[] upload = FaultyUpstream.megabyte();
+		String path = "/" + client + "-upload";
+		HttpResponse<byte[]> reference = post(without, path, upload);
+		HttpResponse<byte[]> answer = post(with, path, upload);
+		assertThat(reference.statusCode()).isEqualTo(200);
+		assertThat(reference.body()).isEqualTo(upload);
+		assertThat(answer.statusCode()).isEqualTo(reference.statusCode());
+		assertThat(answer.body()).isEqualTo(reference.body());
+		HangupMeters.awaitCounts(registry(with), HangupMetrics.SERVER_HANGUPS, Map.of());
+		HangupMeters.awaitClientHangups(registry(with), Map.of());
+		HangupMeters.awaitCounts(registry(with), "http.server.requests",
+				Map.of("hangup=NONE,outcome=SUCCESS,status=200,uri=" + path, 1L), HangupObservations.KEY, "outcome",
+				"status", "uri");
+	}
+
 	private static void assertSameAnswer(String path, int status, byte[] body) throws Exception {
 		HttpResponse<byte[]> reference = get(without, path);
 		HttpResponse<byte[]> answer = get(with, path);
@@ -172,6 +198,16 @@ class MvcDoNoHarmTests {
 	private static HttpResponse<byte[]> get(ConfigurableApplicationContext app, String path) throws Exception {
 		HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + TestApps.port(app) + path))
 			.timeout(Duration.ofSeconds(20))
+			.build();
+		return http.send(request, HttpResponse.BodyHandlers.ofByteArray());
+	}
+
+	private static HttpResponse<byte[]> post(ConfigurableApplicationContext app, String path, byte[] body)
+			throws Exception {
+		HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + TestApps.port(app) + path))
+			.timeout(Duration.ofSeconds(20))
+			.header("Content-Type", "application/octet-stream")
+			.POST(HttpRequest.BodyPublishers.ofByteArray(body))
 			.build();
 		return http.send(request, HttpResponse.BodyHandlers.ofByteArray());
 	}
@@ -218,6 +254,22 @@ class MvcDoNoHarmTests {
 			catch (RestClientResponseException ex) {
 				return ResponseEntity.status(ex.getStatusCode()).body(ex.getResponseBodyAsByteArray());
 			}
+		}
+
+		/** Streams the upload to the upstream as it arrives. */
+		@PostMapping("/rest-client-upload")
+		byte[] restClientUpload(HttpServletRequest request) {
+			StreamingHttpOutputMessage.Body body = (out) -> request.getInputStream().transferTo(out);
+			return this.restClient.post().uri("/echo").body(body).retrieve().body(byte[].class);
+		}
+
+		/** Streams the upload to the upstream as it arrives. */
+		@PostMapping("/rest-template-upload")
+		byte[] restTemplateUpload(HttpServletRequest request) {
+			StreamingHttpOutputMessage.Body body = (out) -> request.getInputStream().transferTo(out);
+			return this.restTemplate.execute("/echo", HttpMethod.POST,
+					(upstreamRequest) -> ((StreamingHttpOutputMessage) upstreamRequest).setBody(body),
+					(upstreamResponse) -> upstreamResponse.getBody().readAllBytes());
 		}
 
 		@GetMapping("/rest-client-stream/{path}")

@@ -1,6 +1,7 @@
 package io.github.hangup.support;
 
 import java.io.ByteArrayOutputStream;
+import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -24,6 +25,7 @@ import static org.awaitility.Awaitility.await;
  * A raw-socket HTTP/1.1 upstream that misbehaves on purpose, chosen by request path:
  * <ul>
  * <li>{@code /ok}: 200 with a small body;</li>
+ * <li>{@code /echo}: 200 with the request's body (Content-Length or chunked);</li>
  * <li>{@code /hang}: reads the request and never answers;</li>
  * <li>{@code /close}: closes the socket without answering;</li>
  * <li>{@code /reset}: resets the connection without answering;</li>
@@ -170,12 +172,22 @@ public final class FaultyUpstream implements AutoCloseable {
 		try (socket) {
 			InputStream in = socket.getInputStream();
 			OutputStream out = socket.getOutputStream();
+			ByteArrayOutputStream echoed = new ByteArrayOutputStream();
 			while (this.running) {
-				String path = readRequest(in);
+				String path = readRequest(in, echoed);
 				if (path == null) {
 					return;
 				}
 				this.received.computeIfAbsent(path, (key) -> new AtomicInteger()).incrementAndGet();
+				if (path.equals("/echo")) {
+					out.write(("HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: "
+							+ echoed.size() + "\r\n\r\n")
+						.getBytes(StandardCharsets.US_ASCII));
+					echoed.writeTo(out);
+					out.flush();
+					this.answered.computeIfAbsent(path, (key) -> new AtomicInteger()).incrementAndGet();
+					continue;
+				}
 				if (!respond(path, socket, in, out)) {
 					return;
 				}
@@ -402,8 +414,10 @@ public final class FaultyUpstream implements AutoCloseable {
 
 	/**
 	 * Reads a request head and any Content-Length body; returns the path or null at EOF.
+	 * The body of {@code /echo}, with a Content-Length or chunked, is read whole and kept
+	 * in {@code echoed} for the answer.
 	 */
-	private static String readRequest(InputStream in) throws IOException {
+	private static String readRequest(InputStream in, ByteArrayOutputStream echoed) throws IOException {
 		ByteArrayOutputStream head = new ByteArrayOutputStream();
 		int matched = 0;
 		int b;
@@ -416,15 +430,61 @@ public final class FaultyUpstream implements AutoCloseable {
 		}
 		String[] lines = head.toString(StandardCharsets.US_ASCII).split("\r\n");
 		long length = 0;
+		boolean chunked = false;
 		for (String line : lines) {
 			if (line.regionMatches(true, 0, "content-length:", 0, 15)) {
 				length = Long.parseLong(line.substring(15).trim());
 			}
+			else if (line.regionMatches(true, 0, "transfer-encoding:", 0, 18)
+					&& line.substring(18).trim().equalsIgnoreCase("chunked")) {
+				chunked = true;
+			}
 		}
-		in.skipNBytes(length);
 		String target = lines[0].split(" ")[1];
 		int query = target.indexOf('?');
-		return (query >= 0) ? target.substring(0, query) : target;
+		String path = (query >= 0) ? target.substring(0, query) : target;
+		echoed.reset();
+		if (!path.equals("/echo")) {
+			in.skipNBytes(length);
+		}
+		else if (chunked) {
+			readChunked(in, echoed);
+		}
+		else {
+			echoed.write(in.readNBytes((int) length));
+		}
+		return path;
+	}
+
+	private static void readChunked(InputStream in, ByteArrayOutputStream body) throws IOException {
+		while (true) {
+			String size = readLine(in);
+			int extension = size.indexOf(';');
+			int length = Integer.parseInt((extension >= 0) ? size.substring(0, extension) : size.trim(), 16);
+			if (length == 0) {
+				// Trailers, up to the empty line.
+				while (!readLine(in).isEmpty()) {
+					// skipped
+				}
+				return;
+			}
+			body.write(in.readNBytes(length));
+			readLine(in);
+		}
+	}
+
+	private static String readLine(InputStream in) throws IOException {
+		StringBuilder line = new StringBuilder();
+		int b;
+		while ((b = in.read()) != -1 && b != '\n') {
+			if (b != '\r') {
+				line.append((char) b);
+			}
+		}
+		if (b == -1) {
+			throw new EOFException("Request body cut");
+		}
+		return line.toString();
 	}
 
 	@Override
