@@ -2,13 +2,17 @@ package io.github.hangup.servlet;
 
 import java.time.Duration;
 import java.util.Map;
+import java.util.TreeMap;
+import java.util.stream.Collectors;
 
 import io.github.hangup.metrics.HangupMetrics;
 import io.github.hangup.support.Answer;
 import io.github.hangup.support.HangupMeters;
 import io.github.hangup.support.ServletTestApps;
+import io.github.hangup.support.Settled;
 import io.github.hangup.support.StaleUpstream;
 import io.github.hangup.support.StaleUpstream.Ending;
+import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -52,6 +56,12 @@ class MvcStaleConnectionTests {
 				MeterRegistry registry = app.getBean(MeterRegistry.class);
 				HangupMeters.awaitAll(registry, Map.of(), Map.of(), Map.of("hangup=NONE,status=200", (long) CALLS),
 						new String[] { "hangup", "status" }, Map.of("hangup=NONE,method=GET", (long) CALLS));
+				// Apache's retries are counted as Hangup counts its own; the JDK client's
+				// cannot be seen.
+				Map<String, Double> retries = factory.equals("http-components") ? Map
+					.of("method=GET,reason=STALE_CONNECTION,upstream=127.0.0.1:" + upstream.port(), (double) CALLS - 1)
+						: Map.of();
+				Settled.awaitAndHold("retries", () -> retries(registry), retries);
 			}
 			finally {
 				app.close();
@@ -85,12 +95,24 @@ class MvcStaleConnectionTests {
 						Map.of("hangup=NONE,status=200", ok, "hangup=UPSTREAM_RESET,status=502", (long) failed),
 						new String[] { "hangup", "status" },
 						Map.of("hangup=NONE,method=GET", ok, "hangup=UPSTREAM_RESET,method=GET", (long) failed));
-				assertThat(registry.find(HangupMetrics.CLIENT_RETRIES).counters()).isEmpty();
+				Settled.awaitAndHold("retries", () -> retries(registry), Map.of());
 			}
 			finally {
 				app.close();
 			}
 		}
+	}
+
+	private static Map<String, Double> retries(MeterRegistry registry) {
+		Map<String, Double> retries = new TreeMap<>();
+		for (Counter counter : registry.find(HangupMetrics.CLIENT_RETRIES).counters()) {
+			retries.put(counter.getId()
+				.getTags()
+				.stream()
+				.map((tag) -> tag.getKey() + "=" + tag.getValue())
+				.collect(Collectors.joining(",")), counter.count());
+		}
+		return retries;
 	}
 
 	private static ConfigurableApplicationContext start(StaleUpstream upstream, String factory) {

@@ -3,6 +3,7 @@ package io.github.hangup.client.blocking;
 import java.io.Closeable;
 import java.io.IOException;
 import java.net.ProtocolException;
+import java.time.Duration;
 import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
 
 import io.github.hangup.HangupClassifier;
@@ -10,6 +11,8 @@ import io.github.hangup.HangupException;
 import io.github.hangup.HangupKind;
 import io.github.hangup.HangupPhase;
 import io.github.hangup.HangupRecorder;
+import io.github.hangup.HangupRetry;
+import io.github.hangup.UpstreamConnection;
 import io.github.hangup.client.AbstractOutboundCall;
 import io.github.hangup.client.OutboundCalls;
 import io.github.hangup.server.InboundScope;
@@ -85,6 +88,12 @@ final class BlockingCall extends AbstractOutboundCall {
 	 */
 	private volatile @Nullable Runnable abort;
 
+	/** The last attempt of the client's own retry that failed, on the calling thread. */
+	private @Nullable IOException failedAttempt;
+
+	/** How many calls the connection of {@link #failedAttempt} had carried before. */
+	private int failedOnRequests;
+
 	BlockingCall(HangupClassifier classifier, HangupRecorder recorder, String method, String upstream,
 			@Nullable InboundScope scope, boolean stopWithClient, OutboundCalls calls) {
 		super(classifier, recorder, method, upstream, scope, stopWithClient, calls);
@@ -145,6 +154,34 @@ final class BlockingCall extends AbstractOutboundCall {
 	 */
 	static @Nullable BlockingCall sending() {
 		return SENDING.get();
+	}
+
+	/**
+	 * An attempt of the client's own retry starts: one after an attempt that failed on a
+	 * reused connection is a retry of a stale connection, and is counted so. On the
+	 * calling thread.
+	 */
+	void attemptStarting() {
+		IOException failed = this.failedAttempt;
+		if (failed != null) {
+			this.failedAttempt = null;
+			if (this.failedOnRequests > 0) {
+				// The client does not tell how long the connection sat idle.
+				recorder().retried(new HangupRetry(method(), upstream(), HangupRetry.STALE_CONNECTION,
+						new UpstreamConnection(true, Duration.ZERO, this.failedOnRequests), failed));
+			}
+		}
+	}
+
+	/**
+	 * An attempt failed before its response, on the calling thread.
+	 * @param error the failure
+	 * @param requests how many calls its connection had carried before, {@code 0} when
+	 * new
+	 */
+	void attemptFailed(IOException error, int requests) {
+		this.failedAttempt = error;
+		this.failedOnRequests = requests;
 	}
 
 	/**

@@ -5,9 +5,11 @@ import java.util.concurrent.CancellationException;
 
 import org.apache.hc.client5.http.classic.ExecChain;
 import org.apache.hc.client5.http.classic.ExecChainHandler;
+import org.apache.hc.client5.http.impl.ChainElement;
 import org.apache.hc.core5.concurrent.CancellableDependency;
 import org.apache.hc.core5.http.ClassicHttpRequest;
 import org.apache.hc.core5.http.ClassicHttpResponse;
+import org.apache.hc.core5.http.EndpointDetails;
 import org.apache.hc.core5.http.HttpException;
 import org.eclipse.jetty.client.Request;
 
@@ -23,7 +25,9 @@ import org.springframework.boot.http.client.JettyClientHttpRequestFactoryBuilder
  * the call is released.
  * <ul>
  * <li>Apache HttpClient 5: the request is cancelled, which closes its connection (an
- * execution interceptor, first of the client's);</li>
+ * execution interceptor, first of the client's); a second one, after the client's retry,
+ * counts the client's own retries of stale connections on
+ * {@code http.client.retries};</li>
  * <li>Jetty: the request is aborted (a listener of the client's queued requests);</li>
  * <li>the JDK {@code HttpClient} needs none: its factory aborts an exchange whose thread
  * is interrupted, and its body can be closed under its reader;</li>
@@ -70,10 +74,42 @@ public final class RequestFactoryAborts {
 
 		private static final String NAME = "hangup-abort";
 
+		private static final String ATTEMPTS = "hangup-attempts";
+
 		static ClientHttpRequestFactoryBuilder<?> apply(ClientHttpRequestFactoryBuilder<?> builder) {
 			ExecChainHandler handler = HttpComponents::execute;
+			ExecChainHandler attempts = HttpComponents::attempt;
+			// Each attempt of the client's own retry passes the element after RETRY (it
+			// is not there when the application turned retries off).
 			return ((HttpComponentsClientHttpRequestFactoryBuilder) builder)
-				.withHttpClientCustomizer((client) -> client.addExecInterceptorFirst(NAME, handler));
+				.withHttpClientCustomizer((client) -> client.addExecInterceptorFirst(NAME, handler)
+					.addExecInterceptorAfter(ChainElement.RETRY.name(), ATTEMPTS, attempts));
+		}
+
+		/**
+		 * One attempt of the call: the client sends a request again, on a new connection,
+		 * after an attempt failed with an I/O error before its response, when its retry
+		 * strategy allows (its default: an idempotent method, a body that can be sent
+		 * again, once). An attempt after one that failed on a reused connection is a
+		 * retry of a stale connection, counted as Hangup counts its own.
+		 */
+		private static ClassicHttpResponse attempt(ClassicHttpRequest request, ExecChain.Scope scope, ExecChain chain)
+				throws IOException, HttpException {
+			BlockingCall call = BlockingCall.sending();
+			if (call == null) {
+				return chain.proceed(request, scope);
+			}
+			call.attemptStarting();
+			try {
+				return chain.proceed(request, scope);
+			}
+			catch (IOException ex) {
+				EndpointDetails connection = scope.clientContext.getEndpointDetails();
+				// A response on it before this attempt: it was reused from the pool.
+				boolean reused = connection != null && connection.getResponseCount() > 0;
+				call.attemptFailed(ex, reused ? (int) connection.getResponseCount() : 0);
+				throw ex;
+			}
 		}
 
 		private static ClassicHttpResponse execute(ClassicHttpRequest request, ExecChain.Scope scope, ExecChain chain)
