@@ -2,7 +2,7 @@ package io.github.hangup.autoconfigure;
 
 import java.time.Duration;
 import java.util.Objects;
-import java.util.function.UnaryOperator;
+import java.util.function.BiFunction;
 
 import org.jspecify.annotations.Nullable;
 
@@ -20,9 +20,10 @@ import org.springframework.http.client.ClientHttpRequestFactory;
  * {@code ClientHttpRequestFactoryBuilder} builds for {@code RestClient} and
  * {@code RestTemplate} the response timeout WebClient calls get, as their read timeout:
  * Hangup's own when set ({@code 0} for none), else Boot's
- * {@code spring.http.clients.read-timeout}, else 30 seconds. A read timeout of another
- * value than Boot's (one given to a {@code RestTemplateBuilder}, a service group's own)
- * stays.
+ * {@code spring.http.clients.read-timeout}. When neither is set, the factories keep no
+ * read timeout, as Boot builds them, and Hangup limits the wait for a response head to 30
+ * seconds itself. A read timeout of another value than Boot's (one given to a
+ * {@code RestTemplateBuilder}, a service group's own) stays.
  * <p>
  * The factories themselves time the call, so a timeout is classified as any other
  * {@code UPSTREAM_TIMEOUT}. Ordered last: the builder it returns builds with the settings
@@ -38,24 +39,26 @@ final class RequestFactoryReadTimeout
 	 * As WebClient's: kept here so that an application without WebFlux loads nothing of
 	 * it.
 	 */
-	private static final Duration DEFAULT = Duration.ofSeconds(30);
+	private static final int DEFAULT_SECONDS = 30;
+
+	private static final Duration DEFAULT = Duration.ofSeconds(DEFAULT_SECONDS);
 
 	private final @Nullable Duration own;
 
 	private final @Nullable Duration boot;
 
-	private final UnaryOperator<ClientHttpRequestFactory> wrapper;
+	private final BiFunction<ClientHttpRequestFactory, @Nullable Duration, ClientHttpRequestFactory> wrapper;
 
 	/**
 	 * @param own {@code hangup.client.response-timeout}, if set
 	 * @param boot {@code spring.http.clients.read-timeout}, if set
 	 */
 	RequestFactoryReadTimeout(@Nullable Duration own, @Nullable Duration boot) {
-		this(own, boot, UnaryOperator.identity());
+		this(own, boot, (factory, headTimeout) -> factory);
 	}
 
 	private RequestFactoryReadTimeout(@Nullable Duration own, @Nullable Duration boot,
-			UnaryOperator<ClientHttpRequestFactory> wrapper) {
+			BiFunction<ClientHttpRequestFactory, @Nullable Duration, ClientHttpRequestFactory> wrapper) {
 		this.own = own;
 		this.boot = boot;
 		this.wrapper = wrapper;
@@ -63,9 +66,11 @@ final class RequestFactoryReadTimeout
 
 	/**
 	 * The same, wrapping each factory built: last, so that the wrapper sees what the
-	 * client library does.
+	 * client library does. The wrapper gets the limit on the wait for a response head
+	 * that Hangup itself keeps, when the factory has no read timeout.
 	 */
-	RequestFactoryReadTimeout wrappingWith(UnaryOperator<ClientHttpRequestFactory> wrapper) {
+	RequestFactoryReadTimeout wrappingWith(
+			BiFunction<ClientHttpRequestFactory, @Nullable Duration, ClientHttpRequestFactory> wrapper) {
 		return new RequestFactoryReadTimeout(this.own, this.boot, wrapper);
 	}
 
@@ -110,7 +115,21 @@ final class RequestFactoryReadTimeout
 		if (own != null) {
 			return own.isZero() ? null : own;
 		}
-		return (given != null) ? given : DEFAULT;
+		// Nothing set: no read timeout, as Boot builds them. A read timeout is also the
+		// longest silence of a body: a default one would cut quiet event streams that
+		// work without Hangup. Hangup limits the wait for the head instead.
+		return given;
+	}
+
+	/**
+	 * The limit Hangup keeps itself on the wait for a response head, given the settings'
+	 * read timeout: {@value #DEFAULT_SECONDS} seconds when nothing sets a timeout, none
+	 * otherwise.
+	 * @param given the settings' read timeout, {@code null} for none
+	 * @return the limit, {@code null} for none
+	 */
+	@Nullable Duration headTimeout(@Nullable Duration given) {
+		return (given == null && this.own == null) ? DEFAULT : null;
 	}
 
 	private record Adjusting<T extends ClientHttpRequestFactory>(ClientHttpRequestFactoryBuilder<T> delegate,
@@ -120,7 +139,8 @@ final class RequestFactoryReadTimeout
 		public ClientHttpRequestFactory build(@Nullable HttpClientSettings settings) {
 			HttpClientSettings given = Objects.requireNonNullElseGet(settings, HttpClientSettings::defaults);
 			Duration readTimeout = this.timeout.readTimeout(given.readTimeout());
-			return this.timeout.wrapper.apply(this.delegate.build(given.withReadTimeout(readTimeout)));
+			return this.timeout.wrapper.apply(this.delegate.build(given.withReadTimeout(readTimeout)),
+					this.timeout.headTimeout(given.readTimeout()));
 		}
 
 	}

@@ -33,9 +33,23 @@ class RequestFactoryReadTimeoutTests {
 				HttpClientAutoConfiguration.class, ImperativeHttpClientAutoConfiguration.class,
 				RestClientAutoConfiguration.class, RestTemplateAutoConfiguration.class));
 
+	/**
+	 * A read timeout also limits each silence of a body (and, on the JDK client, the time
+	 * to read all of it): the factories keep none, as Boot builds them, and Hangup limits
+	 * the wait for the response head alone.
+	 */
 	@Test
-	void withNeitherTimeoutSetFactoriesGetThirtySeconds() {
-		assertThat(built(null, null, HttpClientSettings.defaults())).isEqualTo(Duration.ofSeconds(30));
+	void withNeitherTimeoutSetFactoriesGetNoReadTimeoutAndTheHeadThirtySeconds() {
+		assertThat(built(null, null, HttpClientSettings.defaults())).isNull();
+		assertThat(new RequestFactoryReadTimeout(null, null).headTimeout(null)).isEqualTo(Duration.ofSeconds(30));
+	}
+
+	@Test
+	void anyTimeoutSetLeavesTheHeadToTheFactorysReadTimeout() {
+		assertThat(new RequestFactoryReadTimeout(null, BOOT).headTimeout(BOOT)).isNull();
+		assertThat(new RequestFactoryReadTimeout(Duration.ofSeconds(2), null).headTimeout(null)).isNull();
+		assertThat(new RequestFactoryReadTimeout(Duration.ZERO, null).headTimeout(null)).isNull();
+		assertThat(new RequestFactoryReadTimeout(null, null).headTimeout(Duration.ofSeconds(90))).isNull();
 	}
 
 	@Test

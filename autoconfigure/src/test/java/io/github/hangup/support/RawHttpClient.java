@@ -51,6 +51,27 @@ public final class RawHttpClient implements AutoCloseable {
 		return this;
 	}
 
+	/**
+	 * Whether the response is still open: nothing more arrives within {@code wait}, and
+	 * the server neither closed nor reset the connection.
+	 */
+	public boolean isWaiting(Duration wait) throws IOException {
+		int timeout = this.socket.getSoTimeout();
+		this.socket.setSoTimeout((int) wait.toMillis());
+		try {
+			return this.in.read() == -2;
+		}
+		catch (SocketTimeoutException ex) {
+			return true;
+		}
+		catch (IOException ex) {
+			return false;
+		}
+		finally {
+			this.socket.setSoTimeout(timeout);
+		}
+	}
+
 	/** Resets the connection (RST) instead of closing it. */
 	public void reset() throws IOException {
 		this.socket.setSoLinger(true, 0);

@@ -88,6 +88,9 @@ final class BlockingCall extends AbstractOutboundCall {
 	 */
 	private volatile @Nullable Runnable abort;
 
+	/** Hangup's limit on the wait for the response head passed, and aborted the call. */
+	private volatile boolean headTimedOut;
+
 	/** The last attempt of the client's own retry that failed, on the calling thread. */
 	private @Nullable IOException failedAttempt;
 
@@ -273,6 +276,10 @@ final class BlockingCall extends AbstractOutboundCall {
 
 	@Override
 	protected @Nullable HangupKind kind(Throwable error, HangupPhase phase) {
+		if (this.headTimedOut && phase == HangupPhase.BEFORE_RESPONSE && !isClientGone()) {
+			// Whatever the abort made the client throw.
+			return HangupKind.UPSTREAM_TIMEOUT;
+		}
 		HangupKind kind = super.kind(error, phase);
 		if (kind == null && phase == HangupPhase.BEFORE_RESPONSE && !isClientGone() && isProtocolError(error)) {
 			// The JDK's clients (HttpClient, HttpURLConnection) raise this type for a
@@ -305,6 +312,32 @@ final class BlockingCall extends AbstractOutboundCall {
 		// Recorded already: whoever waits on the call gets the hang-up in place of its
 		// result.
 		this.stopped = stopped;
+		interruptAndAbort();
+		Closeable body = this.body;
+		if (body != null) {
+			try {
+				body.close();
+			}
+			catch (IOException | RuntimeException ex) {
+				// Closing is all a stop can do to the connection: it did what it could.
+			}
+		}
+	}
+
+	/**
+	 * The response head did not arrive within Hangup's limit: the exchange is aborted,
+	 * and its failure is the call's {@code UPSTREAM_TIMEOUT}. On the timer's thread.
+	 */
+	void headTimedOut() {
+		if (this.responded || this.stopped != null) {
+			return;
+		}
+		this.headTimedOut = true;
+		interruptAndAbort();
+	}
+
+	/** Release the thread waiting on the factory, and abort the exchange. */
+	private void interruptAndAbort() {
 		Thread waiter = this.waiter;
 		if (waiter != null && WAIT.compareAndSet(this, WAITING, INTERRUPTING)) {
 			try {
@@ -315,15 +348,6 @@ final class BlockingCall extends AbstractOutboundCall {
 			}
 		}
 		abortExchange();
-		Closeable body = this.body;
-		if (body != null) {
-			try {
-				body.close();
-			}
-			catch (IOException | RuntimeException ex) {
-				// Closing is all a stop can do to the connection: it did what it could.
-			}
-		}
 	}
 
 }

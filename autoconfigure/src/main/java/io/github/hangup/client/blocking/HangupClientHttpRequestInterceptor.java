@@ -3,6 +3,9 @@ package io.github.hangup.client.blocking;
 import java.io.IOException;
 import java.net.URI;
 import java.time.Duration;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
 
 import io.github.hangup.HangupClassifier;
 import io.github.hangup.HangupException;
@@ -100,7 +103,45 @@ public final class HangupClientHttpRequestInterceptor
 	 * @since 0.5.0
 	 */
 	public ClientHttpRequestFactory wrap(ClientHttpRequestFactory factory) {
-		return (factory instanceof WatchedRequestFactory) ? factory : new WatchedRequestFactory(factory, this);
+		return wrap(factory, null);
+	}
+
+	/**
+	 * Wrap a request factory so that each request it creates is an outbound call, without
+	 * buffering its body, and one whose response head does not arrive in time is aborted
+	 * as an {@code UPSTREAM_TIMEOUT}: a limit on the wait for the head alone, for a
+	 * factory that has no read timeout, so that a long body or a quiet event stream is
+	 * not cut.
+	 * @param factory the factory to wrap
+	 * @param headTimeout how long a call may wait for its response head, {@code null} for
+	 * no limit of Hangup's (the factory's own timeouts apply either way)
+	 * @return a factory whose requests are Hangup's outbound calls
+	 * @since 0.5.0
+	 */
+	public ClientHttpRequestFactory wrap(ClientHttpRequestFactory factory, @Nullable Duration headTimeout) {
+		if (factory instanceof WatchedRequestFactory) {
+			return factory;
+		}
+		return new WatchedRequestFactory(factory, this,
+				(headTimeout != null && !headTimeout.isZero()) ? headTimeout.toNanos() : 0);
+	}
+
+	/** Times the wait for response heads: one daemon thread for all interceptors. */
+	private static final class HeadTimer {
+
+		static final ScheduledThreadPoolExecutor TIMER = timer();
+
+		private static ScheduledThreadPoolExecutor timer() {
+			ScheduledThreadPoolExecutor timer = new ScheduledThreadPoolExecutor(1, (task) -> {
+				Thread thread = new Thread(task, "hangup-response-head-timer");
+				thread.setDaemon(true);
+				return thread;
+			});
+			// Nearly every call cancels its timer: do not keep them until they were due.
+			timer.setRemoveOnCancelPolicy(true);
+			return timer;
+		}
+
 	}
 
 	/**
@@ -116,11 +157,15 @@ public final class HangupClientHttpRequestInterceptor
 	@Override
 	public ClientHttpResponse intercept(HttpRequest request, byte[] body, ClientHttpRequestExecution execution)
 			throws IOException {
-		return exchange(request, () -> execution.execute(request, body));
+		return exchange(request, () -> execution.execute(request, body), 0);
 	}
 
-	/** Make the request's exchange an outbound call. */
-	ClientHttpResponse exchange(HttpRequest request, Exchange exchange) throws IOException {
+	/**
+	 * Make the request's exchange an outbound call.
+	 * @param headTimeoutNanos how long the call may wait for its response head before
+	 * Hangup aborts it as an {@code UPSTREAM_TIMEOUT}; {@code 0} for no limit of Hangup's
+	 */
+	ClientHttpResponse exchange(HttpRequest request, Exchange exchange, long headTimeoutNanos) throws IOException {
 		BlockingCall call = new BlockingCall(this.classifier, this.recorder,
 				HangupObservations.method(request.getMethod().name()), upstream(request), scope(request),
 				this.propagation == PropagationMode.REQUEST, this.calls);
@@ -137,7 +182,16 @@ public final class HangupClientHttpRequestInterceptor
 				// stopped.
 				throw new IOException("Call stopped before it was sent");
 			}
-			response = exchange.execute();
+			ScheduledFuture<?> headTimer = (headTimeoutNanos > 0)
+					? HeadTimer.TIMER.schedule(call::headTimedOut, headTimeoutNanos, TimeUnit.NANOSECONDS) : null;
+			try {
+				response = exchange.execute();
+			}
+			finally {
+				if (headTimer != null) {
+					headTimer.cancel(false);
+				}
+			}
 		}
 		catch (IOException | RuntimeException ex) {
 			if (call.fail(ex) instanceof HangupException hangup) {

@@ -26,14 +26,19 @@ final class WatchedRequestFactory implements ClientHttpRequestFactory {
 
 	private final HangupClientHttpRequestInterceptor calls;
 
-	WatchedRequestFactory(ClientHttpRequestFactory delegate, HangupClientHttpRequestInterceptor calls) {
+	/** How long a call may wait for its response head; {@code 0} for no limit. */
+	private final long headTimeoutNanos;
+
+	WatchedRequestFactory(ClientHttpRequestFactory delegate, HangupClientHttpRequestInterceptor calls,
+			long headTimeoutNanos) {
 		this.delegate = delegate;
 		this.calls = calls;
+		this.headTimeoutNanos = headTimeoutNanos;
 	}
 
 	@Override
 	public ClientHttpRequest createRequest(URI uri, HttpMethod httpMethod) throws IOException {
-		return new WatchedRequest(this.delegate.createRequest(uri, httpMethod), this.calls);
+		return new WatchedRequest(this.delegate.createRequest(uri, httpMethod), this.calls, this.headTimeoutNanos);
 	}
 
 	private static final class WatchedRequest implements ClientHttpRequest, StreamingHttpOutputMessage {
@@ -42,11 +47,14 @@ final class WatchedRequestFactory implements ClientHttpRequestFactory {
 
 		private final HangupClientHttpRequestInterceptor calls;
 
+		private final long headTimeoutNanos;
+
 		private @Nullable Body body;
 
-		WatchedRequest(ClientHttpRequest delegate, HangupClientHttpRequestInterceptor calls) {
+		WatchedRequest(ClientHttpRequest delegate, HangupClientHttpRequestInterceptor calls, long headTimeoutNanos) {
 			this.delegate = delegate;
 			this.calls = calls;
+			this.headTimeoutNanos = headTimeoutNanos;
 		}
 
 		@Override
@@ -57,7 +65,7 @@ final class WatchedRequestFactory implements ClientHttpRequestFactory {
 					body.writeTo(this.delegate.getBody());
 				}
 				return this.delegate.execute();
-			});
+			}, this.headTimeoutNanos);
 		}
 
 		@Override
