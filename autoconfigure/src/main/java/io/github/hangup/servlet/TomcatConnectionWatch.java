@@ -135,8 +135,16 @@ final class TomcatConnectionWatch {
 
 	private void sweep() {
 		for (Waiting watched : this.waiting) {
-			if (watched.look()) {
+			try {
+				if (watched.look()) {
+					this.waiting.remove(watched);
+				}
+			}
+			catch (RuntimeException ex) {
+				// A failure must not end the periodic sweep, which would watch no
+				// request again.
 				this.waiting.remove(watched);
+				logger.debug("Cannot watch the connection of a request", ex);
 			}
 		}
 	}
@@ -287,15 +295,17 @@ final class TomcatConnectionWatch {
 				// Again, now that the request's thread cannot return to Tomcat: it may
 				// have stopped waiting since.
 				look = this.waiting.getAsBoolean() ? this.connection.get() : Look.HERE;
+				if (look == Look.GONE) {
+					// Still looking: what it runs reads the request, which must not
+					// go back to Tomcat, to serve the next request, in the meantime.
+					this.gone.run();
+				}
 			}
 			catch (RuntimeException ex) {
 				logger.debug("Cannot watch the connection of a request", ex);
 			}
 			finally {
 				this.state = (look == Look.HERE) ? IDLE : ENDED;
-			}
-			if (look == Look.GONE) {
-				this.gone.run();
 			}
 			return look != Look.HERE;
 		}
@@ -367,10 +377,9 @@ final class TomcatConnectionWatch {
 					}
 					if (look == Look.GONE) {
 						// As for a write that failed: the request's listeners get
-						// onError,
-						// on a container thread once this lock is released, and the
-						// connection is closed. Under the lock, so that it is this
-						// request's connection.
+						// onError, on a container thread once this lock is released,
+						// and the connection is closed. Under the lock, so that it is
+						// this request's connection.
 						this.response.getCoyoteResponse()
 							.action(ActionCode.CLOSE_NOW,
 									new ClientAbortException(new EOFException("Client closed the connection")));

@@ -51,6 +51,45 @@ class TomcatConnectionWatchTests {
 		assertThat(look.get(10, TimeUnit.SECONDS)).as("the watch ended").isFalse();
 	}
 
+	/**
+	 * What runs for a client found gone reads the request: the request's thread must not
+	 * return to Tomcat, which recycles the request, before it ended.
+	 */
+	@Test
+	void endWaitsForWhatRunsForAClientFoundGone() throws Exception {
+		CountDownLatch running = new CountDownLatch(1);
+		CountDownLatch release = new CountDownLatch(1);
+		AtomicBoolean goneEnded = new AtomicBoolean();
+		Waiting watch = new Waiting(() -> true, () -> Look.GONE, () -> {
+			running.countDown();
+			awaitOpen(release);
+			goneEnded.set(true);
+		});
+		CompletableFuture<Boolean> look = CompletableFuture.supplyAsync(watch::look);
+		assertThat(running.await(10, TimeUnit.SECONDS)).isTrue();
+		AtomicBoolean endCalled = new AtomicBoolean();
+		CompletableFuture<Boolean> end = CompletableFuture.supplyAsync(() -> {
+			endCalled.set(true);
+			watch.end();
+			return goneEnded.get();
+		});
+		await().until(endCalled::get);
+		await().during(Duration.ofMillis(200)).atMost(Duration.ofSeconds(5)).until(() -> !end.isDone());
+		release.countDown();
+		assertThat(end.get(10, TimeUnit.SECONDS)).as("gone had run when end() returned").isTrue();
+		assertThat(look.get(10, TimeUnit.SECONDS)).as("the watch ended").isTrue();
+	}
+
+	@Test
+	void aFailureOfWhatRunsForAClientFoundGoneEndsTheWatch() {
+		Waiting watch = new Waiting(() -> true, () -> Look.GONE, () -> {
+			throw new IllegalStateException("request recycled");
+		});
+		assertThat(watch.look()).isTrue();
+		// Ended: the request's thread does not wait.
+		watch.end();
+	}
+
 	@Test
 	void noLookStartsOnceTheWatchEnded() {
 		AtomicInteger looks = new AtomicInteger();
