@@ -83,7 +83,15 @@ class PoolOverflowTests {
 				"hangup", "status");
 		List<String> warnings = output.getOut().lines().filter((line) -> line.contains(" WARN ")).toList();
 		assertThat(warnings).singleElement().asString().contains("Hang-up UPSTREAM_OVERFLOW side=INBOUND");
-		assertThat(output.getOut()).doesNotContain(" ERROR ").doesNotContain("\tat ");
+		// Netty's leak detector reports a buffer when the garbage collector finds it, in
+		// whichever test runs then: leaks are the paranoid runs' to find (the soaks, the
+		// cancel storms), not this test's.
+		List<String> errors = output.getOut()
+			.lines()
+			.filter((line) -> line.contains(" ERROR ") && !line.contains("ResourceLeakDetector"))
+			.toList();
+		assertThat(errors).isEmpty();
+		assertThat(output.getOut().lines().filter((line) -> line.startsWith("\tat ")).toList()).isEmpty();
 	}
 
 	/**

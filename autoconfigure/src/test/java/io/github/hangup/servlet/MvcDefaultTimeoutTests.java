@@ -8,6 +8,8 @@ import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 
 import io.github.hangup.support.Answer;
 import io.github.hangup.support.FaultyUpstream;
@@ -71,6 +73,8 @@ class MvcDefaultTimeoutTests {
 	void silentUpstreamIsA504AfterThirtySecondsWhileAQuietStreamGoesOn() throws Exception {
 		Map<String, RawHttpClient> streams = new LinkedHashMap<>();
 		Map<String, CompletableFuture<Answer>> silent = new LinkedHashMap<>();
+		// A thread per silent call: both wait at the same time.
+		ExecutorService threads = Executors.newCachedThreadPool();
 		try {
 			long started = System.nanoTime();
 			for (String factory : FACTORIES) {
@@ -83,7 +87,8 @@ class MvcDefaultTimeoutTests {
 					.isEqualTo("c\r\ndata:first\n\n\r\n");
 			}
 			for (String factory : FACTORIES) {
-				silent.put(factory, CompletableFuture.supplyAsync(() -> get(apps.get(factory), "/relay/hang")));
+				silent.put(factory,
+						CompletableFuture.supplyAsync(() -> get(apps.get(factory), "/relay/hang"), threads));
 			}
 			for (String factory : FACTORIES) {
 				silent.get(factory).join().assertProblem(504, "UPSTREAM_TIMEOUT");
@@ -106,6 +111,7 @@ class MvcDefaultTimeoutTests {
 			}
 		}
 		finally {
+			threads.shutdownNow();
 			for (RawHttpClient stream : streams.values()) {
 				stream.close();
 			}

@@ -4,12 +4,15 @@ import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.CyclicBarrier;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import io.github.hangup.servlet.TomcatConnectionWatch.Look;
 import io.github.hangup.servlet.TomcatConnectionWatch.Waiting;
+import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.RepeatedTest;
 import org.junit.jupiter.api.Test;
 
@@ -23,6 +26,17 @@ import static org.awaitility.Awaitility.await;
  */
 class TomcatConnectionWatchTests {
 
+	/**
+	 * Threads of the test's own: the common pool may have one thread (on two cores),
+	 * which a held look would keep from running the end it must wait for.
+	 */
+	private static final ExecutorService THREADS = Executors.newCachedThreadPool();
+
+	@AfterAll
+	static void stop() {
+		THREADS.shutdownNow();
+	}
+
 	@Test
 	void endWaitsForALookUnderWayToEnd() throws Exception {
 		CountDownLatch looking = new CountDownLatch(1);
@@ -35,14 +49,14 @@ class TomcatConnectionWatchTests {
 			return Look.HERE;
 		}, () -> {
 		});
-		CompletableFuture<Boolean> look = CompletableFuture.supplyAsync(watch::look);
+		CompletableFuture<Boolean> look = CompletableFuture.supplyAsync(watch::look, THREADS);
 		assertThat(looking.await(10, TimeUnit.SECONDS)).isTrue();
 		AtomicBoolean endCalled = new AtomicBoolean();
 		CompletableFuture<Boolean> end = CompletableFuture.supplyAsync(() -> {
 			endCalled.set(true);
 			watch.end();
 			return lookEnded.get();
-		});
+		}, THREADS);
 		await().until(endCalled::get);
 		// The request's thread stays out of Tomcat while the look reads.
 		await().during(Duration.ofMillis(200)).atMost(Duration.ofSeconds(5)).until(() -> !end.isDone());
@@ -65,14 +79,14 @@ class TomcatConnectionWatchTests {
 			awaitOpen(release);
 			goneEnded.set(true);
 		});
-		CompletableFuture<Boolean> look = CompletableFuture.supplyAsync(watch::look);
+		CompletableFuture<Boolean> look = CompletableFuture.supplyAsync(watch::look, THREADS);
 		assertThat(running.await(10, TimeUnit.SECONDS)).isTrue();
 		AtomicBoolean endCalled = new AtomicBoolean();
 		CompletableFuture<Boolean> end = CompletableFuture.supplyAsync(() -> {
 			endCalled.set(true);
 			watch.end();
 			return goneEnded.get();
-		});
+		}, THREADS);
 		await().until(endCalled::get);
 		await().during(Duration.ofMillis(200)).atMost(Duration.ofSeconds(5)).until(() -> !end.isDone());
 		release.countDown();
@@ -159,7 +173,7 @@ class TomcatConnectionWatchTests {
 		CompletableFuture<Void> looker = CompletableFuture.runAsync(() -> {
 			meet(barrier);
 			watch.look();
-		});
+		}, THREADS);
 		meet(barrier);
 		watch.end();
 		if (reading.get()) {
