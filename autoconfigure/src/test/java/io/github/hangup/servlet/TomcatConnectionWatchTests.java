@@ -39,30 +39,14 @@ class TomcatConnectionWatchTests {
 
 	@Test
 	void endWaitsForALookUnderWayToEnd() throws Exception {
-		CountDownLatch looking = new CountDownLatch(1);
-		CountDownLatch release = new CountDownLatch(1);
-		AtomicBoolean lookEnded = new AtomicBoolean();
+		Held held = new Held();
 		Waiting watch = new Waiting(() -> true, () -> {
-			looking.countDown();
-			awaitOpen(release);
-			lookEnded.set(true);
+			held.run();
 			return Look.HERE;
 		}, () -> {
 		});
-		CompletableFuture<Boolean> look = CompletableFuture.supplyAsync(watch::look, THREADS);
-		assertThat(looking.await(10, TimeUnit.SECONDS)).isTrue();
-		AtomicBoolean endCalled = new AtomicBoolean();
-		CompletableFuture<Boolean> end = CompletableFuture.supplyAsync(() -> {
-			endCalled.set(true);
-			watch.end();
-			return lookEnded.get();
-		}, THREADS);
-		await().until(endCalled::get);
 		// The request's thread stays out of Tomcat while the look reads.
-		await().during(Duration.ofMillis(200)).atMost(Duration.ofSeconds(5)).until(() -> !end.isDone());
-		release.countDown();
-		assertThat(end.get(10, TimeUnit.SECONDS)).as("the look had ended when end() returned").isTrue();
-		assertThat(look.get(10, TimeUnit.SECONDS)).as("the watch ended").isFalse();
+		assertThat(endWaitsFor(watch, held)).as("the watch ended").isFalse();
 	}
 
 	/**
@@ -71,27 +55,48 @@ class TomcatConnectionWatchTests {
 	 */
 	@Test
 	void endWaitsForWhatRunsForAClientFoundGone() throws Exception {
-		CountDownLatch running = new CountDownLatch(1);
-		CountDownLatch release = new CountDownLatch(1);
-		AtomicBoolean goneEnded = new AtomicBoolean();
-		Waiting watch = new Waiting(() -> true, () -> Look.GONE, () -> {
-			running.countDown();
-			awaitOpen(release);
-			goneEnded.set(true);
-		});
+		Held held = new Held();
+		Waiting watch = new Waiting(() -> true, () -> Look.GONE, held);
+		assertThat(endWaitsFor(watch, held)).as("the watch ended").isTrue();
+	}
+
+	/**
+	 * Look on one thread, held inside {@code held}, then end on another: the end must not
+	 * return before the held step was released and ended.
+	 * @return what the look returned
+	 */
+	private static boolean endWaitsFor(Waiting watch, Held held) throws Exception {
 		CompletableFuture<Boolean> look = CompletableFuture.supplyAsync(watch::look, THREADS);
-		assertThat(running.await(10, TimeUnit.SECONDS)).isTrue();
+		assertThat(held.entered.await(10, TimeUnit.SECONDS)).isTrue();
 		AtomicBoolean endCalled = new AtomicBoolean();
 		CompletableFuture<Boolean> end = CompletableFuture.supplyAsync(() -> {
 			endCalled.set(true);
 			watch.end();
-			return goneEnded.get();
+			return held.ended.get();
 		}, THREADS);
 		await().until(endCalled::get);
 		await().during(Duration.ofMillis(200)).atMost(Duration.ofSeconds(5)).until(() -> !end.isDone());
-		release.countDown();
-		assertThat(end.get(10, TimeUnit.SECONDS)).as("gone had run when end() returned").isTrue();
-		assertThat(look.get(10, TimeUnit.SECONDS)).as("the watch ended").isTrue();
+		held.release.countDown();
+		assertThat(end.get(10, TimeUnit.SECONDS)).as("the held step had ended when end() returned").isTrue();
+		return look.get(10, TimeUnit.SECONDS);
+	}
+
+	/** A step of a look that holds it until the test releases it. */
+	private static final class Held implements Runnable {
+
+		final CountDownLatch entered = new CountDownLatch(1);
+
+		final CountDownLatch release = new CountDownLatch(1);
+
+		final AtomicBoolean ended = new AtomicBoolean();
+
+		@Override
+		public void run() {
+			this.entered.countDown();
+			awaitOpen(this.release);
+			this.ended.set(true);
+		}
+
 	}
 
 	@Test
