@@ -243,19 +243,28 @@ class MvcRequestFactoryMatrixTests {
 			upstream.awaitReceived("/gate", receivedBefore + 1);
 			raw.reset();
 		}
-		// Long before the response timeout: the call was aborted, not timed out.
+		assertGateCallAbortedForItsClient(app, "/leaving/{client}", "DURING_RESPONSE", closedBefore);
+		assertThat(controller.interruptedAfterTheCall).isEmpty();
+	}
+
+	/**
+	 * The call to {@code /gate} was aborted because its client left, long before the
+	 * response timeout: the upstream saw its connection closed and never answered, the
+	 * waiting thread got the client's leaving, and each meter counted it once.
+	 */
+	private static void assertGateCallAbortedForItsClient(ConfigurableApplicationContext app, String route,
+			String serverPhase, int closedBefore) throws InterruptedException {
 		await().atMost(RESPONSE_TIMEOUT.dividedBy(2))
 			.pollInterval(Duration.ofMillis(1))
 			.until(() -> upstream.peerClosed("/gate") > closedBefore);
-		Throwable outcome = controller.outcomes.poll(RESPONSE_TIMEOUT.toMillis() / 2, TimeUnit.MILLISECONDS);
+		Throwable outcome = app.getBean(MatrixController.class).outcomes.poll(RESPONSE_TIMEOUT.toMillis() / 2,
+				TimeUnit.MILLISECONDS);
 		assertThat(outcome).as("what the waiting thread got")
 			.isInstanceOf(HangupResourceAccessException.class)
 			.hasCauseInstanceOf(ClientCancelException.class);
-		assertThat(controller.interruptedAfterTheCall).isEmpty();
-		assertMeters(app, Map.of("kind=CLIENT_CANCEL,method=GET,phase=DURING_RESPONSE,uri=/leaving/{client}", 1L),
+		assertMeters(app, Map.of("kind=CLIENT_CANCEL,method=GET,phase=" + serverPhase + ",uri=" + route, 1L),
 				Map.of("kind=CLIENT_CANCEL,method=GET,phase=BEFORE_RESPONSE,upstream=127.0.0.1:" + upstream.port(), 1L),
-				Map.of("hangup=CLIENT_CANCEL,uri=/leaving/{client}", 1L),
-				Map.of("hangup=CLIENT_CANCEL,method=GET", 1L));
+				Map.of("hangup=CLIENT_CANCEL,uri=" + route, 1L), Map.of("hangup=CLIENT_CANCEL,method=GET", 1L));
 		assertThat(upstream.peerClosed("/gate")).isEqualTo(closedBefore + 1);
 		assertThat(upstream.answered("/gate")).isZero();
 	}
@@ -273,7 +282,6 @@ class MvcRequestFactoryMatrixTests {
 		for (boolean reset : new boolean[] { false, true }) {
 			clear();
 			ConfigurableApplicationContext app = apps.get(factory);
-			MatrixController controller = app.getBean(MatrixController.class);
 			int receivedBefore = upstream.received("/gate");
 			int closedBefore = upstream.peerClosed("/gate");
 			try (RawHttpClient raw = new RawHttpClient(TestApps.port(app), READ_TIMEOUT)) {
@@ -283,21 +291,7 @@ class MvcRequestFactoryMatrixTests {
 					raw.reset();
 				}
 			}
-			// Long before the response timeout: the call was aborted, not timed out.
-			await().atMost(RESPONSE_TIMEOUT.dividedBy(2))
-				.pollInterval(Duration.ofMillis(1))
-				.until(() -> upstream.peerClosed("/gate") > closedBefore);
-			Throwable outcome = controller.outcomes.poll(RESPONSE_TIMEOUT.toMillis() / 2, TimeUnit.MILLISECONDS);
-			assertThat(outcome).as("what the waiting thread got")
-				.isInstanceOf(HangupResourceAccessException.class)
-				.hasCauseInstanceOf(ClientCancelException.class);
-			assertMeters(app, Map.of("kind=CLIENT_CANCEL,method=GET,phase=BEFORE_RESPONSE,uri=/call/{client}", 1L),
-					Map.of("kind=CLIENT_CANCEL,method=GET,phase=BEFORE_RESPONSE,upstream=127.0.0.1:" + upstream.port(),
-							1L),
-					Map.of("hangup=CLIENT_CANCEL,uri=/call/{client}", 1L),
-					Map.of("hangup=CLIENT_CANCEL,method=GET", 1L));
-			assertThat(upstream.peerClosed("/gate")).isEqualTo(closedBefore + 1);
-			assertThat(upstream.answered("/gate")).isZero();
+			assertGateCallAbortedForItsClient(app, "/call/{client}", "BEFORE_RESPONSE", closedBefore);
 		}
 	}
 
