@@ -12,10 +12,12 @@ import io.github.hangup.servlet.HangupHandlerExceptionResolver;
 import io.github.hangup.servlet.HangupServletFilter;
 import io.github.hangup.servlet.HangupServletObservationFilter;
 import io.github.hangup.servlet.HangupServletProblemDetailCustomizer;
+import io.github.hangup.servlet.HangupJettyHandler;
 import io.github.hangup.servlet.HangupTomcatValve;
 import io.github.hangup.servlet.ServletHangups;
 import io.github.hangup.servlet.ServletServerShutdown;
 import io.micrometer.observation.ObservationRegistry;
+import org.eclipse.jetty.server.Server;
 import org.apache.catalina.startup.Tomcat;
 
 import org.springframework.beans.factory.ObjectProvider;
@@ -24,6 +26,7 @@ import org.springframework.boot.autoconfigure.condition.ConditionalOnBooleanProp
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnWebApplication;
+import org.springframework.boot.jetty.JettyServerCustomizer;
 import org.springframework.boot.tomcat.TomcatContextCustomizer;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
@@ -116,6 +119,17 @@ public final class HangupServletAutoConfiguration {
 		@Bean
 		TomcatContextCustomizer hangupTomcatContextCustomizer() {
 			return (context) -> context.getPipeline().addValve(new HangupTomcatValve());
+		}
+
+	}
+
+	@Configuration(proxyBeanMethods = false)
+	@ConditionalOnClass({ Server.class, JettyServerCustomizer.class })
+	static class JettyConfiguration {
+
+		@Bean
+		JettyServerCustomizer hangupJettyServerCustomizer() {
+			return (server) -> server.setHandler(new HangupJettyHandler(server.getHandler()));
 		}
 
 	}

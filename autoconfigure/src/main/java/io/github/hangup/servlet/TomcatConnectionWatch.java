@@ -68,7 +68,7 @@ final class TomcatConnectionWatch {
 	 * Synchronous requests watched while they wait on calls, looked at by one periodic
 	 * sweep.
 	 */
-	private final Set<Waiting> waiting = ConcurrentHashMap.newKeySet();
+	private final Set<WaitingWatch> waiting = ConcurrentHashMap.newKeySet();
 
 	private final AtomicBoolean sweeping = new AtomicBoolean();
 
@@ -118,7 +118,7 @@ final class TomcatConnectionWatch {
 			return null;
 		}
 		org.apache.coyote.Request coyote = request.getCoyoteRequest();
-		Waiting watched = new Waiting(waiting, () -> lookAt(coyote), gone);
+		WaitingWatch watched = new WaitingWatch(waiting, () -> lookAt(coyote), gone);
 		this.waiting.add(watched);
 		if (!this.sweeping.get() && this.sweeping.compareAndSet(false, true)) {
 			ScheduledExecutorService scheduler = scheduler();
@@ -134,7 +134,7 @@ final class TomcatConnectionWatch {
 	}
 
 	private void sweep() {
-		for (Waiting watched : this.waiting) {
+		for (WaitingWatch watched : this.waiting) {
 			try {
 				if (watched.look()) {
 					this.waiting.remove(watched);
@@ -209,117 +209,25 @@ final class TomcatConnectionWatch {
 		}
 	}
 
-	/** What a look at a request's connection found. */
-	enum Look {
-
-		/** Nothing to say: the client is there, or the request still reads its body. */
-		HERE,
-
-		/** The client closed or reset the connection. */
-		GONE,
-
-		/**
-		 * The client sent bytes ahead (a pipelined request), kept for the next request:
-		 * the connection can no longer be watched.
-		 */
-		AHEAD
-
-	}
-
 	/**
 	 * Whether the client closed or reset the request's connection: Tomcat's answer to
 	 * "how much request data is available, reading without blocking" is 1 for a read that
 	 * failed. A second answer tells that from one byte sent ahead, which stays in the
 	 * buffer: the next answer is then 0.
 	 */
-	private static Look lookAt(org.apache.coyote.Request coyote) {
+	private static WaitingWatch.Look lookAt(org.apache.coyote.Request coyote) {
 		AtomicBoolean read = new AtomicBoolean();
 		coyote.action(ActionCode.REQUEST_BODY_FULLY_READ, read);
 		if (!read.get()) {
 			// The request still reads its body: not to be read from here.
-			return Look.HERE;
+			return WaitingWatch.Look.HERE;
 		}
 		coyote.action(ActionCode.AVAILABLE, Boolean.TRUE);
 		if (coyote.getAvailable() == 0) {
-			return Look.HERE;
+			return WaitingWatch.Look.HERE;
 		}
 		coyote.action(ActionCode.AVAILABLE, Boolean.TRUE);
-		return (coyote.getAvailable() == 0) ? Look.AHEAD : Look.GONE;
-	}
-
-	/** One synchronous request, watched while it waits on calls. */
-	static final class Waiting {
-
-		private static final AtomicIntegerFieldUpdater<Waiting> STATE = AtomicIntegerFieldUpdater
-			.newUpdater(Waiting.class, "state");
-
-		private static final int IDLE = 0;
-
-		private static final int LOOKING = 1;
-
-		private static final int ENDED = 2;
-
-		private final BooleanSupplier waiting;
-
-		private final Supplier<Look> connection;
-
-		private final Runnable gone;
-
-		private volatile int state;
-
-		/**
-		 * Create a watch.
-		 * @param waiting whether the request waits on calls
-		 * @param connection looks at the request's connection
-		 * @param gone run once when the client is found gone
-		 */
-		Waiting(BooleanSupplier waiting, Supplier<Look> connection, Runnable gone) {
-			this.waiting = waiting;
-			this.connection = connection;
-			this.gone = gone;
-		}
-
-		/**
-		 * Look at the connection once, on the watching thread.
-		 * @return whether the watch ended
-		 */
-		boolean look() {
-			if (!this.waiting.getAsBoolean()) {
-				return this.state == ENDED;
-			}
-			if (!STATE.compareAndSet(this, IDLE, LOOKING)) {
-				return true;
-			}
-			Look look = Look.AHEAD;
-			try {
-				// Again, now that the request's thread cannot return to Tomcat: it may
-				// have stopped waiting since.
-				look = this.waiting.getAsBoolean() ? this.connection.get() : Look.HERE;
-				if (look == Look.GONE) {
-					// Still looking: what it runs reads the request, which must not
-					// go back to Tomcat, to serve the next request, in the meantime.
-					this.gone.run();
-				}
-			}
-			catch (RuntimeException ex) {
-				logger.debug("Cannot watch the connection of a request", ex);
-			}
-			finally {
-				this.state = (look == Look.HERE) ? IDLE : ENDED;
-			}
-			return look != Look.HERE;
-		}
-
-		/** End the watch, on the request's thread, once a look under way ended. */
-		void end() {
-			while (!STATE.compareAndSet(this, IDLE, ENDED)) {
-				if (this.state == ENDED) {
-					return;
-				}
-				Thread.onSpinWait();
-			}
-		}
-
+		return (coyote.getAvailable() == 0) ? WaitingWatch.Look.AHEAD : WaitingWatch.Look.GONE;
 	}
 
 	/** One asynchronous request, watched until it completes. */
@@ -371,11 +279,11 @@ final class TomcatConnectionWatch {
 					end();
 				}
 				else {
-					Look look = lookAt(this.request.getCoyoteRequest());
-					if (look != Look.HERE) {
+					WaitingWatch.Look look = lookAt(this.request.getCoyoteRequest());
+					if (look != WaitingWatch.Look.HERE) {
 						end();
 					}
-					if (look == Look.GONE) {
+					if (look == WaitingWatch.Look.GONE) {
 						// As for a write that failed: the request's listeners get
 						// onError, on a container thread once this lock is released,
 						// and the connection is closed. Under the lock, so that it is

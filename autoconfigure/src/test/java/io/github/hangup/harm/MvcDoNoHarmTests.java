@@ -52,8 +52,9 @@ import org.springframework.web.bind.annotation.PostMapping;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * Do no harm on Spring MVC: one small MVC application on Tomcat runs twice, with Hangup
- * and with {@code hangup.enabled=false}, in front of the same upstream, relaying with the
+ * Do no harm on Spring MVC: one small MVC application on Tomcat (and on Jetty,
+ * {@link MvcJettyDoNoHarmTests}) runs twice, with Hangup and with
+ * {@code hangup.enabled=false}, in front of the same upstream, relaying with the
  * {@code RestClient} and {@code RestTemplate} Boot builds (on the JDK
  * {@code HttpClient}). Every scenario runs against both: the application without Hangup
  * is the reference, and the one with it must answer the same status and the same body
@@ -116,9 +117,9 @@ class MvcDoNoHarmTests {
 	}
 
 	/**
-	 * Asynchronous requests that stay open for a second, while Tomcat's connection is
-	 * watched for a client leaving several times: a {@code DeferredResult} waiting on a
-	 * slow upstream, and a {@code ResponseBodyEmitter} relaying its body as it comes.
+	 * Asynchronous requests that stay open for a second, while the container's connection
+	 * is watched for a client leaving several times: a {@code DeferredResult} waiting on
+	 * a slow upstream, and a {@code ResponseBodyEmitter} relaying its body as it comes.
 	 */
 	@ParameterizedTest
 	@CsvSource({ "deferred,trickle,200", "deferred,ok,200", "emitter,trickle,200", "emitter,ok,200" })

@@ -23,22 +23,19 @@ import io.github.hangup.support.FaultyUpstream;
 import io.github.hangup.support.HangupMeters;
 import io.github.hangup.support.RawHttpClient;
 import io.github.hangup.support.RawHttpClient.Head;
-import io.github.hangup.support.ServletTestApps;
-import io.github.hangup.support.TestApps;
-import io.micrometer.core.instrument.MeterRegistry;
-import org.junit.jupiter.api.AfterAll;
+import io.github.hangup.support.ServletRelay;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 import org.springframework.boot.test.system.CapturedOutput;
 import org.springframework.boot.test.system.OutputCaptureExtension;
-import org.springframework.context.ConfigurableApplicationContext;
 import org.springframework.core.env.Environment;
 import org.springframework.core.task.support.ContextPropagatingTaskDecorator;
 import org.springframework.scheduling.concurrent.ThreadPoolTaskExecutor;
@@ -79,42 +76,25 @@ class MvcAsyncClientLeavingTests {
 	/** Far beyond any wait of these tests: only the client leaving ends these calls. */
 	private static final Duration READ_TIMEOUT = Duration.ofSeconds(30);
 
-	private static FaultyUpstream upstream;
-
-	private static ConfigurableApplicationContext app;
-
-	private static MeterRegistry registry;
-
 	private static OutboundCalls calls;
 
-	private static int port;
+	@RegisterExtension
+	static final ServletRelay relay = ServletRelay.of(AsyncController.class, "spring.http.clients.read-timeout=30s");
 
 	@BeforeAll
-	static void start() throws Exception {
-		upstream = new FaultyUpstream();
-		app = ServletTestApps.start(AsyncController.class, "test.upstream=" + upstream.baseUrl(),
-				"spring.http.clients.imperative.factory=jdk", "spring.http.clients.read-timeout=30s");
-		registry = app.getBean(MeterRegistry.class);
-		calls = app.getBean(OutboundCalls.class);
-		port = TestApps.port(app);
-	}
-
-	@AfterAll
-	static void stop() throws Exception {
-		app.close();
-		upstream.close();
+	static void start() {
+		calls = relay.app().getBean(OutboundCalls.class);
 	}
 
 	@BeforeEach
 	void clear() {
-		registry.clear();
 		AsyncController.released.clear();
 	}
 
 	@AfterEach
 	void nothingLeftWaiting() {
 		await().atMost(Duration.ofSeconds(10)).until(() -> calls.inFlight() == 0);
-		assertThat(app.getBean(AsyncController.class).executor.getActiveCount()).isZero();
+		assertThat(relay.app().getBean(AsyncController.class).executor.getActiveCount()).isZero();
 	}
 
 	/**
@@ -128,9 +108,9 @@ class MvcAsyncClientLeavingTests {
 	@MethodSource("streamedResponses")
 	void clientLeavingAResponseBeingStreamedIsCountedOnceAndStopsItsCall(String route, String upstreamPath,
 			String clientTag, CapturedOutput output) throws Exception {
-		int closedBefore = upstream.peerClosed(upstreamPath);
+		int closedBefore = relay.upstream().peerClosed(upstreamPath);
 		long left;
-		try (RawHttpClient raw = new RawHttpClient(port, READ_TIMEOUT)) {
+		try (RawHttpClient raw = new RawHttpClient(relay.port(), READ_TIMEOUT)) {
 			Head head = raw.send("GET", route + upstreamPath).readHead();
 			assertThat(head.status()).isEqualTo(200);
 			raw.readBytes(1);
@@ -138,9 +118,9 @@ class MvcAsyncClientLeavingTests {
 			raw.reset();
 		}
 		assertNoticedSoon(route, "DURING_RESPONSE", left);
-		upstream.awaitPeerClosed(upstreamPath, closedBefore + 1);
-		ClientLeaving.assertCounted(registry, route + "/{path}", "DURING_RESPONSE", "DURING_RESPONSE", upstream.port(),
-				clientTag);
+		relay.upstream().awaitPeerClosed(upstreamPath, closedBefore + 1);
+		ClientLeaving.assertCounted(relay.registry(), route + "/{path}", "DURING_RESPONSE", "DURING_RESPONSE",
+				relay.upstream().port(), clientTag);
 		assertReleased(route);
 		assertQuiet(output);
 	}
@@ -155,19 +135,19 @@ class MvcAsyncClientLeavingTests {
 	@MethodSource("silentRequests")
 	void clientLeavingARequestThatWritesNothingIsCountedOnceAndStopsItsCall(String route, String upstreamPath,
 			String callPhase, CapturedOutput output) throws Exception {
-		int receivedBefore = upstream.received(upstreamPath);
-		int closedBefore = upstream.peerClosed(upstreamPath);
+		int receivedBefore = relay.upstream().received(upstreamPath);
+		int closedBefore = relay.upstream().peerClosed(upstreamPath);
 		long left;
-		try (RawHttpClient raw = new RawHttpClient(port, READ_TIMEOUT)) {
+		try (RawHttpClient raw = new RawHttpClient(relay.port(), READ_TIMEOUT)) {
 			raw.send("GET", route + upstreamPath);
-			upstream.awaitReceived(upstreamPath, receivedBefore + 1);
+			relay.upstream().awaitReceived(upstreamPath, receivedBefore + 1);
 			left = System.nanoTime();
 			raw.reset();
 		}
 		assertNoticedSoon(route, "BEFORE_RESPONSE", left);
-		upstream.awaitPeerClosed(upstreamPath, closedBefore + 1);
-		ClientLeaving.assertCounted(registry, route + "/{path}", "BEFORE_RESPONSE", callPhase, upstream.port(),
-				"CLIENT_CANCEL");
+		relay.upstream().awaitPeerClosed(upstreamPath, closedBefore + 1);
+		ClientLeaving.assertCounted(relay.registry(), route + "/{path}", "BEFORE_RESPONSE", callPhase,
+				relay.upstream().port(), "CLIENT_CANCEL");
 		assertReleasedByTheStop(route);
 		assertQuiet(output);
 	}
@@ -179,14 +159,14 @@ class MvcAsyncClientLeavingTests {
 	 */
 	@Test
 	void requestSentAheadWhileAnotherWaitsIsAnsweredAfterItAndNothingIsCounted() throws Exception {
-		int receivedBefore = upstream.received("/trickle");
+		int receivedBefore = relay.upstream().received("/trickle");
 		Head first;
 		byte[] firstBody;
 		Head second;
 		String secondBody;
-		try (RawHttpClient raw = new RawHttpClient(port, READ_TIMEOUT)) {
+		try (RawHttpClient raw = new RawHttpClient(relay.port(), READ_TIMEOUT)) {
 			raw.send("GET", "/deferred/trickle");
-			upstream.awaitReceived("/trickle", receivedBefore + 1);
+			relay.upstream().awaitReceived("/trickle", receivedBefore + 1);
 			// The upstream's answer takes a second: the connection is watched meanwhile.
 			raw.send("GET", "/deferred/ok", "Connection: close");
 			first = raw.readHead();
@@ -199,10 +179,10 @@ class MvcAsyncClientLeavingTests {
 			.isEqualTo("x".repeat(FaultyUpstream.TRICKLE_CHUNKS));
 		assertThat(second.status()).isEqualTo(200);
 		assertThat(secondBody).isEqualTo("hello");
-		HangupMeters.awaitCounts(registry, "http.server.requests",
+		HangupMeters.awaitCounts(relay.registry(), "http.server.requests",
 				Map.of("hangup=NONE,status=200,uri=/deferred/{path}", 2L), HangupObservations.KEY, "status", "uri");
-		HangupMeters.awaitCounts(registry, HangupMetrics.SERVER_HANGUPS, Map.of());
-		HangupMeters.awaitClientHangups(registry, Map.of());
+		HangupMeters.awaitCounts(relay.registry(), HangupMetrics.SERVER_HANGUPS, Map.of());
+		HangupMeters.awaitClientHangups(relay.registry(), Map.of());
 		assertThat(AsyncController.released).containsExactly("answered " + "x".repeat(FaultyUpstream.TRICKLE_CHUNKS),
 				"answered hello");
 	}
@@ -235,7 +215,7 @@ class MvcAsyncClientLeavingTests {
 		String key = "kind=CLIENT_CANCEL,method=GET,phase=" + phase + ",uri=" + route + "/{path}";
 		await().atMost(Duration.ofSeconds(10))
 			.pollInterval(Duration.ofMillis(2))
-			.until(() -> HangupMeters.counts(registry, HangupMetrics.SERVER_HANGUPS).containsKey(key));
+			.until(() -> HangupMeters.counts(relay.registry(), HangupMetrics.SERVER_HANGUPS).containsKey(key));
 		assertThat(Duration.ofNanos(System.nanoTime() - left)).as("time to notice the client leaving %s", route)
 			.isLessThan(Duration.ofSeconds(1));
 	}

@@ -15,18 +15,13 @@ import java.util.concurrent.TimeUnit;
 
 import io.github.hangup.client.OutboundCalls;
 import io.github.hangup.metrics.HangupMetrics;
-import io.github.hangup.support.FaultyUpstream;
 import io.github.hangup.support.HangupMeters;
 import io.github.hangup.support.RawHttpClient;
-import io.github.hangup.support.ServletTestApps;
+import io.github.hangup.support.ServletRelay;
 import io.github.hangup.support.Settled;
-import io.github.hangup.support.TestApps;
-import io.micrometer.core.instrument.MeterRegistry;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
-import org.springframework.context.ConfigurableApplicationContext;
 import org.springframework.core.env.Environment;
 import org.springframework.core.task.support.ContextPropagatingTaskDecorator;
 import org.springframework.scheduling.concurrent.ThreadPoolTaskExecutor;
@@ -53,42 +48,23 @@ class MvcCancelStormTests {
 
 	private static final Duration READ_TIMEOUT = Duration.ofSeconds(30);
 
-	private static FaultyUpstream upstream;
-
-	private static ConfigurableApplicationContext app;
-
-	private static MeterRegistry registry;
-
-	private static int port;
-
-	@BeforeAll
-	static void start() throws Exception {
-		upstream = new FaultyUpstream();
-		app = ServletTestApps.start(StormController.class, "test.upstream=" + upstream.baseUrl(),
-				"spring.http.clients.imperative.factory=jdk", "spring.http.clients.read-timeout=30s",
-				"server.tomcat.threads.max=" + (2 * EACH + 20),
-				// StreamingResponseBody runs on the application's task executor: all at
-				// once.
-				"spring.task.execution.pool.core-size=" + (2 * EACH));
-		registry = app.getBean(MeterRegistry.class);
-		port = TestApps.port(app);
-	}
-
-	@AfterAll
-	static void stop() throws Exception {
-		app.close();
-		upstream.close();
-	}
+	@RegisterExtension
+	static final ServletRelay relay = ServletRelay.of(StormController.class, "spring.http.clients.read-timeout=30s",
+			"server.tomcat.threads.max=" + (2 * EACH + 20),
+			// StreamingResponseBody runs on the application's task executor: all at
+			// once.
+			"spring.task.execution.pool.core-size=" + (2 * EACH));
 
 	@Test
 	void clientsLeavingAtOnceAreEachCountedOnceAndEachCallIsAborted() throws Exception {
-		int hangReceived = upstream.received("/hang");
-		int hangClosed = upstream.peerClosed("/hang");
-		int bigReceived = upstream.received("/big");
-		int bigClosed = upstream.peerClosed("/big");
+		int hangReceived = relay.upstream().received("/hang");
+		int hangClosed = relay.upstream().peerClosed("/hang");
+		int bigReceived = relay.upstream().received("/big");
+		int bigClosed = relay.upstream().peerClosed("/big");
 		ExecutorService clients = Executors.newFixedThreadPool(2 * EACH);
 		// All leave together, once every waiting request reached the upstream.
-		CyclicBarrier leave = new CyclicBarrier(2 * EACH, () -> upstream.awaitReceived("/hang", hangReceived + EACH));
+		CyclicBarrier leave = new CyclicBarrier(2 * EACH,
+				() -> relay.upstream().awaitReceived("/hang", hangReceived + EACH));
 		List<Future<?>> done = new ArrayList<>();
 		for (int i = 0; i < EACH; i++) {
 			done.add(clients.submit(() -> leaving("/deferred", false, leave)));
@@ -98,31 +74,34 @@ class MvcCancelStormTests {
 			future.get(60, TimeUnit.SECONDS);
 		}
 		clients.shutdown();
-		upstream.awaitPeerClosed("/hang", hangClosed + EACH);
-		upstream.awaitPeerClosed("/big", bigClosed + EACH);
-		OutboundCalls calls = app.getBean(OutboundCalls.class);
+		relay.upstream().awaitPeerClosed("/hang", hangClosed + EACH);
+		relay.upstream().awaitPeerClosed("/big", bigClosed + EACH);
+		OutboundCalls calls = relay.app().getBean(OutboundCalls.class);
 		Settled.awaitAndHold("calls in flight", calls::inFlight, 0);
-		Settled.awaitAndHold("tasks running", () -> app.getBean(StormController.class).executor.getActiveCount(), 0);
-		HangupMeters.awaitCounts(registry, HangupMetrics.SERVER_HANGUPS,
+		Settled.awaitAndHold("tasks running",
+				() -> relay.app().getBean(StormController.class).executor.getActiveCount(), 0);
+		HangupMeters.awaitCounts(relay.registry(), HangupMetrics.SERVER_HANGUPS,
 				Map.of("kind=CLIENT_CANCEL,phase=BEFORE_RESPONSE", (long) EACH,
 						"kind=CLIENT_CANCEL,phase=DURING_RESPONSE", (long) EACH),
 				HangupMetrics.KIND, HangupMetrics.PHASE);
-		HangupMeters.awaitCounts(registry, HangupMetrics.CLIENT_HANGUPS,
+		HangupMeters.awaitCounts(relay.registry(), HangupMetrics.CLIENT_HANGUPS,
 				Map.of("kind=CLIENT_CANCEL,phase=BEFORE_RESPONSE", (long) EACH,
 						"kind=CLIENT_CANCEL,phase=DURING_RESPONSE", (long) EACH),
 				HangupMetrics.KIND, HangupMetrics.PHASE);
-		HangupMeters.awaitCounts(registry, "http.server.requests", Map.of("hangup=CLIENT_CANCEL", 2L * EACH), "hangup");
+		HangupMeters.awaitCounts(relay.registry(), "http.server.requests", Map.of("hangup=CLIENT_CANCEL", 2L * EACH),
+				"hangup");
 		// A moment later, the same: nothing was recorded twice, late.
 		Settled.awaitAndHold("server hang-ups",
-				() -> HangupMeters.counts(registry, HangupMetrics.SERVER_HANGUPS, HangupMetrics.KIND),
+				() -> HangupMeters.counts(relay.registry(), HangupMetrics.SERVER_HANGUPS, HangupMetrics.KIND),
 				Map.of("kind=CLIENT_CANCEL", 2L * EACH));
 		Settled.awaitAndHold("client hang-ups",
-				() -> HangupMeters.counts(registry, HangupMetrics.CLIENT_HANGUPS, HangupMetrics.KIND),
+				() -> HangupMeters.counts(relay.registry(), HangupMetrics.CLIENT_HANGUPS, HangupMetrics.KIND),
 				Map.of("kind=CLIENT_CANCEL", 2L * EACH));
-		Settled.awaitAndHold("server requests", () -> HangupMeters.counts(registry, "http.server.requests", "hangup"),
+		Settled.awaitAndHold("server requests",
+				() -> HangupMeters.counts(relay.registry(), "http.server.requests", "hangup"),
 				Map.of("hangup=CLIENT_CANCEL", 2L * EACH));
-		assertThat(upstream.received("/hang") - hangReceived).isEqualTo(EACH);
-		assertThat(upstream.received("/big") - bigReceived).isEqualTo(EACH);
+		assertThat(relay.upstream().received("/hang") - hangReceived).isEqualTo(EACH);
+		assertThat(relay.upstream().received("/big") - bigReceived).isEqualTo(EACH);
 	}
 
 	/**
@@ -130,7 +109,7 @@ class MvcCancelStormTests {
 	 * then leaves with the others.
 	 */
 	private static Void leaving(String path, boolean reading, CyclicBarrier leave) throws Exception {
-		try (RawHttpClient client = new RawHttpClient(port, READ_TIMEOUT)) {
+		try (RawHttpClient client = new RawHttpClient(relay.port(), READ_TIMEOUT)) {
 			client.send("GET", path);
 			if (reading) {
 				assertThat(client.readHead().status()).isEqualTo(200);

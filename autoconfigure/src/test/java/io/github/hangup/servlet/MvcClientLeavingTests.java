@@ -9,24 +9,19 @@ import java.util.Map;
 import io.github.hangup.HangupObservations;
 import io.github.hangup.client.OutboundCalls;
 import io.github.hangup.metrics.HangupMetrics;
-import io.github.hangup.support.FaultyUpstream;
 import io.github.hangup.support.HangupMeters;
 import io.github.hangup.support.RawHttpClient;
 import io.github.hangup.support.RawHttpClient.Head;
-import io.github.hangup.support.ServletTestApps;
-import io.github.hangup.support.TestApps;
-import io.micrometer.core.instrument.MeterRegistry;
+import io.github.hangup.support.ServletRelay;
 import jakarta.servlet.http.HttpServletResponse;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import org.springframework.boot.test.system.CapturedOutput;
 import org.springframework.boot.test.system.OutputCaptureExtension;
-import org.springframework.context.ConfigurableApplicationContext;
 import org.springframework.core.env.Environment;
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.PathVariable;
@@ -51,35 +46,14 @@ class MvcClientLeavingTests {
 	 */
 	private static final Duration READ_TIMEOUT = Duration.ofSeconds(30);
 
-	private static FaultyUpstream upstream;
-
-	private static ConfigurableApplicationContext app;
-
-	private static MeterRegistry registry;
-
 	private static OutboundCalls calls;
 
-	private static int port;
+	@RegisterExtension
+	static final ServletRelay relay = ServletRelay.of(LeavingController.class, "spring.http.clients.read-timeout=30s");
 
 	@BeforeAll
-	static void start() throws Exception {
-		upstream = new FaultyUpstream();
-		app = ServletTestApps.start(LeavingController.class, "test.upstream=" + upstream.baseUrl(),
-				"spring.http.clients.imperative.factory=jdk", "spring.http.clients.read-timeout=30s");
-		registry = app.getBean(MeterRegistry.class);
-		calls = app.getBean(OutboundCalls.class);
-		port = TestApps.port(app);
-	}
-
-	@AfterAll
-	static void stop() throws Exception {
-		app.close();
-		upstream.close();
-	}
-
-	@BeforeEach
-	void clear() {
-		registry.clear();
+	static void start() {
+		calls = relay.app().getBean(OutboundCalls.class);
 	}
 
 	@AfterEach
@@ -100,21 +74,22 @@ class MvcClientLeavingTests {
 	 * the upstream would have finished its body.
 	 */
 	private static void assertLeavingMidBodyAbortsTheCall(String path, String route) throws Exception {
-		int closedBefore = upstream.peerClosed("/trickle");
-		int answeredBefore = upstream.answered("/trickle");
-		try (RawHttpClient raw = new RawHttpClient(port, READ_TIMEOUT)) {
+		int closedBefore = relay.upstream().peerClosed("/trickle");
+		int answeredBefore = relay.upstream().answered("/trickle");
+		try (RawHttpClient raw = new RawHttpClient(relay.port(), READ_TIMEOUT)) {
 			Head head = raw.send("GET", path).readHead();
 			assertThat(head.status()).isEqualTo(200);
 			raw.readBytes(1);
 			raw.reset();
 		}
-		upstream.awaitPeerClosed("/trickle", closedBefore + 1);
-		assertThat(upstream.answered("/trickle")).as("bodies the upstream finished").isEqualTo(answeredBefore);
-		HangupMeters.awaitCounts(registry, HangupMetrics.SERVER_HANGUPS,
+		relay.upstream().awaitPeerClosed("/trickle", closedBefore + 1);
+		assertThat(relay.upstream().answered("/trickle")).as("bodies the upstream finished").isEqualTo(answeredBefore);
+		HangupMeters.awaitCounts(relay.registry(), HangupMetrics.SERVER_HANGUPS,
 				Map.of("kind=CLIENT_CANCEL,method=GET,phase=DURING_RESPONSE,uri=" + route, 1L));
-		HangupMeters.awaitClientHangups(registry, Map
-			.of("kind=CLIENT_CANCEL,method=GET,phase=DURING_RESPONSE,upstream=127.0.0.1:" + upstream.port(), 1L));
-		HangupMeters.awaitCounts(registry, "http.server.requests",
+		HangupMeters.awaitClientHangups(relay.registry(), Map.of(
+				"kind=CLIENT_CANCEL,method=GET,phase=DURING_RESPONSE,upstream=127.0.0.1:" + relay.upstream().port(),
+				1L));
+		HangupMeters.awaitCounts(relay.registry(), "http.server.requests",
 				Map.of("hangup=CLIENT_CANCEL,method=GET,uri=" + route, 1L), HangupObservations.KEY, "method", "uri");
 	}
 

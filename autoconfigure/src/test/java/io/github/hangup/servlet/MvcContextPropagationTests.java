@@ -10,22 +10,17 @@ import io.github.hangup.ClientCancelException;
 import io.github.hangup.HangupObservations;
 import io.github.hangup.client.OutboundCalls;
 import io.github.hangup.metrics.HangupMetrics;
-import io.github.hangup.support.FaultyUpstream;
 import io.github.hangup.support.HangupMeters;
 import io.github.hangup.support.RawHttpClient;
-import io.github.hangup.support.ServletTestApps;
-import io.github.hangup.support.TestApps;
-import io.micrometer.core.instrument.MeterRegistry;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import io.github.hangup.support.ServletRelay;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.slf4j.MDC;
 
 import org.springframework.beans.factory.annotation.Qualifier;
 import org.springframework.boot.http.client.ClientHttpRequestFactoryBuilder;
 import org.springframework.boot.http.client.HttpClientSettings;
-import org.springframework.context.ConfigurableApplicationContext;
 import org.springframework.core.env.Environment;
 import org.springframework.core.task.AsyncTaskExecutor;
 import org.springframework.core.task.TaskDecorator;
@@ -58,33 +53,12 @@ class MvcContextPropagationTests {
 	/** The read timeout of the call that is not the request's: its only end. */
 	private static final Duration DETACHED_READ_TIMEOUT = Duration.ofSeconds(2);
 
-	private static FaultyUpstream upstream;
-
-	private static ConfigurableApplicationContext app;
-
-	private static MeterRegistry registry;
-
-	private static int port;
-
-	@BeforeAll
-	static void start() throws Exception {
-		upstream = new FaultyUpstream();
-		app = ServletTestApps.start(PropagatingController.class, "test.upstream=" + upstream.baseUrl(),
-				"spring.http.clients.imperative.factory=jdk", "spring.http.clients.read-timeout=30s",
-				"spring.task.execution.propagate-context=true");
-		registry = app.getBean(MeterRegistry.class);
-		port = TestApps.port(app);
-	}
-
-	@AfterAll
-	static void stop() throws Exception {
-		app.close();
-		upstream.close();
-	}
+	@RegisterExtension
+	static final ServletRelay relay = ServletRelay.of(PropagatingController.class,
+			"spring.http.clients.read-timeout=30s", "spring.task.execution.propagate-context=true");
 
 	@BeforeEach
 	void clear() {
-		registry.clear();
 		PropagatingController.released.clear();
 	}
 
@@ -96,13 +70,14 @@ class MvcContextPropagationTests {
 			.as("spring.task.execution.propagate-context (Boot 4.1)")
 			.isTrue();
 		leaveWhileWaiting("/application-executor");
-		HangupMeters.awaitCounts(registry, HangupMetrics.SERVER_HANGUPS,
+		HangupMeters.awaitCounts(relay.registry(), HangupMetrics.SERVER_HANGUPS,
 				Map.of("kind=CLIENT_CANCEL,method=GET,phase=BEFORE_RESPONSE,uri=/application-executor", 1L));
-		HangupMeters.awaitClientHangups(registry, Map
-			.of("kind=CLIENT_CANCEL,method=GET,phase=BEFORE_RESPONSE,upstream=127.0.0.1:" + upstream.port(), 1L));
-		HangupMeters.awaitCounts(registry, "http.server.requests",
+		HangupMeters.awaitClientHangups(relay.registry(), Map.of(
+				"kind=CLIENT_CANCEL,method=GET,phase=BEFORE_RESPONSE,upstream=127.0.0.1:" + relay.upstream().port(),
+				1L));
+		HangupMeters.awaitCounts(relay.registry(), "http.server.requests",
 				Map.of("hangup=CLIENT_CANCEL,uri=/application-executor", 1L), HangupObservations.KEY, "uri");
-		HangupMeters.awaitCounts(registry, "http.client.requests", Map.of("hangup=CLIENT_CANCEL", 1L),
+		HangupMeters.awaitCounts(relay.registry(), "http.client.requests", Map.of("hangup=CLIENT_CANCEL", 1L),
 				HangupObservations.KEY);
 		assertThat(PropagatingController.released.poll(10, TimeUnit.SECONDS))
 			.isInstanceOf(ResourceAccessException.class)
@@ -113,11 +88,12 @@ class MvcContextPropagationTests {
 	@Test
 	void callOnAnExecutorWithAPlainTaskDecoratorIsNotTheRequestsAndRunsToItsOwnEnd() throws Exception {
 		long left = leaveWhileWaiting("/plain-decorator");
-		HangupMeters.awaitCounts(registry, HangupMetrics.SERVER_HANGUPS,
+		HangupMeters.awaitCounts(relay.registry(), HangupMetrics.SERVER_HANGUPS,
 				Map.of("kind=CLIENT_CANCEL,method=GET,phase=BEFORE_RESPONSE,uri=/plain-decorator", 1L));
 		// Not stopped: the call ends at its read timeout, a hang-up of its own.
-		HangupMeters.awaitClientHangups(registry, Map
-			.of("kind=UPSTREAM_TIMEOUT,method=GET,phase=BEFORE_RESPONSE,upstream=127.0.0.1:" + upstream.port(), 1L));
+		HangupMeters.awaitClientHangups(relay.registry(), Map.of(
+				"kind=UPSTREAM_TIMEOUT,method=GET,phase=BEFORE_RESPONSE,upstream=127.0.0.1:" + relay.upstream().port(),
+				1L));
 		assertThat(Duration.ofNanos(System.nanoTime() - left))
 			.isGreaterThanOrEqualTo(DETACHED_READ_TIMEOUT.minusMillis(500));
 		assertThat(PropagatingController.released.poll(10, TimeUnit.SECONDS))
@@ -127,22 +103,22 @@ class MvcContextPropagationTests {
 
 	/** Leaves while the request's call waits on an upstream that never answers. */
 	private static long leaveWhileWaiting(String path) throws Exception {
-		int receivedBefore = upstream.received("/hang");
-		int closedBefore = upstream.peerClosed("/hang");
+		int receivedBefore = relay.upstream().received("/hang");
+		int closedBefore = relay.upstream().peerClosed("/hang");
 		long left;
-		try (RawHttpClient raw = new RawHttpClient(port, READ_TIMEOUT)) {
+		try (RawHttpClient raw = new RawHttpClient(relay.port(), READ_TIMEOUT)) {
 			raw.send("GET", path);
-			upstream.awaitReceived("/hang", receivedBefore + 1);
+			relay.upstream().awaitReceived("/hang", receivedBefore + 1);
 			left = System.nanoTime();
 			raw.reset();
 		}
-		upstream.awaitPeerClosed("/hang", closedBefore + 1);
+		relay.upstream().awaitPeerClosed("/hang", closedBefore + 1);
 		return left;
 	}
 
 	private static void assertNothingLeftWaiting() {
 		assertThat(PropagatingController.released).isEmpty();
-		await().atMost(Duration.ofSeconds(10)).until(() -> app.getBean(OutboundCalls.class).inFlight() == 0);
+		await().atMost(Duration.ofSeconds(10)).until(() -> relay.app().getBean(OutboundCalls.class).inFlight() == 0);
 	}
 
 	/**

@@ -14,16 +14,12 @@ import io.github.hangup.support.RawHttpClient;
 import io.github.hangup.support.RawHttpClient.Ending;
 import io.github.hangup.support.RawHttpClient.Head;
 import io.github.hangup.support.RawHttpClient.Rest;
-import io.github.hangup.support.ServletTestApps;
-import io.github.hangup.support.TestApps;
-import io.micrometer.core.instrument.MeterRegistry;
+import io.github.hangup.support.ServletRelay;
 import jakarta.servlet.http.HttpServletResponse;
 import org.jspecify.annotations.Nullable;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -31,7 +27,6 @@ import org.junit.jupiter.params.provider.ValueSource;
 import org.springframework.boot.restclient.RestTemplateBuilder;
 import org.springframework.boot.test.system.CapturedOutput;
 import org.springframework.boot.test.system.OutputCaptureExtension;
-import org.springframework.context.ConfigurableApplicationContext;
 import org.springframework.core.env.Environment;
 import org.springframework.http.HttpMethod;
 import org.springframework.http.client.JdkClientHttpRequestFactory;
@@ -63,50 +58,24 @@ class MvcHangupIntegrationTests {
 
 	private static final Duration READ_TIMEOUT = Duration.ofSeconds(10);
 
-	private static FaultyUpstream upstream;
+	private static final int refusedPort = FaultyUpstream.refusedPort();
 
-	private static int refusedPort;
-
-	private static ConfigurableApplicationContext app;
-
-	private static MeterRegistry registry;
-
-	private static int port;
-
-	@BeforeAll
-	static void start() throws Exception {
-		upstream = new FaultyUpstream();
-		refusedPort = FaultyUpstream.refusedPort();
-		app = ServletTestApps.start(RelayController.class, "test.upstream=" + upstream.baseUrl(),
-				"test.refused=http://127.0.0.1:" + refusedPort, "spring.http.clients.imperative.factory=jdk",
-				"spring.http.clients.read-timeout=1s");
-		registry = app.getBean(MeterRegistry.class);
-		port = TestApps.port(app);
-	}
-
-	@AfterAll
-	static void stop() throws Exception {
-		app.close();
-		upstream.close();
-	}
-
-	@BeforeEach
-	void clearMeters() {
-		registry.clear();
-	}
+	@RegisterExtension
+	static final ServletRelay relay = ServletRelay.of(RelayController.class,
+			"test.refused=http://127.0.0.1:" + refusedPort, "spring.http.clients.read-timeout=1s");
 
 	@ParameterizedTest
 	@ValueSource(strings = { "rest-client", "rest-template", "http-exchange", "web-client", "intercepted" })
 	void healthyCallIsRelayedAndRecordsNothing(String client) throws Exception {
-		try (RawHttpClient raw = new RawHttpClient(port, READ_TIMEOUT)) {
+		try (RawHttpClient raw = new RawHttpClient(relay.port(), READ_TIMEOUT)) {
 			Head head = raw.send("GET", "/" + client + "/ok", "Connection: close").readHead();
 			assertThat(head.status()).isEqualTo(200);
 			assertThat(raw.readRest().text()).contains("hello");
 		}
 		assertServerRequest(client, HangupObservations.NONE, "200", "SUCCESS");
 		assertClientRequest(HangupObservations.NONE);
-		HangupMeters.awaitCounts(registry, HangupMetrics.SERVER_HANGUPS, Map.of());
-		HangupMeters.awaitClientHangups(registry, Map.of());
+		HangupMeters.awaitCounts(relay.registry(), HangupMetrics.SERVER_HANGUPS, Map.of());
+		HangupMeters.awaitClientHangups(relay.registry(), Map.of());
 	}
 
 	@ParameterizedTest
@@ -135,7 +104,7 @@ class MvcHangupIntegrationTests {
 		String route = "/" + client + "-refused/{path}";
 		Head head;
 		String body;
-		try (RawHttpClient raw = new RawHttpClient(port, READ_TIMEOUT)) {
+		try (RawHttpClient raw = new RawHttpClient(relay.port(), READ_TIMEOUT)) {
 			head = raw.send("GET", "/" + client + "-refused/ok", "Connection: close").readHead();
 			body = raw.readRest().text();
 		}
@@ -144,9 +113,9 @@ class MvcHangupIntegrationTests {
 		assertThat(body).contains("\"hangup\":\"UPSTREAM_UNREACHABLE\"")
 			.contains("\"detail\":\"The upstream service could not be reached.\"")
 			.doesNotContain(String.valueOf(refusedPort));
-		HangupMeters.awaitCounts(registry, HangupMetrics.SERVER_HANGUPS,
+		HangupMeters.awaitCounts(relay.registry(), HangupMetrics.SERVER_HANGUPS,
 				Map.of("kind=UPSTREAM_UNREACHABLE,method=GET,phase=BEFORE_RESPONSE,uri=" + route, 1L));
-		HangupMeters.awaitClientHangups(registry, Map
+		HangupMeters.awaitClientHangups(relay.registry(), Map
 			.of("kind=UPSTREAM_UNREACHABLE,method=GET,phase=BEFORE_RESPONSE,upstream=127.0.0.1:" + refusedPort, 1L));
 		assertClientRequest("UPSTREAM_UNREACHABLE");
 	}
@@ -160,19 +129,19 @@ class MvcHangupIntegrationTests {
 			throws Exception {
 		Head head;
 		String body;
-		try (RawHttpClient raw = new RawHttpClient(port, READ_TIMEOUT)) {
+		try (RawHttpClient raw = new RawHttpClient(relay.port(), READ_TIMEOUT)) {
 			head = raw.send("GET", "/" + client + "-malformed/" + reply, "Connection: close").readHead();
 			body = raw.readRest().text();
 		}
 		assertThat(head.status()).isEqualTo(502);
 		assertThat(head.header("content-type")).isEqualTo("application/problem+json");
 		assertThat(body).contains("\"hangup\":\"UPSTREAM_PROTOCOL_ERROR\"").doesNotContain("127.0.0.1");
-		HangupMeters.awaitCounts(registry, HangupMetrics.SERVER_HANGUPS, Map.of(
+		HangupMeters.awaitCounts(relay.registry(), HangupMetrics.SERVER_HANGUPS, Map.of(
 				"kind=UPSTREAM_PROTOCOL_ERROR,method=GET,phase=BEFORE_RESPONSE,uri=/" + client + "-malformed/{reply}",
 				1L));
-		HangupMeters.awaitClientHangups(registry, Map.of(
-				"kind=UPSTREAM_PROTOCOL_ERROR,method=GET,phase=BEFORE_RESPONSE,upstream=127.0.0.1:" + upstream.port(),
-				1L));
+		HangupMeters.awaitClientHangups(relay.registry(),
+				Map.of("kind=UPSTREAM_PROTOCOL_ERROR,method=GET,phase=BEFORE_RESPONSE,upstream=127.0.0.1:"
+						+ relay.upstream().port(), 1L));
 		assertClientRequest("UPSTREAM_PROTOCOL_ERROR");
 	}
 
@@ -182,15 +151,15 @@ class MvcHangupIntegrationTests {
 		// Spring.
 		Head head;
 		String body;
-		try (RawHttpClient raw = new RawHttpClient(port, READ_TIMEOUT)) {
+		try (RawHttpClient raw = new RawHttpClient(relay.port(), READ_TIMEOUT)) {
 			head = raw.send("GET", "/plain-rest-template/reset", "Connection: close").readHead();
 			body = raw.readRest().text();
 		}
 		assertThat(head.status()).isEqualTo(502);
 		assertThat(body).contains("\"hangup\":\"UPSTREAM_RESET\"");
-		HangupMeters.awaitCounts(registry, HangupMetrics.SERVER_HANGUPS,
+		HangupMeters.awaitCounts(relay.registry(), HangupMetrics.SERVER_HANGUPS,
 				Map.of("kind=UPSTREAM_RESET,method=GET,phase=BEFORE_RESPONSE,uri=/plain-rest-template/{path}", 1L));
-		HangupMeters.awaitClientHangups(registry, Map.of());
+		HangupMeters.awaitClientHangups(relay.registry(), Map.of());
 	}
 
 	@ParameterizedTest
@@ -199,7 +168,7 @@ class MvcHangupIntegrationTests {
 			throws Exception {
 		Head head;
 		Rest rest;
-		try (RawHttpClient raw = new RawHttpClient(port, READ_TIMEOUT)) {
+		try (RawHttpClient raw = new RawHttpClient(relay.port(), READ_TIMEOUT)) {
 			head = raw.send("GET", "/" + client + "-relay/stall-mid-body").readHead();
 			rest = raw.readRest();
 		}
@@ -210,11 +179,12 @@ class MvcHangupIntegrationTests {
 		assertThat(rest.ending()).isNotEqualTo(Ending.STALLED);
 		assertThat(rest.bytes()).hasSizeGreaterThanOrEqualTo(FaultyUpstream.SENT_LENGTH);
 		assertThatThrownBy(() -> RawHttpClient.payloadOfChunked(rest.bytes())).isInstanceOf(AssertionError.class);
-		HangupMeters.awaitCounts(registry, HangupMetrics.SERVER_HANGUPS,
+		HangupMeters.awaitCounts(relay.registry(), HangupMetrics.SERVER_HANGUPS,
 				Map.of("kind=UPSTREAM_TIMEOUT,method=GET,phase=DURING_RESPONSE,uri=/" + client + "-relay/{path}", 1L));
-		HangupMeters.awaitClientHangups(registry, Map
-			.of("kind=UPSTREAM_TIMEOUT,method=GET,phase=DURING_RESPONSE,upstream=127.0.0.1:" + upstream.port(), 1L));
-		HangupMeters.awaitCounts(registry, "http.server.requests", Map
+		HangupMeters.awaitClientHangups(relay.registry(), Map.of(
+				"kind=UPSTREAM_TIMEOUT,method=GET,phase=DURING_RESPONSE,upstream=127.0.0.1:" + relay.upstream().port(),
+				1L));
+		HangupMeters.awaitCounts(relay.registry(), "http.server.requests", Map
 			.of("hangup=UPSTREAM_TIMEOUT,method=GET,outcome=UNKNOWN,status=200,uri=/" + client + "-relay/{path}", 1L),
 				HangupObservations.KEY, "method", "outcome", "status", "uri");
 		assertClientRequest("UPSTREAM_TIMEOUT");
@@ -230,13 +200,14 @@ class MvcHangupIntegrationTests {
 		// overtakes), so the response is either cut after its head or answered 502: a
 		// reset either way.
 		Head head;
-		try (RawHttpClient raw = new RawHttpClient(port, READ_TIMEOUT)) {
+		try (RawHttpClient raw = new RawHttpClient(relay.port(), READ_TIMEOUT)) {
 			head = raw.send("GET", "/" + client + "-relay/reset-mid-body", "Connection: close").readHead();
 			raw.readRest();
 		}
 		assertThat(head.status()).isIn(200, 502);
-		HangupMeters.awaitCounts(registry, HangupMetrics.SERVER_HANGUPS, Map.of("kind=UPSTREAM_RESET", 1L), "kind");
-		HangupMeters.awaitCounts(registry, "http.client.hangups", Map.of("kind=UPSTREAM_RESET", 1L), "kind");
+		HangupMeters.awaitCounts(relay.registry(), HangupMetrics.SERVER_HANGUPS, Map.of("kind=UPSTREAM_RESET", 1L),
+				"kind");
+		HangupMeters.awaitCounts(relay.registry(), "http.client.hangups", Map.of("kind=UPSTREAM_RESET", 1L), "kind");
 		assertClientRequest("UPSTREAM_RESET");
 	}
 
@@ -244,31 +215,32 @@ class MvcHangupIntegrationTests {
 	@ValueSource(strings = { "rest-client", "rest-template", "intercepted" })
 	void bodyFailureTheApplicationSwallowsIsStillTaggedOnBootsClientTimer(String client) throws Exception {
 		// The observation sees no error: only the call itself knows its body was cut.
-		try (RawHttpClient raw = new RawHttpClient(port, READ_TIMEOUT)) {
+		try (RawHttpClient raw = new RawHttpClient(relay.port(), READ_TIMEOUT)) {
 			Head head = raw.send("GET", "/" + client + "-swallow/stall-mid-body", "Connection: close").readHead();
 			assertThat(head.status()).isEqualTo(200);
 			assertThat(raw.readRest().text()).isEqualTo("fallback");
 		}
-		HangupMeters.awaitClientHangups(registry, Map
-			.of("kind=UPSTREAM_TIMEOUT,method=GET,phase=DURING_RESPONSE,upstream=127.0.0.1:" + upstream.port(), 1L));
+		HangupMeters.awaitClientHangups(relay.registry(), Map.of(
+				"kind=UPSTREAM_TIMEOUT,method=GET,phase=DURING_RESPONSE,upstream=127.0.0.1:" + relay.upstream().port(),
+				1L));
 		assertClientRequest("UPSTREAM_TIMEOUT");
-		HangupMeters.awaitCounts(registry, HangupMetrics.SERVER_HANGUPS, Map.of());
+		HangupMeters.awaitCounts(relay.registry(), HangupMetrics.SERVER_HANGUPS, Map.of());
 	}
 
 	@ParameterizedTest
 	@ValueSource(strings = { "rest-client", "rest-template" })
 	void clientLeavingMidResponseIsCountedOnceAsAClientCancelWithoutAnErrorLog(String client, CapturedOutput output)
 			throws Exception {
-		try (RawHttpClient raw = new RawHttpClient(port, READ_TIMEOUT)) {
+		try (RawHttpClient raw = new RawHttpClient(relay.port(), READ_TIMEOUT)) {
 			Head head = raw.send("GET", "/" + client + "-relay/big").readHead();
 			assertThat(head.status()).isEqualTo(200);
 			// Leaves with megabytes still to come: Tomcat finds it gone at its next
 			// write.
 			raw.reset();
 		}
-		HangupMeters.awaitCounts(registry, HangupMetrics.SERVER_HANGUPS,
+		HangupMeters.awaitCounts(relay.registry(), HangupMetrics.SERVER_HANGUPS,
 				Map.of("kind=CLIENT_CANCEL,method=GET,phase=DURING_RESPONSE,uri=/" + client + "-relay/{path}", 1L));
-		HangupMeters.awaitCounts(registry, "http.server.requests",
+		HangupMeters.awaitCounts(relay.registry(), "http.server.requests",
 				Map.of("hangup=CLIENT_CANCEL,method=GET,uri=/" + client + "-relay/{path}", 1L), HangupObservations.KEY,
 				"method", "uri");
 		assertThat(output).doesNotContain("Servlet.service()").doesNotContain(" ERROR ").doesNotContain(" WARN ");
@@ -278,7 +250,7 @@ class MvcHangupIntegrationTests {
 			throws IOException {
 		Head head;
 		String body;
-		try (RawHttpClient raw = new RawHttpClient(port, READ_TIMEOUT)) {
+		try (RawHttpClient raw = new RawHttpClient(relay.port(), READ_TIMEOUT)) {
 			head = raw.send("GET", "/" + client + path, "Connection: close").readHead();
 			body = raw.readRest().text();
 		}
@@ -290,10 +262,11 @@ class MvcHangupIntegrationTests {
 			.contains("\"type\":\"about:blank\"")
 			.contains("\"detail\":\"" + detail + "\"")
 			.doesNotContain("127.0.0.1");
-		HangupMeters.awaitCounts(registry, HangupMetrics.SERVER_HANGUPS,
+		HangupMeters.awaitCounts(relay.registry(), HangupMetrics.SERVER_HANGUPS,
 				Map.of("kind=" + kind + ",method=GET,phase=BEFORE_RESPONSE,uri=/" + client + "/{path}", 1L));
-		HangupMeters.awaitClientHangups(registry,
-				Map.of("kind=" + kind + ",method=GET,phase=BEFORE_RESPONSE,upstream=127.0.0.1:" + upstream.port(), 1L));
+		HangupMeters.awaitClientHangups(relay.registry(), Map.of(
+				"kind=" + kind + ",method=GET,phase=BEFORE_RESPONSE,upstream=127.0.0.1:" + relay.upstream().port(),
+				1L));
 		assertServerRequest(client, kind, String.valueOf(status), (status >= 500) ? "SERVER_ERROR" : "CLIENT_ERROR");
 		assertClientRequest(kind);
 	}
@@ -302,8 +275,8 @@ class MvcHangupIntegrationTests {
 	 * Boot's client timer counted the scenario's one call once, with the hangup key.
 	 */
 	private static void assertClientRequest(String hangup) {
-		HangupMeters.awaitCounts(registry, "http.client.requests", Map.of("hangup=" + hangup + ",method=GET", 1L),
-				HangupObservations.KEY, "method");
+		HangupMeters.awaitCounts(relay.registry(), "http.client.requests",
+				Map.of("hangup=" + hangup + ",method=GET", 1L), HangupObservations.KEY, "method");
 	}
 
 	/**
@@ -312,7 +285,7 @@ class MvcHangupIntegrationTests {
 	 */
 	private static void assertServerRequest(String client, String hangup, String status, String outcome) {
 		HangupMeters.awaitCounts(
-				registry, "http.server.requests", Map.of("hangup=" + hangup + ",method=GET,outcome=" + outcome
+				relay.registry(), "http.server.requests", Map.of("hangup=" + hangup + ",method=GET,outcome=" + outcome
 						+ ",status=" + status + ",uri=/" + client + "/{path}", 1L),
 				HangupObservations.KEY, "method", "outcome", "status", "uri");
 	}

@@ -11,22 +11,17 @@ import io.github.hangup.support.HangupMeters;
 import io.github.hangup.support.RawHttpClient;
 import io.github.hangup.support.RawHttpClient.Head;
 import io.github.hangup.support.RawHttpClient.Rest;
-import io.github.hangup.support.ServletTestApps;
-import io.github.hangup.support.TestApps;
-import io.micrometer.core.instrument.MeterRegistry;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
+import io.github.hangup.support.ServletRelay;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import org.springframework.boot.test.system.CapturedOutput;
 import org.springframework.boot.test.system.OutputCaptureExtension;
 import org.springframework.boot.web.server.context.WebServerApplicationContext;
-import org.springframework.context.ConfigurableApplicationContext;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -44,74 +39,51 @@ class MvcJettyHangupTests {
 
 	private static final Duration READ_TIMEOUT = Duration.ofSeconds(10);
 
-	private static FaultyUpstream upstream;
+	private static final int refusedPort = FaultyUpstream.refusedPort();
 
-	private static int refusedPort;
-
-	private static ConfigurableApplicationContext app;
-
-	private static MeterRegistry registry;
-
-	private static int port;
-
-	@BeforeAll
-	static void start() throws Exception {
-		upstream = new FaultyUpstream();
-		refusedPort = FaultyUpstream.refusedPort();
-		app = ServletTestApps.start(MvcHangupIntegrationTests.RelayController.class,
-				"test.upstream=" + upstream.baseUrl(), "test.refused=http://127.0.0.1:" + refusedPort,
-				"spring.http.clients.imperative.factory=jdk", "spring.http.clients.read-timeout=1s");
-		registry = app.getBean(MeterRegistry.class);
-		port = TestApps.port(app);
-	}
-
-	@AfterAll
-	static void stop() throws Exception {
-		app.close();
-		upstream.close();
-	}
-
-	@BeforeEach
-	void clearMeters() {
-		registry.clear();
-	}
+	@RegisterExtension
+	static final ServletRelay relay = ServletRelay.of(MvcHangupIntegrationTests.RelayController.class,
+			"test.refused=http://127.0.0.1:" + refusedPort, "spring.http.clients.read-timeout=1s");
 
 	@Test
 	void applicationRunsOnJetty() {
-		assertThat(((WebServerApplicationContext) app).getWebServer().getClass().getName()).contains("Jetty");
+		assertThat(((WebServerApplicationContext) relay.app()).getWebServer().getClass().getName()).contains("Jetty");
 	}
 
 	@ParameterizedTest
 	@ValueSource(strings = { "rest-client", "rest-template" })
 	void healthyCallIsRelayedAndRecordsNothing(String client) throws Exception {
-		try (RawHttpClient raw = new RawHttpClient(port, READ_TIMEOUT)) {
+		try (RawHttpClient raw = new RawHttpClient(relay.port(), READ_TIMEOUT)) {
 			Head head = raw.send("GET", "/" + client + "/ok", "Connection: close").readHead();
 			assertThat(head.status()).isEqualTo(200);
 			assertThat(raw.readRest().text()).contains("hello");
 		}
-		HangupMeters.awaitCounts(registry, "http.server.requests",
+		HangupMeters.awaitCounts(relay.registry(), "http.server.requests",
 				Map.of("hangup=NONE,outcome=SUCCESS,status=200,uri=/" + client + "/{path}", 1L), HangupObservations.KEY,
 				"outcome", "status", "uri");
-		HangupMeters.awaitCounts(registry, HangupMetrics.SERVER_HANGUPS, Map.of());
-		HangupMeters.awaitClientHangups(registry, Map.of());
+		HangupMeters.awaitCounts(relay.registry(), HangupMetrics.SERVER_HANGUPS, Map.of());
+		HangupMeters.awaitClientHangups(relay.registry(), Map.of());
 	}
 
 	@ParameterizedTest
 	@ValueSource(strings = { "rest-client", "rest-template" })
 	void upstreamClosingWithoutAnAnswerIsAnswered502AndCountedOnceOnEachSide(String client) throws Exception {
-		assertAnswered("/" + client + "/close", "/" + client + "/{path}", 502, "UPSTREAM_RESET", upstream.port());
+		assertAnswered("/" + client + "/close", "/" + client + "/{path}", 502, "UPSTREAM_RESET",
+				relay.upstream().port());
 	}
 
 	@ParameterizedTest
 	@ValueSource(strings = { "rest-client", "rest-template" })
 	void upstreamResetIsAnswered502AndCountedOnceOnEachSide(String client) throws Exception {
-		assertAnswered("/" + client + "/reset", "/" + client + "/{path}", 502, "UPSTREAM_RESET", upstream.port());
+		assertAnswered("/" + client + "/reset", "/" + client + "/{path}", 502, "UPSTREAM_RESET",
+				relay.upstream().port());
 	}
 
 	@ParameterizedTest
 	@ValueSource(strings = { "rest-client", "rest-template" })
 	void upstreamSlowerThanTheReadTimeoutIsAnswered504AndCountedOnceOnEachSide(String client) throws Exception {
-		assertAnswered("/" + client + "/hang", "/" + client + "/{path}", 504, "UPSTREAM_TIMEOUT", upstream.port());
+		assertAnswered("/" + client + "/hang", "/" + client + "/{path}", 504, "UPSTREAM_TIMEOUT",
+				relay.upstream().port());
 	}
 
 	@ParameterizedTest
@@ -127,7 +99,7 @@ class MvcJettyHangupTests {
 			throws Exception {
 		Head head;
 		Rest rest;
-		try (RawHttpClient raw = new RawHttpClient(port, READ_TIMEOUT)) {
+		try (RawHttpClient raw = new RawHttpClient(relay.port(), READ_TIMEOUT)) {
 			head = raw.send("GET", "/" + client + "-relay/stall-mid-body").readHead();
 			rest = raw.readRest();
 		}
@@ -136,25 +108,26 @@ class MvcJettyHangupTests {
 		// Whatever Jetty does with the failed request, the client never gets a complete
 		// body.
 		assertThat(isCompleteChunkedBody(rest.bytes())).isFalse();
-		HangupMeters.awaitCounts(registry, HangupMetrics.SERVER_HANGUPS,
+		HangupMeters.awaitCounts(relay.registry(), HangupMetrics.SERVER_HANGUPS,
 				Map.of("kind=UPSTREAM_TIMEOUT,method=GET,phase=DURING_RESPONSE,uri=/" + client + "-relay/{path}", 1L));
-		HangupMeters.awaitClientHangups(registry, Map
-			.of("kind=UPSTREAM_TIMEOUT,method=GET,phase=DURING_RESPONSE,upstream=127.0.0.1:" + upstream.port(), 1L));
+		HangupMeters.awaitClientHangups(relay.registry(), Map.of(
+				"kind=UPSTREAM_TIMEOUT,method=GET,phase=DURING_RESPONSE,upstream=127.0.0.1:" + relay.upstream().port(),
+				1L));
 	}
 
 	@ParameterizedTest
 	@ValueSource(strings = { "rest-client", "rest-template" })
 	void clientLeavingMidResponseIsCountedOnceAsAClientCancelWithoutAWarning(String client, CapturedOutput output)
 			throws Exception {
-		try (RawHttpClient raw = new RawHttpClient(port, READ_TIMEOUT)) {
+		try (RawHttpClient raw = new RawHttpClient(relay.port(), READ_TIMEOUT)) {
 			Head head = raw.send("GET", "/" + client + "-relay/big").readHead();
 			assertThat(head.status()).isEqualTo(200);
 			// Leaves with megabytes still to come: Jetty finds it gone at a write.
 			raw.reset();
 		}
-		HangupMeters.awaitCounts(registry, HangupMetrics.SERVER_HANGUPS,
+		HangupMeters.awaitCounts(relay.registry(), HangupMetrics.SERVER_HANGUPS,
 				Map.of("kind=CLIENT_CANCEL,method=GET,phase=DURING_RESPONSE,uri=/" + client + "-relay/{path}", 1L));
-		HangupMeters.awaitCounts(registry, "http.server.requests",
+		HangupMeters.awaitCounts(relay.registry(), "http.server.requests",
 				Map.of("hangup=CLIENT_CANCEL,uri=/" + client + "-relay/{path}", 1L), HangupObservations.KEY, "uri");
 		assertThat(output).doesNotContain(" ERROR ").doesNotContain(" WARN ");
 	}
@@ -173,7 +146,7 @@ class MvcJettyHangupTests {
 			throws IOException {
 		Head head;
 		String body;
-		try (RawHttpClient raw = new RawHttpClient(port, READ_TIMEOUT)) {
+		try (RawHttpClient raw = new RawHttpClient(relay.port(), READ_TIMEOUT)) {
 			head = raw.send("GET", path, "Connection: close").readHead();
 			body = raw.readRest().text();
 		}
@@ -182,14 +155,14 @@ class MvcJettyHangupTests {
 		assertThat(body).contains("\"hangup\":\"" + kind + "\"")
 			.contains("\"status\":" + status)
 			.doesNotContain("127.0.0.1");
-		HangupMeters.awaitCounts(registry, HangupMetrics.SERVER_HANGUPS,
+		HangupMeters.awaitCounts(relay.registry(), HangupMetrics.SERVER_HANGUPS,
 				Map.of("kind=" + kind + ",method=GET,phase=BEFORE_RESPONSE,uri=" + route, 1L));
-		HangupMeters.awaitClientHangups(registry,
+		HangupMeters.awaitClientHangups(relay.registry(),
 				Map.of("kind=" + kind + ",method=GET,phase=BEFORE_RESPONSE,upstream=127.0.0.1:" + upstreamPort, 1L));
-		HangupMeters.awaitCounts(registry, "http.server.requests",
+		HangupMeters.awaitCounts(relay.registry(), "http.server.requests",
 				Map.of("hangup=" + kind + ",outcome=SERVER_ERROR,status=" + status + ",uri=" + route, 1L),
 				HangupObservations.KEY, "outcome", "status", "uri");
-		HangupMeters.awaitCounts(registry, "http.client.requests", Map.of("hangup=" + kind, 1L),
+		HangupMeters.awaitCounts(relay.registry(), "http.client.requests", Map.of("hangup=" + kind, 1L),
 				HangupObservations.KEY);
 	}
 

@@ -5,21 +5,15 @@ import java.util.Map;
 
 import io.github.hangup.HangupObservations;
 import io.github.hangup.metrics.HangupMetrics;
-import io.github.hangup.support.FaultyUpstream;
 import io.github.hangup.support.HangupMeters;
 import io.github.hangup.support.RawHttpClient;
 import io.github.hangup.support.RawHttpClient.Head;
-import io.github.hangup.support.ServletTestApps;
-import io.github.hangup.support.TestApps;
-import io.micrometer.core.instrument.MeterRegistry;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
+import io.github.hangup.support.ServletRelay;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import org.springframework.boot.restclient.RestTemplateBuilder;
-import org.springframework.context.ConfigurableApplicationContext;
 import org.springframework.core.env.Environment;
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.PathVariable;
@@ -40,34 +34,9 @@ class MvcResponseTimeoutTests {
 	/** Shorter than Boot's read timeout: only Hangup's can end the calls within it. */
 	private static final Duration READ_TIMEOUT = Duration.ofSeconds(15);
 
-	private static FaultyUpstream upstream;
-
-	private static ConfigurableApplicationContext app;
-
-	private static MeterRegistry registry;
-
-	private static int port;
-
-	@BeforeAll
-	static void start() throws Exception {
-		upstream = new FaultyUpstream();
-		app = ServletTestApps.start(TimedController.class, "test.upstream=" + upstream.baseUrl(),
-				"spring.http.clients.imperative.factory=jdk", "spring.http.clients.read-timeout=60s",
-				"hangup.client.response-timeout=1s");
-		registry = app.getBean(MeterRegistry.class);
-		port = TestApps.port(app);
-	}
-
-	@AfterAll
-	static void stop() throws Exception {
-		app.close();
-		upstream.close();
-	}
-
-	@BeforeEach
-	void clearMeters() {
-		registry.clear();
-	}
+	@RegisterExtension
+	static final ServletRelay relay = ServletRelay.of(TimedController.class, "spring.http.clients.read-timeout=60s",
+			"hangup.client.response-timeout=1s");
 
 	@ParameterizedTest
 	@ValueSource(strings = { "rest-client", "rest-template" })
@@ -75,30 +44,31 @@ class MvcResponseTimeoutTests {
 		Head head;
 		String body;
 		long start = System.nanoTime();
-		try (RawHttpClient raw = new RawHttpClient(port, READ_TIMEOUT)) {
+		try (RawHttpClient raw = new RawHttpClient(relay.port(), READ_TIMEOUT)) {
 			head = raw.send("GET", "/" + client + "/hang", "Connection: close").readHead();
 			body = raw.readRest().text();
 		}
 		assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(READ_TIMEOUT);
 		assertThat(head.status()).isEqualTo(504);
 		assertThat(body).contains("\"hangup\":\"UPSTREAM_TIMEOUT\"");
-		HangupMeters.awaitCounts(registry, HangupMetrics.SERVER_HANGUPS,
+		HangupMeters.awaitCounts(relay.registry(), HangupMetrics.SERVER_HANGUPS,
 				Map.of("kind=UPSTREAM_TIMEOUT,method=GET,phase=BEFORE_RESPONSE,uri=/" + client + "/{path}", 1L));
-		HangupMeters.awaitClientHangups(registry, Map
-			.of("kind=UPSTREAM_TIMEOUT,method=GET,phase=BEFORE_RESPONSE,upstream=127.0.0.1:" + upstream.port(), 1L));
-		HangupMeters.awaitCounts(registry, "http.client.requests", Map.of("hangup=UPSTREAM_TIMEOUT", 1L),
+		HangupMeters.awaitClientHangups(relay.registry(), Map.of(
+				"kind=UPSTREAM_TIMEOUT,method=GET,phase=BEFORE_RESPONSE,upstream=127.0.0.1:" + relay.upstream().port(),
+				1L));
+		HangupMeters.awaitCounts(relay.registry(), "http.client.requests", Map.of("hangup=UPSTREAM_TIMEOUT", 1L),
 				HangupObservations.KEY);
 	}
 
 	@ParameterizedTest
 	@ValueSource(strings = { "rest-client", "rest-template" })
 	void healthyUpstreamIsRelayedAsBefore(String client) throws Exception {
-		try (RawHttpClient raw = new RawHttpClient(port, READ_TIMEOUT)) {
+		try (RawHttpClient raw = new RawHttpClient(relay.port(), READ_TIMEOUT)) {
 			Head head = raw.send("GET", "/" + client + "/ok", "Connection: close").readHead();
 			assertThat(head.status()).isEqualTo(200);
 			assertThat(raw.readRest().text()).contains("hello");
 		}
-		HangupMeters.awaitClientHangups(registry, Map.of());
+		HangupMeters.awaitClientHangups(relay.registry(), Map.of());
 	}
 
 	/**

@@ -12,26 +12,21 @@ import java.util.concurrent.TimeUnit;
 import io.github.hangup.ClientCancelException;
 import io.github.hangup.client.OutboundCalls;
 import io.github.hangup.support.ClientLeaving;
-import io.github.hangup.support.FaultyUpstream;
 import io.github.hangup.support.RawHttpClient;
 import io.github.hangup.support.RawHttpClient.Head;
-import io.github.hangup.support.ServletTestApps;
-import io.github.hangup.support.TestApps;
-import io.micrometer.core.instrument.MeterRegistry;
+import io.github.hangup.support.ServletRelay;
 import jakarta.servlet.http.HttpServletResponse;
 import org.apache.catalina.connector.ClientAbortException;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.condition.EnabledForJreRange;
 import org.junit.jupiter.api.condition.JRE;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import org.springframework.boot.test.system.CapturedOutput;
 import org.springframework.boot.test.system.OutputCaptureExtension;
-import org.springframework.context.ConfigurableApplicationContext;
 import org.springframework.core.env.Environment;
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.PathVariable;
@@ -55,56 +50,35 @@ class MvcVirtualThreadsTests {
 
 	private static final Duration READ_TIMEOUT = Duration.ofSeconds(30);
 
-	private static FaultyUpstream upstream;
-
-	private static ConfigurableApplicationContext app;
-
-	private static MeterRegistry registry;
-
-	private static int port;
-
-	@BeforeAll
-	static void start() throws Exception {
-		upstream = new FaultyUpstream();
-		app = ServletTestApps.start(VirtualController.class, "test.upstream=" + upstream.baseUrl(),
-				"spring.http.clients.imperative.factory=jdk", "spring.http.clients.read-timeout=30s",
-				"spring.threads.virtual.enabled=true");
-		registry = app.getBean(MeterRegistry.class);
-		port = TestApps.port(app);
-	}
-
-	@AfterAll
-	static void stop() throws Exception {
-		app.close();
-		upstream.close();
-	}
+	@RegisterExtension
+	static final ServletRelay relay = ServletRelay.of(VirtualController.class, "spring.http.clients.read-timeout=30s",
+			"spring.threads.virtual.enabled=true");
 
 	@BeforeEach
 	void clear() {
-		registry.clear();
 		VirtualController.released.clear();
 	}
 
 	@AfterEach
 	void nothingLeftWaiting() {
-		await().atMost(Duration.ofSeconds(10)).until(() -> app.getBean(OutboundCalls.class).inFlight() == 0);
+		await().atMost(Duration.ofSeconds(10)).until(() -> relay.app().getBean(OutboundCalls.class).inFlight() == 0);
 	}
 
 	@Test
 	void clientLeavingASynchronousRelayOnAVirtualThreadIsCountedOnceAndStopsTheCall(CapturedOutput output)
 			throws Exception {
-		int closedBefore = upstream.peerClosed("/trickle");
-		int answeredBefore = upstream.answered("/trickle");
-		try (RawHttpClient raw = new RawHttpClient(port, READ_TIMEOUT)) {
+		int closedBefore = relay.upstream().peerClosed("/trickle");
+		int answeredBefore = relay.upstream().answered("/trickle");
+		try (RawHttpClient raw = new RawHttpClient(relay.port(), READ_TIMEOUT)) {
 			Head head = raw.send("GET", "/relay/trickle").readHead();
 			assertThat(head.status()).isEqualTo(200);
 			raw.readBytes(1);
 			raw.reset();
 		}
-		upstream.awaitPeerClosed("/trickle", closedBefore + 1);
-		assertThat(upstream.answered("/trickle")).as("bodies the upstream finished").isEqualTo(answeredBefore);
-		ClientLeaving.assertCounted(registry, "/relay/{path}", "DURING_RESPONSE", "DURING_RESPONSE", upstream.port(),
-				"CLIENT_CANCEL");
+		relay.upstream().awaitPeerClosed("/trickle", closedBefore + 1);
+		assertThat(relay.upstream().answered("/trickle")).as("bodies the upstream finished").isEqualTo(answeredBefore);
+		ClientLeaving.assertCounted(relay.registry(), "/relay/{path}", "DURING_RESPONSE", "DURING_RESPONSE",
+				relay.upstream().port(), "CLIENT_CANCEL");
 		// The relay's thread learns it from whichever finds the client gone first: its
 		// own
 		// write that failed, or the connection watch, which stops the call it reads from.
@@ -115,16 +89,16 @@ class MvcVirtualThreadsTests {
 	@Test
 	void clientLeavingACallableOnAVirtualThreadWhileItWaitsIsCountedOnceAndStopsTheCall(CapturedOutput output)
 			throws Exception {
-		int receivedBefore = upstream.received("/hang");
-		int closedBefore = upstream.peerClosed("/hang");
-		try (RawHttpClient raw = new RawHttpClient(port, READ_TIMEOUT)) {
+		int receivedBefore = relay.upstream().received("/hang");
+		int closedBefore = relay.upstream().peerClosed("/hang");
+		try (RawHttpClient raw = new RawHttpClient(relay.port(), READ_TIMEOUT)) {
 			raw.send("GET", "/callable/hang");
-			upstream.awaitReceived("/hang", receivedBefore + 1);
+			relay.upstream().awaitReceived("/hang", receivedBefore + 1);
 			raw.reset();
 		}
-		upstream.awaitPeerClosed("/hang", closedBefore + 1);
-		ClientLeaving.assertCounted(registry, "/callable/{path}", "BEFORE_RESPONSE", "BEFORE_RESPONSE", upstream.port(),
-				"CLIENT_CANCEL");
+		relay.upstream().awaitPeerClosed("/hang", closedBefore + 1);
+		ClientLeaving.assertCounted(relay.registry(), "/callable/{path}", "BEFORE_RESPONSE", "BEFORE_RESPONSE",
+				relay.upstream().port(), "CLIENT_CANCEL");
 		assertReleasedFromAVirtualThread(ClientCancelException.class);
 		assertThat(output).doesNotContain(" ERROR ").doesNotContain(" WARN ");
 	}

@@ -3,6 +3,7 @@ package io.github.hangup.support;
 import java.io.ByteArrayOutputStream;
 import java.io.EOFException;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetAddress;
@@ -545,9 +546,12 @@ public final class FaultyUpstream implements AutoCloseable {
 	}
 
 	/** Returns a loopback port on which nothing listens. */
-	public static int refusedPort() throws IOException {
+	public static int refusedPort() {
 		try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
 			return socket.getLocalPort();
+		}
+		catch (IOException ex) {
+			throw new UncheckedIOException(ex);
 		}
 	}
 

@@ -1,5 +1,7 @@
 package io.github.hangup.support;
 
+import java.util.function.BiFunction;
+
 import io.micrometer.core.instrument.MeterRegistry;
 
 import org.springframework.context.ConfigurableApplicationContext;
@@ -26,11 +28,27 @@ public final class ProxyUnderTest implements AutoCloseable {
 	 * upstream's base URL in the {@code test.upstream} property.
 	 */
 	public static ProxyUnderTest start(Class<?> controller, String... properties) throws Exception {
+		return start(controller, TestApps::start, properties);
+	}
+
+	/**
+	 * Start an upstream and an application serving the controller, with the given starter
+	 * of applications (reactive or servlet).
+	 */
+	static ProxyUnderTest start(Class<?> controller,
+			BiFunction<Class<?>, String[], ConfigurableApplicationContext> applications, String... properties)
+			throws Exception {
 		FaultyUpstream upstream = new FaultyUpstream();
 		String[] all = new String[properties.length + 1];
 		System.arraycopy(properties, 0, all, 0, properties.length);
 		all[properties.length] = "test.upstream=" + upstream.baseUrl();
-		return new ProxyUnderTest(upstream, TestApps.start(controller, all));
+		try {
+			return new ProxyUnderTest(upstream, applications.apply(controller, all));
+		}
+		catch (RuntimeException ex) {
+			upstream.close();
+			throw ex;
+		}
 	}
 
 	/** A WebClient for the upstream, built from the application's builder. */

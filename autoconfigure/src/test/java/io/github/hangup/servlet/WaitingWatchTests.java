@@ -10,8 +10,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
-import io.github.hangup.servlet.TomcatConnectionWatch.Look;
-import io.github.hangup.servlet.TomcatConnectionWatch.Waiting;
+import io.github.hangup.servlet.WaitingWatch.Look;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.RepeatedTest;
 import org.junit.jupiter.api.Test;
@@ -24,7 +23,7 @@ import static org.awaitility.Awaitility.await;
  * watching thread while Tomcat's thread serves the request, so the request's thread must
  * not return to Tomcat while a look is under way, and no look may start once it did.
  */
-class TomcatConnectionWatchTests {
+class WaitingWatchTests {
 
 	/**
 	 * Threads of the test's own: the common pool may have one thread (on two cores),
@@ -40,7 +39,7 @@ class TomcatConnectionWatchTests {
 	@Test
 	void endWaitsForALookUnderWayToEnd() throws Exception {
 		Held held = new Held();
-		Waiting watch = new Waiting(() -> true, () -> {
+		WaitingWatch watch = new WaitingWatch(() -> true, () -> {
 			held.run();
 			return Look.HERE;
 		}, () -> {
@@ -56,7 +55,7 @@ class TomcatConnectionWatchTests {
 	@Test
 	void endWaitsForWhatRunsForAClientFoundGone() throws Exception {
 		Held held = new Held();
-		Waiting watch = new Waiting(() -> true, () -> Look.GONE, held);
+		WaitingWatch watch = new WaitingWatch(() -> true, () -> Look.GONE, held);
 		assertThat(endWaitsFor(watch, held)).as("the watch ended").isTrue();
 	}
 
@@ -65,7 +64,7 @@ class TomcatConnectionWatchTests {
 	 * return before the held step was released and ended.
 	 * @return what the look returned
 	 */
-	private static boolean endWaitsFor(Waiting watch, Held held) throws Exception {
+	private static boolean endWaitsFor(WaitingWatch watch, Held held) throws Exception {
 		CompletableFuture<Boolean> look = CompletableFuture.supplyAsync(watch::look, THREADS);
 		assertThat(held.entered.await(10, TimeUnit.SECONDS)).isTrue();
 		AtomicBoolean endCalled = new AtomicBoolean();
@@ -101,7 +100,7 @@ class TomcatConnectionWatchTests {
 
 	@Test
 	void aFailureOfWhatRunsForAClientFoundGoneEndsTheWatch() {
-		Waiting watch = new Waiting(() -> true, () -> Look.GONE, () -> {
+		WaitingWatch watch = new WaitingWatch(() -> true, () -> Look.GONE, () -> {
 			throw new IllegalStateException("request recycled");
 		});
 		assertThat(watch.look()).isTrue();
@@ -112,7 +111,7 @@ class TomcatConnectionWatchTests {
 	@Test
 	void noLookStartsOnceTheWatchEnded() {
 		AtomicInteger looks = new AtomicInteger();
-		Waiting watch = new Waiting(() -> true, () -> {
+		WaitingWatch watch = new WaitingWatch(() -> true, () -> {
 			looks.incrementAndGet();
 			return Look.GONE;
 		}, () -> {
@@ -127,7 +126,7 @@ class TomcatConnectionWatchTests {
 		AtomicBoolean waiting = new AtomicBoolean();
 		AtomicInteger looks = new AtomicInteger();
 		AtomicInteger gone = new AtomicInteger();
-		Waiting watch = new Waiting(waiting::get, () -> {
+		WaitingWatch watch = new WaitingWatch(waiting::get, () -> {
 			looks.incrementAndGet();
 			return Look.GONE;
 		}, gone::incrementAndGet);
@@ -145,7 +144,7 @@ class TomcatConnectionWatchTests {
 	@Test
 	void bytesSentAheadEndTheWatchWithoutTheClientGone() {
 		AtomicInteger gone = new AtomicInteger();
-		Waiting watch = new Waiting(() -> true, () -> Look.AHEAD, gone::incrementAndGet);
+		WaitingWatch watch = new WaitingWatch(() -> true, () -> Look.AHEAD, gone::incrementAndGet);
 		assertThat(watch.look()).isTrue();
 		assertThat(gone).hasValue(0);
 	}
@@ -159,7 +158,7 @@ class TomcatConnectionWatchTests {
 		AtomicBoolean reading = new AtomicBoolean();
 		AtomicBoolean overlapped = new AtomicBoolean();
 		AtomicBoolean ended = new AtomicBoolean();
-		Waiting watch = new Waiting(() -> true, () -> {
+		WaitingWatch watch = new WaitingWatch(() -> true, () -> {
 			if (ended.get()) {
 				overlapped.set(true);
 			}

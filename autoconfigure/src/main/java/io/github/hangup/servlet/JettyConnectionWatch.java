@@ -1,0 +1,234 @@
+package io.github.hangup.servlet;
+
+import java.io.IOException;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.Selector;
+import java.nio.channels.SocketChannel;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+
+import org.apache.commons.logging.Log;
+import org.apache.commons.logging.LogFactory;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * Finds the client of a request on Jetty gone while the request waits on its calls and
+ * writes nothing. Jetty reads a connection only when a request asks for its body, so it
+ * learns of a client leaving at the next write, after the calls ended. Each watched
+ * connection is also registered, for reads, with one selector of this watch: every
+ * {@link #INTERVAL} a sweep selects, without blocking, those ready, and looks at each. A
+ * connection ready to read with no byte to read was closed or reset by its client. Bytes
+ * to read (a pipelined request) are left for Jetty, and the request is no longer watched.
+ * <p>
+ * A connection is looked at only once its request's body was read in full (Jetty does not
+ * read it then), and only when it was found ready by a selection made after that, so that
+ * no readiness of the body's own bytes is taken for an end. Selections, and
+ * registrations, happen under one lock.
+ */
+final class JettyConnectionWatch {
+
+	/** How often the watched connections are looked at. */
+	static final Duration INTERVAL = Duration.ofMillis(250);
+
+	private static final Log logger = LogFactory.getLog(JettyConnectionWatch.class);
+
+	private final Object lock = new Object();
+
+	private @Nullable Selector selector;
+
+	private @Nullable ScheduledExecutorService sweeper;
+
+	private boolean stopped;
+
+	/**
+	 * Watch a request's connection until the returned watch ends.
+	 * @param channel the request's connection
+	 * @param bodyRead whether the request's body was read in full
+	 * @param waiting whether the request waits on calls
+	 * @param gone run once, on the watching thread, when the client is found gone
+	 * @return the watch, or {@code null} when the connection cannot be watched
+	 */
+	@Nullable Watched watch(SocketChannel channel, BooleanSupplier bodyRead, BooleanSupplier waiting, Runnable gone) {
+		Watched watched = new Watched(channel, bodyRead);
+		watched.watch = new WaitingWatch(waiting, watched::look, gone);
+		synchronized (this.lock) {
+			Selector selector = selector();
+			if (selector == null) {
+				return null;
+			}
+			try {
+				SelectionKey previous = channel.keyFor(selector);
+				if (previous != null && !previous.isValid()) {
+					// The request before on this connection ended since the last sweep:
+					// its key goes with a selection (what is found ready now is found
+					// again by the next sweep).
+					selector.selectNow();
+					selector.selectedKeys().clear();
+				}
+				watched.key = channel.register(selector, SelectionKey.OP_READ, watched);
+			}
+			catch (IOException | RuntimeException ex) {
+				// Closed meanwhile, or not a connection a selector takes.
+				logger.debug("Cannot watch the connection of a request", ex);
+				return null;
+			}
+		}
+		return watched;
+	}
+
+	/** Stop watching: the server stops. */
+	void stop() {
+		synchronized (this.lock) {
+			this.stopped = true;
+			if (this.sweeper != null) {
+				this.sweeper.shutdownNow();
+			}
+			if (this.selector != null) {
+				try {
+					this.selector.close();
+				}
+				catch (IOException ex) {
+					logger.debug("Cannot close the selector of the connection watch", ex);
+				}
+			}
+		}
+	}
+
+	/** The selector, opened with its sweep on first use; under the lock. */
+	private @Nullable Selector selector() {
+		if (this.stopped) {
+			return null;
+		}
+		if (this.selector == null) {
+			try {
+				this.selector = Selector.open();
+			}
+			catch (IOException ex) {
+				logger.debug("Cannot open a selector to watch connections", ex);
+				this.stopped = true;
+				return null;
+			}
+			ScheduledThreadPoolExecutor sweeper = new ScheduledThreadPoolExecutor(1, (task) -> {
+				Thread thread = new Thread(task, "hangup-connection-watch");
+				thread.setDaemon(true);
+				return thread;
+			});
+			long interval = INTERVAL.toNanos();
+			sweeper.scheduleWithFixedDelay(this::sweep, interval, interval, TimeUnit.NANOSECONDS);
+			this.sweeper = sweeper;
+		}
+		return this.selector;
+	}
+
+	private void sweep() {
+		List<Watched> ready = new ArrayList<>();
+		synchronized (this.lock) {
+			Selector selector = this.selector;
+			if (this.stopped || selector == null) {
+				return;
+			}
+			try {
+				// Armed before the selection: readiness found by it came after the body
+				// was read.
+				for (SelectionKey key : selector.keys()) {
+					if (key.attachment() instanceof Watched watched) {
+						watched.armed = watched.bodyRead.getAsBoolean();
+					}
+				}
+				selector.selectNow();
+				for (SelectionKey key : selector.selectedKeys()) {
+					if (key.attachment() instanceof Watched watched && watched.armed) {
+						ready.add(watched);
+					}
+				}
+				selector.selectedKeys().clear();
+			}
+			catch (IOException | RuntimeException ex) {
+				// A failure must not end the periodic sweep, which would watch no
+				// request again.
+				logger.debug("Cannot select the watched connections", ex);
+				return;
+			}
+		}
+		for (Watched watched : ready) {
+			try {
+				if (watched.watch().look()) {
+					watched.cancel();
+				}
+			}
+			catch (RuntimeException ex) {
+				watched.cancel();
+				logger.debug("Cannot watch the connection of a request", ex);
+			}
+		}
+	}
+
+	/** One request's connection, watched until the request ends. */
+	static final class Watched {
+
+		private final SocketChannel channel;
+
+		private final BooleanSupplier bodyRead;
+
+		private @Nullable WaitingWatch watch;
+
+		private @Nullable SelectionKey key;
+
+		/**
+		 * Whether the body was read before the last selection; written and read by the
+		 * sweep only.
+		 */
+		private boolean armed;
+
+		Watched(SocketChannel channel, BooleanSupplier bodyRead) {
+			this.channel = channel;
+			this.bodyRead = bodyRead;
+		}
+
+		/**
+		 * End the watch, on the request's thread before the request is recycled, once a
+		 * look under way ended.
+		 */
+		void end() {
+			watch().end();
+			cancel();
+		}
+
+		private WaitingWatch watch() {
+			WaitingWatch watch = this.watch;
+			if (watch == null) {
+				throw new IllegalStateException("Not watched yet");
+			}
+			return watch;
+		}
+
+		private void cancel() {
+			SelectionKey key = this.key;
+			if (key != null) {
+				key.cancel();
+			}
+		}
+
+		/**
+		 * The connection was found ready to read: no byte to read is its end (or a reset,
+		 * which reads no byte either).
+		 */
+		private WaitingWatch.Look look() {
+			try {
+				return (this.channel.socket().getInputStream().available() > 0) ? WaitingWatch.Look.AHEAD
+						: WaitingWatch.Look.GONE;
+			}
+			catch (IOException ex) {
+				// Closed or shut down for input: gone as well.
+				return WaitingWatch.Look.GONE;
+			}
+		}
+
+	}
+
+}
