@@ -14,6 +14,7 @@ import java.net.http.HttpTimeoutException;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.UnresolvedAddressException;
 import java.util.Locale;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeoutException;
 
 import javax.net.ssl.SSLException;
@@ -62,6 +63,17 @@ public class DefaultHangupClassifier implements HangupClassifier {
 	private static final String POOL_ACQUIRE_TIMEOUT = "reactor.netty.internal.shaded.reactor.pool.PoolAcquireTimeoutException";
 
 	private static final String POOL_PENDING_LIMIT = "reactor.netty.internal.shaded.reactor.pool.PoolAcquirePendingLimitException";
+
+	/**
+	 * Apache HttpClient 5's wait for a pooled connection timed out: its pool stayed full.
+	 */
+	private static final String APACHE_POOL_TIMEOUT = "org.apache.hc.core5.http.ConnectionRequestTimeoutException";
+
+	/**
+	 * How the Jetty client's {@code RejectedExecutionException} begins when the queue of
+	 * requests waiting for a connection to a destination is full.
+	 */
+	private static final String JETTY_QUEUE_FULL = "Max requests queued per destination";
 
 	/** Wrappers thrown by WebClient: whatever they wrap happened on an outbound call. */
 	private static final String WEBCLIENT_REQUEST = "org.springframework.web.reactive.function.client.WebClientRequestException";
@@ -113,7 +125,9 @@ public class DefaultHangupClassifier implements HangupClassifier {
 		}
 		// Before timeouts: a pool's acquire timeout is one, but it says the pool was
 		// full.
-		if (isA(t, POOL_ACQUIRE_TIMEOUT) || isA(t, POOL_PENDING_LIMIT)) {
+		if (isA(t, POOL_ACQUIRE_TIMEOUT) || isA(t, POOL_PENDING_LIMIT) || isA(t, APACHE_POOL_TIMEOUT)
+				|| (t instanceof RejectedExecutionException && t.getMessage() != null
+						&& t.getMessage().startsWith(JETTY_QUEUE_FULL))) {
 			return HangupKind.UPSTREAM_OVERFLOW;
 		}
 		if (t instanceof TimeoutException || t instanceof SocketTimeoutException || t instanceof HttpTimeoutException

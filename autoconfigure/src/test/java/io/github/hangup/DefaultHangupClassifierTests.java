@@ -19,6 +19,7 @@ import java.nio.channels.ClosedChannelException;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeoutException;
 
 import io.github.hangup.support.FaultyUpstream;
@@ -402,6 +403,15 @@ class DefaultHangupClassifierTests {
 	@Test
 	void ioExceptionWithAnUnrelatedMessageIsNotAHangup() {
 		assertClassifiedOnBothSides(new IOException("disk full"), null);
+	}
+
+	/**
+	 * An executor of the application's own that rejects a task is not a full pool of a
+	 * client: only the Jetty client's message says so (see {@code MvcPoolOverflowTests}).
+	 */
+	@Test
+	void rejectedTaskOfAnotherExecutorIsNotAHangup() {
+		assertClassifiedOnBothSides(new RejectedExecutionException("Task rejected from executor"), null);
 	}
 
 	@Test
