@@ -5,8 +5,6 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.params.provider.Arguments;
 
-import org.springframework.boot.test.system.CapturedOutput;
-
 import static org.junit.jupiter.params.provider.Arguments.arguments;
 
 /**

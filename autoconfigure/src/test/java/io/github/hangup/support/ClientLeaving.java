@@ -8,8 +8,6 @@ import io.github.hangup.HangupObservations;
 import io.github.hangup.metrics.HangupMetrics;
 import io.micrometer.core.instrument.MeterRegistry;
 
-import static org.assertj.core.api.Assertions.assertThat;
-
 /**
  * What a client leaving a Spring MVC request leaves behind: one {@code CLIENT_CANCEL} on
  * each hang-up meter and on Boot's timers, and the errors the request's threads got.
