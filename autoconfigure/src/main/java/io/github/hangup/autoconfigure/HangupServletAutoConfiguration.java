@@ -7,6 +7,7 @@ import java.util.Map;
 import io.github.hangup.HangupClassifier;
 import io.github.hangup.HangupKind;
 import io.github.hangup.HangupRecorder;
+import io.github.hangup.metrics.HangupMetrics;
 import io.github.hangup.servlet.HangupCallableProcessingInterceptor;
 import io.github.hangup.servlet.HangupHandlerExceptionResolver;
 import io.github.hangup.servlet.HangupServletFilter;
@@ -16,6 +17,8 @@ import io.github.hangup.servlet.HangupJettyHandler;
 import io.github.hangup.servlet.HangupTomcatValve;
 import io.github.hangup.servlet.ServletHangups;
 import io.github.hangup.servlet.ServletServerShutdown;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.binder.MeterBinder;
 import io.micrometer.observation.ObservationRegistry;
 import org.eclipse.jetty.server.Server;
 import org.apache.catalina.startup.Tomcat;
@@ -130,6 +133,24 @@ public final class HangupServletAutoConfiguration {
 		@Bean
 		JettyServerCustomizer hangupJettyServerCustomizer() {
 			return (server) -> server.setHandler(new HangupJettyHandler(server.getHandler()));
+		}
+
+	}
+
+	/**
+	 * The gauge of requests served under a scope, as on WebFlux: a value that stays up
+	 * reveals a leaked scope.
+	 */
+	@Configuration(proxyBeanMethods = false)
+	@ConditionalOnClass(MeterBinder.class)
+	static class MetricsConfiguration {
+
+		@Bean
+		MeterBinder hangupServletScopesMetrics(HangupServletFilter filter) {
+			return (registry) -> Gauge
+				.builder(HangupMetrics.SERVER_SCOPES_ACTIVE, filter, HangupServletFilter::openScopes)
+				.description("Inbound requests currently processed under a cancellation scope")
+				.register(registry);
 		}
 
 	}

@@ -1,6 +1,8 @@
 package io.github.hangup.servlet;
 
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.OutputStream;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Supplier;
@@ -18,11 +20,11 @@ import org.jspecify.annotations.Nullable;
 
 import org.springframework.core.Ordered;
 import org.springframework.http.HttpHeaders;
+import org.springframework.http.HttpOutputMessage;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.MediaType;
 import org.springframework.http.ProblemDetail;
 import org.springframework.http.converter.HttpMessageConverter;
-import org.springframework.http.server.ServletServerHttpResponse;
 import org.springframework.web.servlet.HandlerExceptionResolver;
 import org.springframework.web.servlet.ModelAndView;
 
@@ -182,9 +184,15 @@ public final class HangupHandlerExceptionResolver implements HandlerExceptionRes
 			response.flushBuffer();
 			return;
 		}
-		ServletServerHttpResponse output = new ServletServerHttpResponse(response);
+		// Written whole, with its length, as on WebFlux: the problem is small, and a
+		// client reads it without chunked decoding.
+		BufferedMessage output = new BufferedMessage();
 		converter.write(problem(request, kind, status), PROBLEM_JSON, output);
-		output.flush();
+		MediaType type = output.getHeaders().getContentType();
+		response.setContentType(((type != null) ? type : PROBLEM_JSON).toString());
+		response.setContentLength(output.body.size());
+		output.body.writeTo(response.getOutputStream());
+		response.flushBuffer();
 	}
 
 	private ProblemDetail problem(HttpServletRequest request, HangupKind kind, int status) {
@@ -233,6 +241,25 @@ public final class HangupHandlerExceptionResolver implements HandlerExceptionRes
 	 * The converter found, or {@code null} when none writes problems: looked for once.
 	 */
 	private record Writer(@Nullable HttpMessageConverter<ProblemDetail> converter) {
+	}
+
+	/** A message written to memory, to learn its length before sending it. */
+	private static final class BufferedMessage implements HttpOutputMessage {
+
+		private final HttpHeaders headers = new HttpHeaders();
+
+		private final ByteArrayOutputStream body = new ByteArrayOutputStream(256);
+
+		@Override
+		public OutputStream getBody() {
+			return this.body;
+		}
+
+		@Override
+		public HttpHeaders getHeaders() {
+			return this.headers;
+		}
+
 	}
 
 }

@@ -27,6 +27,7 @@ import jakarta.servlet.http.HttpServletResponseWrapper;
 import org.jspecify.annotations.Nullable;
 
 import org.springframework.core.Ordered;
+import org.springframework.http.HttpHeaders;
 import org.springframework.web.context.request.async.WebAsyncManager;
 import org.springframework.web.context.request.async.WebAsyncUtils;
 import org.springframework.web.filter.OncePerRequestFilter;
@@ -60,6 +61,15 @@ public final class HangupServletFilter extends OncePerRequestFilter implements O
 	 */
 	public HangupServletFilter(ServletHangups hangups) {
 		this.hangups = hangups;
+	}
+
+	/**
+	 * Return the number of requests currently being served under a scope (asynchronous
+	 * ones until they complete).
+	 * @return the open scopes
+	 */
+	public int openScopes() {
+		return this.inFlight.size();
 	}
 
 	/**
@@ -106,8 +116,9 @@ public final class HangupServletFilter extends OncePerRequestFilter implements O
 			async = new AsyncScopeRequest(request, response, scope, this);
 			request.setAttribute(AsyncScopeRequest.ATTRIBUTE, async);
 			served = async;
-			answered = new WatchedResponse(request, response, scope, this.hangups);
-			unwatch = watch(request, response, scope);
+			WatchedResponse watched = new WatchedResponse(request, response, scope, this.hangups);
+			answered = watched;
+			unwatch = watch(request, watched, scope);
 		}
 		else {
 			scope = ServletHangups.scope(request);
@@ -151,12 +162,19 @@ public final class HangupServletFilter extends OncePerRequestFilter implements O
 	 * calls, if it offers to: it would otherwise find its client gone only at a write,
 	 * after the calls ended.
 	 */
-	private @Nullable Runnable watch(HttpServletRequest request, HttpServletResponse response, InboundScope scope) {
+	private @Nullable Runnable watch(HttpServletRequest request, WatchedResponse response, InboundScope scope) {
 		if (!(request.getAttribute(ServletHangups.WATCH_ATTRIBUTE) instanceof ServletHangups.ConnectionWatch watch)) {
 			return null;
 		}
-		return watch.watch(() -> InboundScopes.participants(scope) > 0, () -> this.hangups.clientGone(request, response,
-				scope, new EOFException("Client closed the connection")));
+		return watch.watch(() -> InboundScopes.participants(scope) > 0, () -> {
+			// A client that read a whole response of known length and closed before its
+			// call ended (its relay had yet to read the upstream body's end) got its
+			// answer: it did not leave.
+			if (!response.isComplete()) {
+				this.hangups.clientGone(request, (HttpServletResponse) response.getResponse(), scope,
+						new EOFException("Client closed the connection"));
+			}
+		});
 	}
 
 	@Override
@@ -210,6 +228,9 @@ public final class HangupServletFilter extends OncePerRequestFilter implements O
 
 		private @Nullable WatchedOutputStream output;
 
+		/** Bytes written to the output stream; by the writing thread only. */
+		private volatile long written;
+
 		WatchedResponse(HttpServletRequest request, HttpServletResponse response, InboundScope scope,
 				ServletHangups hangups) {
 			super(response);
@@ -237,6 +258,21 @@ public final class HangupServletFilter extends OncePerRequestFilter implements O
 			}
 			catch (IOException ex) {
 				throw failed(ex);
+			}
+		}
+
+		void wrote(int bytes) {
+			this.written += bytes;
+		}
+
+		/** Whether the response has a length and all of it was written. */
+		boolean isComplete() {
+			String length = getHeader(HttpHeaders.CONTENT_LENGTH);
+			try {
+				return length != null && this.written >= Long.parseLong(length.trim());
+			}
+			catch (NumberFormatException ex) {
+				return false;
 			}
 		}
 
@@ -285,6 +321,7 @@ public final class HangupServletFilter extends OncePerRequestFilter implements O
 		public void write(int b) throws IOException {
 			try {
 				this.delegate.write(b);
+				this.response.wrote(1);
 			}
 			catch (IOException ex) {
 				throw this.response.failed(ex);
@@ -295,6 +332,7 @@ public final class HangupServletFilter extends OncePerRequestFilter implements O
 		public void write(byte[] bytes, int offset, int length) throws IOException {
 			try {
 				this.delegate.write(bytes, offset, length);
+				this.response.wrote(length);
 			}
 			catch (IOException ex) {
 				throw this.response.failed(ex);

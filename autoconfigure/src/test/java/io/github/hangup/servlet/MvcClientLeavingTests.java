@@ -9,6 +9,7 @@ import java.util.Map;
 import io.github.hangup.HangupObservations;
 import io.github.hangup.client.OutboundCalls;
 import io.github.hangup.metrics.HangupMetrics;
+import io.github.hangup.support.FaultyUpstream;
 import io.github.hangup.support.HangupMeters;
 import io.github.hangup.support.RawHttpClient;
 import io.github.hangup.support.RawHttpClient.Head;
@@ -69,6 +70,28 @@ class MvcClientLeavingTests {
 	}
 
 	/**
+	 * A client that read the whole response, of a declared length, and closed while the
+	 * request still read the rest of its call's body (it wrote all it had to) got its
+	 * answer: the connection watch finds it gone, but it is not counted as leaving, and
+	 * the call goes on to its end.
+	 */
+	@Test
+	void clientClosingOnceItReadTheWholeResponseHasNotLeft(CapturedOutput output) throws Exception {
+		int answeredBefore = relay.upstream().answered("/trickle");
+		try (RawHttpClient raw = new RawHttpClient(relay.port(), READ_TIMEOUT)) {
+			Head head = raw.send("GET", "/first-half/trickle").readHead();
+			assertThat(head.status()).isEqualTo(200);
+			assertThat(raw.readBytes(LeavingController.HALF)).hasSize(LeavingController.HALF);
+		}
+		// The second half takes half a second: two looks at the closed connection.
+		await().atMost(READ_TIMEOUT).until(() -> relay.upstream().answered("/trickle") > answeredBefore);
+		HangupMeters.awaitAll(relay.registry(), Map.of(), Map.of(),
+				Map.of("hangup=NONE,status=200,uri=/first-half/{path}", 1L),
+				new String[] { HangupObservations.KEY, "status", "uri" }, Map.of("hangup=NONE,method=GET", 1L));
+		assertQuiet(output);
+	}
+
+	/**
 	 * The client leaves while the upstream's body trickles in: Tomcat finds it gone at
 	 * the relay's next write, and the relayed call is closed there and then, long before
 	 * the upstream would have finished its body.
@@ -114,6 +137,28 @@ class MvcClientLeavingTests {
 			response.setContentType("text/plain");
 			this.restClient.get().uri("/" + path).exchange((request, upstreamResponse) -> {
 				relay(upstreamResponse.getBody(), response.getOutputStream());
+				return null;
+			});
+		}
+
+		static final int HALF = FaultyUpstream.TRICKLE_CHUNKS / 2;
+
+		/**
+		 * Answers the first half of the upstream's body, with its length, then reads the
+		 * rest without writing it.
+		 */
+		@GetMapping("/first-half/{path}")
+		void firstHalf(@PathVariable String path, HttpServletResponse response) {
+			response.setContentType("text/plain");
+			response.setContentLength(HALF);
+			this.restClient.get().uri("/" + path).exchange((request, upstreamResponse) -> {
+				InputStream body = upstreamResponse.getBody();
+				OutputStream out = response.getOutputStream();
+				for (int i = 0; i < HALF; i++) {
+					out.write(body.read());
+					out.flush();
+				}
+				body.readAllBytes();
 				return null;
 			});
 		}

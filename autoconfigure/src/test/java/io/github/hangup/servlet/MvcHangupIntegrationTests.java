@@ -15,6 +15,8 @@ import io.github.hangup.support.RawHttpClient.Ending;
 import io.github.hangup.support.RawHttpClient.Head;
 import io.github.hangup.support.RawHttpClient.Rest;
 import io.github.hangup.support.ServletRelay;
+import io.github.hangup.support.Settled;
+import io.micrometer.core.instrument.binder.MeterBinder;
 import jakarta.servlet.http.HttpServletResponse;
 import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.Test;
@@ -143,6 +145,28 @@ class MvcHangupIntegrationTests {
 				Map.of("kind=UPSTREAM_PROTOCOL_ERROR,method=GET,phase=BEFORE_RESPONSE,upstream=127.0.0.1:"
 						+ relay.upstream().port(), 1L));
 		assertClientRequest("UPSTREAM_PROTOCOL_ERROR");
+	}
+
+	/**
+	 * {@code hangup.server.scopes.active} counts a request while it is served, as on
+	 * WebFlux, and is back to zero once it ended.
+	 */
+	@Test
+	void requestBeingServedIsGaugedUntilItEnds() throws Exception {
+		// Bound again: each test starts with the registry cleared, gauges included.
+		relay.app().getBean("hangupServletScopesMetrics", MeterBinder.class).bindTo(relay.registry());
+		int receivedBefore = relay.upstream().received("/hang");
+		try (RawHttpClient raw = new RawHttpClient(relay.port(), READ_TIMEOUT)) {
+			raw.send("GET", "/rest-client/hang", "Connection: close");
+			relay.upstream().awaitReceived("/hang", receivedBefore + 1);
+			assertThat(openScopes()).isEqualTo(1.0);
+			assertThat(raw.readHead().status()).isEqualTo(504);
+		}
+		Settled.awaitAndHold("open scopes", MvcHangupIntegrationTests::openScopes, 0.0);
+	}
+
+	private static double openScopes() {
+		return relay.registry().get(HangupMetrics.SERVER_SCOPES_ACTIVE).gauge().value();
 	}
 
 	@Test

@@ -41,8 +41,15 @@ import io.github.hangup.bench.harness.RawHttp.Head;
  * {@code UNKNOWN} as on Boot's {@code http.server.requests} for a routed request, and the
  * full pool is left out (see {@link #scenarios()}).
  * <p>
+ * With {@code --mvc}, the proxy is a Spring MVC application on Tomcat and the MVC starter
+ * ({@code MvcBenchApplication}, a streaming relay on Boot's {@code RestClient} and the
+ * JDK {@code HttpClient}, on a class path of its own without WebFlux): the same
+ * exactness, without the full pool, the stale connections and the replies that are not
+ * HTTP (see {@link #scenarios()}) and without Reactor Netty's pool gauges, which it has
+ * none of.
+ * <p>
  * Arguments:
- * {@code [--ci] [--gateway] [--requests N] [--workers N] [--seed N] [--out DIR]}.
+ * {@code [--ci] [--gateway | --mvc] [--requests N] [--workers N] [--seed N] [--out DIR]}.
  */
 public final class Soak {
 
@@ -84,6 +91,9 @@ public final class Soak {
 
 	/** Whether the proxy is the Gateway application ({@code --gateway}). */
 	private static boolean gateway;
+
+	/** Whether the proxy is the Spring MVC application ({@code --mvc}). */
+	private static boolean mvc;
 
 	/**
 	 * Faults, with their share of the mix and the hang-up each must record on both
@@ -166,6 +176,7 @@ public final class Soak {
 			switch (args[i]) {
 				case "--ci" -> ci = true;
 				case "--gateway" -> gateway = true;
+				case "--mvc" -> mvc = true;
 				case "--requests" -> requests = Integer.parseInt(args[++i]);
 				case "--workers" -> workers = Integer.parseInt(args[++i]);
 				case "--seed" -> seed = Long.parseLong(args[++i]);
@@ -189,9 +200,14 @@ public final class Soak {
 			if (gateway) {
 				classPath += java.io.File.pathSeparator + System.getProperty("soak.gateway-classpath", "");
 			}
+			if (mvc) {
+				// The MVC application's own class path: WebFlux must not be on it.
+				classPath = System.getProperty("soak.mvc-classpath", "");
+			}
 			List<String> command = AppProcess.java(classPath,
 					gateway ? "io.github.hangup.bench.gateway.GatewayBenchApplication"
-							: "io.github.hangup.bench.app.BenchApplication",
+							: mvc ? "io.github.hangup.bench.mvc.MvcBenchApplication"
+									: "io.github.hangup.bench.app.BenchApplication",
 					"-Xms256m", "-Xmx256m", "-Dio.netty.leakDetection.level=paranoid");
 			List<String> appArgs = new ArrayList<>(List.of("--bench.upstream-url=" + upstream.url(),
 					"--bench.refused-url=http://127.0.0.1:" + refusedPort,
@@ -204,7 +220,7 @@ public final class Soak {
 				appArgs.addAll(gatewayArgs(upstream.url(), refusedPort));
 			}
 			System.out.printf(Locale.ROOT, "Soak%s: %d requests (plus warm-up), %d concurrent clients, seed %d%n",
-					gateway ? " (Spring Cloud Gateway)" : "", requests, workers, seed);
+					gateway ? " (Spring Cloud Gateway)" : mvc ? " (Spring MVC)" : "", requests, workers, seed);
 			System.out.println("Starting the bench proxy with -Dio.netty.leakDetection.level=paranoid, log: " + log);
 			AppProcess app = AppProcess.start("bench proxy", command, appArgs, log, Duration.ofSeconds(90));
 			try {
@@ -300,17 +316,9 @@ public final class Soak {
 			System.out.println("== Gauges after the workload (the scrape itself holds one inbound scope)");
 			check("hangup.client.calls.active", sum(scrape, "hangup_client_calls_active", Map.of()), 0, failures);
 			check("hangup.server.scopes.active", sum(scrape, "hangup_server_scopes_active", Map.of()), 1, failures);
-			if (scrape.keySet()
-				.stream()
-				.noneMatch((key) -> key.startsWith("reactor_netty_connection_provider_active_connections"))) {
-				failures.add("Reactor Netty pool metrics not found in the scrape");
+			if (!mvc) {
+				checkPool(scrape, failures);
 			}
-			check("reactor.netty.connection.provider.active.connections (acquired)",
-					sum(scrape, "reactor_netty_connection_provider_active_connections", Map.of("name", pool())), 0,
-					failures);
-			check("reactor.netty.connection.provider.pending.connections",
-					sum(scrape, "reactor_netty_connection_provider_pending_connections", Map.of("name", pool())), 0,
-					failures);
 			if (scenarios().contains(Scenario.UPSTREAM_POOL_FULL)) {
 				check("the same, of the overflow pool (active + pending)",
 						sum(scrape, "reactor_netty_connection_provider_active_connections",
@@ -319,9 +327,11 @@ public final class Soak {
 										Map.of("name", "bench-overflow")),
 						0, failures);
 			}
-			System.out.printf(Locale.ROOT, "  %-66s %6.0f (kept alive for reuse)%n",
-					"reactor.netty.connection.provider.idle.connections",
-					sum(scrape, "reactor_netty_connection_provider_idle_connections", Map.of("name", pool())));
+			if (!mvc) {
+				System.out.printf(Locale.ROOT, "  %-66s %6.0f (kept alive for reuse)%n",
+						"reactor.netty.connection.provider.idle.connections",
+						sum(scrape, "reactor_netty_connection_provider_idle_connections", Map.of("name", pool())));
+			}
 
 			System.out.println();
 			System.out.println("== Clients and upstream calls");
@@ -405,6 +415,21 @@ public final class Soak {
 		}
 	}
 
+	/** Every connection the proxy acquired from Reactor Netty's pool went back to it. */
+	private static void checkPool(Map<String, Double> scrape, List<String> failures) {
+		if (scrape.keySet()
+			.stream()
+			.noneMatch((key) -> key.startsWith("reactor_netty_connection_provider_active_connections"))) {
+			failures.add("Reactor Netty pool metrics not found in the scrape");
+		}
+		check("reactor.netty.connection.provider.active.connections (acquired)",
+				sum(scrape, "reactor_netty_connection_provider_active_connections", Map.of("name", pool())), 0,
+				failures);
+		check("reactor.netty.connection.provider.pending.connections",
+				sum(scrape, "reactor_netty_connection_provider_pending_connections", Map.of("name", pool())), 0,
+				failures);
+	}
+
 	private void checkStaleRetried(Map<String, Double> scrape, List<String> failures) {
 		System.out.println();
 		System.out.println("== Stale keep-alive connections: each /stale request dropped on a reused one, retried");
@@ -467,12 +492,23 @@ public final class Soak {
 	 * All scenarios, or those named in {@code -Dsoak.only=A,B} to study one fault alone.
 	 * The Gateway mode leaves out the full pool: Gateway has one connection pool for all
 	 * its routes, so holding it full would refuse every other scenario too (its own test
-	 * covers it).
+	 * covers it). The MVC mode leaves out the full pool, the stale connections and the
+	 * replies that are not HTTP.
 	 */
 	private static List<Scenario> scenarios() {
 		String only = System.getProperty("soak.only", "");
 		List<Scenario> scenarios = only.isBlank() ? List.of(Scenario.values())
 				: java.util.Arrays.stream(only.split(",")).map(String::trim).map(Scenario::valueOf).toList();
+		if (mvc) {
+			// The JDK client has no pool limit, sends a request that found its connection
+			// closed again by itself, unseen (MvcStaleConnectionTests), and never closes
+			// a connection whose reply was not HTTP: each stays in CLOSE-WAIT, and the
+			// heap grows with them (found by this soak; see the README).
+			return scenarios.stream()
+				.filter((scenario) -> scenario != Scenario.UPSTREAM_POOL_FULL && scenario != Scenario.STALE_KEEP_ALIVE
+						&& scenario != Scenario.UPSTREAM_MALFORMED_REPLY)
+				.toList();
+		}
 		return gateway ? scenarios.stream().filter((scenario) -> scenario != Scenario.UPSTREAM_POOL_FULL).toList()
 				: scenarios;
 	}
