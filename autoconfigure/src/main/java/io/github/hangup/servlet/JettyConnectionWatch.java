@@ -1,12 +1,15 @@
 package io.github.hangup.servlet;
 
 import java.io.IOException;
+import java.nio.channels.CancelledKeyException;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.Selector;
 import java.nio.channels.SocketChannel;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Queue;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
@@ -19,16 +22,18 @@ import org.jspecify.annotations.Nullable;
 /**
  * Finds the client of a request on Jetty gone while the request waits on its calls and
  * writes nothing. Jetty reads a connection only when a request asks for its body, so it
- * learns of a client leaving at the next write, after the calls ended. Each watched
- * connection is also registered, for reads, with one selector of this watch: every
- * {@link #INTERVAL} a sweep selects, without blocking, those ready, and looks at each. A
- * connection ready to read with no byte to read was closed or reset by its client. Bytes
- * to read (a pipelined request) are left for Jetty, and the request is no longer watched.
+ * learns of a client leaving at the next write, after the calls ended. Every
+ * {@link #INTERVAL} a sweep registers, for reads, with one selector of this watch the
+ * connections of the requests that wait on calls, then selects, without blocking, those
+ * ready, and looks at each. A connection ready to read with no byte to read was closed or
+ * reset by its client. Bytes to read (a pipelined request) are left for Jetty, and the
+ * request is no longer watched.
  * <p>
- * A connection is looked at only once its request's body was read in full (Jetty does not
- * read it then), and only when it was found ready by a selection made after that, so that
- * no readiness of the body's own bytes is taken for an end. Selections, and
- * registrations, happen under one lock.
+ * A request is only queued as it starts: the sweep registers its connection once the
+ * request waits, so that a request that ends before, as most do, costs no system call and
+ * takes no lock. A connection is looked at only once its request's body was read in full
+ * (Jetty does not read it then), and only when it was found ready by a selection made
+ * after that, so that no readiness of the body's own bytes is taken for an end.
  */
 final class JettyConnectionWatch {
 
@@ -45,40 +50,42 @@ final class JettyConnectionWatch {
 
 	private boolean stopped;
 
+	/** Whether the selector and its sweep were started; set under the lock. */
+	private volatile boolean started;
+
+	/** Requests not yet registered: they did not wait on calls at the last sweep. */
+	private final Queue<Watched> pending = new ConcurrentLinkedQueue<>();
+
 	/**
-	 * Watch a request's connection until the returned watch ends.
+	 * Watch a request's connection until the returned watch ends: from the first sweep
+	 * that finds the request waiting on calls.
 	 * @param channel the request's connection
 	 * @param bodyRead whether the request's body was read in full
 	 * @param waiting whether the request waits on calls
 	 * @param gone run once, on the watching thread, when the client is found gone
-	 * @return the watch, or {@code null} when the connection cannot be watched
+	 * @return the watch, or {@code null} when the watch stopped
 	 */
 	@Nullable Watched watch(SocketChannel channel, BooleanSupplier bodyRead, BooleanSupplier waiting, Runnable gone) {
-		Watched watched = new Watched(channel, bodyRead);
-		watched.watch = new WaitingWatch(waiting, watched::look, gone);
-		synchronized (this.lock) {
-			Selector selector = selector();
-			if (selector == null) {
-				return null;
-			}
-			try {
-				SelectionKey previous = channel.keyFor(selector);
-				if (previous != null && !previous.isValid()) {
-					// The request before on this connection ended since the last sweep:
-					// its key goes with a selection (what is found ready now is found
-					// again by the next sweep).
-					selector.selectNow();
-					selector.selectedKeys().clear();
+		if (!this.started) {
+			synchronized (this.lock) {
+				if (selector() == null) {
+					return null;
 				}
-				watched.key = channel.register(selector, SelectionKey.OP_READ, watched);
-			}
-			catch (IOException | RuntimeException ex) {
-				// Closed meanwhile, or not a connection a selector takes.
-				logger.debug("Cannot watch the connection of a request", ex);
-				return null;
+				this.started = true;
 			}
 		}
+		Watched watched = new Watched(channel, bodyRead, waiting);
+		watched.watch = new WaitingWatch(waiting, watched::look, gone);
+		this.pending.offer(watched);
 		return watched;
+	}
+
+	/** How many connections are registered with the selector, for tests. */
+	int registered() {
+		synchronized (this.lock) {
+			return (this.selector != null) ? (int) this.selector.keys().stream().filter(SelectionKey::isValid).count()
+					: 0;
+		}
 	}
 
 	/** Stop watching: the server stops. */
@@ -133,6 +140,7 @@ final class JettyConnectionWatch {
 				return;
 			}
 			try {
+				register(selector);
 				// Armed before the selection: readiness found by it came after the body
 				// was read.
 				for (SelectionKey key : selector.keys()) {
@@ -168,6 +176,49 @@ final class JettyConnectionWatch {
 		}
 	}
 
+	/**
+	 * Register the connections of the requests queued that wait on calls now; those ended
+	 * are dropped, the others queued again. Under the lock.
+	 */
+	private void register(Selector selector) throws IOException {
+		if (this.pending.isEmpty()) {
+			return;
+		}
+		// Keys cancelled since the last sweep go with a selection: the next request on a
+		// connection registers it again. What it finds ready is found by the next one.
+		selector.selectNow();
+		selector.selectedKeys().clear();
+		List<Watched> waitingLater = new ArrayList<>();
+		for (Watched watched = this.pending.poll(); watched != null; watched = this.pending.poll()) {
+			if (watched.ended) {
+				continue;
+			}
+			if (!watched.waiting.getAsBoolean()) {
+				waitingLater.add(watched);
+				continue;
+			}
+			try {
+				watched.key = watched.channel.register(selector, SelectionKey.OP_READ, watched);
+			}
+			catch (CancelledKeyException ex) {
+				// The key of the request before on this connection, cancelled since the
+				// selection above: the next sweep registers it.
+				waitingLater.add(watched);
+				continue;
+			}
+			catch (IOException | RuntimeException ex) {
+				// Closed meanwhile, or not a connection a selector takes.
+				logger.debug("Cannot watch the connection of a request", ex);
+				continue;
+			}
+			if (watched.ended) {
+				// Ended while registered: its end did not find the key.
+				watched.cancel();
+			}
+		}
+		this.pending.addAll(waitingLater);
+	}
+
 	/** One request's connection, watched until the request ends. */
 	static final class Watched {
 
@@ -175,9 +226,18 @@ final class JettyConnectionWatch {
 
 		private final BooleanSupplier bodyRead;
 
+		private final BooleanSupplier waiting;
+
 		private @Nullable WaitingWatch watch;
 
-		private @Nullable SelectionKey key;
+		/** Set by the sweep that registers the connection. */
+		private volatile @Nullable SelectionKey key;
+
+		/**
+		 * Set as the request ends: the end then looks for the key, the registration looks
+		 * for the end after setting it, so one of the two cancels the key.
+		 */
+		private volatile boolean ended;
 
 		/**
 		 * Whether the body was read before the last selection; written and read by the
@@ -185,9 +245,10 @@ final class JettyConnectionWatch {
 		 */
 		private boolean armed;
 
-		Watched(SocketChannel channel, BooleanSupplier bodyRead) {
+		Watched(SocketChannel channel, BooleanSupplier bodyRead, BooleanSupplier waiting) {
 			this.channel = channel;
 			this.bodyRead = bodyRead;
+			this.waiting = waiting;
 		}
 
 		/**
@@ -195,6 +256,7 @@ final class JettyConnectionWatch {
 		 * look under way ended.
 		 */
 		void end() {
+			this.ended = true;
 			watch().end();
 			cancel();
 		}

@@ -125,6 +125,27 @@ class JettyConnectionWatchTests {
 		await().atMost(DEADLINE).untilTrue(gone);
 	}
 
+	/**
+	 * Most requests never wait on a call: their connection is not registered, which would
+	 * cost system calls under the watch's lock, until they do.
+	 */
+	@Test
+	void connectionIsRegisteredOnlyOnceItsRequestWaits() throws Exception {
+		AtomicBoolean waiting = new AtomicBoolean();
+		AtomicInteger asked = new AtomicInteger();
+		CountDownLatch gone = new CountDownLatch(1);
+		this.watch.watch(this.channel, () -> true, () -> {
+			asked.incrementAndGet();
+			return waiting.get();
+		}, gone::countDown);
+		await().atMost(DEADLINE).until(() -> asked.get() > 2);
+		assertThat(this.watch.registered()).isZero();
+		waiting.set(true);
+		await().atMost(DEADLINE).until(() -> this.watch.registered() == 1);
+		this.client.shutdownOutput();
+		assertThat(gone.await(DEADLINE.toMillis(), TimeUnit.MILLISECONDS)).isTrue();
+	}
+
 	@Test
 	void endedWatchLooksNoMore() throws Exception {
 		AtomicBoolean gone = new AtomicBoolean();
