@@ -19,9 +19,14 @@ BENCH_CP="$ROOT/bench/target/classes:$(cat "$ROOT/bench/target/classpath.txt")"
 # What the Gateway bench application adds to BENCH_CP: Spring Cloud Gateway.
 BENCH_GATEWAY_CP="$(cat "$ROOT/bench/target/classpath-gateway.txt")"
 # The class path of the soak's Spring MVC application (bench/mvc): MVC without WebFlux.
+# BENCH_MVC_JETTY_CP: the same application on Jetty in place of Tomcat.
 BENCH_MVC_CP=""
+BENCH_MVC_JETTY_CP=""
 if [ -f "$ROOT/bench/mvc/target/classpath.txt" ]; then
   BENCH_MVC_CP="$ROOT/bench/mvc/target/classes:$(cat "$ROOT/bench/mvc/target/classpath.txt")"
 fi
+if [ -f "$ROOT/bench/mvc/target/classpath-jetty.txt" ]; then
+  BENCH_MVC_JETTY_CP="$ROOT/bench/mvc/target/classes:$(cat "$ROOT/bench/mvc/target/classpath-jetty.txt")"
+fi
 SAMPLE_JAR="$ROOT/sample-app/target/hangup-sample-app-0.1.0-SNAPSHOT.jar"
-export BENCH_CP BENCH_GATEWAY_CP BENCH_MVC_CP SAMPLE_JAR ROOT
+export BENCH_CP BENCH_GATEWAY_CP BENCH_MVC_CP BENCH_MVC_JETTY_CP SAMPLE_JAR ROOT

@@ -2,9 +2,10 @@
 # Load overhead ratios, cancel propagation latency and a cancel storm, on loopback.
 # Usage: bench/load.sh [--quick] [--only ratios,side-by-side,cancel,storm,bound,errors] [--launches N] [--runs N]
 #                      [--duration S] [--warm-up S] [--storm-duration S] [--clients N] [--cancels N] [--control]
-#                      [--connections N] [--ci] [--fail-above RATIO]
+#                      [--connections N] [--ci] [--fail-above RATIO] [--proxy sample|mvc-tomcat|mvc-jetty]
 # The load generator of the first four parts is Java (bench/src/main/java/.../LoadGenerator.java);
-# "bound" (the proxy as the bottleneck) uses wrk, installed here with apt-get when missing;
+# "bound" (the proxy as the bottleneck) uses wrk, installed here with apt-get when missing; its
+# proxy is the sample app, or with --proxy mvc-tomcat / mvc-jetty the Spring MVC relay of bench/mvc;
 # "errors" compares with nginx when it is installed (apt-get install nginx-light).
 # With 2 or more CPUs and taskset, the applications under test run on the last CPU this script
 # may use and the generator and upstream on the others, so that they do not compete for a CPU;
@@ -41,5 +42,6 @@ if [ "${BENCH_PIN:-true}" = "true" ] && command -v taskset > /dev/null; then
     set -- --app-cpus "$APP_CPU" "$@"
   fi
 fi
-exec "${PIN[@]}" java -Xmx512m -cp "$BENCH_CP" io.github.hangup.bench.harness.LoadBench \
+exec "${PIN[@]}" java -Xmx512m -Dbench.mvc-tomcat-classpath="$BENCH_MVC_CP" \
+  -Dbench.mvc-jetty-classpath="$BENCH_MVC_JETTY_CP" -cp "$BENCH_CP" io.github.hangup.bench.harness.LoadBench \
   --sample-jar "$SAMPLE_JAR" --out "$ROOT/bench/target/load" "$@"

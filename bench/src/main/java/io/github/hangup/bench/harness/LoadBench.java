@@ -45,9 +45,12 @@ import io.github.hangup.bench.harness.FaultyUpstream.Tracked;
  * </ul>
  * Arguments: {@code --sample-jar JAR [--quick] [--only ratios,side-by-side,cancel,storm]
  * [--launches N] [--runs N] [--duration S] [--storm-duration S] [--clients N] [--cancels N]
- * [--warm-up S] [--app-cpus LIST] [--control] [--connections N] [--ci] [--fail-above RATIO]}.
- * {@code --control} starts both applications with {@code --hangup.enabled=false}: the
- * ratios of two identical applications show the noise floor of the machine.
+ * [--warm-up S] [--app-cpus LIST] [--control] [--connections N] [--ci] [--fail-above RATIO]
+ * [--proxy sample|mvc-tomcat|mvc-jetty]}. {@code --proxy} picks the proxy of
+ * {@code bound}: the sample app (the default) or the Spring MVC relay of
+ * {@code bench/mvc} on Tomcat or Jetty. {@code --control} starts both applications with
+ * {@code --hangup.enabled=false}: the ratios of two identical applications show the noise
+ * floor of the machine.
  */
 public final class LoadBench {
 
@@ -95,6 +98,7 @@ public final class LoadBench {
 		int connections = 32;
 		boolean ci = false;
 		double failAbove = 0;
+		String proxy = "sample";
 		Path out = Path.of("target", "load");
 		for (int i = 0; i < args.length; i++) {
 			switch (args[i]) {
@@ -114,6 +118,7 @@ public final class LoadBench {
 				case "--connections" -> connections = Integer.parseInt(args[++i]);
 				case "--ci" -> ci = true;
 				case "--fail-above" -> failAbove = Double.parseDouble(args[++i]);
+				case "--proxy" -> proxy = args[++i];
 				default -> throw new IllegalArgumentException("Unknown argument " + args[i]);
 			}
 		}
@@ -160,8 +165,17 @@ public final class LoadBench {
 		if (only.contains("bound")) {
 			String jar = sampleJar;
 			Path logs = out;
-			passed = ProxyBound.run((name, upstreamUrl, extra) -> sample(name, jar, upstreamUrl,
-					logs.resolve("bound-" + name + ".log"), extra), appCpus, boundSizes);
+			String container = proxy;
+			ProxyBound.Starter starter = switch (proxy) {
+				case "sample" -> (name, upstreamUrl, extra) -> sample(name, jar, upstreamUrl,
+						logs.resolve("bound-" + name + ".log"), extra);
+				case "mvc-tomcat", "mvc-jetty" -> (name, upstreamUrl, extra) -> mvc(name, container, upstreamUrl,
+						logs.resolve("bound-" + container + "-" + name + ".log"), extra);
+				default -> throw new IllegalArgumentException("Unknown proxy " + proxy);
+			};
+			System.out.printf(Locale.ROOT, "%nProxy: %s%n", proxy.equals("sample") ? "the sample app (WebFlux)"
+					: "the Spring MVC relay of bench/mvc on " + (proxy.equals("mvc-jetty") ? "Jetty" : "Tomcat"));
+			passed = ProxyBound.run(starter, appCpus, boundSizes);
 		}
 		if (only.contains("errors")) {
 			errors(sampleJar, out, quick ? 100 : 200, quick ? 200 : 500);
@@ -738,6 +752,24 @@ public final class LoadBench {
 			arguments.addAll(List.of(more.trim().split("\\s+")));
 		}
 		return AppProcess.start(name, pinned(AppProcess.javaJar(sampleJar, APP_JVM)),
+				args(arguments.toArray(String[]::new)), log, Duration.ofSeconds(90));
+	}
+
+	/**
+	 * The Spring MVC relay of {@code bench/mvc} ({@code RestClient} on the JDK client),
+	 * on Tomcat or Jetty: its class path, without WebFlux, from the system property the
+	 * script sets.
+	 */
+	private static AppProcess mvc(String name, String container, String upstreamUrl, Path log, String... extraArgs)
+			throws IOException, InterruptedException {
+		String classPath = System.getProperty("bench." + container + "-classpath", "");
+		if (classPath.isEmpty()) {
+			throw new IllegalStateException("No class path for " + container + ": run bench/load.sh, which builds it");
+		}
+		List<String> arguments = new ArrayList<>(List.of("--bench.upstream-url=" + upstreamUrl));
+		arguments.addAll(List.of(extraArgs));
+		return AppProcess.start(name,
+				pinned(AppProcess.java(classPath, "io.github.hangup.bench.mvc.MvcBenchApplication", APP_JVM)),
 				args(arguments.toArray(String[]::new)), log, Duration.ofSeconds(90));
 	}
 

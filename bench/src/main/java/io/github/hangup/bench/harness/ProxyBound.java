@@ -84,11 +84,10 @@ final class ProxyBound {
 	 * what the A/A control's median strays above 1
 	 */
 	static boolean run(Starter starter, @Nullable String appCpus, Sizes sizes) throws Exception {
-		System.out
-			.printf(Locale.ROOT, "%n== Proxy-bound: wrk -t1 -c%d on the other CPU(s), the sample proxy on CPU %s, "
-					+ "%d s warm-up each, %d interleaved rounds x %d s per body and proxy (enabled, disabled, control = "
-					+ "disabled again)%n", sizes.connections(), (appCpus != null) ? appCpus : "any",
-					sizes.warmUpSeconds(), sizes.rounds(), sizes.seconds());
+		System.out.printf(Locale.ROOT, "%n== Proxy-bound: wrk -t1 -c%d on the other CPU(s), the proxy on CPU %s, "
+				+ "%d s warm-up each, %d interleaved rounds x %d s per body and proxy (enabled, disabled, control = "
+				+ "disabled again)%n", sizes.connections(), (appCpus != null) ? appCpus : "any", sizes.warmUpSeconds(),
+				sizes.rounds(), sizes.seconds());
 		Set<Integer> appCpuSet = parseCpus(appCpus);
 		List<Proxy> proxies = new ArrayList<>();
 		try (FastUpstream upstream = new FastUpstream()) {
