@@ -12,6 +12,9 @@ import io.github.hangup.HangupPhase;
 import io.github.hangup.HangupProblemDetails;
 import io.github.hangup.server.InboundScope;
 import io.github.hangup.server.InboundScopes;
+import jakarta.servlet.DispatcherType;
+import jakarta.servlet.ServletResponse;
+import jakarta.servlet.ServletResponseWrapper;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import org.apache.commons.logging.Log;
@@ -109,7 +112,7 @@ public final class HangupHandlerExceptionResolver implements HandlerExceptionRes
 			// Recorded already by the shutdown that stopped the request's calls; its
 			// client is still there and must not take what it got for a complete answer.
 			if (ServletHangups.phase(request, response) == HangupPhase.DURING_RESPONSE) {
-				return abort(request, ex);
+				return abort(request, response, ex);
 			}
 			return answered(request, response, kind, HttpStatus.SERVICE_UNAVAILABLE.value());
 		}
@@ -126,7 +129,7 @@ public final class HangupHandlerExceptionResolver implements HandlerExceptionRes
 			if (record) {
 				this.hangups.record(request, scope, kind, phase, null, upstream, ex);
 			}
-			return abort(request, ex);
+			return abort(request, response, ex);
 		}
 		int status = this.statuses[kind.ordinal()];
 		if (record) {
@@ -153,9 +156,25 @@ public final class HangupHandlerExceptionResolver implements HandlerExceptionRes
 	 * otherwise by leaving the error to the container, which aborts a committed response
 	 * that failed.
 	 */
-	private static @Nullable ModelAndView abort(HttpServletRequest request, Exception ex) {
+	private static @Nullable ModelAndView abort(HttpServletRequest request, HttpServletResponse response,
+			Exception ex) {
 		Object abort = request.getAttribute(ServletHangups.ABORT_ATTRIBUTE);
+		if (abort == null && request.getDispatcherType() == DispatcherType.REQUEST && !request.isAsyncStarted()) {
+			abort = request.getAttribute(ServletHangups.SYNC_ABORT_ATTRIBUTE);
+		}
 		if (abort instanceof ServletHangups.InboundAbort inbound) {
+			// What was written goes out before the cut. The container's own response:
+			// a wrapper's failed flush would be taken for the client leaving.
+			ServletResponse target = response;
+			while (target instanceof ServletResponseWrapper wrapper) {
+				target = wrapper.getResponse();
+			}
+			try {
+				target.flushBuffer();
+			}
+			catch (IOException flushFailed) {
+				// The client is gone already: closing is all that is left.
+			}
 			inbound.abort(ex);
 			return new ModelAndView();
 		}

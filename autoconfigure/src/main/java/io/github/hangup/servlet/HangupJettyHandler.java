@@ -118,6 +118,12 @@ public final class HangupJettyHandler extends Handler.Wrapper {
 			EndPoint endPoint = request.getConnectionMetaData().getConnection().getEndPoint();
 			setAttribute(ServletHangups.WATCH_ATTRIBUTE, (ServletHangups.ConnectionWatch) this::watch);
 			setAttribute(ServletHangups.CLOSE_ATTRIBUTE, (ServletHangups.InboundAbort) endPoint::close);
+			// A committed response of a synchronous request cut by Hangup: what was
+			// written
+			// went out (the resolver flushed it), and closing the connection ends it
+			// without Jetty taking the failure for its own (one WARN line with a stack
+			// trace per cut).
+			setAttribute(ServletHangups.SYNC_ABORT_ATTRIBUTE, (ServletHangups.InboundAbort) endPoint::close);
 		}
 
 		@Override

@@ -38,6 +38,14 @@ public final class ServletHangups {
 	static final String ABORT_ATTRIBUTE = InboundAbort.class.getName();
 
 	/**
+	 * Request attribute under which a container integration offers to abort the request's
+	 * connection, as an {@link InboundAbort}, only while the request is served on the
+	 * thread that received it: Jetty completes an asynchronous request whose connection
+	 * was closed under it without ending its observation.
+	 */
+	static final String SYNC_ABORT_ATTRIBUTE = ABORT_ATTRIBUTE + ".sync";
+
+	/**
 	 * Request attribute under which a container integration tells whether the response's
 	 * head went out, as a {@link BooleanSupplier}: {@code isCommitted()} is also true of
 	 * a response the container suspended without sending anything (Tomcat answers a
