@@ -117,13 +117,15 @@ public final class HangupJettyHandler extends Handler.Wrapper {
 			this.bodyRead = !chunked && this.length <= 0;
 			EndPoint endPoint = request.getConnectionMetaData().getConnection().getEndPoint();
 			setAttribute(ServletHangups.WATCH_ATTRIBUTE, (ServletHangups.ConnectionWatch) this::watch);
-			setAttribute(ServletHangups.CLOSE_ATTRIBUTE, (ServletHangups.InboundAbort) endPoint::close);
+			ServletHangups.InboundAbort close = endPoint::close;
+			setAttribute(ServletHangups.CLOSE_ATTRIBUTE, close);
 			// A committed response of a synchronous request cut by Hangup: what was
 			// written
 			// went out (the resolver flushed it), and closing the connection ends it
-			// without Jetty taking the failure for its own (one WARN line with a stack
-			// trace per cut).
-			setAttribute(ServletHangups.SYNC_ABORT_ATTRIBUTE, (ServletHangups.InboundAbort) endPoint::close);
+			// without
+			// Jetty taking the failure for its own (a WARN line with a stack trace per
+			// cut).
+			setAttribute(ServletHangups.SYNC_ABORT_ATTRIBUTE, close);
 		}
 
 		@Override

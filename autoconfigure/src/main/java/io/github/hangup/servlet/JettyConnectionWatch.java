@@ -190,7 +190,7 @@ final class JettyConnectionWatch {
 		selector.selectedKeys().clear();
 		List<Watched> waitingLater = new ArrayList<>();
 		for (Watched watched = this.pending.poll(); watched != null; watched = this.pending.poll()) {
-			if (watched.ended) {
+			if (watched.watch().isEnded()) {
 				continue;
 			}
 			if (!watched.waiting.getAsBoolean()) {
@@ -211,7 +211,7 @@ final class JettyConnectionWatch {
 				logger.debug("Cannot watch the connection of a request", ex);
 				continue;
 			}
-			if (watched.ended) {
+			if (watched.watch().isEnded()) {
 				// Ended while registered: its end did not find the key.
 				watched.cancel();
 			}
@@ -230,14 +230,12 @@ final class JettyConnectionWatch {
 
 		private @Nullable WaitingWatch watch;
 
-		/** Set by the sweep that registers the connection. */
-		private volatile @Nullable SelectionKey key;
-
 		/**
-		 * Set as the request ends: the end then looks for the key, the registration looks
-		 * for the end after setting it, so one of the two cancels the key.
+		 * Set by the sweep that registers the connection, which then looks whether the
+		 * watch ended; the end looks for the key once it ended the watch: one of the two
+		 * cancels the key.
 		 */
-		private volatile boolean ended;
+		private volatile @Nullable SelectionKey key;
 
 		/**
 		 * Whether the body was read before the last selection; written and read by the
@@ -256,7 +254,6 @@ final class JettyConnectionWatch {
 		 * look under way ended.
 		 */
 		void end() {
-			this.ended = true;
 			watch().end();
 			cancel();
 		}

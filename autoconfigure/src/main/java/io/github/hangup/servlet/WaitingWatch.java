@@ -78,6 +78,11 @@ final class WaitingWatch {
 		return look != Look.HERE;
 	}
 
+	/** Whether the watch ended: its request ended, or a look found the client gone. */
+	boolean isEnded() {
+		return this.state == ENDED;
+	}
+
 	/** End the watch, on the request's thread, once a look under way ended. */
 	void end() {
 		while (!STATE.compareAndSet(this, IDLE, ENDED)) {
