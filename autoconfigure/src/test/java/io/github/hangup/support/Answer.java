@@ -24,17 +24,13 @@ public record Answer(Head head, String body) {
 	 * @param app the running application
 	 * @param target the request target
 	 * @param readTimeout how long a read may block
-	 * @param headers more header lines to send
 	 * @return the answer
 	 * @throws IOException if the connection fails
 	 */
-	public static Answer get(ConfigurableApplicationContext app, String target, Duration readTimeout, String... headers)
+	public static Answer get(ConfigurableApplicationContext app, String target, Duration readTimeout)
 			throws IOException {
 		try (RawHttpClient raw = new RawHttpClient(TestApps.port(app), readTimeout)) {
-			String[] lines = new String[headers.length + 1];
-			lines[0] = "Connection: close";
-			System.arraycopy(headers, 0, lines, 1, headers.length);
-			Head head = raw.send("GET", target, lines).readHead();
+			Head head = raw.send("GET", target, "Connection: close").readHead();
 			return new Answer(head, raw.readRest().text());
 		}
 	}

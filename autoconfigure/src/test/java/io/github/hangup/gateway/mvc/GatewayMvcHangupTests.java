@@ -109,8 +109,8 @@ class GatewayMvcHangupTests {
 	@ValueSource(strings = { "jdk", "http-components" })
 	void healthyRouteIsRelayedAsWithoutHangupAndRecordsNothing(String factory) throws Exception {
 		for (String path : new String[] { "/up/ok", "/up/trickle" }) {
-			Answer with = Answer.get(apps.get(factory), path, READ_TIMEOUT, getHeaders());
-			Answer without = Answer.get(apps.get("disabled"), path, READ_TIMEOUT, getHeaders());
+			Answer with = Answer.get(apps.get(factory), path, READ_TIMEOUT);
+			Answer without = Answer.get(apps.get("disabled"), path, READ_TIMEOUT);
 			assertThat(with.head().status()).isEqualTo(200).isEqualTo(without.head().status());
 			assertThat(with.body()).isEqualTo(without.body()).isNotEmpty();
 		}
@@ -142,7 +142,7 @@ class GatewayMvcHangupTests {
 	@ValueSource(strings = { "jdk", "http-components" })
 	void refusedConnectionIsAnswered502(String factory) throws Exception {
 		ConfigurableApplicationContext app = apps.get(factory);
-		Answer answer = Answer.get(app, "/refused/ok", READ_TIMEOUT, getHeaders());
+		Answer answer = Answer.get(app, "/refused/ok", READ_TIMEOUT);
 		answer.assertProblem(502, "UPSTREAM_UNREACHABLE");
 		assertCounted(app, "refused", 502, "UPSTREAM_UNREACHABLE", "BEFORE_RESPONSE");
 	}
@@ -171,8 +171,7 @@ class GatewayMvcHangupTests {
 		try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), TestApps.port(app))) {
 			socket.setSoTimeout((int) READ_TIMEOUT.toMillis());
 			socket.getOutputStream()
-				.write(("GET /up/gate HTTP/1.1\r\nHost: localhost\r\n" + String.join("", lines(getHeaders())) + "\r\n")
-					.getBytes(StandardCharsets.US_ASCII));
+				.write("GET /up/gate HTTP/1.1\r\nHost: localhost\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
 			upstream.awaitReceived("/gate", receivedBefore + 1);
 			socket.shutdownOutput();
 			// Long before the response timeout: the call was aborted, not timed out.
@@ -193,7 +192,7 @@ class GatewayMvcHangupTests {
 	void upstreamStallingMidBodyIsAnswered504(String factory) throws Exception {
 		int closedBefore = upstream.peerClosed("/stall-mid-body");
 		ConfigurableApplicationContext app = apps.get(factory);
-		Answer.get(app, "/up/stall-mid-body", READ_TIMEOUT, getHeaders()).assertProblem(504, "UPSTREAM_TIMEOUT");
+		Answer.get(app, "/up/stall-mid-body", READ_TIMEOUT).assertProblem(504, "UPSTREAM_TIMEOUT");
 		assertMeters(app, Map.of("kind=UPSTREAM_TIMEOUT,method=GET,phase=BEFORE_RESPONSE,uri=/up/**", 1L),
 				Map.of("kind=UPSTREAM_TIMEOUT,method=GET,phase=DURING_RESPONSE,upstream=upstream", 1L),
 				Map.of("hangup=UPSTREAM_TIMEOUT,status=504,uri=/up/**", 1L), BEFORE_THE_BODY);
@@ -210,7 +209,7 @@ class GatewayMvcHangupTests {
 		ConfigurableApplicationContext app = apps.get(factory);
 		int closedBefore = upstream.peerClosed("/sse");
 		try (RawHttpClient raw = new RawHttpClient(TestApps.port(app), READ_TIMEOUT)) {
-			Head head = raw.send("GET", "/up/sse", getHeaders()).readHead();
+			Head head = raw.send("GET", "/up/sse").readHead();
 			assertThat(head.status()).isEqualTo(200);
 			assertThat(head.header("content-type")).startsWith("text/event-stream");
 			raw.readBytes(1);
@@ -253,22 +252,6 @@ class GatewayMvcHangupTests {
 	}
 
 	/**
-	 * The header lines every {@code GET} of these tests sends besides its own: none on
-	 * Tomcat.
-	 */
-	String[] getHeaders() {
-		return new String[0];
-	}
-
-	private static String[] lines(String[] headers) {
-		String[] lines = new String[headers.length];
-		for (int i = 0; i < headers.length; i++) {
-			lines[i] = headers[i] + "\r\n";
-		}
-		return lines;
-	}
-
-	/**
 	 * The status Boot's server timer records for a request whose body failed to arrive:
 	 * Tomcat's, as without Hangup.
 	 */
@@ -276,10 +259,10 @@ class GatewayMvcHangupTests {
 		return 400;
 	}
 
-	private void assertAnswered(String factory, String path, int status, String kind, String clientPhase)
+	private static void assertAnswered(String factory, String path, int status, String kind, String clientPhase)
 			throws Exception {
 		ConfigurableApplicationContext app = apps.get(factory);
-		Answer answer = Answer.get(app, path, READ_TIMEOUT, getHeaders());
+		Answer answer = Answer.get(app, path, READ_TIMEOUT);
 		answer.assertProblem(status, kind);
 		assertCounted(app, "upstream", status, kind, clientPhase);
 	}
